@@ -1,0 +1,54 @@
+# `make run` and `make test` are all a newcomer needs (see README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+PYTEST_ARGS ?=
+export FLASK_APP := donations
+
+.PHONY: run test lint format install install-dev clean
+
+run: $(VENV)/.installed instance/config.py
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load
+	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl+C stops it)"
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+# A random SECRET_KEY for this machine, written once and never committed.
+instance/config.py: | $(BIN)/python
+	mkdir -p instance
+	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@.tmp
+	printf '%s\n' \
+	  '# `make run` serves plain http on 127.0.0.1, where a Secure cookie cannot be set.' \
+	  '# Remove these two lines when the app is served over HTTPS.' \
+	  'SESSION_COOKIE_SECURE = False' \
+	  'REMEMBER_COOKIE_SECURE = False' >> $@.tmp
+	mv $@.tmp $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,141 @@
+"""The donations web app: ``create_app`` builds it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from donations.config import Defaults, normalize_database_url, settings_from_env
+
+log = logging.getLogger(__name__)
+
+BLUEPRINTS = (
+    "donations.blueprints.main",
+    "donations.blueprints.auth",
+    "donations.blueprints.admin",
+    "donations.blueprints.donors",
+)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: config, then extensions, then blueprints."""
+    app = Flask(__name__, instance_relative_config=True)
+    _load_config(app, test_config)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from donations import cli, errors, templating
+
+    errors.register(app)
+    templating.register(app)
+    cli.register(app)
+
+    from donations.authz import check_every_view_declares_access
+
+    check_every_view_declares_access(app)
+    return app
+
+
+def _load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(settings_from_env())
+    if test_config:
+        app.config.update(test_config)
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not uri:
+        uri = "sqlite:///" + os.path.join(app.instance_path, "donations.sqlite3")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(uri)
+
+    if not app.config.get("SECRET_KEY"):
+        # Enough for a command such as `flask db upgrade`; wsgi.py refuses to
+        # serve with it, since sessions would not survive a restart.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        app.config["SECRET_KEY_IS_EPHEMERAL"] = True
+    if app.config.get("SESSION_COOKIE_SECURE") is None:
+        secure = not (app.debug or app.testing)
+        app.config["SESSION_COOKIE_SECURE"] = secure
+        app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    if not app.config.get("MAIL_EML_DIR"):
+        app.config["MAIL_EML_DIR"] = os.path.join(app.instance_path, "mail")
+
+
+def _init_extensions(app: Flask) -> None:
+    from donations.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations")))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+
+    from donations.services.accounts import load_user_from_session
+
+    login_manager.user_loader(load_user_from_session)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from importlib import import_module
+
+    for name in BLUEPRINTS:
+        app.register_blueprint(import_module(name).bp)
+
+
+def _register_hooks(app: Flask) -> None:
+    from donations.authz import enforce_access
+
+    app.before_request(enforce_access)
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        return response
+
+    from donations.services import mail
+
+    mail.register_after_commit_delivery(app)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """Turn on foreign keys and wait for locks on every SQLite connection."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cursor.close()

@@ -1,0 +1,1 @@
+"""One blueprint per area. Views parse, call one service, commit, then render or redirect."""

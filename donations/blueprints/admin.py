@@ -1,0 +1,277 @@
+"""Admin screens: users and roles, organisation settings, outgoing mail, audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+
+from donations.authz import roles_required
+from donations.extensions import db
+from donations.forms import show_domain_error
+from donations.models import MailStatus, OutboxMessage, Role, User
+from donations.services import accounts, audit, mail
+from donations.services.errors import DomainError
+from donations.services.organization import get_organization, update_organization
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ROLE_CHOICES = [
+    (Role.STAFF.value, "Staff: goods in and out, stock counts"),
+    (Role.TREASURER.value, "Treasurer: gifts, donors, receipts, exports"),
+    (Role.ADMIN.value, "Admin: everything, including users and settings"),
+]
+MONTHS = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]  # fmt: skip
+
+
+class UserForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.STAFF.value)
+
+
+class NewUserForm(UserForm):
+    password = PasswordField(
+        "Initial password",
+        validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX_LENGTH)],
+        description="Share it with the person privately; they can change it after signing in.",
+    )
+    confirm = PasswordField(
+        "Initial password again",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+    submit = SubmitField("Create user")
+
+
+class EditUserForm(UserForm):
+    active = BooleanField("Active (may sign in)")
+    submit = SubmitField("Save changes")
+
+
+class OrganizationForm(FlaskForm):
+    legal_name = StringField("Legal name", validators=[DataRequired(), Length(max=200)])
+    tax_id = StringField(
+        "Tax id / EIN",
+        validators=[Length(max=20)],
+        description="For a US organisation, the EIN as NN-NNNNNNN.",
+    )
+    address_line1 = StringField("Address line 1", validators=[Length(max=200)])
+    address_line2 = StringField("Address line 2", validators=[Length(max=200)])
+    city = StringField("City", validators=[Length(max=100)])
+    region = StringField("State or region", validators=[Length(max=100)])
+    postal_code = StringField("Postal code", validators=[Length(max=20)])
+    country = StringField("Country", validators=[Length(max=100)])
+    phone = StringField("Phone", validators=[Length(max=40)])
+    email = EmailField("Contact email", validators=[Optional(), Email(), Length(max=254)])
+    website = StringField("Website", validators=[Length(max=200)])
+    signatory_name = StringField("Receipt signatory name", validators=[Length(max=120)])
+    signatory_title = StringField("Receipt signatory title", validators=[Length(max=120)])
+    receipt_footer = TextAreaField("Receipt footer text", validators=[Length(max=2000)])
+    default_currency = StringField(
+        "Default currency",
+        validators=[DataRequired(), Length(min=3, max=3, message="Use a three-letter code.")],
+        description="ISO 4217 code, such as USD.",
+    )
+    fiscal_year_start_month = SelectField(
+        "Fiscal year starts in",
+        choices=[(i, name) for i, name in enumerate(MONTHS, start=1)],
+        coerce=int,
+        default=1,
+    )
+    submit = SubmitField("Save settings")
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for one-button actions."""
+
+
+def _page() -> int:
+    page = request.args.get("page", 1, type=int)
+    return page if page and page > 0 else 1
+
+
+# --- users ---------------------------------------------------------------
+
+
+@bp.get("/users")
+@roles_required(Role.ADMIN)
+def users():
+    """List every user with their role and last sign-in."""
+    return render_template("admin/users.html", users=accounts.list_users(), form=EmptyForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_user():
+    """Create a user with a role and an initial password."""
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                actor=current_user,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                password=form.password.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{user.name} can now sign in as {user.role}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_user(user_id: int):
+    """Change a user's name, email, role or active flag."""
+    user = db.get_or_404(User, user_id)
+    form = EditUserForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(
+                actor=current_user,
+                user=user,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                active=form.active.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Saved {user.name}.", "success")
+            return redirect(url_for("admin.users"))
+    history = db.session.scalars(audit.audit_query(object_type="user", object_id=user.id).limit(20))
+    return render_template("admin/user_form.html", form=form, user=user, history=list(history))
+
+
+@bp.post("/users/<int:user_id>/active")
+@roles_required(Role.ADMIN)
+def set_user_active(user_id: int):
+    """Deactivate or reactivate a user from the list."""
+    user = db.get_or_404(User, user_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    make_active = request.form.get("active") == "1"
+    try:
+        accounts.set_user_active(actor=current_user, user=user, active=make_active)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        state = "active again" if make_active else "deactivated and signed out"
+        flash(f"{user.name} is {state}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+# --- organisation --------------------------------------------------------
+
+
+@bp.route("/organization", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def organization():
+    """Edit the organisation profile used on pages and receipts."""
+    org = get_organization()
+    form = OrganizationForm(obj=org)
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in form.data if name not in ("submit", "csrf_token")}
+        data["email"] = data["email"] or ""
+        try:
+            update_organization(actor=current_user, **data)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Organisation settings saved.", "success")
+            return redirect(url_for("admin.organization"))
+    return render_template("admin/organization.html", form=form, org=org)
+
+
+# --- outgoing mail -------------------------------------------------------
+
+
+@bp.get("/mail")
+@roles_required(Role.ADMIN)
+def outgoing_mail():
+    """List queued, sent and failed messages."""
+    status = request.args.get("status") or None
+    if status not in {None, *(s.value for s in MailStatus)}:
+        status = None
+    page = db.paginate(mail.outbox_query(status=status), page=_page(), per_page=50, error_out=False)
+    return render_template(
+        "admin/mail.html",
+        page=page,
+        status=status,
+        statuses=[s.value for s in MailStatus],
+        is_stuck=mail.is_stuck,
+        smtp=bool(current_app.config.get("MAIL_SERVER")),
+        eml_dir=current_app.config["MAIL_EML_DIR"],
+        form=EmptyForm(),
+    )
+
+
+@bp.get("/mail/<int:message_id>")
+@roles_required(Role.ADMIN)
+def mail_message(message_id: int):
+    """Show one message; bodies with secrets in them stay hidden."""
+    message = db.get_or_404(OutboxMessage, message_id)
+    return render_template(
+        "admin/mail_message.html",
+        message=message,
+        stuck=mail.is_stuck(message),
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/mail/<int:message_id>/requeue")
+@roles_required(Role.ADMIN)
+def requeue_mail(message_id: int):
+    """Queue a failed or stuck message for another try."""
+    message = db.get_or_404(OutboxMessage, message_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        mail.requeue_message(actor=current_user, message=message)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("The message is queued again.", "success")
+    return redirect(url_for("admin.mail_message", message_id=message.id))
+
+
+# --- audit log -----------------------------------------------------------
+
+
+@bp.get("/audit")
+@roles_required(Role.ADMIN)
+def audit_log():
+    """List every recorded change, newest first."""
+    object_type = request.args.get("type") or None
+    query = audit.audit_query(object_type=object_type)
+    page = db.paginate(query, page=_page(), per_page=50, error_out=False)
+    return render_template("admin/audit.html", page=page, object_type=object_type)

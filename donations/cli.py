@@ -1,0 +1,115 @@
+"""Flask commands: ``flask users ...``, ``flask demo load``, ``flask mail work``."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from donations.extensions import db
+from donations.models import Role, User
+from donations.services import accounts
+from donations.services.errors import DomainError
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+demo_cli = AppGroup("demo", help="Demo data for trying the app.")
+mail_cli = AppGroup("mail", help="The outgoing mail queue.")
+
+
+def _fail(error: DomainError) -> None:
+    db.session.rollback()
+    raise click.ClickException(error.message)
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.STAFF.value,
+    show_default=True,
+)
+@click.option("--name", default=None, help="Display name (default: the part before @).")
+@click.password_option(prompt="Password", help="Prompted for when not given.")
+def create_user_command(email: str, role: str, name: str | None, password: str) -> None:
+    """Create a user who can sign in with EMAIL."""
+    try:
+        user = accounts.create_user(
+            actor=None,
+            email=email,
+            name=name or email.split("@", 1)[0],
+            role=role,
+            password=password,
+        )
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Created {user.email} ({user.role}).")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.password_option(prompt="New password")
+def set_password_command(email: str, password: str) -> None:
+    """Set the password of the user with EMAIL."""
+    user = accounts.find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user has the email {email}.")
+    try:
+        accounts.set_password_by_admin(actor=None, user=user, new_password=password)
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Password set for {user.email}; their other sessions are signed out.")
+
+
+@users_cli.command("list")
+def list_users_command() -> None:
+    """List users with their role and status."""
+    for user in accounts.list_users():
+        state = "active" if user.active else "inactive"
+        click.echo(f"{user.email:40} {user.role:10} {state}")
+
+
+@demo_cli.command("load")
+def load_demo_command() -> None:
+    """Load demo users, donors and the organisation profile, once."""
+    from donations.demo import DEMO_USERS, load_demo
+
+    if db.session.scalar(select(func.count(User.id))):
+        click.echo("Demo data not loaded: the database already has users.")
+        return
+    load_demo()
+    db.session.commit()
+    click.echo("Demo data loaded. Sign in with one of:")
+    for email, _name, role, password in DEMO_USERS:
+        click.echo(f"  {role:10} {email:28} password: {password}")
+
+
+@mail_cli.command("work")
+@click.option("--once", is_flag=True, help="Send what is due now, then stop.")
+@click.option("--interval", default=15.0, show_default=True, help="Seconds between polls.")
+def mail_work_command(once: bool, interval: float) -> None:
+    """Send queued mail and retry failures; several may run at once."""
+    from donations.services.mail import deliver_due
+
+    app = current_app._get_current_object()
+    while True:
+        report = deliver_due(app=app)
+        if report.handled:
+            click.echo(
+                f"sent {report.sent}, will retry {report.retrying}, failed {report.failed}"
+            )
+        if once:
+            return
+        if not report.handled:
+            time.sleep(interval)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(mail_cli)

@@ -1,0 +1,115 @@
+"""Safe defaults for every setting. No secrets live here.
+
+Order of precedence, lowest first: this module, ``instance/config.py``, environment
+variables, then the ``test_config`` mapping given to :func:`donations.create_app`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+class Defaults:
+    """Defaults applied to every app before the instance config and the environment."""
+
+    # Set in instance/config.py (written by `make run`) or the SECRET_KEY variable.
+    SECRET_KEY: str | None = None
+
+    # Filled in by create_app from the instance folder when left empty.
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+
+    # Cookies: HttpOnly and SameSite=Lax always; Secure unless the app runs in
+    # debug or testing mode (create_app decides when this is left as None).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE: bool | None = None
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+
+    WTF_CSRF_TIME_LIMIT = 60 * 60 * 8
+
+    # Flask-Limiter: in-process counters by default; point at Redis/memcached
+    # (RATELIMIT_STORAGE_URI) when several app servers run.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute"
+
+    # Mail. With no MAIL_SERVER, messages are written as .eml files under
+    # instance/mail/ instead of being sent.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False  # STARTTLS after connecting
+    MAIL_USE_SSL = False  # implicit TLS (usually port 465)
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "donations@localhost"
+    MAIL_TIMEOUT = 20
+    MAIL_MAX_ATTEMPTS = 8
+    # Send queued mail right after the request that queued it commits. When
+    # false, only `flask mail work` sends.
+    MAIL_SEND_AFTER_COMMIT = True
+    MAIL_EML_DIR: str | None = None  # default: <instance>/mail
+
+    PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds a reset link stays valid
+    PASSWORD_MIN_LENGTH = 10
+
+    DONORS_PER_PAGE = 25
+
+
+# Environment variables read by create_app, with the type each is parsed as.
+ENV_SETTINGS: dict[str, type] = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "SESSION_COOKIE_SECURE": bool,
+    "RATELIMIT_STORAGE_URI": str,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USE_TLS": bool,
+    "MAIL_USE_SSL": bool,
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_DEFAULT_SENDER": str,
+    "MAIL_SEND_AFTER_COMMIT": bool,
+    "MAIL_EML_DIR": str,
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _parse(name: str, raw: str, kind: type) -> Any:
+    if kind is bool:
+        low = raw.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ValueError(f"{name} must be true or false, not {raw!r}")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def settings_from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return the settings given by environment variables, parsed."""
+    environ = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for name, kind in ENV_SETTINGS.items():
+        if name in environ:
+            key = "SQLALCHEMY_DATABASE_URI" if name == "DATABASE_URL" else name
+            found[key] = _parse(name, environ[name], kind)
+    return found
+
+
+def normalize_database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,86 @@
+"""Demo data: a small shelter with its staff and a dozen donors."""
+
+from __future__ import annotations
+
+from donations.models import Role
+from donations.services import accounts, donors
+from donations.services.organization import update_organization
+
+# Demo credentials are printed by `flask demo load` and listed in the README.
+DEMO_USERS = [
+    ("admin@example.org", "Ada Admin", Role.ADMIN.value, "admin-demo-pass"),
+    ("treasurer@example.org", "Theo Treasurer", Role.TREASURER.value, "treasurer-demo-pass"),
+    ("staff@example.org", "Sam Staff", Role.STAFF.value, "staff-demo-pass"),
+]
+
+DEMO_ORGANIZATION = {
+    "legal_name": "Harbor Light Shelter, Inc.",
+    "tax_id": "12-3456789",
+    "address_line1": "PO Box 4410",
+    "address_line2": "",
+    "city": "Springfield",
+    "region": "IL",
+    "postal_code": "62701",
+    "country": "United States",
+    "phone": "(217) 555-0142",
+    "email": "giving@harborlight.example.org",
+    "website": "harborlight.example.org",
+    "signatory_name": "Maria Alvarez",
+    "signatory_title": "Treasurer",
+    "receipt_footer": (
+        "Harbor Light Shelter is a 501(c)(3) public charity. "
+        "Thank you for standing with survivors."
+    ),
+    "default_currency": "USD",
+    "fiscal_year_start_month": 1,
+}
+
+DEMO_DONORS = [
+    {"name": "Eleanor Whitfield", "email": "eleanor.whitfield@example.com",
+     "address_line1": "18 Maple Row", "city": "Springfield", "region": "IL", "postal_code": "62704",
+     "country": "United States", "notes": "Monthly supporter since 2019; prefers email."},
+    {"name": "José Martínez", "email": "jose.martinez@example.com",
+     "address_line1": "402 Oak Street", "city": "Chatham", "region": "IL", "postal_code": "62629",
+     "country": "United States"},
+    {"name": "Priya Raman", "email": "priya.raman@example.net",
+     "address_line1": "77 Lakeview Dr", "city": "Springfield", "region": "IL",
+     "postal_code": "62711", "country": "United States"},
+    {"name": "Grace Community Church", "email": "outreach@gracechurch.example.org",
+     "is_organization": True, "address_line1": "1200 Church St", "city": "Springfield",
+     "region": "IL", "postal_code": "62703", "country": "United States",
+     "notes": "Runs a winter coat drive every November."},
+    {"name": "Daniel O'Connor", "email": "dan.oconnor@example.com", "prefers_anonymous": True,
+     "address_line1": "9 Birch Ct", "city": "Rochester", "region": "IL", "postal_code": "62563",
+     "country": "United States", "notes": "Asked not to be named in the newsletter."},
+    {"name": "Mei Chen", "email": "mei.chen@example.com",
+     "address_line1": "55 Elm Ave", "address_line2": "Apt 3B", "city": "Springfield",
+     "region": "IL", "postal_code": "62702", "country": "United States"},
+    {"name": "Rotary Club of Springfield", "email": "service@rotary-spi.example.org",
+     "is_organization": True, "address_line1": "300 Capitol Ave", "city": "Springfield",
+     "region": "IL", "postal_code": "62701", "country": "United States"},
+    {"name": "Fatima Haddad", "email": "fatima.haddad@example.com",
+     "address_line1": "21 Prairie Ln", "city": "Sherman", "region": "IL", "postal_code": "62684",
+     "country": "United States"},
+    {"name": "Björn Larsson", "email": "bjorn.larsson@example.se",
+     "address_line1": "Storgatan 12", "city": "Uppsala", "postal_code": "753 20",
+     "country": "Sweden"},
+    {"name": "Hannah Brooks", "email": "hannah.brooks@example.com",
+     "address_line1": "640 Wabash Ave", "city": "Springfield", "region": "IL",
+     "postal_code": "62704", "country": "United States"},
+    {"name": "Sunrise Market", "email": "manager@sunrisemarket.example.com",
+     "is_organization": True, "address_line1": "88 S Grand Ave", "city": "Springfield",
+     "region": "IL", "postal_code": "62703", "country": "United States",
+     "notes": "Donates non-perishable food monthly."},
+    {"name": "Marcus Johnson", "email": "marcus.j@example.com",
+     "address_line1": "15 Cedar Blvd", "city": "Petersburg", "region": "IL",
+     "postal_code": "62675", "country": "United States"},
+]  # fmt: skip
+
+
+def load_demo() -> None:
+    """Add the demo organisation, users and donors in the current transaction."""
+    update_organization(actor=None, **DEMO_ORGANIZATION)
+    for email, name, role, password in DEMO_USERS:
+        accounts.create_user(actor=None, email=email, name=name, role=role, password=password)
+    for fields in DEMO_DONORS:
+        donors.create_donor(actor=None, **fields)

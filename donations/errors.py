@@ -1,0 +1,51 @@
+"""Friendly error pages in the site layout."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from donations.extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Bad request", "The page could not understand that request."),
+    403: ("Not allowed", "Your account does not have access to this page."),
+    404: ("Page not found", "There is no page at this address. Check the link, or start again from the home page."),
+    405: ("Not allowed", "That page cannot be used this way."),
+    413: ("Too large", "What you sent is larger than this site accepts."),
+    429: ("Too many attempts", "Too many tries in a short time. Wait a minute, then try again."),
+    500: ("Something went wrong", "An unexpected error stopped this page. Nothing was saved. Try again, and tell an admin if it keeps happening."),
+}
+
+
+def render_error(code: int, message: str | None = None):
+    title, default = MESSAGES.get(code, ("Error", "Something went wrong."))
+    return render_template("error.html", code=code, title=title, message=message or default), code
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(
+            400,
+            "This form had expired or was sent from somewhere else, so nothing was saved. "
+            "Go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        if error.code >= 500:
+            return server_error(error)
+        return render_error(error.code)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error):
+        db.session.rollback()
+        return render_error(500)

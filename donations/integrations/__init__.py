@@ -1,0 +1,1 @@
+"""Adapters to the world outside: they take and return plain data."""

@@ -1,0 +1,1 @@
+"""The domain: plain functions with keyword-only arguments that flush, never commit."""

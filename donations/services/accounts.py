@@ -1,0 +1,278 @@
+"""Accounts: users, roles, passwords, sign-in and password reset."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from donations.extensions import db
+from donations.models import Role, User, new_session_token, utcnow
+from donations.services.audit import describe_changes, record_audit, snapshot
+from donations.services.errors import DuplicateEmail, InvalidInput, NotAllowed, NotFound
+
+log = logging.getLogger(__name__)
+
+PASSWORD_MAX_LENGTH = 200
+_RESET_SALT = "donations.password-reset"
+# Checked against when the email is unknown, so both answers take as long.
+_DUMMY_HASH = generate_password_hash("not a real password, only for timing")
+
+
+def normalize_email(email: str) -> str:
+    """Return the email trimmed and lower-cased, the form it is stored in."""
+    return email.strip().lower()
+
+
+def check_password_rules(password: str, *, field: str = "password") -> None:
+    """Raise InvalidInput if the password is too short or too long."""
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        raise InvalidInput(f"Use at least {minimum} characters.", field=field)
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InvalidInput(f"Use at most {PASSWORD_MAX_LENGTH} characters.", field=field)
+
+
+def get_user(user_id: int) -> User:
+    """Return the user with this id or raise NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def list_users() -> list[User]:
+    """Return every user, active ones first, then by name."""
+    return list(db.session.scalars(select(User).order_by(User.active.desc(), User.name)))
+
+
+def _ensure_email_free(email: str, *, except_id: int | None = None) -> None:
+    query = select(User.id).where(User.email == email)
+    if except_id is not None:
+        query = query.where(User.id != except_id)
+    if db.session.scalar(query) is not None:
+        raise DuplicateEmail("Another user already has this email address.", field="email")
+
+
+def _active_admin_count(*, excluding: int) -> int:
+    return db.session.scalar(
+        select(func.count(User.id)).where(
+            User.role == Role.ADMIN.value, User.active.is_(True), User.id != excluding
+        )
+    )
+
+
+AUDITED_USER_FIELDS = ("email", "name", "role", "active")
+
+
+def create_user(
+    *, actor: User | None, email: str, name: str, role: Role | str, password: str
+) -> User:
+    """Create an active user with a hashed password."""
+    email = normalize_email(email)
+    role = Role(role)
+    _ensure_email_free(email)
+    check_password_rules(password)
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role.value,
+        active=True,
+        password_hash=generate_password_hash(password),
+        password_changed_at=utcnow(),
+        session_token=new_session_token(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    record_audit(
+        actor=actor,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        summary=f"created {email} as {role.value}",
+    )
+    return user
+
+
+def update_user(
+    *, actor: User | None, user: User, email: str, name: str, role: Role | str, active: bool
+) -> User:
+    """Change a user's email, name, role or active flag.
+
+    Refuses to leave the organisation without an active admin.
+    """
+    email = normalize_email(email)
+    role = Role(role)
+    _ensure_email_free(email, except_id=user.id)
+    loses_admin = user.role == Role.ADMIN.value and (role != Role.ADMIN or not active)
+    if loses_admin and user.active and _active_admin_count(excluding=user.id) == 0:
+        raise NotAllowed(
+            "This is the only active admin: make another user admin first.",
+            field="role" if role != Role.ADMIN else "active",
+        )
+    before = snapshot(user, AUDITED_USER_FIELDS)
+    user.email = email
+    user.name = name.strip()
+    user.role = role.value
+    if user.active and not active:
+        user.session_token = new_session_token()  # signs them out everywhere
+    user.active = active
+    after = snapshot(user, AUDITED_USER_FIELDS)
+    changes = describe_changes(before, after)
+    if changes:
+        db.session.flush()
+        record_audit(
+            actor=actor, action="user.update", object_type="user", object_id=user.id, summary=changes
+        )
+    return user
+
+
+def set_user_active(*, actor: User | None, user: User, active: bool) -> User:
+    """Activate or deactivate a user, keeping everything else."""
+    return update_user(
+        actor=actor, user=user, email=user.email, name=user.name, role=user.role, active=active
+    )
+
+
+def _set_password(user: User, new_password: str) -> None:
+    user.password_hash = generate_password_hash(new_password)
+    user.password_changed_at = utcnow()
+    user.session_token = new_session_token()
+
+
+def change_password(*, user: User, current_password: str, new_password: str) -> User:
+    """Change the user's own password after checking the current one.
+
+    Other browsers the user was signed in with are signed out.
+    """
+    if not check_password_hash(user.password_hash, current_password):
+        raise InvalidInput("That is not your current password.", field="current_password")
+    check_password_rules(new_password, field="new_password")
+    if check_password_hash(user.password_hash, new_password):
+        raise InvalidInput("Choose a password different from the current one.", field="new_password")
+    _set_password(user, new_password)
+    db.session.flush()
+    record_audit(actor=user, action="user.password_change", object_type="user", object_id=user.id)
+    return user
+
+
+def set_password_by_admin(*, actor: User | None, user: User, new_password: str) -> User:
+    """Set a user's password without the old one (command line)."""
+    check_password_rules(new_password)
+    _set_password(user, new_password)
+    db.session.flush()
+    record_audit(actor=actor, action="user.password_set", object_type="user", object_id=user.id)
+    return user
+
+
+def authenticate(*, email: str, password: str, remote_addr: str | None = None) -> User | None:
+    """Return the active user with these credentials, or None.
+
+    Every failure looks the same to the caller; the log says which it was.
+    """
+    user = find_user_by_email(email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        log.warning("sign-in failed: unknown email %r from %s", normalize_email(email), remote_addr)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        log.warning("sign-in failed: wrong password for user %s from %s", user.id, remote_addr)
+        return None
+    if not user.active:
+        log.warning("sign-in failed: inactive user %s from %s", user.id, remote_addr)
+        return None
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return user
+
+
+def load_user_from_session(session_id: str) -> User | None:
+    """Return the active user a session cookie names, if its token still matches."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active:
+        return None
+    if not hmac.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+# --- password reset -------------------------------------------------------
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    # Changes when the password does, so a link works once at most.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def make_password_reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"u": user.id, "p": _password_fingerprint(user)})
+
+
+def user_for_reset_token(token: str) -> User:
+    """Return the user a reset token was made for, or raise InvalidInput."""
+    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    try:
+        data = _reset_serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise InvalidInput("This reset link has expired: ask for a new one.") from None
+    except BadSignature:
+        raise InvalidInput("This reset link is not valid: ask for a new one.") from None
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or not user.active or data.get("p") != _password_fingerprint(user):
+        raise InvalidInput("This reset link has already been used or is no longer valid.")
+    return user
+
+
+def request_password_reset(*, email: str, reset_url_for: Callable[[str], str]) -> None:
+    """Queue a reset email if an active user has this address; say nothing either way."""
+    from donations.services.mail import queue_mail
+
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        log.info("password reset asked for unknown or inactive email %r", normalize_email(email))
+        return
+    minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
+    link = reset_url_for(make_password_reset_token(user))
+    queue_mail(
+        kind="password_reset",
+        to=user.email,
+        subject="Reset your password",
+        body_text=(
+            f"Hello {user.name},\n\n"
+            f"Someone (we hope you) asked to reset the password for {user.email}.\n"
+            f"Open this link within {minutes} minutes to choose a new password:\n\n"
+            f"{link}\n\n"
+            "If you did not ask for this, ignore this message: your password stays as it is.\n"
+        ),
+        sensitive=True,
+    )
+    record_audit(
+        actor=None, action="user.password_reset_requested", object_type="user", object_id=user.id
+    )
+
+
+def reset_password(*, token: str, new_password: str) -> User:
+    """Set a new password from a valid reset token."""
+    user = user_for_reset_token(token)
+    check_password_rules(new_password, field="password")
+    _set_password(user, new_password)
+    db.session.flush()
+    record_audit(actor=user, action="user.password_reset", object_type="user", object_id=user.id)
+    return user

@@ -1,0 +1,121 @@
+"""The organisation profile shown on pages and printed on receipts."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import g
+from sqlalchemy.exc import SQLAlchemyError
+
+from donations.extensions import db
+from donations.models import Organization, User
+from donations.money import is_currency_code
+from donations.services.audit import describe_changes, record_audit, snapshot
+from donations.services.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NAME = "Donations"
+EIN_RE = re.compile(r"^\d{2}-\d{7}$")
+US_NAMES = {"", "us", "usa", "u.s.", "u.s.a.", "united states", "united states of america"}
+
+ORGANIZATION_FIELDS = (
+    "legal_name",
+    "tax_id",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "phone",
+    "email",
+    "website",
+    "signatory_name",
+    "signatory_title",
+    "receipt_footer",
+    "default_currency",
+    "fiscal_year_start_month",
+)
+
+
+def get_organization() -> Organization | None:
+    """Return the organisation profile, or None before it is first saved."""
+    return db.session.get(Organization, 1)
+
+
+def current_organization_name() -> str:
+    """Return the name to show in the page header, cached for the request."""
+    if "org_name" not in g:
+        try:
+            org = get_organization()
+        except SQLAlchemyError:  # an error page must still render
+            log.exception("could not read the organisation profile")
+            db.session.rollback()
+            org = None
+        g.org_name = org.legal_name if org and org.legal_name else DEFAULT_NAME
+    return g.org_name
+
+
+def normalize_ein(tax_id: str, *, country: str) -> str:
+    """Return a US EIN as NN-NNNNNNN; other countries' ids are kept as typed.
+
+    Raises InvalidInput for a malformed US EIN.
+    """
+    tax_id = tax_id.strip()
+    if not tax_id or country.strip().lower() not in US_NAMES:
+        return tax_id
+    digits = tax_id.replace("-", "").replace(" ", "")
+    if digits.isdigit() and len(digits) == 9:
+        tax_id = f"{digits[:2]}-{digits[2:]}"
+    if not EIN_RE.match(tax_id):
+        raise InvalidInput("A US EIN has nine digits, written NN-NNNNNNN.", field="tax_id")
+    return tax_id
+
+
+def update_organization(*, actor: User | None, **fields: Any) -> Organization:
+    """Create or change the organisation profile after checking its values."""
+    unknown = set(fields) - set(ORGANIZATION_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown organisation fields: {sorted(unknown)}")
+    values = {name: (v.strip() if isinstance(v, str) else v) for name, v in fields.items()}
+    if not values.get("legal_name"):
+        raise InvalidInput("Enter the organisation's legal name.", field="legal_name")
+    if "default_currency" in values:
+        values["default_currency"] = str(values["default_currency"]).upper()
+        if not is_currency_code(values["default_currency"]):
+            raise InvalidInput(
+                "Enter a three-letter ISO 4217 currency code, such as USD or EUR.",
+                field="default_currency",
+            )
+    if "fiscal_year_start_month" in values:
+        month = values["fiscal_year_start_month"]
+        if not isinstance(month, int) or not 1 <= month <= 12:
+            raise InvalidInput("Choose a month from 1 to 12.", field="fiscal_year_start_month")
+    if "tax_id" in values:
+        values["tax_id"] = normalize_ein(values["tax_id"], country=values.get("country", ""))
+
+    org = get_organization()
+    created = org is None
+    if org is None:
+        org = Organization(id=1, legal_name=values["legal_name"])
+        db.session.add(org)
+        before: dict[str, Any] = {}
+    else:
+        before = snapshot(org, values.keys())
+    for name, value in values.items():
+        setattr(org, name, value)
+    db.session.flush()
+    changes = describe_changes(before, snapshot(org, values.keys()))
+    if created or changes:
+        record_audit(
+            actor=actor,
+            action="organization.create" if created else "organization.update",
+            object_type="organization",
+            object_id=org.id,
+            summary=changes,
+        )
+    g.pop("org_name", None)
+    return org

@@ -1,0 +1,31 @@
+"""Jinja filters and globals shared by every template."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from donations.models import Role
+
+
+def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
+    """Format an aware UTC timestamp for display; blank for None."""
+    return value.strftime(fmt) if value else ""
+
+
+def format_date(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else ""
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.globals["Role"] = Role
+
+    @app.context_processor
+    def organisation():
+        from donations.services.organization import current_organization_name
+
+        return {"org_name": current_organization_name()}

@@ -1,0 +1,297 @@
+"""Fixtures: an app on a clean database per test, clients signed in per role,
+factories for rows, and a real SMTP server on loopback.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL
+is set (``.ci/run`` does both).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from donations import create_app
+from donations.config import normalize_database_url
+from donations.extensions import db, limiter
+from donations.models import Donor, Role, User
+from donations.services import accounts, donors
+from donations.services.organization import update_organization
+
+PASSWORD = "correct horse battery"
+
+
+def pytest_report_header(config) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    return f"database: {'PostgreSQL ' + url.rsplit('@', 1)[-1] if url else 'SQLite (temporary file)'}"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if os.environ.get("TEST_DATABASE_URL"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return normalize_database_url(url)
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+def base_config(database_url: str, tmp_path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "MAIL_SERVER": None,
+        "MAIL_EML_DIR": str(tmp_path / "mail"),
+        "MAIL_DEFAULT_SENDER": "Harbor Light <giving@harborlight.test>",
+        "SERVER_NAME": "donations.test",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "PASSWORD_MIN_LENGTH": 10,
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, tmp_path_factory) -> None:
+    """Create the schema once per run from the models."""
+    app = create_app(base_config(database_url, tmp_path_factory.mktemp("schema")))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+
+
+def clean_database() -> None:
+    """Remove every row, so each test starts from an empty database."""
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+class ContextClient(FlaskClient):
+    """A test client whose every request gets its own app context.
+
+    In production each request has its own ``g`` and database session; the
+    test keeps an app context open for its own queries, so without this all
+    requests of a test would share one ``g`` (and one signed-in user).
+    After each request the test's own session forgets what it had loaded.
+    """
+
+    def open(self, *args: Any, **kwargs: Any):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def make_app(database_url, _schema, tmp_path) -> Iterator[Callable[..., Flask]]:
+    """Build an app on the test database with extra config."""
+    built: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        config = base_config(database_url, tmp_path)
+        config.update(overrides)
+        app = create_app(config)
+        app.test_client_class = ContextClient
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app) -> Iterator[Flask]:
+    app = make_app()
+    with app.app_context():
+        clean_database()
+        limiter.reset()
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+# --- factories -----------------------------------------------------------
+
+
+@pytest.fixture
+def create_user(app) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(
+        role: Role | str = Role.STAFF,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        password: str = PASSWORD,
+        active: bool = True,
+    ) -> User:
+        n = next(counter)
+        role = Role(role)
+        user = accounts.create_user(
+            actor=None,
+            email=email or f"{role.value}{n}@example.org",
+            name=name or f"{role.label} {n}",
+            role=role,
+            password=password,
+        )
+        if not active:
+            user.active = False
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def create_donor(app) -> Callable[..., Donor]:
+    counter = iter(range(1, 10_000))
+
+    def make(name: str | None = None, **fields: Any) -> Donor:
+        n = next(counter)
+        fields.setdefault("email", f"donor{n}@example.com")
+        donor = donors.create_donor(actor=None, name=name or f"Donor {n}", **fields)
+        db.session.commit()
+        return donor
+
+    return make
+
+
+@pytest.fixture
+def organization(app):
+    org = update_organization(
+        actor=None,
+        legal_name="Harbor Light Shelter, Inc.",
+        tax_id="12-3456789",
+        address_line1="PO Box 4410",
+        city="Springfield",
+        region="IL",
+        postal_code="62701",
+        country="United States",
+        default_currency="USD",
+        fiscal_year_start_month=1,
+    )
+    db.session.commit()
+    return org
+
+
+# --- signed-in clients ---------------------------------------------------
+
+
+def sign_in(client: FlaskClient, user: User) -> FlaskClient:
+    """Mark the client's session as signed in as ``user`` (no form round trip)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return client
+
+
+@pytest.fixture
+def login(app, create_user) -> Callable[..., FlaskClient]:
+    """Return a new client signed in with a new user of the given role."""
+
+    def as_role(role: Role | str, **kwargs: Any) -> FlaskClient:
+        user = create_user(role, **kwargs)
+        client = app.test_client()
+        sign_in(client, user)
+        client.user = user  # type: ignore[attr-defined]
+        return client
+
+    return as_role
+
+
+@pytest.fixture
+def admin_client(login) -> FlaskClient:
+    return login(Role.ADMIN)
+
+
+@pytest.fixture
+def treasurer_client(login) -> FlaskClient:
+    return login(Role.TREASURER)
+
+
+@pytest.fixture
+def staff_client(login) -> FlaskClient:
+    return login(Role.STAFF)
+
+
+# --- a real SMTP server on loopback -------------------------------------
+
+
+class RecordingHandler:
+    """aiosmtpd handler that keeps every message, or refuses on request."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.lock = threading.Lock()
+        self.refuse_with: str | None = None  # e.g. "451 4.3.0 try again later"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.refuse_with:
+            return self.refuse_with
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def reset(self) -> None:
+        with self.lock:
+            self.messages.clear()
+        self.refuse_with = None
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[Controller, RecordingHandler]]:
+    handler = RecordingHandler()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server, app) -> RecordingHandler:
+    """Point the app at the loopback SMTP server; return its recorded messages."""
+    controller, handler = smtp_server
+    handler.reset()
+    app.config["MAIL_SERVER"] = "127.0.0.1"
+    app.config["MAIL_PORT"] = controller.port
+    return handler
