@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from donations.config import Defaults, normalize_database_url, settings_from_env
 
@@ -90,7 +91,9 @@ def _init_extensions(app: Flask) -> None:
     from donations.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations")))
+    migrate.init_app(
+        app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
+    )
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -103,8 +106,18 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user_from_session)
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in routes: ids beyond a database integer are a 404, not a 500."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def _register_blueprints(app: Flask) -> None:
     from importlib import import_module
+
+    app.url_map.converters["int"] = RowIdConverter
 
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(name).bp)

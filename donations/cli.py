@@ -99,10 +99,8 @@ def mail_work_command(once: bool, interval: float) -> None:
     app = current_app._get_current_object()
     while True:
         report = deliver_due(app=app)
-        if report.handled:
-            click.echo(
-                f"sent {report.sent}, will retry {report.retrying}, failed {report.failed}"
-            )
+        if report.handled or once:
+            click.echo(f"sent {report.sent}, will retry {report.retrying}, failed {report.failed}")
         if once:
             return
         if not report.handled:

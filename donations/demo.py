@@ -28,8 +28,7 @@ DEMO_ORGANIZATION = {
     "signatory_name": "Maria Alvarez",
     "signatory_title": "Treasurer",
     "receipt_footer": (
-        "Harbor Light Shelter is a 501(c)(3) public charity. "
-        "Thank you for standing with survivors."
+        "Harbor Light Shelter is a 501(c)(3) public charity. Thank you for standing with survivors."
     ),
     "default_currency": "USD",
     "fiscal_year_start_month": 1,

@@ -15,11 +15,18 @@ log = logging.getLogger(__name__)
 MESSAGES = {
     400: ("Bad request", "The page could not understand that request."),
     403: ("Not allowed", "Your account does not have access to this page."),
-    404: ("Page not found", "There is no page at this address. Check the link, or start again from the home page."),
+    404: (
+        "Page not found",
+        "There is no page at this address. Check the link, or start again from the home page.",
+    ),
     405: ("Not allowed", "That page cannot be used this way."),
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: ("Too many attempts", "Too many tries in a short time. Wait a minute, then try again."),
-    500: ("Something went wrong", "An unexpected error stopped this page. Nothing was saved. Try again, and tell an admin if it keeps happening."),
+    500: (
+        "Something went wrong",
+        "An unexpected error stopped this page. Nothing was saved. "
+        "Try again, and tell an admin if it keeps happening.",
+    ),
 }
 
 

@@ -123,9 +123,7 @@ class Organization(db.Model):
     __tablename__ = "organization"
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
-        CheckConstraint(
-            "fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month_range"
-        ),
+        CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month_range"),
         CheckConstraint("length(default_currency) = 3", name="currency_code_length"),
     )
 
@@ -166,7 +164,9 @@ class Donor(db.Model):
     __tablename__ = "donors"
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lowercase"),
-        CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_self"),
+        CheckConstraint(
+            "merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_self"
+        ),
         Index("ix_donors_name", "name"),
     )
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from jinja2 import BytecodeCache
 
 from donations import create_app
 from donations.config import normalize_database_url
@@ -33,7 +33,9 @@ PASSWORD = "correct horse battery"
 
 def pytest_report_header(config) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
-    return f"database: {'PostgreSQL ' + url.rsplit('@', 1)[-1] if url else 'SQLite (temporary file)'}"
+    return (
+        f"database: {'PostgreSQL ' + url.rsplit('@', 1)[-1] if url else 'SQLite (temporary file)'}"
+    )
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -69,6 +71,7 @@ def base_config(database_url: str, tmp_path) -> dict[str, Any]:
         "SERVER_NAME": "donations.test",
         "RATELIMIT_STORAGE_URI": "memory://",
         "PASSWORD_MIN_LENGTH": 10,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 
@@ -84,14 +87,27 @@ def _schema(database_url, tmp_path_factory) -> None:
 
 def clean_database() -> None:
     """Remove every row, so each test starts from an empty database."""
-    tables = list(reversed(db.metadata.sorted_tables))
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
+    # DELETE is much faster than TRUNCATE on PostgreSQL for tables this small.
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
     db.session.commit()
+
+
+class SharedBytecodeCache(BytecodeCache):
+    """Compiled templates shared by every app the suite builds (one per test)."""
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = SharedBytecodeCache()
 
 
 class ContextClient(FlaskClient):
@@ -104,9 +120,13 @@ class ContextClient(FlaskClient):
     """
 
     def open(self, *args: Any, **kwargs: Any):
+        # buffered: read the whole response and close it, as a real server
+        # does, so work registered with response.call_on_close runs.
+        kwargs.setdefault("buffered", True)
         with self.application.app_context():
             response = super().open(*args, **kwargs)
-        db.session.expire_all()
+        if has_app_context():
+            db.session.expire_all()
         return response
 
 
@@ -120,6 +140,7 @@ def make_app(database_url, _schema, tmp_path) -> Iterator[Callable[..., Flask]]:
         config.update(overrides)
         app = create_app(config)
         app.test_client_class = ContextClient
+        app.jinja_env.bytecode_cache = TEMPLATE_CACHE
         built.append(app)
         return app
 

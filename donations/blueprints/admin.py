@@ -8,14 +8,14 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
-    IntegerField,
     PasswordField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from donations.authz import roles_required
 from donations.extensions import db
@@ -28,9 +28,9 @@ from donations.services.organization import get_organization, update_organizatio
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 ROLE_CHOICES = [
-    (Role.STAFF.value, "Staff: goods in and out, stock counts"),
-    (Role.TREASURER.value, "Treasurer: gifts, donors, receipts, exports"),
-    (Role.ADMIN.value, "Admin: everything, including users and settings"),
+    SelectChoice(Role.STAFF.value, "Staff: goods in and out, stock counts"),
+    SelectChoice(Role.TREASURER.value, "Treasurer: gifts, donors, receipts, exports"),
+    SelectChoice(Role.ADMIN.value, "Admin: everything, including users and settings"),
 ]
 MONTHS = [
     "January", "February", "March", "April", "May", "June",
@@ -88,7 +88,7 @@ class OrganizationForm(FlaskForm):
     )
     fiscal_year_start_month = SelectField(
         "Fiscal year starts in",
-        choices=[(i, name) for i, name in enumerate(MONTHS, start=1)],
+        choices=[SelectChoice(i, name) for i, name in enumerate(MONTHS, start=1)],
         coerce=int,
         default=1,
     )

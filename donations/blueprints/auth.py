@@ -21,8 +21,12 @@ bp = Blueprint("auth", __name__)
 GENERIC_LOGIN_ERROR = "That email and password do not match an active account."
 
 
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    email = EmailField("Email", filters=[_strip], validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     submit = SubmitField("Sign in")
 
@@ -42,7 +46,9 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(
+        "Email", filters=[_strip], validators=[DataRequired(), Email(), Length(max=254)]
+    )
     submit = SubmitField("Email me a reset link")
 
 
@@ -138,9 +144,10 @@ def reset_request():
             reset_url_for=lambda token: url_for("auth.reset_password", token=token, _external=True),
         )
         db.session.commit()
+        minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
         flash(
             "If that address belongs to an account, a reset link is on its way. "
-            "It works for one hour.",
+            f"It works for {minutes} minutes.",
             "info",
         )
         return redirect(url_for("auth.login"))

@@ -2,28 +2,296 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Form,
+    IntegerField,
+    SearchField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
-from donations.models import Role
-from donations.services import donors
+from donations.forms import show_domain_error
+from donations.models import Donor, Role
+from donations.services import audit, donors
+from donations.services.errors import DomainError, NotFound
 
 bp = Blueprint("donors", __name__, url_prefix="/donors")
 
+BOOKKEEPERS = (Role.ADMIN, Role.TREASURER)
+SEARCH_MAX_LENGTH = 200
+LOOKUP_LIMIT = 20
+MAX = donors.MAX_LENGTHS
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class DonorForm(FlaskForm):
+    name = StringField(
+        "Name",
+        filters=[_strip],
+        validators=[DataRequired(message="Enter the donor's name."), Length(max=MAX["name"])],
+        description="A person's full name, or an organisation's name as receipts should show it.",
+    )
+    email = EmailField(
+        "Email",
+        filters=[_strip],
+        validators=[Optional(), Email(), Length(max=MAX["email"])],
+    )
+    address_line1 = StringField(
+        "Address line 1", filters=[_strip], validators=[Length(max=MAX["address_line1"])]
+    )
+    address_line2 = StringField(
+        "Address line 2", filters=[_strip], validators=[Length(max=MAX["address_line2"])]
+    )
+    city = StringField("City", filters=[_strip], validators=[Length(max=MAX["city"])])
+    region = StringField(
+        "State or region", filters=[_strip], validators=[Length(max=MAX["region"])]
+    )
+    postal_code = StringField(
+        "Postal code", filters=[_strip], validators=[Length(max=MAX["postal_code"])]
+    )
+    country = StringField("Country", filters=[_strip], validators=[Length(max=MAX["country"])])
+    is_organization = BooleanField(
+        "This donor is an organisation",
+        description="A business, church, club or foundation rather than a person.",
+    )
+    prefers_anonymous = BooleanField(
+        "Don't show my name publicly",
+        description="Leave this donor out of public thank-you lists and newsletters.",
+    )
+    notes = TextAreaField(
+        "Notes",
+        filters=[_strip],
+        validators=[Length(max=MAX["notes"])],
+        description="Seen only by treasurers and admins. Changes are logged, their text is not.",
+    )
+    submit = SubmitField("Save")
+
+    def donor_fields(self) -> dict[str, object]:
+        """Return the submitted values keyed by donor field name."""
+        return {name: self[name].data for name in donors.DONOR_FIELDS}
+
+
+class MergeForm(FlaskForm):
+    other_id = IntegerField(
+        widget=HiddenInput(),
+        validators=[InputRequired(message="Choose the duplicate donor first.")],
+    )
+    submit = SubmitField("Merge")
+
+
+class SearchForm(Form):
+    """A GET search box; no CSRF token, since searching changes nothing."""
+
+    q = SearchField("Name or email", filters=[_strip], validators=[Length(max=SEARCH_MAX_LENGTH)])
+
+
+class LookupForm(Form):
+    q = SearchField("Donor name", filters=[_strip], validators=[Length(max=SEARCH_MAX_LENGTH)])
+
+
+def _page() -> int:
+    page = request.args.get("page", 1, type=int)
+    return page if page and page > 0 else 1
+
+
+def _search_text(form: Form) -> str:
+    """Return the validated search text, or blank when it is too long."""
+    if not form.validate():
+        return ""
+    return form.q.data or ""
+
+
+def _load(donor_id: int) -> Donor:
+    try:
+        return donors.get_donor(donor_id)
+    except NotFound:
+        abort(404)
+
+
+def _to_current(donor: Donor, endpoint: str) -> Response:
+    """Redirect from a merged donor to the record it was merged into."""
+    current = donors.resolve_merged(donor)
+    flash(f"Donor #{donor.id} was merged into this record.", "info")
+    return redirect(url_for(endpoint, donor_id=current.id))
+
 
 @bp.get("/")
-@roles_required(Role.ADMIN, Role.TREASURER)
+@roles_required(*BOOKKEEPERS)
 def index():
-    """List donors with search and paging."""
-    q = request.args.get("q", "")
-    page = db.paginate(donors.donor_search_query(text=q), per_page=25, error_out=False)
-    return render_template("donors/index.html", page=page, q=q)
+    """List donors, searched by name or email, one page at a time."""
+    search = SearchForm(request.args)
+    q = _search_text(search)
+    page = db.paginate(
+        donors.donor_search_query(text=q),
+        page=_page(),
+        per_page=current_app.config["DONORS_PER_PAGE"],
+        error_out=False,
+    )
+    return render_template("donors/index.html", page=page, q=q, search=search)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*BOOKKEEPERS)
+def new():
+    """Add a donor."""
+    form = DonorForm()
+    if form.validate_on_submit():
+        try:
+            donor = donors.create_donor(actor=current_user, **form.donor_fields())
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Added {donor.name}.", "success")
+            return redirect(url_for("donors.detail", donor_id=donor.id))
+    return render_template("donors/form.html", form=form, donor=None)
+
+
+@bp.get("/<int:donor_id>")
+@roles_required(*BOOKKEEPERS)
+def detail(donor_id: int):
+    """Show a donor's details and history."""
+    donor = _load(donor_id)
+    if donor.is_merged:
+        return _to_current(donor, "donors.detail")
+    history = db.session.scalars(
+        audit.audit_query(object_type="donor", object_id=donor.id).limit(50)
+    ).all()
+    return render_template("donors/detail.html", donor=donor, history=history)
+
+
+@bp.route("/<int:donor_id>/edit", methods=["GET", "POST"])
+@roles_required(*BOOKKEEPERS)
+def edit(donor_id: int):
+    """Change a donor's details."""
+    donor = _load(donor_id)
+    if donor.is_merged:
+        return _to_current(donor, "donors.edit")
+    form = DonorForm(obj=donor)
+    if form.validate_on_submit():
+        try:
+            donors.update_donor(actor=current_user, donor=donor, **form.donor_fields())
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Saved {donor.name}.", "success")
+            return redirect(url_for("donors.detail", donor_id=donor.id))
+    return render_template("donors/form.html", form=form, donor=donor)
+
+
+@bp.route("/<int:donor_id>/merge", methods=["GET", "POST"])
+@roles_required(*BOOKKEEPERS)
+def merge(donor_id: int):
+    """Choose a duplicate donor, then merge it into this one."""
+    donor = _load(donor_id)
+    if donor.is_merged:
+        return _to_current(donor, "donors.merge")
+    form = MergeForm()
+    if form.validate_on_submit():
+        try:
+            other = donors.get_donor(form.other_id.data)
+            label = f"#{other.id} ({other.name})"
+            donors.merge_donors(actor=current_user, source=other, target=donor)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Merged donor {label} into this record.", "success")
+            return redirect(url_for("donors.detail", donor_id=donor.id))
+    elif form.is_submitted():
+        form.form_errors.extend(form.other_id.errors)
+
+    other_id = form.other_id.data if form.is_submitted() else request.args.get("other", type=int)
+    other, problem = None, None
+    if other_id is not None:
+        try:
+            other = donors.get_donor(other_id)
+            donors.check_mergeable(source=other, target=donor)
+        except DomainError as error:
+            other, problem = None, error.message
+    if other is not None:
+        form.other_id.data = other.id
+        filled = donors.fields_filled_by_merge(source=other, target=donor)
+        return render_template(
+            "donors/merge_confirm.html", donor=donor, other=other, form=form, filled=filled
+        )
+
+    search = SearchForm(request.args)
+    q = _search_text(search)
+    results = None
+    if q:
+        results = db.paginate(
+            donors.donor_search_query(text=q, exclude_id=donor.id),
+            page=_page(),
+            per_page=current_app.config["DONORS_PER_PAGE"],
+            error_out=False,
+        )
+    return render_template(
+        "donors/merge_choose.html",
+        donor=donor,
+        form=form,
+        search=search,
+        q=q,
+        results=results,
+        problem=None if form.form_errors else problem,
+    )
 
 
 @bp.get("/lookup")
 @roles_required(*ANY_ROLE)
 def lookup():
     """Find donors by name, showing names only."""
-    q = request.args.get("q", "")
-    return render_template("donors/lookup.html", results=donors.lookup_donors_by_name(text=q), q=q)
+    search = LookupForm(request.args)
+    q = _search_text(search)
+    results = donors.lookup_donors_by_name(text=q, limit=LOOKUP_LIMIT)
+    return render_template(
+        "donors/lookup.html",
+        search=search,
+        q=q,
+        results=results,
+        limit=LOOKUP_LIMIT,
+        link_details=current_user.role in BOOKKEEPERS,
+    )
+
+
+@bp.get("/lookup.json")
+@roles_required(*ANY_ROLE)
+def lookup_json():
+    """Return donors whose name matches, as id, name and organisation flag."""
+    search = LookupForm(request.args)
+    q = _search_text(search)
+    results = donors.lookup_donors_by_name(text=q, limit=LOOKUP_LIMIT)
+    return jsonify(
+        results=[
+            {"id": donor_id, "name": name, "is_organization": is_organization}
+            for donor_id, name, is_organization in results
+        ]
+    )

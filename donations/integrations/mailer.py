@@ -78,18 +78,30 @@ def build_message(email: Email) -> EmailMessage:
 def deliver(email: Email, settings: MailSettings) -> str:
     """Send the email and return where it went ("smtp" or the .eml path).
 
-    Raises MailError, with ``permanent`` set when the server refused for good.
+    Raises MailError, with ``permanent`` set when retrying cannot help: the
+    server refused for good, or the message itself cannot be built.
     """
-    message = build_message(email)
+    try:
+        message = build_message(email)
+    except (ValueError, TypeError) as exc:  # e.g. a line break in a header
+        raise MailError(f"cannot build the message: {exc}", permanent=True) from exc
     if not settings.server:
-        return _write_eml(message, email, settings.eml_dir)
+        try:
+            return _write_eml(message, email, settings.eml_dir)
+        except OSError as exc:
+            raise MailError(f"cannot write the .eml file: {exc}") from exc
     try:
         _send_smtp(message, settings)
     except smtplib.SMTPRecipientsRefused as exc:
-        raise MailError(f"recipient refused: {exc.recipients}", permanent=True) from exc
+        # 4xx at RCPT (greylisting, a full mailbox) is worth another try.
+        codes = [code for code, _reply in exc.recipients.values()]
+        permanent = bool(codes) and all(500 <= code < 600 for code in codes)
+        raise MailError(f"recipient refused: {exc.recipients}", permanent=permanent) from exc
     except smtplib.SMTPResponseException as exc:
-        permanent = 500 <= exc.smtp_code < 600 and exc.smtp_code not in (421, 451, 452)
-        detail = exc.smtp_error.decode(errors="replace") if exc.smtp_error else ""
+        permanent = 500 <= exc.smtp_code < 600
+        detail = exc.smtp_error
+        if isinstance(detail, bytes):
+            detail = detail.decode(errors="replace")
         raise MailError(f"SMTP {exc.smtp_code}: {detail}", permanent=permanent) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise MailError(f"{type(exc).__name__}: {exc}") from exc

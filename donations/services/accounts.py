@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -21,8 +22,16 @@ log = logging.getLogger(__name__)
 
 PASSWORD_MAX_LENGTH = 200
 _RESET_SALT = "donations.password-reset"
-# Checked against when the email is unknown, so both answers take as long.
-_DUMMY_HASH = generate_password_hash("not a real password, only for timing")
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """Return a hash to check against when the email is unknown, so both answers take as long."""
+    return generate_password_hash("not a real password, only for timing", method=method)
+
+
+def _hash(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def normalize_email(email: str) -> str:
@@ -88,7 +97,7 @@ def create_user(
         name=name.strip(),
         role=role.value,
         active=True,
-        password_hash=generate_password_hash(password),
+        password_hash=_hash(password),
         password_changed_at=utcnow(),
         session_token=new_session_token(),
     )
@@ -132,7 +141,11 @@ def update_user(
     if changes:
         db.session.flush()
         record_audit(
-            actor=actor, action="user.update", object_type="user", object_id=user.id, summary=changes
+            actor=actor,
+            action="user.update",
+            object_type="user",
+            object_id=user.id,
+            summary=changes,
         )
     return user
 
@@ -145,7 +158,7 @@ def set_user_active(*, actor: User | None, user: User, active: bool) -> User:
 
 
 def _set_password(user: User, new_password: str) -> None:
-    user.password_hash = generate_password_hash(new_password)
+    user.password_hash = _hash(new_password)
     user.password_changed_at = utcnow()
     user.session_token = new_session_token()
 
@@ -159,7 +172,9 @@ def change_password(*, user: User, current_password: str, new_password: str) -> 
         raise InvalidInput("That is not your current password.", field="current_password")
     check_password_rules(new_password, field="new_password")
     if check_password_hash(user.password_hash, new_password):
-        raise InvalidInput("Choose a password different from the current one.", field="new_password")
+        raise InvalidInput(
+            "Choose a password different from the current one.", field="new_password"
+        )
     _set_password(user, new_password)
     db.session.flush()
     record_audit(actor=user, action="user.password_change", object_type="user", object_id=user.id)
@@ -182,7 +197,7 @@ def authenticate(*, email: str, password: str, remote_addr: str | None = None) -
     """
     user = find_user_by_email(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         log.warning("sign-in failed: unknown email %r from %s", normalize_email(email), remote_addr)
         return None
     if not check_password_hash(user.password_hash, password):

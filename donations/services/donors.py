@@ -25,6 +25,24 @@ DONOR_FIELDS = (
     "notes",
 )
 _ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_code", "country")
+# Details a merge copies from the duplicate when the kept record has them blank.
+MERGE_FILLED_FIELDS = ("email", *_ADDRESS_FIELDS)
+# Notes are an unbounded Text column; this is the policy limit for one edit.
+NOTES_MAX_LENGTH = 5000
+MAX_ID = 2**63 - 1
+
+
+def _max_lengths() -> dict[str, int]:
+    """Return the longest value each text field may hold, from the model's columns."""
+    limits = {"notes": NOTES_MAX_LENGTH}
+    for name in ("name", "email", *_ADDRESS_FIELDS):
+        length = Donor.__table__.c[name].type.length
+        if length:
+            limits[name] = length
+    return limits
+
+
+MAX_LENGTHS = _max_lengths()
 
 
 def _like_pattern(text: str) -> str:
@@ -32,11 +50,18 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def donor_search_query(*, text: str = "", include_merged: bool = False) -> Select[tuple[Donor]]:
-    """Return donors whose name or email contains ``text``, by name."""
+def donor_search_query(
+    *, text: str = "", include_merged: bool = False, exclude_id: int | None = None
+) -> Select[tuple[Donor]]:
+    """Return donors whose name or email contains ``text``, by name.
+
+    ``exclude_id`` leaves one donor out, such as the record a merge keeps.
+    """
     query = select(Donor).order_by(Donor.name, Donor.id)
     if not include_merged:
         query = query.where(Donor.merged_into_id.is_(None))
+    if exclude_id is not None:
+        query = query.where(Donor.id != exclude_id)
     text = text.strip()
     if text:
         pattern = _like_pattern(text.lower())
@@ -69,9 +94,10 @@ def lookup_donors_by_name(*, text: str, limit: int = 20) -> list[tuple[int, str,
 
 def get_donor(donor_id: int) -> Donor:
     """Return the donor with this id (merged or not) or raise NotFound."""
-    donor = db.session.get(Donor, donor_id)
+    # An id no database integer can hold is simply not there (SQLite would raise).
+    donor = db.session.get(Donor, donor_id) if 0 < donor_id <= MAX_ID else None
     if donor is None:
-        raise NotFound("No such donor.")
+        raise NotFound(f"There is no donor #{donor_id}.")
     return donor
 
 
@@ -96,6 +122,10 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     for name in (*_ADDRESS_FIELDS, "notes"):
         if name in cleaned and cleaned[name] is None:
             cleaned[name] = ""
+    for name, limit in MAX_LENGTHS.items():
+        value = cleaned.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise InvalidInput(f"Use at most {limit} characters.", field=name)
     return cleaned
 
 
@@ -148,6 +178,38 @@ def _foreign_keys_to_donors() -> list[tuple[Any, Any]]:
     return found
 
 
+def check_mergeable(*, source: Donor, target: Donor) -> None:
+    """Raise the domain error ``merge_donors`` would raise for this pair, if any."""
+    if source.id == target.id:
+        raise InvalidInput("Choose two different donors to merge.")
+    for donor in (source, target):
+        if donor.merged_into_id is not None:
+            raise NotAllowed(
+                f"Donor #{donor.id} ({donor.name}) was already merged into "
+                f"donor #{donor.merged_into_id}."
+            )
+    if len(_joined_notes(source=source, target=target)) > NOTES_MAX_LENGTH:
+        raise NotAllowed(
+            f"Together the two donors' notes are longer than {NOTES_MAX_LENGTH} characters, "
+            "the most a donor's notes may hold. Shorten one donor's notes first."
+        )
+
+
+def _joined_notes(*, source: Donor, target: Donor) -> str:
+    """Return the target's notes followed by the source's, marked with where they came from."""
+    if not source.notes:
+        return target.notes
+    header = f"[Merged from donor #{source.id}, {source.name}]"
+    return f"{target.notes}\n\n{header}\n{source.notes}".strip()
+
+
+def fields_filled_by_merge(*, source: Donor, target: Donor) -> list[str]:
+    """Return the details of ``target`` that merging ``source`` into it would fill."""
+    return [
+        name for name in MERGE_FILLED_FIELDS if not getattr(target, name) and getattr(source, name)
+    ]
+
+
 def merge_donors(*, actor: User | None, source: Donor, target: Donor) -> Donor:
     """Merge ``source`` into ``target``: everything attached to source moves to target.
 
@@ -155,10 +217,7 @@ def merge_donors(*, actor: User | None, source: Donor, target: Donor) -> Donor:
     The source row is kept, marked as merged, so old links lead to the target.
     Returns the target.
     """
-    if source.id == target.id:
-        raise InvalidInput("Choose two different donors to merge.")
-    if source.merged_into_id is not None or target.merged_into_id is not None:
-        raise NotAllowed("One of these donors was already merged into another record.")
+    check_mergeable(source=source, target=target)
 
     moved: list[str] = []
     for table, column in _foreign_keys_to_donors():
@@ -172,14 +231,10 @@ def merge_donors(*, actor: User | None, source: Donor, target: Donor) -> Donor:
         if result.rowcount:
             moved.append(f"{result.rowcount} {table.name}.{column.name}")
 
-    filled = []
-    for name in ("email", *_ADDRESS_FIELDS):
-        if not getattr(target, name) and getattr(source, name):
-            setattr(target, name, getattr(source, name))
-            filled.append(name)
-    if source.notes:
-        header = f"[Merged from donor #{source.id}, {source.name}]"
-        target.notes = f"{target.notes}\n\n{header}\n{source.notes}".strip()
+    filled = fields_filled_by_merge(source=source, target=target)
+    for name in filled:
+        setattr(target, name, getattr(source, name))
+    target.notes = _joined_notes(source=source, target=target)
     target.prefers_anonymous = target.prefers_anonymous or source.prefers_anonymous
     now = utcnow()
     target.updated_at = now

@@ -1,8 +1,9 @@
 """The mail outbox: queue with the change, send after commit, retry, never twice.
 
 ``queue_mail`` adds a row in the caller's transaction. After that transaction
-commits, the request that queued it hands the due rows to ``deliver_due``; so does
-``flask mail work``. ``deliver_due`` runs in its own session: it claims rows
+commits, the request that queued it hands its own rows to ``deliver_due`` (so a
+user never waits on someone else's backlog); ``flask mail work`` sends every due
+row, retries included. ``deliver_due`` runs in its own session: it claims rows
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, plus a status check that makes the
 claim safe on SQLite too) and commits the claim before sending, so two workers
 never send the same message. A message whose sender died mid-send stays
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,8 +31,10 @@ from donations.services.errors import NotAllowed
 
 log = logging.getLogger(__name__)
 
-_QUEUED_FLAG = "donations.mail_queued"
-_READY_FLAG = "donations.mail_ready"
+# Session.info keys: ids queued in the open transaction, and ids committed but
+# not yet handed to the mailer.
+_QUEUED_IDS = "donations.mail_queued"
+_READY_IDS = "donations.mail_ready"
 STUCK_AFTER = timedelta(minutes=15)
 
 
@@ -64,8 +67,12 @@ def queue_mail(
         )
     db.session.add(message)
     db.session.flush()
-    db.session.info[_QUEUED_FLAG] = True
+    _remember_queued(message)
     return message
+
+
+def _remember_queued(message: OutboxMessage) -> None:
+    db.session.info.setdefault(_QUEUED_IDS, set()).add(message.id)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -98,8 +105,10 @@ class DeliveryReport:
         return self.sent + self.retrying + self.failed
 
 
-def _due_query(now: datetime, limit: int) -> Select[tuple[int]]:
-    return (
+def _due_query(
+    now: datetime, limit: int, only: Collection[int] | None = None
+) -> Select[tuple[int]]:
+    query = (
         select(OutboxMessage.id)
         .where(OutboxMessage.status == MailStatus.PENDING.value)
         .where(OutboxMessage.next_attempt_at <= now)
@@ -107,12 +116,17 @@ def _due_query(now: datetime, limit: int) -> Select[tuple[int]]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if only is not None:
+        query = query.where(OutboxMessage.id.in_(list(only)))
+    return query
 
 
-def _claim(session: Session, now: datetime, limit: int) -> list[int]:
+def _claim(
+    session: Session, now: datetime, limit: int, only: Collection[int] | None = None
+) -> list[int]:
     """Mark up to ``limit`` due messages as ours and commit the claim."""
     claimed = []
-    for message_id in session.scalars(_due_query(now, limit)).all():
+    for message_id in session.scalars(_due_query(now, limit, only)).all():
         result = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
@@ -141,25 +155,35 @@ def _as_email(message: OutboxMessage, sender: str) -> Email:
     )
 
 
-def deliver_due(*, app: Flask | None = None, limit: int = 50) -> DeliveryReport:
+def deliver_due(
+    *, app: Flask | None = None, limit: int = 50, only: Collection[int] | None = None
+) -> DeliveryReport:
     """Send messages that are due, in a session of their own; return counts.
 
+    ``only`` limits the run to these message ids (what one request queued).
     This is a worker, not a request service: it commits each claim and each result.
     """
     app = app or current_app._get_current_object()
+    report = DeliveryReport()
+    if only is not None and not only:
+        return report
     settings = mail_settings(app)
     sender = app.config["MAIL_DEFAULT_SENDER"]
     max_attempts = int(app.config["MAIL_MAX_ATTEMPTS"])
-    report = DeliveryReport()
     with Session(db.engine) as session:
-        now = utcnow()
-        for message_id in _claim(session, now, limit):
+        for message_id in _claim(session, utcnow(), limit, only):
             message = session.get(OutboxMessage, message_id)
             assert message is not None
             email = _as_email(message, sender)
+            # The claim is as old as this send, so a long batch is not shown as stuck.
+            message.claimed_at = utcnow()
+            session.commit()
             try:
                 where = deliver(email, settings)
-            except MailError as exc:
+            except Exception as exc:
+                if not isinstance(exc, MailError):  # a bug: keep it, retry, and go on
+                    log.exception("mail %s: unexpected error while sending", message_id)
+                    exc = MailError(f"{type(exc).__name__}: {exc}")
                 message.attempts += 1
                 message.last_error = str(exc)[:2000]
                 if exc.permanent or message.attempts >= max_attempts:
@@ -170,7 +194,9 @@ def deliver_due(*, app: Flask | None = None, limit: int = 50) -> DeliveryReport:
                     message.status = MailStatus.PENDING.value
                     message.next_attempt_at = utcnow() + backoff(message.attempts)
                     report.retrying += 1
-                    log.warning("mail %s to %s will be retried: %s", message.id, message.to_addr, exc)
+                    log.warning(
+                        "mail %s to %s will be retried: %s", message.id, message.to_addr, exc
+                    )
             else:
                 message.attempts += 1
                 message.status = MailStatus.SENT.value
@@ -198,7 +224,7 @@ def requeue_message(*, actor: User | None, message: OutboxMessage) -> OutboxMess
     message.next_attempt_at = utcnow()
     message.claimed_at = None
     db.session.flush()
-    db.session.info[_QUEUED_FLAG] = True
+    _remember_queued(message)
     record_audit(
         actor=actor,
         action="mail.requeue",
@@ -222,20 +248,29 @@ def register_after_commit_delivery(app: Flask) -> None:
 
     @app.after_request
     def _deliver_after_commit(response):
-        if db.session.info.pop(_READY_FLAG, False) and app.config["MAIL_SEND_AFTER_COMMIT"]:
-            try:
-                deliver_due(app=app)
-            except Exception:  # the request succeeded; the worker retries later
-                log.exception("sending mail after commit failed")
+        ready = db.session.info.pop(_READY_IDS, None)
+        if ready and app.config["MAIL_SEND_AFTER_COMMIT"]:
+            # After the response has gone out: the answer's timing then says
+            # nothing about whether mail was sent (e.g. for a reset request).
+            response.call_on_close(lambda: _deliver_in_background_of_response(app, ready))
         return response
+
+
+def _deliver_in_background_of_response(app: Flask, ids: set[int]) -> None:
+    with app.app_context():
+        try:
+            deliver_due(app=app, only=ids)
+        except Exception:  # the request succeeded; the worker retries later
+            log.exception("sending mail after commit failed")
 
 
 @event.listens_for(Session, "after_commit")
 def _mark_ready(session: Session) -> None:
-    if session.info.pop(_QUEUED_FLAG, False):
-        session.info[_READY_FLAG] = True
+    queued = session.info.pop(_QUEUED_IDS, None)
+    if queued:
+        session.info.setdefault(_READY_IDS, set()).update(queued)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_queued(session: Session) -> None:
-    session.info.pop(_QUEUED_FLAG, None)
+    session.info.pop(_QUEUED_IDS, None)
