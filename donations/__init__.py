@@ -23,6 +23,10 @@ BLUEPRINTS = (
     "donations.blueprints.auth",
     "donations.blueprints.admin",
     "donations.blueprints.donors",
+    "donations.blueprints.webhooks",
+    "donations.blueprints.gifts",
+    "donations.blueprints.give",
+    "donations.blueprints.funds_admin",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -151,4 +155,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        # In WAL mode NORMAL is crash-safe (a power cut may lose the last commits).
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

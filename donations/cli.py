@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from donations import stripe_cli
 from donations.extensions import db
 from donations.models import Role, User
 from donations.services import accounts
@@ -84,6 +85,9 @@ def load_demo_command() -> None:
         return
     load_demo()
     db.session.commit()
+    from donations.services.mail import deliver_due
+
+    deliver_due(app=current_app._get_current_object())  # the demo's thank-you notes
     click.echo("Demo data loaded. Sign in with one of:")
     for email, _name, role, password in DEMO_USERS:
         click.echo(f"  {role:10} {email:28} password: {password}")
@@ -111,3 +115,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(mail_cli)
+    stripe_cli.register(app)

@@ -30,12 +30,14 @@ class Defaults:
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
 
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 8
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # bytes; larger requests get a 413 page
 
     # Flask-Limiter: in-process counters by default; point at Redis/memcached
     # (RATELIMIT_STORAGE_URI) when several app servers run.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
+    GIVE_CHECKOUT_RATE_LIMIT = "20 per minute"  # per address: a brake on card testing
 
     # Mail. With no MAIL_SERVER, messages are written as .eml files under
     # instance/mail/ instead of being sent.
@@ -59,6 +61,22 @@ class Defaults:
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a method name, not a password)
 
     DONORS_PER_PAGE = 25
+    GIFTS_PER_PAGE = 50
+
+    # Absolute links in mail and Stripe return URLs when there is no request.
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+    # Stripe. With no STRIPE_SECRET_KEY the site runs in test mode: checkout
+    # goes to a local test payment page that sends signed events through the
+    # same webhook code.
+    STRIPE_SECRET_KEY: str | None = None
+    STRIPE_PUBLISHABLE_KEY: str | None = None
+    STRIPE_WEBHOOK_SECRET: str | None = None
+    STRIPE_API_BASE = "https://api.stripe.com"
+    STRIPE_API_VERSION = "2026-10-28.endive"
+    STRIPE_TIMEOUT = 20
+    STRIPE_MAX_NETWORK_RETRIES = 2
+    STRIPE_WEBHOOK_TOLERANCE = 300
 
 
 # Environment variables read by create_app, with the type each is parsed as.
@@ -76,6 +94,12 @@ ENV_SETTINGS: dict[str, type] = {
     "MAIL_DEFAULT_SENDER": str,
     "MAIL_SEND_AFTER_COMMIT": bool,
     "MAIL_EML_DIR": str,
+    "PUBLIC_BASE_URL": str,
+    "STRIPE_SECRET_KEY": str,
+    "STRIPE_PUBLISHABLE_KEY": str,
+    "STRIPE_WEBHOOK_SECRET": str,
+    "STRIPE_API_BASE": str,
+    "STRIPE_API_VERSION": str,
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from donations.models import Role
-from donations.services import accounts, donors
+from datetime import date, timedelta
+
+from donations.models import Frequency, Role
+from donations.services import accounts, donors, gifts, giving, payments
+from donations.services.links import absolute_url
 from donations.services.organization import update_organization
 
 # Demo credentials are printed by `flask demo load` and listed in the README.
@@ -76,10 +79,71 @@ DEMO_DONORS = [
 ]  # fmt: skip
 
 
+# (donor index, fund index, method, dollars, days ago, cheque number, reference)
+DEMO_OFFLINE_GIFTS = [
+    (3, 0, "cheque", 500, 300, "1042", ""),
+    (6, 1, "cheque", 1500, 210, "8817", ""),
+    (0, 2, "cash", 60, 150, "", "Collection at the spring open house"),
+    (10, 1, "bank_transfer", 750, 95, "", "ACH ref 55120"),
+    (4, 0, "securities", 5000, 60, "", "20 shares of VTI, valued at the mean price on transfer"),
+    (3, 1, "cheque", 800, 20, "1107", ""),
+]
+# (donor index, dollars, fund index, monthly, cover the fee)
+DEMO_ONLINE_GIFTS = [
+    (1, 50, 0, False, True),
+    (2, 100, 2, False, False),
+    (5, 25, 1, True, True),
+    (7, 35, 0, False, False),
+    (9, 20, 2, True, False),
+    (11, 250, 1, False, True),
+]
+
+
 def load_demo() -> None:
-    """Add the demo organisation, users and donors in the current transaction."""
+    """Add the demo organisation, users, donors, funds and gifts in the current transaction."""
     update_organization(actor=None, **DEMO_ORGANIZATION)
+    admin = None
     for email, name, role, password in DEMO_USERS:
-        accounts.create_user(actor=None, email=email, name=name, role=role, password=password)
-    for fields in DEMO_DONORS:
-        donors.create_donor(actor=None, **fields)
+        user = accounts.create_user(
+            actor=None, email=email, name=name, role=role, password=password
+        )
+        admin = admin or user
+    people = [donors.create_donor(actor=None, **fields) for fields in DEMO_DONORS]
+    funds = giving.ensure_default_funds()
+    today = date.today()
+    for donor_i, fund_i, method, dollars, days_ago, cheque, reference in DEMO_OFFLINE_GIFTS:
+        gifts.record_offline_gift(
+            actor=admin,
+            donor_id=people[donor_i].id,
+            fund_id=funds[fund_i].id,
+            method=method,
+            amount_cents=dollars * 100,
+            currency="USD",
+            received_on=today - timedelta(days=days_ago),
+            cheque_number=cheque,
+            reference=reference,
+        )
+    if payments.is_test_mode():
+        for n, (donor_i, dollars, fund_i, monthly, cover) in enumerate(DEMO_ONLINE_GIFTS):
+            _give_online(people[donor_i], funds[fund_i], dollars * 100, monthly, cover, n)
+
+
+def _give_online(donor, fund, amount_cents: int, monthly: bool, cover: bool, n: int) -> None:
+    """Give through the test-mode checkout, so fees and events are real-shaped."""
+    donation = giving.Donation(
+        amount_cents=amount_cents,
+        currency="USD",
+        frequency=Frequency.MONTHLY if monthly else Frequency.ONE_TIME,
+        fund_id=fund.id,
+        cover_fee=cover,
+        name=donor.name,
+        email=donor.email or f"demo{n}@example.com",
+    )
+    gift = giving.prepare_checkout(donation=donation, attempt_id=f"demo-{n}")
+    session = giving.open_checkout_session(
+        gift=gift,
+        gateway=payments.get_gateway(),
+        success_url=absolute_url("give.thanks", token=giving.gift_token(gift)),
+        cancel_url=absolute_url("give.cancelled", token=giving.gift_token(gift)),
+    )
+    payments.complete_test_checkout(session_id=session.id, outcome="paid")

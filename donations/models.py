@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     event,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -279,6 +280,316 @@ class OutboxAttachment(db.Model):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
     message: Mapped[OutboxMessage] = relationship(back_populates="attachments")
+
+
+# --- cash gifts -------------------------------------------------------------
+
+
+class Fund(db.Model):
+    """Where a gift goes: General, Shelter operations, Survivor services..."""
+
+    __tablename__ = "funds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    is_restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Fund {self.id} {self.name!r}>"
+
+
+class GivingSettings(db.Model):
+    """How the public donation page behaves: one row."""
+
+    __tablename__ = "giving_settings"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("min_amount_cents > 0", name="min_positive"),
+        CheckConstraint("max_amount_cents >= min_amount_cents", name="max_above_min"),
+        CheckConstraint("fee_percent_bp >= 0 AND fee_percent_bp < 10000", name="fee_percent_range"),
+        CheckConstraint("fee_fixed_cents >= 0", name="fee_fixed_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    # Preset amounts in cents, comma-separated, e.g. "2500,5000,10000,25000".
+    preset_amounts: Mapped[str] = mapped_column(String(200), default="2500,5000,10000,25000")
+    min_amount_cents: Mapped[int] = mapped_column(Integer, default=500)
+    max_amount_cents: Mapped[int] = mapped_column(Integer, default=2_500_000)
+    # Processing fee the "cover the fee" option grosses up for: 290 bp = 2.9 %.
+    fee_percent_bp: Mapped[int] = mapped_column(Integer, default=290)
+    fee_fixed_cents: Mapped[int] = mapped_column(Integer, default=30)
+    impact_text: Mapped[str] = mapped_column(Text, default="")
+    default_fund_id: Mapped[int | None] = mapped_column(ForeignKey("funds.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def preset_list(self) -> list[int]:
+        return [int(p) for p in self.preset_amounts.split(",") if p.strip().isdigit()]
+
+
+class GiftSource(enum.StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class GiftMethod(enum.StrEnum):
+    CARD = "card"  # online through Stripe (any payment method Stripe took)
+    CASH = "cash"
+    CHEQUE = "cheque"
+    BANK_TRANSFER = "bank_transfer"
+    SECURITIES = "securities"
+
+    @property
+    def label(self) -> str:
+        return {
+            "card": "Online (Stripe)",
+            "cash": "Cash",
+            "cheque": "Cheque",
+            "bank_transfer": "Bank transfer",
+            "securities": "Donated securities",
+        }[self.value]
+
+
+class GiftStatus(enum.StrEnum):
+    PENDING = "pending"  # checkout started, nothing paid yet
+    PROCESSING = "processing"  # paid by a slow method (bank debit) that has not cleared
+    PAID = "paid"
+    FAILED = "failed"
+    EXPIRED = "expired"  # checkout abandoned
+
+
+class Frequency(enum.StrEnum):
+    ONE_TIME = "one_time"
+    MONTHLY = "monthly"
+
+
+class TributeType(enum.StrEnum):
+    HONOR = "honor"
+    MEMORY = "memory"
+
+
+class PlanStatus(enum.StrEnum):
+    INCOMPLETE = "incomplete"  # checkout started, first payment not made
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELLED = "cancelled"
+
+
+class RecurringPlan(db.Model):
+    """A monthly gift: a Stripe subscription; each paid instalment is its own Gift."""
+
+    __tablename__ = "recurring_plans"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in PlanStatus])})", name="status_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"))
+    amount_cents: Mapped[int] = mapped_column(Integer)  # charged each month, fee cover included
+    covered_fee_cents: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), default=PlanStatus.INCOMPLETE.value)
+    is_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_payment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failed_invoice_id: Mapped[str | None] = mapped_column(String(255))
+
+    donor: Mapped[Donor] = relationship()
+    fund: Mapped[Fund] = relationship()
+
+
+class Gift(db.Model):
+    """A gift of money, online or offline, with its fee, refunds and net.
+
+    Online gifts change only as Stripe's objects say (through their events);
+    offline gifts never change: a mistake is corrected by a reversing entry
+    (``is_reversal``, negative amount) plus a new gift, both pointing at the
+    original through ``corrects_gift_id``.
+    """
+
+    __tablename__ = "gifts"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0 OR is_reversal", name="amount_positive"),
+        CheckConstraint("fee_cents >= 0 OR is_reversal", name="fee_not_negative"),
+        CheckConstraint("refunded_cents >= 0", name="refunded_not_negative"),
+        CheckConstraint("covered_fee_cents >= 0", name="covered_fee_not_negative"),
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in GiftStatus])})", name="status_known"
+        ),
+        CheckConstraint(
+            f"method IN ({_sql_in([m.value for m in GiftMethod])})", name="method_known"
+        ),
+        CheckConstraint(
+            f"source IN ({_sql_in([m.value for m in GiftSource])})", name="source_known"
+        ),
+        CheckConstraint(
+            f"frequency IN ({_sql_in([f.value for f in Frequency])})", name="frequency_known"
+        ),
+        Index("ix_gifts_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
+    source: Mapped[str] = mapped_column(String(10))
+    method: Mapped[str] = mapped_column(String(20))
+    frequency: Mapped[str] = mapped_column(String(10), default=Frequency.ONE_TIME.value)
+    status: Mapped[str] = mapped_column(String(12), default=GiftStatus.PENDING.value)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_cents: Mapped[int] = mapped_column(Integer)  # gross: what the donor paid
+    covered_fee_cents: Mapped[int] = mapped_column(Integer, default=0)  # part added to cover fees
+    fee_cents: Mapped[int] = mapped_column(Integer, default=0)  # Stripe's processing fee
+    refunded_cents: Mapped[int] = mapped_column(Integer, default=0)
+    # Held back by a dispute (net of any reinstatement) and the dispute fees.
+    dispute_cents: Mapped[int] = mapped_column(Integer, default=0)
+    dispute_fee_cents: Mapped[int] = mapped_column(Integer, default=0)
+    dispute_status: Mapped[str] = mapped_column(String(40), default="")
+    is_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    tribute_type: Mapped[str] = mapped_column(String(10), default="")
+    tribute_name: Mapped[str] = mapped_column(String(200), default="")
+    tribute_notify_email: Mapped[str] = mapped_column(String(254), default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cheque_number: Mapped[str] = mapped_column(String(40), default="")
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    memo: Mapped[str] = mapped_column(Text, default="")
+    failure_message: Mapped[str] = mapped_column(String(500), default="")
+    # When the donor was sent the thank-you note (once, when the gift is paid).
+    thanked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("recurring_plans.id"), index=True)
+    corrects_gift_id: Mapped[int | None] = mapped_column(ForeignKey("gifts.id"), index=True)
+    is_reversal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # One per checkout attempt: a double-click finds the same gift.
+    checkout_attempt_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_charge_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_invoice_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
+    stripe_dispute_id: Mapped[str | None] = mapped_column(String(255))
+
+    donor: Mapped[Donor] = relationship()
+    fund: Mapped[Fund] = relationship()
+    plan: Mapped[RecurringPlan | None] = relationship()
+    corrects: Mapped[Gift | None] = relationship(remote_side=[id])
+    created_by: Mapped[User | None] = relationship()
+
+    @hybrid_property
+    def total_fee_cents(self) -> int:
+        """Processing fee plus dispute fees."""
+        return self.fee_cents + self.dispute_fee_cents
+
+    @hybrid_property
+    def returned_cents(self) -> int:
+        """Refunded, or held back by a dispute."""
+        return self.refunded_cents + self.dispute_cents
+
+    @hybrid_property
+    def net_cents(self) -> int:
+        """What the organisation keeps: gross less fees, refunds and disputes."""
+        return (
+            self.amount_cents
+            - self.fee_cents
+            - self.dispute_fee_cents
+            - (self.refunded_cents + self.dispute_cents)
+        )
+
+    @property
+    def is_fully_refunded(self) -> bool:
+        return self.amount_cents > 0 and self.refunded_cents >= self.amount_cents
+
+    @property
+    def display_status(self) -> str:
+        """The status a treasurer reads: paid, refunded, disputed..."""
+        if self.is_reversal:
+            return "reversal"
+        if self.status != GiftStatus.PAID.value:
+            return self.status
+        if self.dispute_status and self.dispute_status not in ("won", "lost"):
+            return "disputed"
+        if self.dispute_status == "lost":
+            return "dispute lost"
+        if self.is_fully_refunded:
+            return "refunded"
+        if self.refunded_cents:
+            return "partially refunded"
+        return "paid"
+
+    def __repr__(self) -> str:
+        return f"<Gift {self.id} {self.amount_cents} {self.currency} {self.status}>"
+
+
+class StripeEventStatus(enum.StrEnum):
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # a type we do not act on: stored and acknowledged
+    PARKED = "parked"  # refers to something we do not know yet; retried later
+    FAILED = "failed"  # processing raised; a treasurer may process it again
+
+
+class StripeEvent(db.Model):
+    """Every webhook event Stripe sent, by its id, with its raw payload."""
+
+    __tablename__ = "stripe_events"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in StripeEventStatus])})", name="status_known"
+        ),
+        Index("ix_stripe_events_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    api_version: Mapped[str] = mapped_column(String(40), default="")
+    livemode: Mapped[bool] = mapped_column(Boolean, default=False)
+    stripe_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    # The Stripe object the event is about (charge, invoice, subscription...).
+    object_id: Mapped[str] = mapped_column(String(255), default="", index=True)
+    gift_id: Mapped[int | None] = mapped_column(ForeignKey("gifts.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("recurring_plans.id"), index=True)
+
+    gift: Mapped[Gift | None] = relationship()
+    plan: Mapped[RecurringPlan | None] = relationship()
+
+
+class StripeTestObject(db.Model):
+    """Test mode only: the Stripe-shaped objects of the local test payment page."""
+
+    __tablename__ = "stripe_test_objects"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(60))
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppLock(db.Model):
+    """Named rows written to serialise writers on SQLite (see services/locking.py)."""
+
+    __tablename__ = "app_locks"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    counter: Mapped[int] = mapped_column(Integer, default=0)
 
 
 @event.listens_for(AuditEvent, "before_update")

@@ -30,3 +30,83 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 def is_currency_code(code: str) -> bool:
     """True for an ISO 4217 code in circulation, given in capitals."""
     return code in CURRENCY_EXPONENTS
+
+
+CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+class AmountError(ValueError):
+    """The text is not an amount of money in this currency; the message says why."""
+
+
+def exponent(currency: str) -> int:
+    """Return the number of minor-unit digits of the currency (2 for USD)."""
+    return CURRENCY_EXPONENTS.get(currency.upper(), 2)
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """Return the amount written in ``text`` as minor units (cents), never a float.
+
+    Accepts "50", "50.5", "1,234.56" and a leading currency symbol; refuses
+    negative, zero, non-numeric and over-precise amounts with AmountError.
+    """
+    from decimal import Decimal, InvalidOperation
+
+    cleaned = (text or "").strip().replace(",", "").replace(" ", "")
+    symbol = CURRENCY_SYMBOLS.get(currency.upper(), "")
+    for prefix in (symbol, "$"):
+        if prefix and cleaned.startswith(prefix):
+            cleaned = cleaned[len(prefix) :]
+    if not cleaned:
+        raise AmountError("Enter an amount.")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise AmountError("Enter the amount as a number, such as 50 or 50.00.") from None
+    if not value.is_finite():
+        raise AmountError("Enter the amount as a number, such as 50 or 50.00.")
+    if value <= 0:
+        raise AmountError("Enter an amount greater than zero.")
+    digits = exponent(currency)
+    minor = value.scaleb(digits)
+    if minor != minor.to_integral_value():
+        if digits == 0:
+            raise AmountError(f"{currency} amounts have no decimal places.")
+        raise AmountError(f"Use at most {digits} decimal places.")
+    return int(minor)
+
+
+def format_money(cents: int | None, currency: str = "USD", *, symbol: bool = True) -> str:
+    """Format minor units for people: 123456, "USD" -> "$1,234.56"."""
+    if cents is None:
+        return ""
+    digits = exponent(currency)
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(int(cents)), 10**digits) if digits else (abs(int(cents)), 0)
+    number = f"{whole:,}" + (f".{frac:0{digits}d}" if digits else "")
+    prefix = CURRENCY_SYMBOLS.get(currency.upper()) if symbol else None
+    if prefix:
+        return f"{sign}{prefix}{number}"
+    return f"{sign}{number} {currency.upper()}"
+
+
+def format_plain(cents: int, currency: str = "USD") -> str:
+    """Format minor units without symbol or grouping, e.g. for CSV and inputs: "1234.56"."""
+    digits = exponent(currency)
+    sign = "-" if cents < 0 else ""
+    if not digits:
+        return f"{sign}{abs(cents)}"
+    whole, frac = divmod(abs(int(cents)), 10**digits)
+    return f"{sign}{whole}.{frac:0{digits}d}"
+
+
+def gross_up(amount_cents: int, *, percent_bp: int, fixed_cents: int) -> int:
+    """Return the total to charge so that, after a fee of percent + fixed, amount remains.
+
+    total = ceil((amount + fixed) / (1 - percent)), in integers only.
+    """
+    if amount_cents <= 0:
+        raise ValueError("amount must be positive")
+    numerator = (amount_cents + fixed_cents) * 10_000
+    denominator = 10_000 - percent_bp
+    return -(-numerator // denominator)

@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Flask
 
 from donations.models import Role
+from donations.money import format_money
 
 
 def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
@@ -24,8 +25,11 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.globals["Role"] = Role
 
-    @app.context_processor
-    def organisation():
-        from donations.services.organization import current_organization_name
+    app.jinja_env.filters["money"] = format_money
 
-        return {"org_name": current_organization_name()}
+    @app.context_processor
+    def site_wide():
+        from donations.services.organization import current_organization_name
+        from donations.services.payments import is_test_mode
+
+        return {"org_name": current_organization_name(), "payments_test_mode": is_test_mode()}

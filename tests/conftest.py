@@ -28,6 +28,8 @@ from donations.models import Donor, Role, User
 from donations.services import accounts, donors
 from donations.services.organization import update_organization
 
+pytest_plugins = ["stripe_fixtures"]
+
 PASSWORD = "correct horse battery"
 
 

@@ -6,12 +6,15 @@ The table below must name every route the app has; a new route fails
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from sqlalchemy import select
 
 from conftest import sign_in
 from donations.extensions import db
-from donations.models import Role
-from donations.services import accounts
+from donations.models import Frequency, Role, StripeEvent
+from donations.services import accounts, giving, payments
 from donations.services.mail import queue_mail
 
 PUBLIC = "public"
@@ -56,6 +59,33 @@ ROUTES = [
     ("donors.merge", "POST", "/donors/{donor_id}/merge", BOOKS),
     ("donors.lookup", "GET", "/donors/lookup?q=a", ANY),
     ("donors.lookup_json", "GET", "/donors/lookup.json?q=a", ANY),
+    ("webhooks.stripe_webhook", "POST", "/stripe/webhook", PUBLIC),
+    ("give.index", "GET", "/give", PUBLIC),
+    ("give.index", "POST", "/give", PUBLIC),
+    ("give.checkout", "POST", "/give/checkout", PUBLIC),
+    ("give.thanks", "GET", "/give/thanks/{gift_token}", PUBLIC),
+    ("give.cancelled", "GET", "/give/cancelled/{gift_token}", PUBLIC),
+    ("give.manage_plan", "GET", "/give/manage/{plan_token}", PUBLIC),
+    ("give.test_checkout", "GET", "/give/test-checkout/{session_id}", PUBLIC),
+    ("give.test_checkout", "POST", "/give/test-checkout/{session_id}", PUBLIC),
+    ("give.test_portal", "GET", "/give/test-portal/{customer}", PUBLIC),
+    ("give.test_portal", "POST", "/give/test-portal/{customer}", PUBLIC),
+    ("funds_admin.funds", "GET", "/admin/funds", ADMIN),
+    ("funds_admin.new_fund", "GET", "/admin/funds/new", ADMIN),
+    ("funds_admin.new_fund", "POST", "/admin/funds/new", ADMIN),
+    ("funds_admin.edit_fund", "GET", "/admin/funds/{fund_id}/edit", ADMIN),
+    ("funds_admin.edit_fund", "POST", "/admin/funds/{fund_id}/edit", ADMIN),
+    ("funds_admin.giving", "GET", "/admin/giving", ADMIN),
+    ("funds_admin.giving", "POST", "/admin/giving", ADMIN),
+    ("gifts.index", "GET", "/gifts/", BOOKS),
+    ("gifts.detail", "GET", "/gifts/{gift_id}", BOOKS),
+    ("gifts.new_offline", "GET", "/gifts/new", BOOKS),
+    ("gifts.new_offline", "POST", "/gifts/new", BOOKS),
+    ("gifts.correct", "GET", "/gifts/{gift_id}/correct", BOOKS),
+    ("gifts.correct", "POST", "/gifts/{gift_id}/correct", BOOKS),
+    ("gifts.plans", "GET", "/gifts/plans", BOOKS),
+    ("gifts.events", "GET", "/gifts/events", BOOKS),
+    ("gifts.replay_event", "POST", "/gifts/events/{event_row_id}/replay", BOOKS),
 ]
 
 
@@ -71,6 +101,40 @@ def test_table_covers_every_route(app):
     assert in_table - in_app == set(), "routes in the table the app does not have"
 
 
+def _give_objects() -> dict[str, object]:
+    """A fund, a paid monthly gift with its Stripe customer, and an open test checkout."""
+    fund = giving.ensure_default_funds()[0]
+    monthly = giving.Donation(
+        amount_cents=2000,
+        currency="USD",
+        frequency=Frequency.MONTHLY,
+        fund_id=fund.id,
+        cover_fee=False,
+        name="Access Giver",
+        email="giver@example.com",
+    )
+    urls = {"success_url": "http://donations.test/ok", "cancel_url": "http://donations.test/no"}
+    gift = giving.prepare_checkout(donation=monthly, attempt_id="a" * 32)
+    session = giving.open_checkout_session(gift=gift, gateway=payments.get_gateway(), **urls)
+    payments.complete_test_checkout(session_id=session.id, outcome="paid")
+    once = dataclasses.replace(monthly, frequency=Frequency.ONE_TIME)
+    pending = giving.prepare_checkout(donation=once, attempt_id="b" * 32)
+    open_session = giving.open_checkout_session(
+        gift=pending, gateway=payments.get_gateway(), **urls
+    )
+    db.session.commit()
+    event = db.session.scalar(select(StripeEvent).order_by(StripeEvent.id))  # processed
+    return {
+        "gift_id": gift.id,
+        "event_row_id": event.id,
+        "fund_id": fund.id,
+        "gift_token": giving.gift_token(pending),
+        "plan_token": giving.plan_token(gift.plan),
+        "session_id": open_session.id,
+        "customer": gift.plan.stripe_customer_id,
+    }
+
+
 @pytest.fixture
 def objects(app, create_user, create_donor):
     target = create_user(Role.STAFF, email="target@example.org")
@@ -82,6 +146,7 @@ def objects(app, create_user, create_donor):
         "donor_id": donor.id,
         "message_id": message.id,
         "token": accounts.make_password_reset_token(target),
+        **_give_objects(),
     }
 
 

@@ -9,11 +9,26 @@ import pytest
 from conftest import PASSWORD, sign_in
 from donations.models import Role, User
 
+# Stripe signs its webhook instead: it carries no CSRF token by design.
+CSRF_EXEMPT = {"webhooks.stripe_webhook"}
+
 
 def _post_rules(app):
     for rule in app.url_map.iter_rules():
-        if "POST" in rule.methods:
+        if "POST" in rule.methods and rule.endpoint not in CSRF_EXEMPT:
             yield rule
+
+
+def test_only_the_webhook_is_exempt_from_csrf(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    exempt = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods
+        and f"{app.view_functions[rule.endpoint].__module__}.{rule.endpoint.split('.')[-1]}"
+        in app.extensions["csrf"]._exempt_views
+    }
+    assert exempt == CSRF_EXEMPT
 
 
 def _fill(rule) -> str:

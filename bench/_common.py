@@ -1,0 +1,117 @@
+"""Shared pieces of the benchmarks: a throwaway instance, servers, a load generator."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def bench_env(db_path: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "MAIL_"))}
+    env.update(
+        FLASK_APP="donations",
+        DATABASE_URL=f"sqlite:///{db_path}",
+        SECRET_KEY="benchmark-secret-key",
+        SESSION_COOKIE_SECURE="false",
+        PYTHONPATH=str(ROOT),
+        MAIL_EML_DIR=str(Path(db_path).parent / "mail"),
+    )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def instance(**extra: str):
+    """Yield (env, db_path) for a fresh, migrated database with demo data."""
+    with tempfile.TemporaryDirectory(prefix="donations-bench-") as tmp:
+        db_path = os.path.join(tmp, "bench.sqlite3")
+        env = bench_env(db_path, **extra)
+        for args in (["db", "upgrade"], ["demo", "load"]):
+            subprocess.run(
+                [str(BIN / "flask"), *args], env=env, cwd=ROOT, check=True, capture_output=True
+            )
+        yield env, db_path
+
+
+@contextmanager
+def gunicorn(app_spec: str, env: dict[str, str], *, workers: int = 2, threads: int = 1):
+    """Serve ``app_spec`` with gunicorn on a free loopback port; yield the port."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--workers", str(workers),
+            "--threads", str(threads),
+            "--bind", f"127.0.0.1:{port}",
+            "--log-level", "warning",
+            app_spec,
+        ],
+        env=env,
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"gunicorn for {app_spec} did not start")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def measure_get(port: int, path: str, *, seconds: float, concurrency: int) -> tuple[float, int]:
+    """GET ``path`` from keep-alive clients for ``seconds``; return (req/s, errors)."""
+    stop = time.monotonic() + seconds
+    counts = [0] * concurrency
+    errors = [0] * concurrency
+
+    def worker(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while time.monotonic() < stop:
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:
+                    counts[i] += 1
+                else:
+                    errors[i] += 1
+            except (OSError, http.client.HTTPException):
+                errors[i] += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    return sum(counts) / elapsed, sum(errors)

@@ -1,0 +1,193 @@
+"""Webhook ingest: signed Stripe events, each sent several times in shuffled order.
+
+Run by hand: ``make bench`` (or ``.venv/bin/python bench/bench_webhooks.py``).
+The app runs under gunicorn in test mode on SQLite, so "Stripe" is the local
+test-mode store in the same database. The script makes checkouts, monthly
+instalments and refunds, sends every event 3 times from 4 concurrent senders,
+and prints events per second beside the baseline of the same senders posting
+to /healthz, then checks that gross, fee and net equal the expected totals
+exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import threading
+import time
+
+from _common import gunicorn, instance, measure_get
+
+from donations import create_app
+from donations.extensions import db
+from donations.integrations.local_stripe import sign_payload
+from donations.models import Fund, Gift
+from donations.services import giving, payments
+
+
+def make_events(target: int, seed: int) -> tuple[list[dict], dict[str, int]]:
+    """Create checkouts, instalments and refunds in the local store; return their events."""
+    rng = random.Random(seed)
+    events: list[dict] = []
+    funds = db.session.scalars(db.select(Fund)).all()
+    gateway = payments.get_gateway()
+    local = gateway.local  # type: ignore[attr-defined]
+    subscriptions: list[str] = []
+    n = 0
+    while len(events) < target:
+        n += 1
+        monthly = rng.random() < 0.25
+        donation = giving.Donation(
+            amount_cents=rng.choice([1000, 2500, 5000, 7500, 10000, 25000]) + rng.randint(0, 99),
+            currency="USD",
+            frequency=giving.Frequency.MONTHLY if monthly else giving.Frequency.ONE_TIME,
+            fund_id=rng.choice(funds).id,
+            cover_fee=rng.random() < 0.4,
+            name=f"Bench Donor {n}",
+            email=f"donor{n % 700}@example.com",
+        )
+        gift = giving.prepare_checkout(donation=donation, attempt_id=f"bench-{seed}-{n}")
+        session = giving.open_checkout_session(
+            gift=gift, gateway=gateway, success_url="http://x/s", cancel_url="http://x/c"
+        )
+        events += local.pay_checkout_session(session.id)
+        if monthly:
+            subscriptions.append(local.store.get(session.id)["subscription"])
+        elif rng.random() < 0.15:
+            charge_id = local.session_charge_id(session.id)
+            amount = local.store.get(charge_id)["amount"]
+            events += local.refund(charge_id, rng.choice([amount // 2, None]))
+        if subscriptions and rng.random() < 0.3:
+            events += local.renew_subscription(rng.choice(subscriptions))
+        if n % 200 == 0:
+            db.session.commit()
+    db.session.commit()
+    return events, expected_totals()
+
+
+def send_all(port: int, deliveries: list[dict], secret: str, senders: int) -> tuple[float, int]:
+    chunks = [deliveries[i::senders] for i in range(senders)]
+    failures = [0] * senders
+
+    def sender(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for event in chunks[i]:
+            payload = json.dumps(event)
+            conn.request(
+                "POST",
+                "/stripe/webhook",
+                body=payload,
+                headers={
+                    "Content-Type": "application/json",
+                    "Stripe-Signature": sign_payload(payload, secret),
+                },
+            )
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                failures[i] += 1
+        conn.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - started, sum(failures)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+
+    with instance() as (env, db_path):
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+                "SECRET_KEY": env["SECRET_KEY"],
+                "MAIL_SEND_AFTER_COMMIT": False,
+            }
+        )
+        with app.app_context():
+            giving.ensure_default_funds()
+            db.session.commit()
+            t0 = time.monotonic()
+            events, expected = make_events(args.events, args.seed)
+            secret = payments.webhook_secret()
+            print(f"made {len(events):,} events in {time.monotonic() - t0:.1f} s")
+        deliveries = events * args.repeat
+        random.Random(args.seed).shuffle(deliveries)
+
+        with gunicorn("wsgi:app", env, workers=2, threads=4) as port:
+            base_rate, _ = measure_get(port, "/healthz", seconds=3, concurrency=args.senders)
+            elapsed, failures = send_all(port, deliveries, secret, args.senders)
+
+        with app.app_context():
+            paid = db.select(
+                db.func.sum(Gift.amount_cents),
+                db.func.sum(Gift.fee_cents),
+                db.func.sum(Gift.refunded_cents),
+                db.func.count(Gift.id),
+            ).where(Gift.status == "paid")
+            gross, fee, refunded, count = db.session.execute(paid).one()
+            from donations.models import StripeEvent
+
+            bad = db.session.scalar(
+                db.select(db.func.count(StripeEvent.id)).where(
+                    StripeEvent.status.in_(["failed", "parked"])
+                )
+            )
+            stored = db.session.scalar(db.select(db.func.count(StripeEvent.id)))
+
+    rate = len(deliveries) / elapsed
+    print(
+        f"deliveries: {len(deliveries):,} ({len(events):,} events x {args.repeat}), "
+        f"{args.senders} senders, gunicorn 2 workers x 4 threads, SQLite"
+    )
+    unique_rate = len(events) / elapsed
+    print(f"webhook ingest      : {rate:8.1f} deliveries/s ({unique_rate:.1f} unique events/s)")
+    print(f"baseline GET /healthz: {base_rate:8.1f} req/s  -> ratio {rate / base_rate:.2f}")
+    print(f"target >= 300 deliveries/s: {'met' if rate >= 300 else 'NOT met'}")
+    print(f"non-200 answers: {failures}; stored events: {stored:,}; failed or parked: {bad}")
+    net = gross - fee - refunded
+    exp_net = expected["gross"] - expected["fee"] - expected["refunded"]
+    print(f"paid gifts: {count:,}")
+    print(f"gross    {gross:>12,} (expected {expected['gross']:,})")
+    print(f"fee      {fee:>12,} (expected {expected['fee']:,})")
+    print(f"refunded {refunded:>12,} (expected {expected['refunded']:,})")
+    print(f"net      {net:>12,} (expected {exp_net:,})")
+    ok = (gross, fee, refunded) == (expected["gross"], expected["fee"], expected["refunded"])
+    print("totals: EXACT" if ok and not failures and not bad else "totals: MISMATCH")
+    if not ok or failures or bad:
+        raise SystemExit(1)
+
+
+def expected_totals() -> dict[str, int]:
+    """Sum what the local Stripe charged, kept in fees and refunded: the truth to match."""
+    from donations.models import StripeTestObject
+
+    charges, bts = [], {}
+    for row in db.session.scalars(db.select(StripeTestObject)):
+        obj = json.loads(row.data)
+        if obj.get("object") == "charge":
+            charges.append(obj)
+        elif obj.get("object") == "balance_transaction":
+            bts[obj["id"]] = obj
+    expected = {"gross": 0, "fee": 0, "refunded": 0}
+    for charge in charges:
+        if charge.get("status") == "succeeded":
+            expected["gross"] += charge["amount"]
+            expected["refunded"] += charge["amount_refunded"]
+            expected["fee"] += bts[charge["balance_transaction"]]["fee"]
+    return expected
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,597 @@
+"""The public donation page: choose a gift, review it, pay through Stripe, be thanked.
+
+No step needs JavaScript. The form posts to itself and, when valid, shows a
+review page with the exact total; the review carries the donation as one
+signed hidden field with a fresh attempt id, so "Continue" (clicked once or
+twice, or again after a Stripe outage) always means the same pending gift and
+the same Stripe idempotency key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import uuid
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeSerializer
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
+
+from donations.authz import public
+from donations.extensions import db, limiter
+from donations.forms import show_domain_error
+from donations.integrations.stripe_gateway import GatewayError
+from donations.models import (
+    Frequency,
+    Fund,
+    Gift,
+    GiftStatus,
+    GivingSettings,
+    PlanStatus,
+    TributeType,
+)
+from donations.money import AmountError, format_money, parse_amount
+from donations.services import donors, giving, payments
+from donations.services.errors import DomainError, NotFound
+from donations.services.funds import (
+    basis_points_to_percent,
+    format_short,
+    format_short_plain,
+)
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("give", __name__, url_prefix="/give")
+
+SIGNING_SALT = "donations.give"
+OTHER = "other"
+ATTEMPT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+GATEWAY_TROUBLE = (
+    "We could not reach our payment processor. Nothing has been charged. "
+    "Please try again in a moment."
+)
+PORTAL_TROUBLE = (
+    "We could not reach our payment processor to open your monthly gift. "
+    "Please try again in a moment."
+)
+ATTEMPT_CLOSED = (
+    "Your earlier payment was not completed, so nothing was charged. "
+    "Check your gift below and continue when you are ready."
+)
+DEFAULT_IMPACT = (
+    "Your gift gives survivors of human trafficking a safe bed tonight, and the care, "
+    "legal help and training that lead to a life of their own."
+)
+MAX = donors.MAX_LENGTHS
+TRIBUTE_NAME_MAX: int = Gift.__table__.c.tribute_name.type.length
+TRIBUTE_EMAIL_MAX: int = Gift.__table__.c.tribute_notify_email.type.length
+# Donation fields the form holds under the same name.
+SAME_NAMED_FIELDS = (
+    "name",
+    "email",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "tribute_type",
+    "tribute_name",
+    "tribute_notify_email",
+)
+FREQUENCY_CHOICES = [
+    SelectChoice(Frequency.ONE_TIME.value, "One time"),
+    SelectChoice(Frequency.MONTHLY.value, "Every month"),
+]
+TRIBUTE_CHOICES = [
+    SelectChoice("", "No dedication"),
+    SelectChoice(TributeType.HONOR.value, "In honour of someone"),
+    SelectChoice(TributeType.MEMORY.value, "In memory of someone"),
+]
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class DonationForm(FlaskForm):
+    amount = RadioField(
+        "Amount",
+        validate_choice=False,
+        description="Choose an amount, or choose Other amount and type your own.",
+    )
+    other_amount = StringField(
+        "Other amount", filters=[_strip], validators=[Length(max=30)], description=""
+    )
+    frequency = RadioField(
+        "How often",
+        choices=FREQUENCY_CHOICES,
+        default=Frequency.ONE_TIME.value,
+        validators=[InputRequired(message="Choose one time or every month.")],
+    )
+    fund = RadioField(
+        "Where your gift goes",
+        validate_choice=False,
+        validators=[InputRequired(message="Choose where your gift should go.")],
+    )
+    cover_fee = BooleanField("Cover the card fee")
+    tribute_type = SelectField(
+        "Dedicate this gift", choices=TRIBUTE_CHOICES, default="", validate_choice=False
+    )
+    tribute_name = StringField(
+        "Their name", filters=[_strip], validators=[Length(max=TRIBUTE_NAME_MAX)]
+    )
+    tribute_notify_email = EmailField(
+        "Their email (optional)",
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Email(message="Enter their email address, like name@example.com."),
+            Length(max=TRIBUTE_EMAIL_MAX),
+        ],
+        description="We send them a short note that a gift was made in their name, "
+        "never the amount.",
+    )
+    is_anonymous = BooleanField(
+        "Don't show my name publicly",
+        description="We will leave you out of thank-you lists and newsletters.",
+    )
+    name = StringField(
+        "Your name",
+        filters=[_strip],
+        validators=[DataRequired(message="Enter your name."), Length(max=MAX["name"])],
+    )
+    email = EmailField(
+        "Your email",
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Enter your email: your receipt goes there."),
+            Email(message="Enter your email address, like name@example.com."),
+            Length(max=MAX["email"]),
+        ],
+        description="Your receipt goes here. We never share it.",
+    )
+    address_line1 = StringField(
+        "Address line 1", filters=[_strip], validators=[Length(max=MAX["address_line1"])]
+    )
+    address_line2 = StringField(
+        "Address line 2", filters=[_strip], validators=[Length(max=MAX["address_line2"])]
+    )
+    city = StringField("City", filters=[_strip], validators=[Length(max=MAX["city"])])
+    region = StringField(
+        "State or region", filters=[_strip], validators=[Length(max=MAX["region"])]
+    )
+    postal_code = StringField(
+        "Postal code", filters=[_strip], validators=[Length(max=MAX["postal_code"])]
+    )
+    country = StringField("Country", filters=[_strip], validators=[Length(max=MAX["country"])])
+
+    def validate_tribute_name(self, field) -> None:
+        if field.data and not self.tribute_type.data:
+            raise ValidationError("Choose in honour or in memory above, or clear this name.")
+
+    def donation(self, *, amount_cents: int, currency: str) -> giving.Donation:
+        """Return what the donor asked for, with the amount already parsed."""
+        fund = self.fund.data or ""
+        return giving.Donation(
+            amount_cents=amount_cents,
+            currency=currency,
+            frequency=Frequency(self.frequency.data),
+            fund_id=int(fund) if fund.isdigit() else 0,
+            cover_fee=bool(self.cover_fee.data),
+            is_anonymous=bool(self.is_anonymous.data),
+            **{name: self[name].data or "" for name in SAME_NAMED_FIELDS},
+        )
+
+
+class SignedForm(FlaskForm):
+    """The review page's buttons: the CSRF token and the signed donation."""
+
+    payload = HiddenField(validators=[DataRequired()])
+
+
+class TestPaymentForm(FlaskForm):
+    action = HiddenField(validators=[AnyOf(["pay", "cancel"], message="Choose pay or cancel.")])
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for one-button actions."""
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SIGNING_SALT)
+
+
+def _sign(donation: giving.Donation, attempt_id: str) -> str:
+    data = dataclasses.asdict(donation)
+    data["frequency"] = donation.frequency.value
+    data["attempt_id"] = attempt_id
+    return _serializer().dumps(data)
+
+
+def _signed_donation() -> tuple[giving.Donation, str, str]:
+    """Return the donation, attempt id and payload the review page posted, or abort(400)."""
+    form = SignedForm()
+    if not form.validate_on_submit():
+        abort(400)
+    payload = form.payload.data
+    try:
+        data = _serializer().loads(payload)
+        attempt_id = str(data.pop("attempt_id"))
+        data["frequency"] = Frequency(data["frequency"])
+        donation = giving.Donation(**data)
+    except (BadSignature, AttributeError, KeyError, TypeError, ValueError):
+        abort(400)
+    if not ATTEMPT_ID_RE.match(attempt_id):
+        abort(400)
+    return donation, attempt_id, payload
+
+
+def _fund_choice(fund_id: int | None, funds: list[Fund]) -> str:
+    ids = [fund.id for fund in funds]
+    return str(fund_id if fund_id in ids else ids[0])
+
+
+def _defaults(settings: GivingSettings, funds: list[Fund]) -> dict[str, Any]:
+    return {
+        "frequency": Frequency.ONE_TIME.value,
+        "fund": _fund_choice(settings.default_fund_id, funds),
+        "tribute_type": "",
+    }
+
+
+def _form_data(donation: giving.Donation, settings: GivingSettings) -> dict[str, Any]:
+    """Return the form's values for a donation being edited."""
+    preset = donation.amount_cents in settings.preset_list
+    data: dict[str, Any] = {name: getattr(donation, name) for name in SAME_NAMED_FIELDS}
+    data.update(
+        amount=str(donation.amount_cents) if preset else OTHER,
+        other_amount="" if preset else format_short_plain(donation.amount_cents, donation.currency),
+        frequency=donation.frequency.value,
+        fund=str(donation.fund_id),
+        cover_fee=donation.cover_fee,
+        is_anonymous=donation.is_anonymous,
+    )
+    return data
+
+
+def _fee_rate(settings: GivingSettings, currency: str) -> str:
+    percent = f"{basis_points_to_percent(settings.fee_percent_bp)}%"
+    if not settings.fee_fixed_cents:
+        return percent
+    return f"{percent} + {format_money(settings.fee_fixed_cents, currency)}"
+
+
+def _donation_form(
+    settings: GivingSettings,
+    funds: list[Fund],
+    currency: str,
+    *,
+    data: dict[str, Any] | None = None,
+) -> DonationForm:
+    """Build the form with this site's amounts and funds; ``data`` refills it for editing."""
+    if data is not None:
+        form = DonationForm(formdata=None, data=data)
+    else:
+        form = DonationForm(data=_defaults(settings, funds) if request.method == "GET" else None)
+    form.amount.choices = [
+        SelectChoice(str(cents), format_short(cents, currency)) for cents in settings.preset_list
+    ] + [SelectChoice(OTHER, "Other amount")]
+    limits = (
+        f"From {format_short(settings.min_amount_cents, currency)} "
+        f"to {format_short(settings.max_amount_cents, currency)}."
+    )
+    form.amount.flags.required = True
+    form.other_amount.label.text = f"Your own amount ({currency})"
+    form.other_amount.description = limits
+    form.fund.choices = [SelectChoice(str(fund.id), fund.name) for fund in funds]
+    form.cover_fee.label.text = (
+        f"Add {_fee_rate(settings, currency)} to cover the card fee "
+        "so all of my gift reaches survivors"
+    )
+    return form
+
+
+def _amount_cents(form: DonationForm, settings: GivingSettings, currency: str) -> int | None:
+    """Return the chosen or typed amount in cents; put any problem next to its field."""
+    choice = form.amount.data
+    if choice and choice != OTHER:
+        if choice.isdigit() and int(choice) in settings.preset_list:
+            return int(choice)
+        form.amount.errors = [*form.amount.errors, "Choose one of the amounts shown."]
+        return None
+    if not form.other_amount.data:
+        form.amount.errors = [*form.amount.errors, "Choose an amount or type your own."]
+        return None
+    try:
+        return parse_amount(form.other_amount.data, currency)
+    except AmountError as error:
+        form.other_amount.errors = [*form.other_amount.errors, str(error)]
+        return None
+
+
+def _show_error(form: DonationForm, error: DomainError) -> None:
+    """Show a domain error next to its field; a typed amount's problem goes next to it."""
+    if error.field == "amount" and form.amount.data in (None, "", OTHER):
+        error = type(error)(error.message, field="other_amount")
+    show_domain_error(form, error)
+
+
+def _form_page(form: DonationForm, settings: GivingSettings, funds: list[Fund], currency: str):
+    presets = settings.preset_list
+    example = presets[(len(presets) - 1) // 2] if presets else settings.min_amount_cents
+    cover = giving.fee_cover(example, cover=True, settings=settings)
+    needs_url = url_for("needs.index") if "needs.index" in current_app.view_functions else None
+    return render_template(
+        "give/index.html",
+        form=form,
+        fund_hints={str(fund.id): _fund_hint(fund) for fund in funds},
+        fee_example=(
+            f"For a {format_short(example, currency)} gift that adds "
+            f"{format_money(cover.covered_cents, currency)}. "
+            "You will see the exact total before you pay."
+        ),
+        impact_text=settings.impact_text or DEFAULT_IMPACT,
+        needs_url=needs_url,
+    )
+
+
+def _fund_hint(fund: Fund) -> str:
+    if fund.is_restricted:
+        return f"{fund.description} Used only for this purpose.".strip()
+    return fund.description
+
+
+def _review(
+    donation: giving.Donation,
+    cover: giving.FeeCover,
+    *,
+    payload: str,
+    message: str | None = None,
+    notice: str | None = None,
+):
+    return render_template(
+        "give/review.html",
+        donation=donation,
+        cover=cover,
+        fund=db.session.get(Fund, donation.fund_id),
+        payload=payload,
+        message=message,
+        notice=notice,
+        monthly=donation.frequency == Frequency.MONTHLY,
+    )
+
+
+def _cover_of(gift: Gift) -> giving.FeeCover:
+    return giving.FeeCover(
+        gift_cents=gift.amount_cents - gift.covered_fee_cents,
+        total_cents=gift.amount_cents,
+        covered_cents=gift.covered_fee_cents,
+    )
+
+
+def _thanks_url(gift: Gift) -> str:
+    return url_for("give.thanks", token=giving.gift_token(gift), _external=True)
+
+
+def _gift_or_404(token: str) -> Gift:
+    try:
+        return giving.gift_for_token(token)
+    except NotFound:
+        abort(404)
+
+
+def _problem(message: str, status: int = 200):
+    return render_template("give/problem.html", message=message), status
+
+
+def _checkout_limit() -> str:
+    """Checkouts one address may start: slows down card testing through the donation page."""
+    return current_app.config.get("GIVE_CHECKOUT_RATE_LIMIT", "20 per minute")
+
+
+def _require_test_mode() -> None:
+    if not payments.is_test_mode():
+        abort(404)
+
+
+# --- the donor's journey -----------------------------------------------------
+
+
+@bp.route("", methods=["GET", "POST"])
+@public
+def index():
+    """Show the donation form; when it is valid, show the review with the exact total."""
+    funds = giving.active_funds()
+    if not funds:
+        return render_template("give/closed.html")
+    settings = giving.get_giving_settings()
+    currency = giving.default_currency()
+    if request.method == "POST" and "edit" in request.form:
+        donation, _attempt_id, _payload = _signed_donation()
+        data = _form_data(donation, settings)
+        form = _donation_form(settings, funds, currency, data=data)
+        return _form_page(form, settings, funds, currency)
+    form = _donation_form(settings, funds, currency)
+    if form.is_submitted():
+        valid = form.validate()
+        amount_cents = _amount_cents(form, settings, currency)
+        if valid and amount_cents is not None:
+            donation = form.donation(amount_cents=amount_cents, currency=currency)
+            try:
+                cover = giving.check_donation(donation)
+            except DomainError as error:
+                db.session.rollback()
+                _show_error(form, error)
+            else:
+                return _review(donation, cover, payload=_sign(donation, uuid.uuid4().hex))
+    return _form_page(form, settings, funds, currency)
+
+
+@bp.post("/checkout")
+@public
+@limiter.limit(_checkout_limit)
+def checkout():
+    """Record the pending gift, then send the donor to Stripe's payment page."""
+    donation, attempt_id, payload = _signed_donation()
+    try:
+        gift = giving.prepare_checkout(donation=donation, attempt_id=attempt_id)
+    except DomainError as error:
+        db.session.rollback()
+        settings, funds = giving.get_giving_settings(), giving.active_funds()
+        if not funds:
+            return render_template("give/closed.html")
+        data = _form_data(donation, settings)
+        form = _donation_form(settings, funds, donation.currency, data=data)
+        _show_error(form, error)
+        return _form_page(form, settings, funds, donation.currency)
+    db.session.commit()
+    if gift.status in (GiftStatus.PAID.value, GiftStatus.PROCESSING.value):
+        return redirect(_thanks_url(gift), 303)
+    if gift.status != GiftStatus.PENDING.value:
+        fresh = _sign(donation, uuid.uuid4().hex)
+        return _review(donation, _cover_of(gift), payload=fresh, notice=ATTEMPT_CLOSED)
+    token = giving.gift_token(gift)
+    try:
+        session = giving.open_checkout_session(
+            gift=gift,
+            gateway=payments.get_gateway(),
+            success_url=url_for("give.thanks", token=token, _external=True),
+            cancel_url=url_for("give.cancelled", token=token, _external=True),
+        )
+    except GatewayError as error:
+        db.session.rollback()
+        log.warning("could not open a checkout for gift %s: %s", gift.id, error.message)
+        return _review(donation, _cover_of(gift), payload=payload, message=GATEWAY_TROUBLE)
+    db.session.commit()
+    return redirect(session.url, 303)
+
+
+@bp.get("/thanks/<token>")
+@public
+def thanks(token: str):
+    """Thank the donor, or say that the payment is still being confirmed."""
+    gift = _gift_or_404(token)
+    plan = gift.plan
+    response = make_response(
+        render_template(
+            "give/thanks.html",
+            gift=gift,
+            monthly=gift.frequency == Frequency.MONTHLY.value,
+            plan_token=giving.plan_token(plan) if plan is not None else None,
+            plan_cancelled=plan is not None and plan.status == PlanStatus.CANCELLED.value,
+        )
+    )
+    if gift.status == GiftStatus.PENDING.value:
+        response.headers["Refresh"] = "5"  # no script needed (and none allowed)
+    return response
+
+
+@bp.get("/cancelled/<token>")
+@public
+def cancelled(token: str):
+    """Tell the donor who left the payment page that nothing was charged."""
+    gift = _gift_or_404(token)
+    return render_template("give/cancelled.html", gift=gift, token=token)
+
+
+@bp.get("/manage/<token>")
+@public
+def manage_plan(token: str):
+    """Open Stripe's billing portal, where the donor changes the card or stops the gift."""
+    try:
+        plan = giving.plan_for_token(token)
+        url = giving.portal_url(
+            plan=plan,
+            gateway=payments.get_gateway(),
+            return_url=url_for("give.index", _external=True),
+        )
+    except NotFound as error:
+        return _problem(error.message, 404)
+    except DomainError as error:
+        return _problem(error.message)
+    except GatewayError as error:
+        log.warning("could not open the billing portal: %s", error.message)
+        return _problem(PORTAL_TROUBLE, 503)
+    return redirect(url, 303)
+
+
+# --- test mode: the local stand-ins for Stripe's pages -------------------------
+
+
+@bp.route("/test-checkout/<id>", methods=["GET", "POST"])
+@public
+def test_checkout(id: str):  # the name payments.py builds the address with
+    """Show the local test payment page; pay or cancel the test checkout."""
+    _require_test_mode()
+    try:
+        session = payments.test_checkout_session(id)
+    except NotFound:
+        abort(404)
+    form = TestPaymentForm()
+    if form.validate_on_submit():
+        paying = form.action.data == "pay"
+        try:
+            payments.complete_test_checkout(session_id=id, outcome="paid" if paying else "cancel")
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(session["success_url" if paying else "cancel_url"], 303)
+    elif form.is_submitted():
+        form.form_errors.extend(form.action.errors)
+    return render_template("give/test_checkout.html", session=session, form=form)
+
+
+@bp.route("/test-portal/<customer>", methods=["GET", "POST"])
+@public
+def test_portal(customer: str):
+    """Show the local stand-in for Stripe's billing portal, where a monthly gift stops."""
+    _require_test_mode()
+    try:
+        plan = payments.plan_for_customer(customer)
+    except NotFound:
+        abort(404)
+    form = EmptyForm()
+    cancelled = plan.status == PlanStatus.CANCELLED.value
+    if form.validate_on_submit():
+        if cancelled:  # a second click: Stripe would refuse to cancel twice
+            flash("Your monthly gift is already cancelled.", "info")
+            return redirect(url_for("give.test_portal", customer=customer), 303)
+        try:
+            payments.cancel_test_plan(plan=plan)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("Your monthly gift is cancelled. No more payments will be taken.", "success")
+        return redirect(url_for("give.test_portal", customer=customer), 303)
+    return render_template("give/test_portal.html", plan=plan, form=form, cancelled=cancelled)

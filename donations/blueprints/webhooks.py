@@ -1,0 +1,38 @@
+"""Stripe's webhook: verify, store, process, answer fast."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, request
+
+from donations.authz import public
+from donations.extensions import csrf, db
+from donations.integrations.stripe_gateway import SignatureError
+from donations.services import payments, stripe_events
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__)
+
+
+@bp.post("/stripe/webhook")
+@public
+@csrf.exempt
+def stripe_webhook():
+    """Receive one Stripe event: 400 if its signature fails, else store it and say 200."""
+    if not payments.webhook_secret():
+        log.error("a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set")
+        return {"error": "webhook secret not configured"}, 400
+    try:
+        receipt = stripe_events.receive_webhook(
+            payload=request.get_data(cache=False),
+            signature=request.headers.get("Stripe-Signature"),
+            gateway=payments.get_gateway(),
+        )
+    except SignatureError as exc:
+        db.session.rollback()
+        log.warning("refused a Stripe webhook from %s: %s", request.remote_addr, exc)
+        return {"error": "invalid signature"}, 400
+    db.session.commit()
+    return {"received": True, "status": receipt.status, "duplicate": receipt.duplicate}

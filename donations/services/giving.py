@@ -1,0 +1,330 @@
+"""The donation page: settings, funds, fee cover, and starting a Stripe checkout.
+
+A checkout is two steps the view commits separately, because a call to Stripe
+sits between them: ``prepare_checkout`` records the pending gift (found again
+by its attempt id on a double-click or a retry), then ``open_checkout_session``
+asks Stripe for the session with an idempotency key made from the same attempt
+id, so retries never make a second charge.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from donations.extensions import db
+from donations.integrations.stripe_gateway import CheckoutRequest, CheckoutSession, PaymentGateway
+from donations.models import (
+    Donor,
+    Frequency,
+    Fund,
+    Gift,
+    GiftMethod,
+    GiftSource,
+    GiftStatus,
+    GivingSettings,
+    PlanStatus,
+    RecurringPlan,
+    TributeType,
+)
+from donations.money import format_money, gross_up
+from donations.services import donors as donor_service
+from donations.services.errors import InvalidInput, NotFound
+from donations.services.locking import serialize_writes
+from donations.services.organization import get_organization
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FUNDS = [
+    ("General", "Where the need is greatest.", False),
+    ("Shelter operations", "Beds, utilities, food and safety at the shelter.", True),
+    ("Survivor services", "Counselling, legal help, job training and transport.", True),
+]
+
+
+def get_giving_settings() -> GivingSettings:
+    """Return the donation page settings, with defaults when none were saved."""
+    settings = db.session.get(GivingSettings, 1)
+    if settings is not None:
+        return settings
+    defaults = {
+        column.key: column.default.arg
+        for column in GivingSettings.__table__.columns
+        if column.default is not None and not callable(column.default.arg)
+    }
+    return GivingSettings(**defaults)  # not added to the session: nothing is written
+
+
+def default_currency() -> str:
+    org = get_organization()
+    return org.default_currency if org else "USD"
+
+
+def active_funds() -> list[Fund]:
+    """Return the funds a donor may choose, in display order."""
+    return list(
+        db.session.scalars(
+            select(Fund).where(Fund.active.is_(True)).order_by(Fund.sort_order, Fund.name)
+        )
+    )
+
+
+def ensure_default_funds() -> list[Fund]:
+    """Create the three standard funds when there are none."""
+    if db.session.scalar(select(Fund.id).limit(1)) is None:
+        for order, (name, description, restricted) in enumerate(DEFAULT_FUNDS):
+            db.session.add(
+                Fund(name=name, description=description, is_restricted=restricted, sort_order=order)
+            )
+        db.session.flush()
+    return active_funds()
+
+
+@dataclass(frozen=True)
+class FeeCover:
+    gift_cents: int  # what the donor chose to give
+    total_cents: int  # what is charged
+    covered_cents: int  # total - gift: the part that pays the processing fee
+
+
+def fee_cover(amount_cents: int, *, cover: bool, settings: GivingSettings) -> FeeCover:
+    """Return what to charge so the organisation keeps ``amount_cents`` after fees."""
+    if not cover:
+        return FeeCover(amount_cents, amount_cents, 0)
+    total = gross_up(
+        amount_cents, percent_bp=settings.fee_percent_bp, fixed_cents=settings.fee_fixed_cents
+    )
+    return FeeCover(amount_cents, total, total - amount_cents)
+
+
+@dataclass(frozen=True)
+class Donation:
+    """What a donor asked for on the donation page, already checked by its form."""
+
+    amount_cents: int
+    currency: str
+    frequency: Frequency
+    fund_id: int
+    cover_fee: bool
+    name: str
+    email: str
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+    is_anonymous: bool = False
+    tribute_type: str = ""
+    tribute_name: str = ""
+    tribute_notify_email: str = ""
+
+
+def check_donation(donation: Donation) -> FeeCover:
+    """Raise InvalidInput (with its field) unless the donation can go to checkout."""
+    settings = get_giving_settings()
+    if donation.amount_cents < settings.min_amount_cents:
+        minimum = format_money(settings.min_amount_cents, donation.currency)
+        raise InvalidInput(f"The smallest gift we can take online is {minimum}.", field="amount")
+    if donation.amount_cents > settings.max_amount_cents:
+        maximum = format_money(settings.max_amount_cents, donation.currency)
+        raise InvalidInput(
+            f"For gifts over {maximum}, please contact us: we will help you give safely.",
+            field="amount",
+        )
+    fund = db.session.get(Fund, donation.fund_id)
+    if fund is None or not fund.active:
+        raise InvalidInput("Choose one of the funds listed.", field="fund")
+    if donation.tribute_type:
+        if donation.tribute_type not in {t.value for t in TributeType}:
+            raise InvalidInput("Choose in honour or in memory.", field="tribute_type")
+        if not donation.tribute_name.strip():
+            raise InvalidInput(
+                "Enter the name of the person you are honouring.", field="tribute_name"
+            )
+    elif donation.tribute_notify_email:
+        raise InvalidInput("Choose in honour or in memory first.", field="tribute_type")
+    if not donation.email.strip():
+        raise InvalidInput("Enter your email: your receipt goes there.", field="email")
+    return fee_cover(donation.amount_cents, cover=donation.cover_fee, settings=settings)
+
+
+def _donor_for(donation: Donation) -> Donor:
+    """Find the donor by email, or add them; fill blanks of a known donor."""
+    email = donation.email.strip().lower()
+    donor = db.session.scalar(
+        select(Donor)
+        .where(Donor.email == email, Donor.merged_into_id.is_(None))
+        .order_by(Donor.id)
+        .limit(1)
+    )
+    address = {
+        "address_line1": donation.address_line1,
+        "address_line2": donation.address_line2,
+        "city": donation.city,
+        "region": donation.region,
+        "postal_code": donation.postal_code,
+        "country": donation.country,
+    }
+    if donor is None:
+        return donor_service.create_donor(actor=None, name=donation.name, email=email, **address)
+    blanks = {k: v for k, v in address.items() if v and not getattr(donor, k)}
+    if blanks:
+        donor_service.update_donor(actor=None, donor=donor, **blanks)
+    return donor
+
+
+def prepare_checkout(*, donation: Donation, attempt_id: str) -> Gift:
+    """Record the pending gift (and monthly plan) for this attempt, or find it again."""
+    existing = db.session.scalar(select(Gift).where(Gift.checkout_attempt_id == attempt_id))
+    if existing is not None:
+        return existing
+    serialize_writes("checkout")  # two clicks at the same instant: the second waits here
+    existing = db.session.scalar(
+        select(Gift).where(Gift.checkout_attempt_id == attempt_id).with_for_update()
+    )
+    if existing is not None:
+        return existing
+    try:
+        with db.session.begin_nested():
+            return _new_pending_gift(donation=donation, attempt_id=attempt_id)
+    except IntegrityError:  # PostgreSQL: the other click inserted it first
+        gift = db.session.scalar(select(Gift).where(Gift.checkout_attempt_id == attempt_id))
+        if gift is None:
+            raise
+        return gift
+
+
+def _new_pending_gift(*, donation: Donation, attempt_id: str) -> Gift:
+    cover = check_donation(donation)
+    donor = _donor_for(donation)
+    plan = None
+    if donation.frequency == Frequency.MONTHLY:
+        plan = RecurringPlan(
+            donor_id=donor.id,
+            fund_id=donation.fund_id,
+            amount_cents=cover.total_cents,
+            covered_fee_cents=cover.covered_cents,
+            currency=donation.currency,
+            status=PlanStatus.INCOMPLETE.value,
+            is_anonymous=donation.is_anonymous,
+        )
+        db.session.add(plan)
+        db.session.flush()
+    gift = Gift(
+        donor_id=donor.id,
+        fund_id=donation.fund_id,
+        source=GiftSource.ONLINE.value,
+        method=GiftMethod.CARD.value,
+        frequency=donation.frequency.value,
+        status=GiftStatus.PENDING.value,
+        currency=donation.currency,
+        amount_cents=cover.total_cents,
+        covered_fee_cents=cover.covered_cents,
+        is_anonymous=donation.is_anonymous,
+        tribute_type=donation.tribute_type,
+        tribute_name=donation.tribute_name.strip(),
+        tribute_notify_email=donation.tribute_notify_email.strip().lower(),
+        checkout_attempt_id=attempt_id,
+        plan_id=plan.id if plan else None,
+    )
+    db.session.add(gift)
+    db.session.flush()
+    return gift
+
+
+def checkout_metadata(gift: Gift) -> dict[str, str]:
+    metadata = {
+        "gift_id": str(gift.id),
+        "donor_id": str(gift.donor_id),
+        "fund_id": str(gift.fund_id),
+    }
+    if gift.plan_id:
+        metadata["plan_id"] = str(gift.plan_id)
+    return metadata
+
+
+def open_checkout_session(
+    *, gift: Gift, gateway: PaymentGateway, success_url: str, cancel_url: str
+) -> CheckoutSession:
+    """Ask Stripe for the checkout session of a pending gift (idempotent per attempt).
+
+    Raises GatewayError when Stripe cannot be reached; the gift stays pending.
+    """
+    if gift.status != GiftStatus.PENDING.value:
+        raise InvalidInput("This gift has already been paid or closed.")
+    fund = gift.fund
+    mode = "subscription" if gift.frequency == Frequency.MONTHLY.value else "payment"
+    org = get_organization()
+    org_name = org.legal_name if org else "our shelter"
+    label = "Monthly gift" if mode == "subscription" else "Gift"
+    session = gateway.create_checkout_session(
+        CheckoutRequest(
+            gift_id=gift.id,
+            mode=mode,
+            amount_cents=gift.amount_cents,
+            currency=gift.currency,
+            product_name=f"{label} to {org_name}: {fund.name}",
+            customer_email=gift.donor.email or "",
+            success_url=success_url,
+            cancel_url=cancel_url,
+            idempotency_key=f"checkout-{gift.checkout_attempt_id}",
+            metadata=checkout_metadata(gift),
+        )
+    )
+    gift.stripe_checkout_session_id = session.id
+    db.session.flush()
+    return session
+
+
+# --- signed links for donors -------------------------------------------------
+
+
+def _serializer(purpose: str) -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"donations.{purpose}")
+
+
+def gift_token(gift: Gift) -> str:
+    """A token that lets the donor's browser see its own thank-you page."""
+    return _serializer("gift").dumps(gift.id)
+
+
+def gift_for_token(token: str) -> Gift:
+    try:
+        gift_id = _serializer("gift").loads(token)
+    except BadSignature:
+        raise NotFound("This link is not valid.") from None
+    gift = db.session.get(Gift, gift_id) if isinstance(gift_id, int) else None
+    if gift is None:
+        raise NotFound("This link is not valid.")
+    return gift
+
+
+def plan_token(plan: RecurringPlan) -> str:
+    """A token for the donor's "manage my monthly gift" link."""
+    return _serializer("plan").dumps(plan.id)
+
+
+def plan_for_token(token: str) -> RecurringPlan:
+    try:
+        plan_id = _serializer("plan").loads(token)
+    except BadSignature:
+        raise NotFound("This link is not valid.") from None
+    plan = db.session.get(RecurringPlan, plan_id) if isinstance(plan_id, int) else None
+    if plan is None:
+        raise NotFound("This link is not valid.")
+    return plan
+
+
+def portal_url(*, plan: RecurringPlan, gateway: PaymentGateway, return_url: str) -> str:
+    """Return a Stripe billing portal address where the donor manages this plan."""
+    if not plan.stripe_customer_id:
+        raise InvalidInput(
+            "Your monthly gift is still being set up. Try this link again in a few minutes."
+        )
+    return gateway.create_portal_session(customer_id=plan.stripe_customer_id, return_url=return_url)

@@ -1,0 +1,94 @@
+"""Mail the giving side sends: thank-you notes, tribute cards, treasurer alerts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from donations.extensions import db
+from donations.models import Frequency, Gift, RecurringPlan, Role, TributeType, User, utcnow
+from donations.money import format_money
+from donations.services.links import absolute_url
+from donations.services.mail import queue_mail
+from donations.services.organization import get_organization
+
+
+def _org_name() -> str:
+    org = get_organization()
+    return org.legal_name if org else "our shelter"
+
+
+def thank_donor(gift: Gift) -> None:
+    """Queue the donor's thank-you note (once per gift) and any tribute card."""
+    if gift.thanked_at is not None:
+        return
+    gift.thanked_at = utcnow()
+    donor = gift.donor
+    amount = format_money(gift.amount_cents, gift.currency)
+    org_name = _org_name()
+    lines = [
+        f"Dear {donor.name},",
+        "",
+        f"Thank you for your gift of {amount} to {org_name} ({gift.fund.name}), "
+        f"received on {gift.received_at:%B %d, %Y}.",
+    ]
+    if gift.covered_fee_cents:
+        covered = format_money(gift.covered_fee_cents, gift.currency)
+        lines.append(f"It includes {covered} you added so that the card fee does not reduce it.")
+    if gift.frequency == Frequency.MONTHLY.value and gift.plan is not None:
+        from donations.services.giving import plan_token
+
+        link = absolute_url("give.manage_plan", token=plan_token(gift.plan))
+        lines += [
+            "",
+            "This is one instalment of your monthly gift. To change your card or stop the "
+            f"monthly gift at any time, open: {link}",
+        ]
+    lines += [
+        "",
+        "Your gift gives survivors of human trafficking a safe bed, care and a way forward.",
+        "Please keep this message for your records.",
+        "",
+        f"With gratitude,\n{org_name}",
+    ]
+    if donor.email:
+        queue_mail(
+            kind="gift_thanks",
+            to=donor.email,
+            subject=f"Thank you for your gift to {org_name}",
+            body_text="\n".join(lines) + "\n",
+        )
+    if gift.tribute_notify_email and gift.tribute_name:
+        giver = "Someone who cares" if gift.is_anonymous else donor.name
+        way = "in memory of" if gift.tribute_type == TributeType.MEMORY.value else "in honour of"
+        queue_mail(
+            kind="tribute_notice",
+            to=gift.tribute_notify_email,
+            subject=f"A gift {way} {gift.tribute_name}",
+            body_text=(
+                f"{giver} has made a gift to {org_name} {way} {gift.tribute_name}.\n\n"
+                "It will help survivors of human trafficking find safety and a new start.\n\n"
+                f"{org_name}\n"
+            ),
+        )
+
+
+def tell_treasurers_instalment_failed(plan: RecurringPlan, gift: Gift) -> None:
+    """Queue a note to every active treasurer that a monthly instalment failed."""
+    treasurers = db.session.scalars(
+        select(User).where(User.role == Role.TREASURER.value, User.active.is_(True))
+    ).all()
+    amount = format_money(plan.amount_cents, plan.currency)
+    link = absolute_url("gifts.plans")
+    for user in treasurers:
+        queue_mail(
+            kind="instalment_failed",
+            to=user.email,
+            subject=f"Monthly gift payment failed: {plan.donor.name}, {amount}",
+            body_text=(
+                f"Hello {user.name},\n\n"
+                f"The monthly gift of {amount} from {plan.donor.name} ({plan.fund.name}) "
+                "could not be charged. Stripe will retry; the plan is marked past due.\n"
+                f"{('Reason: ' + gift.failure_message) if gift.failure_message else ''}\n\n"
+                f"Monthly plans: {link}\n"
+            ),
+        )

@@ -1,0 +1,166 @@
+"""Which payment gateway the app talks to: Stripe, or the local test mode."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from donations.extensions import db
+from donations.integrations.stripe_gateway import PaymentGateway, StripeGateway
+from donations.models import Gift, RecurringPlan, StripeTestObject
+from donations.services import stripe_events
+from donations.services.errors import InvalidInput, NotFound
+from donations.services.giving import get_giving_settings
+from donations.services.links import absolute_url
+
+_CACHE_KEY = "donations.stripe_gateway"
+
+
+def is_test_mode() -> bool:
+    """True when no Stripe secret key is configured: the local test payment page is used."""
+    return not current_app.config.get("STRIPE_SECRET_KEY")
+
+
+def webhook_secret() -> str | None:
+    if is_test_mode():
+        key = str(current_app.config["SECRET_KEY"]).encode()
+        return "whsec_local_" + hmac.new(key, b"stripe-test-mode", hashlib.sha256).hexdigest()[:32]
+    return current_app.config.get("STRIPE_WEBHOOK_SECRET")
+
+
+def get_gateway() -> PaymentGateway:
+    """Return the gateway for this app: real Stripe with keys, test mode without."""
+    app = current_app
+    if not is_test_mode():
+        gateway = app.extensions.get(_CACHE_KEY)
+        if gateway is None:
+            gateway = StripeGateway(
+                secret_key=app.config["STRIPE_SECRET_KEY"],
+                webhook_secret=app.config.get("STRIPE_WEBHOOK_SECRET") or "",
+                api_base=app.config["STRIPE_API_BASE"],
+                api_version=app.config["STRIPE_API_VERSION"],
+                timeout=float(app.config["STRIPE_TIMEOUT"]),
+                max_network_retries=int(app.config["STRIPE_MAX_NETWORK_RETRIES"]),
+                webhook_tolerance=int(app.config["STRIPE_WEBHOOK_TOLERANCE"]),
+            )
+            app.extensions[_CACHE_KEY] = gateway
+        return gateway
+    from donations.integrations.local_gateway import LocalGateway
+
+    return LocalGateway(_local_stripe, webhook_secret=webhook_secret() or "", tolerance=300)
+
+
+# --- test mode --------------------------------------------------------------------
+
+
+class DatabaseStore:
+    """Keeps test mode's Stripe-shaped objects in the stripe_test_objects table."""
+
+    def get(self, object_id: str) -> dict[str, Any] | None:
+        row = db.session.get(StripeTestObject, object_id)
+        return json.loads(row.data) if row is not None else None
+
+    def put(self, obj: dict[str, Any]) -> None:
+        row = db.session.get(StripeTestObject, obj["id"])
+        if row is None:
+            row = StripeTestObject(id=obj["id"], object_type=str(obj.get("object", "")))
+            db.session.add(row)
+        row.data = json.dumps(obj)
+        db.session.flush()
+
+
+def _template(endpoint: str, name: str) -> str:
+    """Return the absolute URL of ``endpoint`` with ``{name}`` where its value goes."""
+    marker = "XXMARKERXX"
+    return absolute_url(endpoint, **{name: marker}).replace(marker, "{" + name + "}")
+
+
+def _local_stripe():
+    from donations.integrations.local_stripe import LocalStripe
+
+    settings = get_giving_settings()
+    return LocalStripe(
+        DatabaseStore(),
+        fee_percent_bp=settings.fee_percent_bp,
+        fee_fixed_cents=settings.fee_fixed_cents,
+        api_version=current_app.config["STRIPE_API_VERSION"],
+        checkout_url_template=_template("give.test_checkout", "id"),
+        portal_url_template=_template("give.test_portal", "customer"),
+    )
+
+
+def _local_gateway():
+    from donations.integrations.local_gateway import LocalGateway
+
+    if not is_test_mode():
+        raise NotFound("Test payments are only available in test mode.")
+    gateway = get_gateway()
+    assert isinstance(gateway, LocalGateway)
+    return gateway
+
+
+def _deliver(events: list[dict[str, Any]], gateway: PaymentGateway) -> None:
+    """Send Stripe-shaped events through the webhook code, signed as Stripe signs them."""
+    from donations.integrations.local_stripe import sign_payload
+
+    secret = webhook_secret() or ""
+    for event in events:
+        payload = json.dumps(event)
+        stripe_events.receive_webhook(
+            payload=payload.encode(), signature=sign_payload(payload, secret), gateway=gateway
+        )
+
+
+def test_checkout_session(session_id: str) -> dict[str, Any]:
+    """Return the local checkout session (its amount, currency, mode and state)."""
+    gateway = _local_gateway()
+    session = gateway.local.store.get(session_id)
+    if session is None or session.get("object") != "checkout.session":
+        raise NotFound("There is no such test checkout.")
+    return session
+
+
+def complete_test_checkout(*, session_id: str, outcome: str = "paid") -> Gift:
+    """Pay (or, with outcome="cancel", abandon) a local test checkout through the webhook path."""
+    gateway = _local_gateway()
+    session = test_checkout_session(session_id)
+    if session.get("status") != "open":
+        raise InvalidInput("This test checkout is already finished.")
+    if outcome == "paid":
+        events = gateway.local.pay_checkout_session(session_id)
+    elif outcome == "cancel":
+        events = gateway.local.expire_checkout_session(session_id)
+    else:
+        raise InvalidInput("Unknown test payment outcome.")
+    _deliver(events, gateway)
+    gift = db.session.scalar(select(Gift).where(Gift.stripe_checkout_session_id == session_id))
+    if gift is None:
+        raise NotFound("No gift belongs to this test checkout.")
+    return gift
+
+
+def cancel_test_plan(*, plan: RecurringPlan) -> RecurringPlan:
+    """Cancel a monthly gift in test mode, through the same events Stripe would send."""
+    gateway = _local_gateway()
+    if not plan.stripe_subscription_id:
+        raise InvalidInput("This monthly gift has not started yet.")
+    if plan.status == "cancelled":
+        raise InvalidInput("This monthly gift is already cancelled.")
+    _deliver(gateway.local.cancel_subscription(plan.stripe_subscription_id), gateway)
+    return plan
+
+
+def plan_for_customer(customer_id: str) -> RecurringPlan:
+    plan = db.session.scalar(
+        select(RecurringPlan)
+        .where(RecurringPlan.stripe_customer_id == customer_id)
+        .order_by(RecurringPlan.id.desc())
+    )
+    if plan is None:
+        raise NotFound("There is no monthly gift for this link.")
+    return plan

@@ -1,0 +1,447 @@
+"""Stripe webhooks end to end: the real stripe library against the local Stripe
+server, events shaped and signed exactly as Stripe's, delivered in any order."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import pytest
+from sqlalchemy import func, select
+from stripe_fixtures import deliver
+
+from conftest import PASSWORD
+from donations.extensions import db
+from donations.integrations.local_stripe import sign_payload
+from donations.models import (
+    Fund,
+    Gift,
+    OutboxMessage,
+    RecurringPlan,
+    Role,
+    StripeEvent,
+)
+from donations.services import accounts, giving, payments
+
+SECRET = "whsec_test_secret"
+
+
+@pytest.fixture
+def stripe_app(make_app, stripe_api):
+    app = make_app(
+        STRIPE_SECRET_KEY="sk_test_fake",
+        STRIPE_API_BASE=stripe_api.url,
+        STRIPE_WEBHOOK_SECRET=SECRET,
+        STRIPE_MAX_NETWORK_RETRIES=0,
+        STRIPE_TIMEOUT=5,
+        MAIL_SEND_AFTER_COMMIT=False,
+    )
+    from conftest import clean_database
+
+    with app.app_context():
+        clean_database()
+        giving.ensure_default_funds()
+        db.session.commit()
+        yield app
+
+
+@pytest.fixture
+def webhook(stripe_app):
+    client = stripe_app.test_client()
+
+    def send(event, **kwargs):
+        return deliver(client, event, SECRET, **kwargs)
+
+    return send
+
+
+def start_checkout(*, amount=5000, monthly=False, cover=False, email="ada@example.com"):
+    fund = db.session.scalar(select(Fund).order_by(Fund.id))
+    donation = giving.Donation(
+        amount_cents=amount,
+        currency="USD",
+        frequency=giving.Frequency.MONTHLY if monthly else giving.Frequency.ONE_TIME,
+        fund_id=fund.id,
+        cover_fee=cover,
+        name="Ada Lovelace",
+        email=email,
+    )
+    gift = giving.prepare_checkout(donation=donation, attempt_id=f"attempt-{random.random()}")
+    db.session.commit()
+    session = giving.open_checkout_session(
+        gift=gift,
+        gateway=payments.get_gateway(),
+        success_url="http://donations.test/thanks",
+        cancel_url="http://donations.test/cancelled",
+    )
+    db.session.commit()
+    return gift, session
+
+
+def by_type(events, *types):
+    return [e for e in events if e["type"] in types]
+
+
+def reload(gift) -> Gift:
+    db.session.expire_all()
+    return db.session.get(Gift, gift.id)
+
+
+def event_count() -> int:
+    return db.session.scalar(select(func.count(StripeEvent.id)))
+
+
+# --- checkout parameters ------------------------------------------------------------
+
+
+def test_checkout_sends_amounts_in_cents_metadata_and_an_idempotency_key(stripe_app, stripe_api):
+    gift, session = start_checkout(amount=5000, cover=True)
+    posts = [r for r in stripe_api.requests if r["method"] == "POST"]
+    assert len(posts) == 1
+    params = posts[0]["params"]
+    assert params["mode"] == "payment"
+    assert params["submit_type"] == "donate"
+    item = params["line_items"][0]
+    assert int(item["price_data"]["unit_amount"]) == 5181  # 50.00 grossed up for 2.9 % + 30c
+    assert item["price_data"]["currency"] == "usd"
+    assert params["metadata"]["gift_id"] == str(gift.id)
+    assert params["payment_intent_data"]["metadata"]["gift_id"] == str(gift.id)
+    assert params["client_reference_id"] == str(gift.id)
+    assert params["customer_email"] == "ada@example.com"
+    assert posts[0]["headers"]["Idempotency-Key"] == f"checkout-{gift.checkout_attempt_id}"
+    assert reload(gift).stripe_checkout_session_id == session.id
+
+
+def test_monthly_checkout_is_a_subscription_with_a_monthly_price(stripe_app, stripe_api):
+    gift, _session = start_checkout(amount=2000, monthly=True)
+    params = next(r for r in stripe_api.requests if r["method"] == "POST")["params"]
+    assert params["mode"] == "subscription"
+    assert "submit_type" not in params
+    assert params["line_items"][0]["price_data"]["recurring"]["interval"] == "month"
+    assert params["subscription_data"]["metadata"]["plan_id"] == str(gift.plan_id)
+
+
+def test_the_same_attempt_makes_one_session(stripe_app, stripe_api):
+    gift, first = start_checkout()
+    again = giving.open_checkout_session(
+        gift=reload(gift),
+        gateway=payments.get_gateway(),
+        success_url="http://donations.test/thanks",
+        cancel_url="http://donations.test/cancelled",
+    )
+    assert again.id == first.id
+    assert len(stripe_api.local_sessions()) == 1
+
+
+# --- signatures ---------------------------------------------------------------------
+
+
+def _paid_events(stripe_api, session):
+    return stripe_api.local.pay_checkout_session(session.id)
+
+
+def test_bad_missing_and_stale_signatures_are_refused_and_nothing_is_stored(
+    stripe_app, stripe_api, webhook
+):
+    _gift, session = start_checkout()
+    event = by_type(_paid_events(stripe_api, session), "checkout.session.completed")[0]
+    client = stripe_app.test_client()
+    payload = json.dumps(event)
+
+    wrong = client.post(
+        "/stripe/webhook",
+        data=payload,
+        headers={"Stripe-Signature": sign_payload(payload, "whsec_wrong")},
+        content_type="application/json",
+    )
+    missing = client.post("/stripe/webhook", data=payload, content_type="application/json")
+    stale = webhook(event, timestamp=int(time.time()) - 301)
+    tampered = client.post(
+        "/stripe/webhook",
+        data=payload.replace('"livemode": false', '"livemode": true'),
+        headers={"Stripe-Signature": sign_payload(payload, SECRET)},
+        content_type="application/json",
+    )
+    for response in (wrong, missing, stale, tampered):
+        assert response.status_code == 400
+    assert event_count() == 0
+
+
+# --- the happy path and idempotency -------------------------------------------------
+
+
+def test_a_paid_checkout_becomes_a_paid_gift_with_fee_and_net(stripe_app, stripe_api, webhook):
+    gift, session = start_checkout(amount=5000)
+    events = _paid_events(stripe_api, session)
+    for event in events:
+        assert webhook(event).status_code == 200
+    gift = reload(gift)
+    assert gift.status == "paid"
+    assert gift.amount_cents == 5000
+    assert gift.fee_cents == 175  # round(5000 * 2.9 %) + 30, from the balance transaction
+    assert gift.net_cents == 4825
+    assert gift.stripe_charge_id and gift.stripe_payment_intent_id
+    thanks = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "gift_thanks"))
+    assert [m.to_addr for m in thanks] == ["ada@example.com"]
+
+
+def test_the_same_event_twice_has_one_effect(stripe_app, stripe_api, webhook):
+    gift, session = start_checkout()
+    events = _paid_events(stripe_api, session)
+    for event in events + events:
+        assert webhook(event).status_code == 200
+    assert event_count() == len(events)
+    gift = reload(gift)
+    assert gift.fee_cents == 175 and gift.refunded_cents == 0
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1
+
+
+def test_unknown_event_types_are_stored_and_acknowledged(stripe_app, stripe_api, webhook):
+    event = stripe_api.local.event("customer.tax_id.created", {"id": "txi_1", "object": "tax_id"})
+    response = webhook(event)
+    assert response.status_code == 200
+    row = db.session.scalar(select(StripeEvent))
+    assert row.status == "ignored" and row.type == "customer.tax_id.created"
+    assert json.loads(row.payload)["id"] == event["id"]
+
+
+# --- order independence -------------------------------------------------------------
+
+
+def test_refund_before_checkout_completed_still_ends_right(stripe_app, stripe_api, webhook):
+    gift, session = start_checkout(amount=5000)
+    paid = _paid_events(stripe_api, session)
+    charge_id = stripe_api.local.session_charge_id(session.id)
+    refund = stripe_api.local.refund(charge_id, 2000)
+    for event in by_type(refund, "charge.refunded") + paid:
+        assert webhook(event).status_code == 200
+    gift = reload(gift)
+    assert gift.status == "paid"
+    assert gift.refunded_cents == 2000
+    assert gift.net_cents == 5000 - 175 - 2000
+    assert gift.display_status == "partially refunded"
+
+
+def test_partial_then_full_refund_in_either_order(stripe_app, stripe_api, webhook):
+    gift, session = start_checkout(amount=5000)
+    for event in _paid_events(stripe_api, session):
+        webhook(event)
+    charge_id = stripe_api.local.session_charge_id(session.id)
+    partial = by_type(stripe_api.local.refund(charge_id, 1000), "charge.refunded")
+    rest = by_type(stripe_api.local.refund(charge_id), "charge.refunded")
+    for event in rest + partial:  # the later event first
+        webhook(event)
+    gift = reload(gift)
+    assert gift.refunded_cents == 5000
+    assert gift.display_status == "refunded"
+    assert gift.net_cents == -175  # the fee is not returned on a refund
+
+
+@pytest.mark.parametrize("won", [True, False])
+def test_dispute_opened_then_closed(stripe_app, stripe_api, webhook, won):
+    gift, session = start_checkout(amount=5000)
+    for event in _paid_events(stripe_api, session):
+        webhook(event)
+    charge_id = stripe_api.local.session_charge_id(session.id)
+    opened = stripe_api.local.open_dispute(charge_id)
+    for event in opened:
+        webhook(event)
+    gift = reload(gift)
+    assert gift.display_status == "disputed"
+    assert gift.dispute_cents == 5000 and gift.dispute_fee_cents == 1500
+    dispute_id = by_type(opened, "charge.dispute.created")[0]["data"]["object"]["id"]
+    for event in stripe_api.local.close_dispute(dispute_id, won=won):
+        webhook(event)
+    gift = reload(gift)
+    assert gift.dispute_status == ("won" if won else "lost")
+    assert gift.dispute_cents == (0 if won else 5000)
+    assert gift.net_cents == 5000 - 175 - 1500 - (0 if won else 5000)
+
+
+def test_dispute_closed_before_created_ends_closed(stripe_app, stripe_api, webhook):
+    gift, session = start_checkout(amount=5000)
+    paid = _paid_events(stripe_api, session)
+    charge_id = stripe_api.local.session_charge_id(session.id)
+    opened = stripe_api.local.open_dispute(charge_id)
+    dispute_id = by_type(opened, "charge.dispute.created")[0]["data"]["object"]["id"]
+    closed = stripe_api.local.close_dispute(dispute_id, won=False)
+    for event in closed + opened + paid:
+        assert webhook(event).status_code == 200
+    gift = reload(gift)
+    assert gift.dispute_status == "lost"
+    assert gift.status == "paid"
+
+
+# --- monthly gifts ------------------------------------------------------------------
+
+
+def test_monthly_gift_makes_a_plan_and_one_gift_per_instalment(stripe_app, stripe_api, webhook):
+    gift, session = start_checkout(amount=2000, monthly=True)
+    events = stripe_api.local.pay_checkout_session(session.id)
+    random.Random(7).shuffle(events)
+    for event in events:
+        assert webhook(event).status_code == 200
+    plan = db.session.get(RecurringPlan, gift.plan_id)
+    assert plan.status == "active"
+    assert plan.next_payment_at is not None
+    first = reload(gift)
+    assert first.status == "paid" and first.stripe_invoice_id and first.fee_cents == 88
+    for event in stripe_api.local.renew_subscription(plan.stripe_subscription_id):
+        webhook(event)
+    instalments = db.session.scalars(
+        select(Gift).where(Gift.plan_id == plan.id).order_by(Gift.id)
+    ).all()
+    assert [g.status for g in instalments] == ["paid", "paid"]
+    assert len({g.stripe_invoice_id for g in instalments}) == 2
+    assert all(g.frequency == "monthly" and g.donor_id == first.donor_id for g in instalments)
+
+
+def test_failed_then_recovered_instalment(stripe_app, stripe_api, webhook):
+    accounts.create_user(
+        actor=None, email="theo@example.org", name="Theo", role=Role.TREASURER, password=PASSWORD
+    )
+    gift, session = start_checkout(amount=2000, monthly=True)
+    for event in stripe_api.local.pay_checkout_session(session.id):
+        webhook(event)
+    plan = db.session.get(RecurringPlan, gift.plan_id)
+    failed = stripe_api.local.renew_subscription(plan.stripe_subscription_id, fail=True)
+    for event in failed + failed:
+        webhook(event)
+    plan = db.session.get(RecurringPlan, gift.plan_id)
+    assert plan.status == "past_due"
+    second = db.session.scalars(
+        select(Gift).where(Gift.plan_id == plan.id).order_by(Gift.id.desc())
+    ).first()
+    assert second.status == "failed"
+    alerts = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "instalment_failed")
+    ).all()
+    assert [m.to_addr for m in alerts] == ["theo@example.org"]
+
+    invoice_id = by_type(failed, "invoice.payment_failed")[0]["data"]["object"]["id"]
+    for event in stripe_api.local.retry_invoice(invoice_id):
+        webhook(event)
+    plan = db.session.get(RecurringPlan, gift.plan_id)
+    assert plan.status == "active"
+    second = reload(second)
+    assert second.status == "paid" and second.fee_cents == 88
+    assert db.session.scalar(select(func.count(Gift.id)).where(Gift.plan_id == plan.id)) == 2
+
+
+def test_subscription_cancelled(stripe_app, stripe_api, webhook):
+    gift, session = start_checkout(amount=2000, monthly=True)
+    for event in stripe_api.local.pay_checkout_session(session.id):
+        webhook(event)
+    plan = db.session.get(RecurringPlan, gift.plan_id)
+    for event in stripe_api.local.cancel_subscription(plan.stripe_subscription_id):
+        webhook(event)
+    plan = db.session.get(RecurringPlan, gift.plan_id)
+    assert plan.status == "cancelled" and plan.cancelled_at is not None
+    assert plan.next_payment_at is None
+
+
+def test_refund_of_an_instalment_before_its_invoice_is_parked_then_applied(
+    stripe_app, stripe_api, webhook
+):
+    gift, session = start_checkout(amount=2000, monthly=True)
+    for event in stripe_api.local.pay_checkout_session(session.id):
+        webhook(event)
+    plan = db.session.get(RecurringPlan, gift.plan_id)
+    renewal = stripe_api.local.renew_subscription(plan.stripe_subscription_id)
+    invoice = by_type(renewal, "invoice.paid")[0]["data"]["object"]
+    charge_id = stripe_api.local.invoice_charge_id(invoice["id"])
+    refund = by_type(stripe_api.local.refund(charge_id), "charge.refunded")[0]
+    webhook(refund)
+    row = db.session.scalar(select(StripeEvent).where(StripeEvent.event_id == refund["id"]))
+    assert row.status == "parked"
+    for event in renewal:
+        webhook(event)
+    db.session.expire_all()
+    row = db.session.scalar(select(StripeEvent).where(StripeEvent.event_id == refund["id"]))
+    assert row.status == "processed"
+    second = db.session.scalar(select(Gift).where(Gift.stripe_invoice_id == invoice["id"]))
+    assert second.refunded_cents == 2000 and second.display_status == "refunded"
+
+
+def test_everything_shuffled_and_repeated_ends_with_exact_totals(stripe_app, stripe_api, webhook):
+    events = []
+    expected_net = 0
+    for amount in (1000, 2500, 10000):
+        _gift, session = start_checkout(amount=amount)
+        events += stripe_api.local.pay_checkout_session(session.id)
+        fee = (amount * 290 + 5000) // 10000 + 30
+        expected_net += amount - fee
+    _gift, session = start_checkout(amount=2500)
+    events += stripe_api.local.pay_checkout_session(session.id)
+    charge_id = stripe_api.local.session_charge_id(session.id)
+    events += stripe_api.local.refund(charge_id, 500)
+    expected_net += 2500 - ((2500 * 290 + 5000) // 10000 + 30) - 500
+    deliveries = events * 3
+    random.Random(42).shuffle(deliveries)
+    for event in deliveries:
+        assert webhook(event).status_code == 200
+    total_net = db.session.scalar(select(func.sum(Gift.net_cents)).where(Gift.status == "paid"))
+    assert total_net == expected_net
+    failed = db.session.scalar(
+        select(func.count(StripeEvent.id)).where(StripeEvent.status.in_(["failed", "parked"]))
+    )
+    assert failed == 0
+
+
+# --- Stripe trouble -----------------------------------------------------------------
+
+
+def test_a_stripe_outage_while_processing_keeps_the_event_for_replay(
+    stripe_app, stripe_api, webhook
+):
+    gift, session = start_checkout()
+    events = by_type(_paid_events(stripe_api, session), "checkout.session.completed")
+    stripe_api.fail_next(1, status=500)
+    assert webhook(events[0]).status_code == 200
+    row = db.session.scalar(select(StripeEvent))
+    assert row.status == "failed" and "Stripe" in row.last_error
+    assert reload(gift).status == "pending"
+
+    runner = stripe_app.test_cli_runner()
+    result = runner.invoke(args=["stripe", "replay"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(StripeEvent)).status == "processed"
+    assert reload(gift).status == "paid"
+
+
+def test_concurrent_deliveries_of_the_same_events_have_one_effect(stripe_app, stripe_api):
+    import threading
+
+    gift, session = start_checkout(amount=5000)
+    events = _paid_events(stripe_api, session)
+    charge_id = stripe_api.local.session_charge_id(session.id)
+    events += stripe_api.local.refund(charge_id, 1000)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def sender(seed: int) -> None:
+        order = list(events)
+        random.Random(seed).shuffle(order)
+        with stripe_app.app_context():
+            client = stripe_app.test_client()
+            for event in order:
+                response = deliver(client, event, SECRET)
+                with lock:
+                    statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=sender, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * (4 * len(events))
+    assert event_count() == len(events)
+    gift = reload(gift)
+    assert gift.status == "paid" and gift.refunded_cents == 1000 and gift.fee_cents == 175
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1
+    bad = db.session.scalar(
+        select(func.count(StripeEvent.id)).where(StripeEvent.status.in_(["failed", "parked"]))
+    )
+    assert bad == 0
