@@ -6,7 +6,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 export FLASK_APP := donations
 
-.PHONY: run test lint format install install-dev clean
+.PHONY: run test lint format bench install install-dev clean
 
 run: $(VENV)/.installed instance/config.py
 	$(BIN)/flask db upgrade
@@ -16,6 +16,11 @@ run: $(VENV)/.installed instance/config.py
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks: run by hand, each prints a ratio against a baseline measured in the same run.
+bench: $(VENV)/.installed-dev
+	cd bench && ../$(BIN)/python bench_give_page.py
+	cd bench && ../$(BIN)/python bench_webhooks.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -135,7 +135,7 @@ def main() -> None:
                 db.func.sum(Gift.fee_cents),
                 db.func.sum(Gift.refunded_cents),
                 db.func.count(Gift.id),
-            ).where(Gift.status == "paid")
+            ).where(Gift.status == "paid", Gift.source == "online")  # not the demo's cheques
             gross, fee, refunded, count = db.session.execute(paid).one()
             from donations.models import StripeEvent
 
