@@ -8,6 +8,11 @@ from wtforms import Field
 from donations.services.errors import DomainError
 
 
+def strip_text(value: str | None) -> str | None:
+    """A WTForms filter: trim spaces around typed text."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def show_domain_error(form: FlaskForm, error: DomainError) -> None:
     """Put a domain error next to its field, or above the form when it has none."""
     field: Field | None = getattr(form, error.field, None) if error.field else None

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from donations.authz import ANY_ROLE, public, roles_required
 from donations.extensions import db, limiter
-from donations.forms import show_domain_error
+from donations.forms import show_domain_error, strip_text
 from donations.services import accounts
 from donations.services.errors import DomainError
 
@@ -21,12 +21,8 @@ bp = Blueprint("auth", __name__)
 GENERIC_LOGIN_ERROR = "That email and password do not match an active account."
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if value else value
-
-
 class LoginForm(FlaskForm):
-    email = EmailField("Email", filters=[_strip], validators=[DataRequired(), Length(max=254)])
+    email = EmailField("Email", filters=[strip_text], validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     submit = SubmitField("Sign in")
 
@@ -47,7 +43,7 @@ class ChangePasswordForm(FlaskForm):
 
 class ResetRequestForm(FlaskForm):
     email = EmailField(
-        "Email", filters=[_strip], validators=[DataRequired(), Email(), Length(max=254)]
+        "Email", filters=[strip_text], validators=[DataRequired(), Email(), Length(max=254)]
     )
     submit = SubmitField("Email me a reset link")
 

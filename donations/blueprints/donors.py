@@ -31,7 +31,7 @@ from wtforms.widgets import HiddenInput
 
 from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error
+from donations.forms import show_domain_error, strip_text
 from donations.models import Donor, Role
 from donations.services import audit, donors
 from donations.services.errors import DomainError, NotFound
@@ -44,36 +44,32 @@ LOOKUP_LIMIT = 20
 MAX = donors.MAX_LENGTHS
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class DonorForm(FlaskForm):
     name = StringField(
         "Name",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[DataRequired(message="Enter the donor's name."), Length(max=MAX["name"])],
         description="A person's full name, or an organisation's name as receipts should show it.",
     )
     email = EmailField(
         "Email",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[Optional(), Email(), Length(max=MAX["email"])],
     )
     address_line1 = StringField(
-        "Address line 1", filters=[_strip], validators=[Length(max=MAX["address_line1"])]
+        "Address line 1", filters=[strip_text], validators=[Length(max=MAX["address_line1"])]
     )
     address_line2 = StringField(
-        "Address line 2", filters=[_strip], validators=[Length(max=MAX["address_line2"])]
+        "Address line 2", filters=[strip_text], validators=[Length(max=MAX["address_line2"])]
     )
-    city = StringField("City", filters=[_strip], validators=[Length(max=MAX["city"])])
+    city = StringField("City", filters=[strip_text], validators=[Length(max=MAX["city"])])
     region = StringField(
-        "State or region", filters=[_strip], validators=[Length(max=MAX["region"])]
+        "State or region", filters=[strip_text], validators=[Length(max=MAX["region"])]
     )
     postal_code = StringField(
-        "Postal code", filters=[_strip], validators=[Length(max=MAX["postal_code"])]
+        "Postal code", filters=[strip_text], validators=[Length(max=MAX["postal_code"])]
     )
-    country = StringField("Country", filters=[_strip], validators=[Length(max=MAX["country"])])
+    country = StringField("Country", filters=[strip_text], validators=[Length(max=MAX["country"])])
     is_organization = BooleanField(
         "This donor is an organisation",
         description="A business, church, club or foundation rather than a person.",
@@ -84,7 +80,7 @@ class DonorForm(FlaskForm):
     )
     notes = TextAreaField(
         "Notes",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[Length(max=MAX["notes"])],
         description="Seen only by treasurers and admins. Changes are logged, their text is not.",
     )
@@ -106,11 +102,13 @@ class MergeForm(FlaskForm):
 class SearchForm(Form):
     """A GET search box; no CSRF token, since searching changes nothing."""
 
-    q = SearchField("Name or email", filters=[_strip], validators=[Length(max=SEARCH_MAX_LENGTH)])
+    q = SearchField(
+        "Name or email", filters=[strip_text], validators=[Length(max=SEARCH_MAX_LENGTH)]
+    )
 
 
 class LookupForm(Form):
-    q = SearchField("Donor name", filters=[_strip], validators=[Length(max=SEARCH_MAX_LENGTH)])
+    q = SearchField("Donor name", filters=[strip_text], validators=[Length(max=SEARCH_MAX_LENGTH)])
 
 
 def _page() -> int:

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from donations.authz import roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error
+from donations.forms import show_domain_error, strip_text
 from donations.models import Fund, GivingSettings, Role
 from donations.money import format_plain
 from donations.services import audit
@@ -24,14 +24,10 @@ from donations.services.giving import active_funds, default_currency, get_giving
 bp = Blueprint("funds_admin", __name__, url_prefix="/admin")
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class FundForm(FlaskForm):
     name = StringField(
         "Name",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             DataRequired(message="Enter the fund's name."),
             Length(max=fund_service.FUND_NAME_MAX_LENGTH),
@@ -40,7 +36,7 @@ class FundForm(FlaskForm):
     )
     description = TextAreaField(
         "Description",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[Length(max=fund_service.FUND_DESCRIPTION_MAX_LENGTH)],
         description="One sentence under the name on the donation page.",
     )
@@ -94,7 +90,7 @@ class GivingForm(FlaskForm):
     )
     impact_text = TextAreaField(
         "How gifts help",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[Length(max=fund_service.IMPACT_TEXT_MAX_LENGTH)],
         description="A sentence or two at the top of the donation page. "
         "Left blank, a standard sentence is shown.",

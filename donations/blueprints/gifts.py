@@ -26,7 +26,7 @@ from wtforms.widgets import HiddenInput
 
 from donations.authz import roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error
+from donations.forms import show_domain_error, strip_text
 from donations.models import (
     Donor,
     Frequency,
@@ -65,10 +65,6 @@ METHOD_LABELS = {m.value: m.label for m in GiftMethod}
 FREQUENCY_LABELS = {Frequency.ONE_TIME.value: "One-time", Frequency.MONTHLY.value: "Monthly"}
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 # --- forms ---------------------------------------------------------------------
 
 
@@ -102,7 +98,9 @@ class GiftFilterForm(FlaskForm):
         ],
         default="",
     )
-    donor = SearchField("Donor name", filters=[_strip], validators=[Length(max=SEARCH_MAX_LENGTH)])
+    donor = SearchField(
+        "Donor name", filters=[strip_text], validators=[Length(max=SEARCH_MAX_LENGTH)]
+    )
     donor_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
     def validate_date_to(self, field: DateField) -> None:
@@ -115,7 +113,7 @@ class DonorSearchForm(Form):
 
     q = SearchField(
         "Find the donor by name or email",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[Length(max=SEARCH_MAX_LENGTH)],
     )
 
@@ -128,7 +126,7 @@ class OfflineGiftForm(FlaskForm):
     method = SelectField("How it was given", choices=OFFLINE_METHOD_CHOICES)
     amount = StringField(
         "Amount",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[DataRequired(message="Enter an amount."), Length(max=30)],
         description="For securities, their value on the day they were received.",
     )
@@ -139,13 +137,13 @@ class OfflineGiftForm(FlaskForm):
     )
     cheque_number = StringField(
         "Cheque number",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[Length(max=gift_service.CHEQUE_NUMBER_MAX_LENGTH)],
         description="Required for a cheque; leave blank otherwise.",
     )
     reference = StringField(
         "Reference",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[Length(max=gift_service.REFERENCE_MAX_LENGTH)],
         description=(
             "A bank transfer's reference, or for securities what was given, "
@@ -153,7 +151,7 @@ class OfflineGiftForm(FlaskForm):
         ),
     )
     memo = TextAreaField(
-        "Memo", filters=[_strip], validators=[Length(max=gift_service.MEMO_MAX_LENGTH)]
+        "Memo", filters=[strip_text], validators=[Length(max=gift_service.MEMO_MAX_LENGTH)]
     )
     is_anonymous = BooleanField(
         "Anonymous gift",
@@ -189,7 +187,7 @@ class OfflineGiftForm(FlaskForm):
 class CorrectGiftForm(OfflineGiftForm):
     reason = TextAreaField(
         "Reason for the correction",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             DataRequired(message="Say why the gift is being corrected."),
             Length(max=gift_service.REASON_MAX_LENGTH),

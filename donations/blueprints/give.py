@@ -42,7 +42,7 @@ from wtforms.validators import (
 
 from donations.authz import public
 from donations.extensions import db, limiter
-from donations.forms import show_domain_error
+from donations.forms import show_domain_error, strip_text
 from donations.integrations.stripe_gateway import GatewayError
 from donations.models import (
     Frequency,
@@ -113,10 +113,6 @@ TRIBUTE_CHOICES = [
 ]
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class DonationForm(FlaskForm):
     amount = RadioField(
         "Amount",
@@ -124,7 +120,7 @@ class DonationForm(FlaskForm):
         description="Choose an amount, or choose Other amount and type your own.",
     )
     other_amount = StringField(
-        "Other amount", filters=[_strip], validators=[Length(max=30)], description=""
+        "Other amount", filters=[strip_text], validators=[Length(max=30)], description=""
     )
     frequency = RadioField(
         "How often",
@@ -142,11 +138,11 @@ class DonationForm(FlaskForm):
         "Dedicate this gift", choices=TRIBUTE_CHOICES, default="", validate_choice=False
     )
     tribute_name = StringField(
-        "Their name", filters=[_strip], validators=[Length(max=TRIBUTE_NAME_MAX)]
+        "Their name", filters=[strip_text], validators=[Length(max=TRIBUTE_NAME_MAX)]
     )
     tribute_notify_email = EmailField(
         "Their email (optional)",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             Optional(),
             Email(message="Enter their email address, like name@example.com."),
@@ -161,12 +157,12 @@ class DonationForm(FlaskForm):
     )
     name = StringField(
         "Your name",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[DataRequired(message="Enter your name."), Length(max=MAX["name"])],
     )
     email = EmailField(
         "Your email",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             DataRequired(message="Enter your email: your receipt goes there."),
             Email(message="Enter your email address, like name@example.com."),
@@ -175,19 +171,19 @@ class DonationForm(FlaskForm):
         description="Your receipt goes here. We never share it.",
     )
     address_line1 = StringField(
-        "Address line 1", filters=[_strip], validators=[Length(max=MAX["address_line1"])]
+        "Address line 1", filters=[strip_text], validators=[Length(max=MAX["address_line1"])]
     )
     address_line2 = StringField(
-        "Address line 2", filters=[_strip], validators=[Length(max=MAX["address_line2"])]
+        "Address line 2", filters=[strip_text], validators=[Length(max=MAX["address_line2"])]
     )
-    city = StringField("City", filters=[_strip], validators=[Length(max=MAX["city"])])
+    city = StringField("City", filters=[strip_text], validators=[Length(max=MAX["city"])])
     region = StringField(
-        "State or region", filters=[_strip], validators=[Length(max=MAX["region"])]
+        "State or region", filters=[strip_text], validators=[Length(max=MAX["region"])]
     )
     postal_code = StringField(
-        "Postal code", filters=[_strip], validators=[Length(max=MAX["postal_code"])]
+        "Postal code", filters=[strip_text], validators=[Length(max=MAX["postal_code"])]
     )
-    country = StringField("Country", filters=[_strip], validators=[Length(max=MAX["country"])])
+    country = StringField("Country", filters=[strip_text], validators=[Length(max=MAX["country"])])
 
     def validate_tribute_name(self, field) -> None:
         if field.data and not self.tribute_type.data:

@@ -10,6 +10,7 @@ from donations.extensions import db
 from donations.models import Donor, User, utcnow
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
+from donations.services.text import like_pattern
 
 DONOR_FIELDS = (
     "name",
@@ -45,11 +46,6 @@ def _max_lengths() -> dict[str, int]:
 MAX_LENGTHS = _max_lengths()
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def donor_search_query(
     *, text: str = "", include_merged: bool = False, exclude_id: int | None = None
 ) -> Select[tuple[Donor]]:
@@ -64,7 +60,7 @@ def donor_search_query(
         query = query.where(Donor.id != exclude_id)
     text = text.strip()
     if text:
-        pattern = _like_pattern(text.lower())
+        pattern = like_pattern(text.lower())
         query = query.where(
             or_(
                 Donor.name.ilike(pattern, escape="\\"),
@@ -85,7 +81,7 @@ def lookup_donors_by_name(*, text: str, limit: int = 20) -> list[tuple[int, str,
     query = (
         select(Donor.id, Donor.name, Donor.is_organization)
         .where(Donor.merged_into_id.is_(None))
-        .where(Donor.name.ilike(_like_pattern(text), escape="\\"))
+        .where(Donor.name.ilike(like_pattern(text), escape="\\"))
         .order_by(Donor.name, Donor.id)
         .limit(limit)
     )

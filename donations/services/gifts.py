@@ -39,6 +39,7 @@ from donations.services import payments, stripe_events
 from donations.services.audit import describe_changes, record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.locking import serialize_writes
+from donations.services.text import like_pattern
 
 # --- listing and totals ---------------------------------------------------------
 
@@ -99,11 +100,6 @@ def start_of_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _status_condition(status: str) -> ColumnElement[bool] | None:
     paid = Gift.status == GiftStatus.PAID.value
     match status:
@@ -144,7 +140,7 @@ def gift_conditions(filters: GiftFilters) -> list[ColumnElement[bool]]:
         conditions.append(Gift.donor_id == filters.donor_id)
     name = filters.donor_name.strip()
     if name:
-        named = select(Donor.id).where(Donor.name.ilike(_like_pattern(name), escape="\\"))
+        named = select(Donor.id).where(Donor.name.ilike(like_pattern(name), escape="\\"))
         conditions.append(Gift.donor_id.in_(named))
     status = _status_condition(filters.status or DEFAULT_STATUS)
     if status is not None:
