@@ -693,3 +693,48 @@ def test_managing_a_plan_when_stripe_is_down_is_a_calm_page(client, funds, monke
     response = client.get(f"/give/manage/{giving.plan_token(plan)}")
     assert response.status_code == 503
     assert "Please try again in a moment." in response.get_data(as_text=True)
+
+
+# --- the blank form is served from a cache --------------------------------------------
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def test_cached_blank_form_carries_each_visitors_own_working_token(make_app, funds):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    first, second = app.test_client(), app.test_client()
+    page_one = first.get("/give").get_data(as_text=True)
+    page_two = second.get("/give").get_data(as_text=True)
+    token_one, token_two = _csrf(page_one), _csrf(page_two)
+    assert token_one != token_two
+    assert page_one.replace(token_one, "") == page_two.replace(token_two, "")
+    fund_id = str(next(iter(funds.values())).id)
+    form = {
+        "csrf_token": token_two,
+        "amount": "5000",
+        "frequency": "one_time",
+        "fund": fund_id,
+        "name": "Ada",
+        "email": "ada@example.com",
+    }
+    response = second.post("/give", data=form)
+    assert response.status_code == 200
+    assert "Check your gift" in response.get_data(as_text=True)
+    # the other visitor's token does not work here
+    assert second.post("/give", data={**form, "csrf_token": token_one}).status_code == 400
+
+
+def test_cached_blank_form_follows_changes_to_funds_and_settings(app, client, funds):
+    assert "Winter coats" not in client.get("/give").get_data(as_text=True)
+    fund_service.create_fund(
+        actor=None, name="Winter coats", description="Coats for the cold months."
+    )
+    db.session.commit()
+    assert "Winter coats" in client.get("/give").get_data(as_text=True)
+
+
+def test_signed_in_users_do_not_get_the_strangers_page(app, funds, treasurer_client):
+    html = treasurer_client.get("/give").get_data(as_text=True)
+    assert treasurer_client.user.name in html and "Sign out" in html

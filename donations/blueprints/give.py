@@ -24,9 +24,12 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
+from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -61,6 +64,7 @@ from donations.services.funds import (
     format_short,
     format_short_plain,
 )
+from donations.services.organization import current_organization_name
 
 log = logging.getLogger(__name__)
 
@@ -358,6 +362,47 @@ def _form_page(form: DonationForm, settings: GivingSettings, funds: list[Fund], 
     )
 
 
+_CSRF_MARK = "\x00csrf\x00"
+_CACHE_KEY = "donations.give_form_pages"
+
+
+def _cacheable() -> bool:
+    """A blank form for a stranger with no messages waiting looks the same to everyone."""
+    return not current_user.is_authenticated and not session.get("_flashes")
+
+
+def _cached_blank_form(settings: GivingSettings, funds: list[Fund], currency: str):
+    """Serve the blank donation page from a cache keyed by what it shows.
+
+    Rendering the form's widgets is most of the page's cost, and the blank page differs
+    between visitors only in its CSRF token, which is filled in on every request.
+    """
+    key = (
+        settings.preset_amounts,
+        settings.min_amount_cents,
+        settings.max_amount_cents,
+        settings.fee_percent_bp,
+        settings.fee_fixed_cents,
+        settings.impact_text,
+        settings.default_fund_id,
+        tuple((f.id, f.name, f.description, f.is_restricted) for f in funds),
+        currency,
+        current_organization_name(),
+        payments.is_test_mode(),
+    )
+    pages: dict[tuple, str] = current_app.extensions.setdefault(_CACHE_KEY, {})
+    token = generate_csrf()
+    page = pages.get(key)
+    if page is None:
+        html = _form_page(_donation_form(settings, funds, currency), settings, funds, currency)
+        if html.count(token) != 1:  # the token must be exactly where we put it back
+            return html
+        if len(pages) > 32:
+            pages.clear()
+        page = pages[key] = html.replace(token, _CSRF_MARK)
+    return page.replace(_CSRF_MARK, token)
+
+
 def _fund_hint(fund: Fund) -> str:
     if fund.is_restricted:
         return f"{fund.description} Used only for this purpose.".strip()
@@ -434,6 +479,8 @@ def index():
         data = _form_data(donation, settings)
         form = _donation_form(settings, funds, currency, data=data)
         return _form_page(form, settings, funds, currency)
+    if request.method == "GET" and not request.args and _cacheable():
+        return _cached_blank_form(settings, funds, currency)
     form = _donation_form(settings, funds, currency)
     if form.is_submitted():
         valid = form.validate()
