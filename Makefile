@@ -21,6 +21,7 @@ test: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	cd bench && ../$(BIN)/python bench_give_page.py
 	cd bench && ../$(BIN)/python bench_webhooks.py
+	cd bench && ../$(BIN)/python bench_inventory.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -27,6 +27,11 @@ BLUEPRINTS = (
     "donations.blueprints.gifts",
     "donations.blueprints.give",
     "donations.blueprints.funds_admin",
+    "donations.blueprints.inventory",
+    "donations.blueprints.movements",
+    "donations.blueprints.catalog",
+    "donations.blueprints.needs",
+    "donations.blueprints.inventory_files",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(

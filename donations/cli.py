@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from donations import stripe_cli
+from donations import inventory_cli, stripe_cli
 from donations.extensions import db
 from donations.models import Role, User
 from donations.services import accounts
@@ -77,7 +77,7 @@ def list_users_command() -> None:
 
 @demo_cli.command("load")
 def load_demo_command() -> None:
-    """Load demo users, donors and the organisation profile, once."""
+    """Load demo users, donors, gifts, goods and the organisation profile, once."""
     from donations.demo import DEMO_USERS, load_demo
 
     if db.session.scalar(select(func.count(User.id))):
@@ -116,3 +116,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(mail_cli)
     stripe_cli.register(app)
+    inventory_cli.register(app)

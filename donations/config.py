@@ -38,6 +38,7 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
     GIVE_CHECKOUT_RATE_LIMIT = "20 per minute"  # per address: a brake on card testing
+    PLEDGE_RATE_LIMIT = "10 per minute"  # per address: pledges are public and send mail
 
     # Mail. With no MAIL_SERVER, messages are written as .eml files under
     # instance/mail/ instead of being sent.

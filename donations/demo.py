@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from donations.demo_goods import load_demo_goods
 from donations.models import Frequency, Role
 from donations.services import accounts, donors, gifts, giving, payments
 from donations.services.links import absolute_url
@@ -109,6 +110,7 @@ def load_demo() -> None:
         )
         admin = admin or user
     people = [donors.create_donor(actor=None, **fields) for fields in DEMO_DONORS]
+    load_demo_goods(donors=people)
     funds = giving.ensure_default_funds()
     today = date.today()
     for donor_i, fund_i, method, dollars, days_ago, cheque, reference in DEMO_OFFLINE_GIFTS:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -596,3 +597,387 @@ class AppLock(db.Model):
 @event.listens_for(AuditEvent, "before_delete")
 def _audit_is_append_only(mapper, connection, target) -> None:
     raise RuntimeError("audit events are append-only")
+
+
+# --- donated goods ----------------------------------------------------------
+#
+# Stock moves only through documents (intake, distribution, transfer, ...),
+# each holding appended ledger entries. Nothing here is edited in place: a
+# mistake is undone by a reversing document. ``stock_levels`` keeps the on-hand
+# quantity per item and site, maintained in the same transaction as each entry
+# (``flask inventory verify`` recomputes it from the ledger).
+
+
+class SiteKind(enum.StrEnum):
+    SHELTER = "shelter"
+    WAREHOUSE = "warehouse"
+    DROPOFF = "dropoff"  # a public drop-off point donors may bring goods to
+
+    @property
+    def label(self) -> str:
+        return {"shelter": "Shelter", "warehouse": "Warehouse", "dropoff": "Drop-off point"}[
+            self.value
+        ]
+
+
+class Site(db.Model):
+    """A place that holds goods. A confidential site's address is never shown to donors."""
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_sql_in([k.value for k in SiteKind])})", name="kind_known"),
+        # A public drop-off point is public by definition.
+        CheckConstraint("NOT (kind = 'dropoff' AND is_confidential)", name="dropoff_not_secret"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    is_confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    address_line1: Mapped[str] = mapped_column(String(200), default="")
+    address_line2: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    region: Mapped[str] = mapped_column(String(100), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    # Drop-off points: when donors may come, shown on the pledge form.
+    public_hours: Mapped[str] = mapped_column(String(300), default="")
+    # Who hears when an item falls under par here.
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def kind_label(self) -> str:
+        return SiteKind(self.kind).label
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The address for staff pages; never call this for a donor-facing page."""
+        city_line = " ".join(p for p in (self.city, self.region, self.postal_code) if p)
+        return [line for line in (self.address_line1, self.address_line2, city_line) if line]
+
+    @property
+    def public_address_lines(self) -> list[str]:
+        """The address a donor may see: none for a confidential site."""
+        return [] if self.is_confidential else self.address_lines
+
+    def __repr__(self) -> str:
+        return f"<Site {self.id} {self.name!r}>"
+
+
+class ItemCategory(db.Model):
+    __tablename__ = "item_categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Item(db.Model):
+    """A stock-keeping item: "Coat, adult, M", "Toothbrush", "Hygiene kit"."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        CheckConstraint("fair_value_cents IS NULL OR fair_value_cents >= 0", name="value_sign"),
+        CheckConstraint("code = upper(code)", name="code_uppercase"),
+        Index("ix_items_name", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("item_categories.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    size: Mapped[str] = mapped_column(String(20), default="")
+    unit: Mapped[str] = mapped_column(String(30), default="each")
+    # Short and printable as a QR label, e.g. "COAT-A-M"; scanned into forms.
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    # For internal reports only; never printed on a donor's acknowledgement.
+    fair_value_cents: Mapped[int | None] = mapped_column(Integer)
+    fair_value_currency: Mapped[str] = mapped_column(String(3), default="USD")
+    is_kit: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The public needs list: pinned items always show, hidden ones never do.
+    needs_pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    category: Mapped[ItemCategory] = relationship()
+    components: Mapped[list[KitComponent]] = relationship(
+        foreign_keys="KitComponent.kit_id",
+        cascade="all, delete-orphan",
+        order_by="KitComponent.id",
+    )
+
+    @property
+    def label(self) -> str:
+        """The name with its size: "Coat, adult (M)"."""
+        return f"{self.name} ({self.size})" if self.size else self.name
+
+    def __repr__(self) -> str:
+        return f"<Item {self.id} {self.code}>"
+
+
+class KitComponent(db.Model):
+    """One component of a kit: so many of an item per kit."""
+
+    __tablename__ = "kit_components"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("kit_id <> component_id", name="not_own_component"),
+        db.UniqueConstraint("kit_id", "component_id", name="uq_kit_components_pair"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kit_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    component: Mapped[Item] = relationship(foreign_keys=[component_id])
+
+
+class StockLevel(db.Model):
+    """What one site holds of one item, and what it should hold (par).
+
+    ``on_hand`` is the sum of the ledger entries for the pair, kept in the same
+    transaction as each entry; writers lock the row (FOR UPDATE) first.
+    """
+
+    __tablename__ = "stock_levels"
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("par_level >= 0", name="par_not_negative"),
+        Index("ix_stock_levels_item", "item_id"),
+    )
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    par_level: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when the site's contact was told the item fell under par; cleared when
+    # it is back at par, so one fall makes one email.
+    low_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    site: Mapped[Site] = relationship()
+    item: Mapped[Item] = relationship()
+
+
+class DocumentKind(enum.StrEnum):
+    INTAKE = "intake"
+    DISTRIBUTION = "distribution"
+    TRANSFER = "transfer"
+    ADJUSTMENT = "adjustment"
+    COUNT = "count"
+    KIT_ASSEMBLY = "kit_assembly"
+    KIT_DISASSEMBLY = "kit_disassembly"
+    REVERSAL = "reversal"
+
+    @property
+    def label(self) -> str:
+        return {
+            "intake": "Intake",
+            "distribution": "Distribution",
+            "transfer": "Transfer",
+            "adjustment": "Adjustment",
+            "count": "Stock count",
+            "kit_assembly": "Kit assembly",
+            "kit_disassembly": "Kit disassembly",
+            "reversal": "Reversal",
+        }[self.value]
+
+
+class IntakeSource(enum.StrEnum):
+    DONOR = "donor"  # a known donor: also an in-kind gift
+    DRIVE = "drive"  # a named collection drive
+    ANONYMOUS = "anonymous"  # left at a drop-off point
+
+
+class AdjustmentReason(enum.StrEnum):
+    DAMAGED = "damaged"
+    EXPIRED = "expired"
+    LOST = "lost"
+    FOUND = "found"
+    OTHER = "other"
+
+
+class Condition(enum.StrEnum):
+    NEW = "new"
+    GOOD_USED = "good_used"
+
+    @property
+    def label(self) -> str:
+        return {"new": "New", "good_used": "Good used"}[self.value]
+
+
+class StockDocument(db.Model):
+    """One act of moving goods, holding its ledger entries. Never edited."""
+
+    __tablename__ = "stock_documents"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_sql_in([k.value for k in DocumentKind])})", name="kind_known"),
+        CheckConstraint(
+            f"source IN ('', {_sql_in([s.value for s in IntakeSource])})", name="source_known"
+        ),
+        CheckConstraint(
+            f"reason IN ('', {_sql_in([r.value for r in AdjustmentReason])})",
+            name="reason_known",
+        ),
+        CheckConstraint("to_site_id IS NULL OR to_site_id <> site_id", name="transfer_two_sites"),
+        CheckConstraint(
+            "(kind = 'reversal') = (reverses_id IS NOT NULL)", name="reversal_points_back"
+        ),
+        Index("ix_stock_documents_effective", "effective_date"),
+        Index("ix_stock_documents_kind", "kind", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    effective_date: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The site goods leave or arrive at; for a transfer, the one they leave.
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    to_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    # Intake: where the goods came from.
+    source: Mapped[str] = mapped_column(String(12), default="")
+    donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id"), index=True)
+    drive_name: Mapped[str] = mapped_column(String(120), default="")
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), index=True)
+    # Distribution: a program or partner, and at most a staff-chosen case code.
+    recipient: Mapped[str] = mapped_column(String(120), default="")
+    case_code: Mapped[str] = mapped_column(String(20), default="")
+    # Adjustment: why.
+    reason: Mapped[str] = mapped_column(String(12), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    # Kit assembly/disassembly: which kit and how many.
+    kit_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    kit_quantity: Mapped[int | None] = mapped_column(Integer)
+    # A reversal points at the document it undoes; a document is undone once.
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("stock_documents.id"), unique=True)
+
+    created_by: Mapped[User | None] = relationship()
+    site: Mapped[Site] = relationship(foreign_keys=[site_id])
+    to_site: Mapped[Site | None] = relationship(foreign_keys=[to_site_id])
+    donor: Mapped[Donor | None] = relationship()
+    kit_item: Mapped[Item | None] = relationship()
+    reverses: Mapped[StockDocument | None] = relationship(
+        remote_side=[id], foreign_keys=[reverses_id]
+    )
+    entries: Mapped[list[StockEntry]] = relationship(
+        back_populates="document", order_by="StockEntry.id"
+    )
+
+    @property
+    def kind_label(self) -> str:
+        return DocumentKind(self.kind).label
+
+    @property
+    def number(self) -> str:
+        """A short reference staff can say aloud: "D-000123"."""
+        return f"D-{self.id:06d}"
+
+
+class StockEntry(db.Model):
+    """One ledger line: so many of an item in (+) or out (-) at a site."""
+
+    __tablename__ = "stock_entries"
+    __table_args__ = (
+        # Zero only on a count line that matched what was expected.
+        CheckConstraint("quantity <> 0 OR counted_quantity IS NOT NULL", name="quantity_not_zero"),
+        CheckConstraint(
+            f"condition IN ('', {_sql_in([c.value for c in Condition])})", name="condition_known"
+        ),
+        Index("ix_stock_entries_item_site", "item_id", "site_id", "effective_date"),
+        Index("ix_stock_entries_site_date", "site_id", "effective_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("stock_documents.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    # Copied from the document so "stock as of a date" reads one table.
+    effective_date: Mapped[date] = mapped_column(Date)
+    condition: Mapped[str] = mapped_column(String(12), default="")
+    # Stock counts: what was counted (the entry holds the difference).
+    counted_quantity: Mapped[int | None] = mapped_column(Integer)
+
+    document: Mapped[StockDocument] = relationship(back_populates="entries")
+    item: Mapped[Item] = relationship()
+    site: Mapped[Site] = relationship()
+
+
+class InKindGift(db.Model):
+    """Goods from a known donor: the intake document is the list of what came."""
+
+    __tablename__ = "in_kind_gifts"
+    __table_args__ = (
+        CheckConstraint(
+            "donor_value_cents IS NULL OR donor_value_cents >= 0", name="donor_value_sign"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("stock_documents.id"), unique=True)
+    received_on: Mapped[date] = mapped_column(Date, index=True)
+    # The donor's own estimate, for internal reports only: the organisation
+    # never states a value on the acknowledgement.
+    donor_value_cents: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    donor: Mapped[Donor] = relationship()
+    document: Mapped[StockDocument] = relationship()
+
+
+class PledgeStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for (the rest of) the goods
+    RECEIVED = "received"  # everything arrived, or staff closed it
+    CANCELLED = "cancelled"
+
+
+class Pledge(db.Model):
+    """A donor's promise to bring goods to a drop-off point."""
+
+    __tablename__ = "pledges"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in PledgeStatus])})", name="status_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    expected_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(12), default=PledgeStatus.OPEN.value, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    donor: Mapped[Donor] = relationship()
+    site: Mapped[Site] = relationship()
+    lines: Mapped[list[PledgeLine]] = relationship(
+        back_populates="pledge", cascade="all, delete-orphan", order_by="PledgeLine.id"
+    )
+
+
+class PledgeLine(db.Model):
+    __tablename__ = "pledge_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    pledge: Mapped[Pledge] = relationship(back_populates="lines")
+    item: Mapped[Item] = relationship()
+
+
+@event.listens_for(StockEntry, "before_update")
+@event.listens_for(StockEntry, "before_delete")
+@event.listens_for(StockDocument, "before_update")
+@event.listens_for(StockDocument, "before_delete")
+def _ledger_is_append_only(mapper, connection, target) -> None:
+    raise RuntimeError("the stock ledger is append-only: record a reversing document instead")

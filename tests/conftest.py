@@ -7,10 +7,12 @@ is set (``.ci/run`` does both).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from datetime import date
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
@@ -20,12 +22,13 @@ from aiosmtpd.controller import Controller
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
+from sqlalchemy import select
 
 from donations import create_app
 from donations.config import normalize_database_url
 from donations.extensions import db, limiter
-from donations.models import Donor, Role, User
-from donations.services import accounts, donors
+from donations.models import Donor, Item, Role, Site, User
+from donations.services import accounts, catalog, donors, inventory
 from donations.services.organization import update_organization
 
 pytest_plugins = ["stripe_fixtures"]
@@ -212,6 +215,66 @@ def create_donor(app) -> Callable[..., Donor]:
         return donor
 
     return make
+
+
+@dataclasses.dataclass
+class Goods:
+    """A seeded catalog and three sites: a confidential shelter, a warehouse, a drop-off."""
+
+    shelter: Site
+    warehouse: Site
+    dropoff: Site
+    items: dict[str, Item]  # by code, e.g. items["SOCKS-M"]
+
+    def line(self, code: str, quantity: int, condition: str = "") -> inventory.Line:
+        return inventory.Line(self.items[code].id, quantity, condition)
+
+
+@pytest.fixture
+def goods(app) -> Goods:
+    """The standard catalog plus three sites, committed."""
+    catalog.seed_catalog()
+    shelter = catalog.create_site(
+        actor=None,
+        name="Harbor House",
+        kind="shelter",
+        is_confidential=True,
+        address_line1="12 Hidden Lane",
+        city="Springfield",
+        contact_email="house@harborlight.test",
+    )
+    warehouse = catalog.create_site(
+        actor=None, name="Main warehouse", kind="warehouse", address_line1="400 Dock Rd"
+    )
+    dropoff = catalog.create_site(
+        actor=None,
+        name="Downtown drop-off",
+        kind="dropoff",
+        address_line1="5 Market St",
+        city="Springfield",
+        public_hours="Mon-Fri 9-5",
+    )
+    db.session.commit()
+    items = {i.code: i for i in db.session.scalars(select(Item))}
+    return Goods(shelter, warehouse, dropoff, items)
+
+
+@pytest.fixture
+def stock_in(goods) -> Callable[..., None]:
+    """Put goods on a site's shelf with a committed anonymous intake: stock_in(site, SOAP=5)."""
+
+    def put(site: Site | None = None, **quantities: int) -> None:
+        lines = [goods.line(code.replace("_", "-"), q, "new") for code, q in quantities.items()]
+        inventory.record_intake(
+            actor=None,
+            site_id=(site or goods.shelter).id,
+            effective_date=date.today(),
+            source="anonymous",
+            lines=lines,
+        )
+        db.session.commit()
+
+    return put
 
 
 @pytest.fixture

@@ -13,14 +13,15 @@ from sqlalchemy import select
 
 from conftest import sign_in
 from donations.extensions import db
-from donations.models import Frequency, Role, StripeEvent
-from donations.services import accounts, giving, payments
+from donations.models import Frequency, Role, StripeEvent, utcnow
+from donations.services import accounts, giving, inventory, payments, pledges
 from donations.services.mail import queue_mail
 
 PUBLIC = "public"
 ANY = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})
 BOOKS = frozenset({Role.ADMIN, Role.TREASURER})
+STOCK = frozenset({Role.ADMIN, Role.STAFF})
 
 # (endpoint, method, path, who may reach it)
 ROUTES = [
@@ -86,6 +87,63 @@ ROUTES = [
     ("gifts.plans", "GET", "/gifts/plans", BOOKS),
     ("gifts.events", "GET", "/gifts/events", BOOKS),
     ("gifts.replay_event", "POST", "/gifts/events/{event_row_id}/replay", BOOKS),
+    # --- goods: stock and ledger
+    ("inventory.stock", "GET", "/inventory/", ANY),
+    ("inventory.item", "GET", "/inventory/items/{item_id}", ANY),
+    ("inventory.as_of", "GET", "/inventory/as-of", ANY),
+    ("inventory.documents", "GET", "/inventory/documents", ANY),
+    ("inventory.document", "GET", "/inventory/documents/{document_id}", ANY),
+    ("inventory.reverse", "POST", "/inventory/documents/{document_id}/reverse", STOCK),
+    # --- goods: recording movements (movements blueprint)
+    ("movements.record", "GET", "/inventory/record", STOCK),
+    ("movements.intake", "GET", "/inventory/intake/new", STOCK),
+    ("movements.intake", "POST", "/inventory/intake/new", STOCK),
+    ("movements.distribution", "GET", "/inventory/distribution/new", STOCK),
+    ("movements.distribution", "POST", "/inventory/distribution/new", STOCK),
+    ("movements.transfer", "GET", "/inventory/transfer/new", STOCK),
+    ("movements.transfer", "POST", "/inventory/transfer/new", STOCK),
+    ("movements.adjustment", "GET", "/inventory/adjustment/new", STOCK),
+    ("movements.adjustment", "POST", "/inventory/adjustment/new", STOCK),
+    ("movements.count", "GET", "/inventory/count/new", STOCK),
+    ("movements.count", "POST", "/inventory/count/new", STOCK),
+    ("movements.kits", "GET", "/inventory/kits", STOCK),
+    ("movements.kits", "POST", "/inventory/kits", STOCK),
+    # --- goods: catalog and sites (catalog blueprint)
+    ("catalog.items", "GET", "/inventory/catalog", ANY),
+    ("catalog.new_item", "GET", "/inventory/catalog/new", STOCK),
+    ("catalog.new_item", "POST", "/inventory/catalog/new", STOCK),
+    ("catalog.edit_item", "GET", "/inventory/catalog/{item_id}/edit", STOCK),
+    ("catalog.edit_item", "POST", "/inventory/catalog/{item_id}/edit", STOCK),
+    ("catalog.new_category", "GET", "/inventory/catalog/categories/new", STOCK),
+    ("catalog.new_category", "POST", "/inventory/catalog/categories/new", STOCK),
+    ("catalog.kit_components", "GET", "/inventory/catalog/{kit_id}/components", STOCK),
+    ("catalog.kit_components", "POST", "/inventory/catalog/{kit_id}/components", STOCK),
+    ("catalog.label_svg", "GET", "/inventory/catalog/{item_id}/label.svg", ANY),
+    ("catalog.labels", "GET", "/inventory/catalog/labels", ANY),
+    ("catalog.sites", "GET", "/inventory/sites", ANY),
+    ("catalog.new_site", "GET", "/inventory/sites/new", ADMIN),
+    ("catalog.new_site", "POST", "/inventory/sites/new", ADMIN),
+    ("catalog.edit_site", "GET", "/inventory/sites/{site_id}/edit", ADMIN),
+    ("catalog.edit_site", "POST", "/inventory/sites/{site_id}/edit", ADMIN),
+    ("catalog.par_levels", "GET", "/inventory/sites/{site_id}/par", STOCK),
+    ("catalog.par_levels", "POST", "/inventory/sites/{site_id}/par", STOCK),
+    # --- goods: needs and pledges (needs blueprint)
+    ("needs.index", "GET", "/needs", PUBLIC),
+    ("needs.pledge", "GET", "/needs/pledge", PUBLIC),
+    ("needs.pledge", "POST", "/needs/pledge", PUBLIC),
+    ("needs.pledge_thanks", "GET", "/needs/pledge/thanks", PUBLIC),
+    ("needs.pledges", "GET", "/inventory/pledges", ANY),
+    ("needs.pledge_detail", "GET", "/inventory/pledges/{pledge_id}", ANY),
+    ("needs.receive", "POST", "/inventory/pledges/{pledge_id}/receive", STOCK),
+    ("needs.cancel", "POST", "/inventory/pledges/{pledge_id}/cancel", STOCK),
+    ("needs.settings", "GET", "/admin/needs", ADMIN),
+    ("needs.settings", "POST", "/admin/needs", ADMIN),
+    # --- goods: files (inventory_files blueprint)
+    ("inventory_files.import_intake", "GET", "/inventory/import", STOCK),
+    ("inventory_files.import_intake", "POST", "/inventory/import", STOCK),
+    ("inventory_files.export", "GET", "/inventory/export", ANY),
+    ("inventory_files.export_ledger", "GET", "/inventory/export/ledger.csv", ANY),
+    ("inventory_files.export_stock", "GET", "/inventory/export/stock.csv", ANY),
 ]
 
 
@@ -135,8 +193,38 @@ def _give_objects() -> dict[str, object]:
     }
 
 
+def _goods_objects(goods, donor) -> dict[str, object]:
+    """A category, an item, a kit, a site, an intake document and an open pledge."""
+    document = inventory.record_intake(
+        actor=None,
+        site_id=goods.shelter.id,
+        effective_date=utcnow().date(),
+        source="donor",
+        donor_id=donor.id,
+        lines=[goods.line("SOCKS-M", 5, "new")],
+    )
+    pledge = pledges.make_pledge(
+        pledges.PledgeRequest(
+            name="Access Pledger",
+            email="pledger@example.com",
+            site_id=goods.dropoff.id,
+            expected_on=utcnow().date(),
+            lines=[goods.line("SOAP", 3)],
+        )
+    )
+    db.session.commit()
+    return {
+        "item_id": goods.items["SOCKS-M"].id,
+        "kit_id": goods.items["KIT-HYG"].id,
+        "category_id": goods.items["SOCKS-M"].category_id,
+        "site_id": goods.shelter.id,
+        "document_id": document.id,
+        "pledge_id": pledge.id,
+    }
+
+
 @pytest.fixture
-def objects(app, create_user, create_donor):
+def objects(app, create_user, create_donor, goods):
     target = create_user(Role.STAFF, email="target@example.org")
     donor = create_donor("Access Donor")
     message = queue_mail(kind="test", to="x@example.org", subject="Hi", body_text="Hello")
@@ -147,6 +235,7 @@ def objects(app, create_user, create_donor):
         "message_id": message.id,
         "token": accounts.make_password_reset_token(target),
         **_give_objects(),
+        **_goods_objects(goods, donor),
     }
 
 

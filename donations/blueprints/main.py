@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from donations.authz import ANY_ROLE, public, roles_required
+from donations.extensions import db
+from donations.models import Item, Role, Site, StockLevel
+from donations.services import catalog, charts, inventory
 from donations.services.organization import get_organization
 
 bp = Blueprint("main", __name__)
+# The item page draws its chart with one line: {{ item_stock_chart(item) }}.
+bp.add_app_template_global(charts.item_stock_chart, "item_stock_chart")
+
+GOODS_ROLES = (Role.ADMIN, Role.STAFF)
+UNDER_PAR_SHOWN = 12
+RECENT_DOCUMENTS = 10
+TOP_DISTRIBUTED = 5
+TOP_DISTRIBUTED_DAYS = 30
+CHART_DAYS = 90
 
 
 @bp.get("/")
@@ -21,8 +37,90 @@ def home():
 @bp.get("/dashboard")
 @roles_required(*ANY_ROLE)
 def dashboard():
-    """Show what the signed-in user can do, by role."""
-    return render_template("main/dashboard.html", org=get_organization())
+    """Show what the signed-in user can do, by role; stock keepers also see the goods."""
+    goods = _goods_panels() if current_user.role in GOODS_ROLES else None
+    return render_template("main/dashboard.html", org=get_organization(), goods=goods)
+
+
+class ChartForm(FlaskForm):
+    """The dashboard's choice of item and site for the stock chart (a GET form)."""
+
+    class Meta:
+        csrf = False
+
+    chart_item = SelectField("Item", default="")
+    chart_site = SelectField("Site", default="")
+
+
+def _goods_panels() -> dict:
+    """What the dashboard shows stock keepers: shortages, recent documents, the chart."""
+    under_par_query = inventory.under_par_query()
+    under_par = list(db.session.scalars(under_par_query.limit(UNDER_PAR_SHOWN)))
+    under_par_total = db.session.scalar(
+        select(func.count()).select_from(under_par_query.order_by(None).subquery())
+    )
+    by_site: dict[int, list[StockLevel]] = {}
+    for level in under_par:  # most short first; a site appears where its worst item is
+        by_site.setdefault(level.site_id, []).append(level)
+    top = inventory.top_distributed(days=TOP_DISTRIBUTED_DAYS, limit=TOP_DISTRIBUTED)
+    return {
+        "under_par": [(rows[0].site, rows) for rows in by_site.values()],
+        "under_par_total": under_par_total,
+        "under_par_shown": len(under_par),
+        "documents": list(db.session.scalars(inventory.documents_query().limit(RECENT_DOCUMENTS))),
+        "top": top,
+        "top_days": TOP_DISTRIBUTED_DAYS,
+        "can_record": "movements.record" in current_app.view_functions,
+        **_chart(default_item=next((item for item, _n in top if item.active), None)),
+    }
+
+
+def _chart(*, default_item: Item | None) -> dict:
+    """The chart of one item's stock: the form's choice, else the default item."""
+    form = ChartForm(request.args)
+    items = catalog.active_items()
+    sites = catalog.list_sites(include_inactive=False)
+    form.chart_item.choices = [SelectChoice(str(i.id), i.label) for i in items]
+    form.chart_site.choices = [SelectChoice("", "All sites")] + [
+        SelectChoice(str(s.id), s.name) for s in sites
+    ]
+    item = site = None
+    if {"chart_item", "chart_site"} & request.args.keys():
+        form.validate()
+        if not form.chart_item.errors:
+            item = db.session.get(Item, int(form.chart_item.data))
+        if form.chart_site.data and not form.chart_site.errors:
+            site = db.session.get(Site, int(form.chart_site.data))
+        if form.chart_item.errors:
+            form.chart_item.errors = ["Choose an item from the list."]
+        if form.chart_site.errors:
+            form.chart_site.errors = ["Choose a site from the list, or all sites."]
+            form.chart_site.data = ""
+    if item is None:
+        item = default_item or charts.first_item_held()
+        form.chart_item.data = str(item.id) if item else ""
+    if item is None:
+        return {"chart_form": form, "chart": None, "chart_item": None, "chart_site": None}
+    series = inventory.stock_series(
+        item_id=item.id, site_id=site.id if site else None, days=CHART_DAYS
+    )
+    where = f"at {site.name}" if site else "at all sites"
+    par = charts.total_par(item.id, site.id if site else None)
+    chart = charts.stock_chart_svg(
+        series,
+        par=par,
+        title=f"{item.label}: stock {where} over the last {CHART_DAYS} days",
+        chart_id="dashboard-chart",
+    )
+    return {
+        "chart_form": form,
+        "chart": chart,
+        "chart_item": item,
+        "chart_site": site,
+        "chart_last": series[-1][1] if series else 0,
+        "chart_par": par,
+        "chart_days": CHART_DAYS,
+    }
 
 
 @bp.get("/healthz")
