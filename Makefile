@@ -22,6 +22,9 @@ bench: $(VENV)/.installed-dev
 	cd bench && ../$(BIN)/python bench_give_page.py
 	cd bench && ../$(BIN)/python bench_webhooks.py
 	cd bench && ../$(BIN)/python bench_inventory.py
+	cd bench && ../$(BIN)/python bench_receipt_pdf.py
+	cd bench && ../$(BIN)/python bench_year_end.py
+	cd bench && ../$(BIN)/python bench_gifts_csv.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -32,6 +32,10 @@ BLUEPRINTS = (
     "donations.blueprints.catalog",
     "donations.blueprints.needs",
     "donations.blueprints.inventory_files",
+    "donations.blueprints.receipts",
+    "donations.blueprints.receipts_public",
+    "donations.blueprints.year_end",
+    "donations.blueprints.reports",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from donations import inventory_cli, stripe_cli
+from donations import inventory_cli, receipts_cli, stripe_cli
 from donations.extensions import db
 from donations.models import Role, User
 from donations.services import accounts
@@ -117,3 +117,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(mail_cli)
     stripe_cli.register(app)
     inventory_cli.register(app)
+    receipts_cli.register(app)

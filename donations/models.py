@@ -426,6 +426,7 @@ class Gift(db.Model):
         CheckConstraint("fee_cents >= 0 OR is_reversal", name="fee_not_negative"),
         CheckConstraint("refunded_cents >= 0", name="refunded_not_negative"),
         CheckConstraint("covered_fee_cents >= 0", name="covered_fee_not_negative"),
+        CheckConstraint("benefit_cents >= 0", name="benefit_not_negative"),
         CheckConstraint(
             f"status IN ({_sql_in([s.value for s in GiftStatus])})", name="status_known"
         ),
@@ -468,6 +469,10 @@ class Gift(db.Model):
     cheque_number: Mapped[str] = mapped_column(String(40), default="")
     reference: Mapped[str] = mapped_column(String(200), default="")
     memo: Mapped[str] = mapped_column(Text, default="")
+    # Goods or services the donor received in return (a gala dinner, a T-shirt):
+    # described on the receipt with their good-faith value.
+    benefit_description: Mapped[str] = mapped_column(String(300), default="")
+    benefit_cents: Mapped[int] = mapped_column(Integer, default=0)
     failure_message: Mapped[str] = mapped_column(String(500), default="")
     # When the donor was sent the thank-you note (once, when the gift is paid).
     thanked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -981,3 +986,200 @@ class PledgeLine(db.Model):
 @event.listens_for(StockDocument, "before_delete")
 def _ledger_is_append_only(mapper, connection, target) -> None:
     raise RuntimeError("the stock ledger is append-only: record a reversing document instead")
+
+
+# --- receipts ---------------------------------------------------------------
+
+
+class ReceiptKind(enum.StrEnum):
+    CASH = "cash"  # one gift of money
+    IN_KIND = "in_kind"  # an acknowledgement of goods: no value stated
+    STATEMENT = "statement"  # a donor's year-end statement
+
+    @property
+    def label(self) -> str:
+        return {
+            "cash": "Gift receipt",
+            "in_kind": "In-kind acknowledgement",
+            "statement": "Year-end statement",
+        }[self.value]
+
+
+class ReceiptStatus(enum.StrEnum):
+    VALID = "valid"
+    VOID = "void"
+
+
+class ReceiptSequence(db.Model):
+    """The last receipt number used in a fiscal year; locked while a number is taken."""
+
+    __tablename__ = "receipt_sequences"
+    __table_args__ = (CheckConstraint("last_number >= 0", name="last_number_not_negative"),)
+
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Receipt(db.Model):
+    """A receipt as issued: a legal document, never edited.
+
+    ``content`` holds everything printed on it (a JSON snapshot taken when it was
+    issued), so it renders the same forever. The only change a receipt ever
+    sees is being voided, which keeps its number; a reissue is a new receipt
+    pointing at the voided one through ``replaces_id``.
+    """
+
+    __tablename__ = "receipts"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_sql_in([k.value for k in ReceiptKind])})", name="kind_known"),
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in ReceiptStatus])})", name="status_known"
+        ),
+        CheckConstraint("sequence_number > 0", name="sequence_positive"),
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+        CheckConstraint("(status = 'void') = (voided_at IS NOT NULL)", name="void_has_a_time"),
+        CheckConstraint("(kind = 'cash') = (gift_id IS NOT NULL)", name="cash_receipt_has_a_gift"),
+        CheckConstraint(
+            "(kind = 'in_kind') = (in_kind_gift_id IS NOT NULL)", name="in_kind_has_a_gift"
+        ),
+        db.UniqueConstraint("fiscal_year", "sequence_number", name="uq_receipts_year_sequence"),
+        Index("ix_receipts_donor_issued", "donor_id", "issued_at"),
+        Index("ix_receipts_statement", "donor_id", "tax_year", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)  # "2026-000042"
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    sequence_number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(8), default=ReceiptStatus.VALID.value)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
+    gift_id: Mapped[int | None] = mapped_column(ForeignKey("gifts.id"), index=True)
+    in_kind_gift_id: Mapped[int | None] = mapped_column(ForeignKey("in_kind_gifts.id"), index=True)
+    # Statements: the tax year and the dates it covers.
+    tax_year: Mapped[int | None] = mapped_column(Integer)
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    # What the receipt acknowledges, in minor units (0 for goods: no value is stated).
+    amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    # Printed on the PDF and typed on /verify; unique and hard to guess.
+    verification_code: Mapped[str] = mapped_column(String(20), unique=True)
+    content: Mapped[str] = mapped_column(Text)  # JSON snapshot of what is printed
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Delivery: "email" once queued, "post" when the donor has no email address.
+    delivery: Mapped[str] = mapped_column(String(10), default="")
+    mail_message_id: Mapped[int | None] = mapped_column(ForeignKey("mail_outbox.id"))
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    void_reason: Mapped[str] = mapped_column(String(500), default="")
+    # A reissue points at the voided receipt it replaces (once).
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), unique=True)
+    # Set by the year-end run that made a statement, so a rerun finds it.
+    year_end_run_id: Mapped[int | None] = mapped_column(ForeignKey("year_end_runs.id"))
+
+    donor: Mapped[Donor] = relationship()
+    gift: Mapped[Gift | None] = relationship()
+    in_kind_gift: Mapped[InKindGift | None] = relationship()
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
+    replaces: Mapped[Receipt | None] = relationship(remote_side=[id], foreign_keys=[replaces_id])
+
+    @property
+    def kind_label(self) -> str:
+        return ReceiptKind(self.kind).label
+
+    @property
+    def is_void(self) -> bool:
+        return self.status == ReceiptStatus.VOID
+
+
+class ReceiptSettings(db.Model):
+    """How receipts are issued and printed, and the accounts of the journal export: one row."""
+
+    __tablename__ = "receipt_settings"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("page_size IN ('letter', 'a4')", name="page_size_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    # Off: no receipt per gift; donors get the year-end statement only.
+    per_gift_receipts: Mapped[bool] = mapped_column(Boolean, default=True)
+    page_size: Mapped[str] = mapped_column(String(10), default="letter")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_content_type: Mapped[str] = mapped_column(String(40), default="")
+    # Journal export (QuickBooks Online / Xero): the account names to post to.
+    account_bank: Mapped[str] = mapped_column(String(100), default="Checking")
+    account_clearing: Mapped[str] = mapped_column(String(100), default="Stripe clearing")
+    account_fees: Mapped[str] = mapped_column(String(100), default="Payment processing fees")
+    account_income: Mapped[str] = mapped_column(String(100), default="Contributions income")
+    account_in_kind: Mapped[str] = mapped_column(String(100), default="In-kind contributions")
+    account_refunds: Mapped[str] = mapped_column(String(100), default="Refunds and disputes")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class YearEndStatus(enum.StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    STOPPED = "stopped"  # interrupted; running it again carries on
+    FAILED = "failed"
+
+
+class YearEndRun(db.Model):
+    """One run of the year-end statements for a tax year, with its progress."""
+
+    __tablename__ = "year_end_runs"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in YearEndStatus])})", name="status_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tax_year: Mapped[int] = mapped_column(Integer, index=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default=YearEndStatus.RUNNING.value)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    donors_total: Mapped[int] = mapped_column(Integer, default=0)
+    donors_done: Mapped[int] = mapped_column(Integer, default=0)
+    statements_issued: Mapped[int] = mapped_column(Integer, default=0)
+    emails_queued: Mapped[int] = mapped_column(Integer, default=0)
+    for_post: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    started_by: Mapped[User | None] = relationship()
+
+
+@event.listens_for(Receipt, "before_delete")
+def _receipts_are_kept(mapper, connection, target) -> None:
+    raise RuntimeError("receipts are legal documents and are never deleted")
+
+
+@event.listens_for(Receipt, "before_update")
+def _receipts_only_get_voided(mapper, connection, target) -> None:
+    from sqlalchemy import inspect
+
+    state = inspect(target)
+    allowed = {
+        "status",
+        "voided_at",
+        "voided_by_id",
+        "void_reason",
+        "delivery",
+        "mail_message_id",
+        "voided_by",
+    }
+    changed = {
+        attr.key for attr in state.attrs if attr.history.has_changes() and attr.key not in allowed
+    }
+    if changed:
+        raise RuntimeError(f"a receipt is never edited (tried to change {sorted(changed)})")
+    status = state.attrs.status.history
+    if status.has_changes() and status.deleted and status.deleted[0] == ReceiptStatus.VOID:
+        raise RuntimeError("a void receipt stays void")

@@ -47,9 +47,9 @@ ROUTES = [
     ("admin.set_user_active", "POST", "/admin/users/{user_id}/active", ADMIN),
     ("admin.organization", "GET", "/admin/organization", ADMIN),
     ("admin.organization", "POST", "/admin/organization", ADMIN),
-    ("admin.outgoing_mail", "GET", "/admin/mail", ADMIN),
-    ("admin.mail_message", "GET", "/admin/mail/{message_id}", ADMIN),
-    ("admin.requeue_mail", "POST", "/admin/mail/{message_id}/requeue", ADMIN),
+    ("admin.outgoing_mail", "GET", "/admin/mail", BOOKS),
+    ("admin.mail_message", "GET", "/admin/mail/{message_id}", BOOKS),
+    ("admin.requeue_mail", "POST", "/admin/mail/{message_id}/requeue", BOOKS),
     ("admin.audit_log", "GET", "/admin/audit", ADMIN),
     ("donors.index", "GET", "/donors/", BOOKS),
     ("donors.new", "GET", "/donors/new", BOOKS),
@@ -139,12 +139,43 @@ ROUTES = [
     ("needs.cancel", "POST", "/inventory/pledges/{pledge_id}/cancel", STOCK),
     ("needs.settings", "GET", "/admin/needs", ADMIN),
     ("needs.settings", "POST", "/admin/needs", ADMIN),
+    # --- receipts: public verification
+    ("receipts_public.verify", "GET", "/verify", PUBLIC),
+    ("receipts_public.verify", "GET", "/verify/{verification_code}", PUBLIC),
     # --- goods: files (inventory_files blueprint)
     ("inventory_files.import_intake", "GET", "/inventory/import", STOCK),
     ("inventory_files.import_intake", "POST", "/inventory/import", STOCK),
     ("inventory_files.export", "GET", "/inventory/export", ANY),
     ("inventory_files.export_ledger", "GET", "/inventory/export/ledger.csv", ANY),
     ("inventory_files.export_stock", "GET", "/inventory/export/stock.csv", ANY),
+    # --- receipts: treasurer pages and settings (receipts blueprint)
+    ("receipts.index", "GET", "/receipts/", BOOKS),
+    ("receipts.detail", "GET", "/receipts/{receipt_id}", BOOKS),
+    ("receipts.pdf", "GET", "/receipts/{receipt_id}.pdf", BOOKS),
+    ("receipts.void", "POST", "/receipts/{receipt_id}/void", BOOKS),
+    ("receipts.reissue", "POST", "/receipts/{receipt_id}/reissue", BOOKS),
+    ("receipts.issue_for_gift", "POST", "/receipts/issue/gift/{gift_id}", BOOKS),
+    ("receipts.issue_for_in_kind", "POST", "/receipts/issue/in-kind/{in_kind_id}", BOOKS),
+    ("receipts.settings", "GET", "/admin/receipts", ADMIN),
+    ("receipts.settings", "POST", "/admin/receipts", ADMIN),
+    ("receipts.sample_pdf", "GET", "/admin/receipts/sample.pdf", ADMIN),
+    # --- receipts: reports and exports (reports blueprint)
+    ("reports.index", "GET", "/reports/", BOOKS),
+    ("reports.report_pdf", "GET", "/reports/report.pdf", BOOKS),
+    ("reports.exports", "GET", "/reports/exports", BOOKS),
+    ("reports.gifts_csv", "GET", "/reports/gifts.csv", BOOKS),
+    ("reports.in_kind_csv", "GET", "/reports/in-kind.csv", BOOKS),
+    ("reports.journal_csv", "GET", "/reports/journal.csv", BOOKS),
+    # --- receipts: donor delivery and self-service (receipts_public blueprint)
+    ("receipts_public.request_link", "GET", "/my-gifts", PUBLIC),
+    ("receipts_public.request_link", "POST", "/my-gifts", PUBLIC),
+    ("receipts_public.download", "GET", "/r/{receipt_link}", PUBLIC),
+    ("receipts_public.my_gifts", "GET", "/my-gifts/{donor_link}", PUBLIC),
+    # --- receipts: year-end statements (year_end blueprint)
+    ("year_end.index", "GET", "/receipts/year-end/", BOOKS),
+    ("year_end.start", "POST", "/receipts/year-end/start", BOOKS),
+    ("year_end.run", "GET", "/receipts/year-end/{run_id}", BOOKS),
+    ("year_end.receipts_zip", "GET", "/receipts/year-end/zip?from=2001-01-01&to=2001-12-31", BOOKS),
 ]
 
 
@@ -224,6 +255,53 @@ def _goods_objects(goods, donor) -> dict[str, object]:
     }
 
 
+def _receipt_objects(goods, donor) -> dict[str, object]:
+    """The organisation profile, a paid cheque with its receipt, an in-kind gift, a run."""
+    from donations.models import Fund, InKindGift, YearEndRun
+    from donations.services import gifts as gift_service
+    from donations.services import receipt_delivery, receipts
+    from donations.services.organization import update_organization
+
+    update_organization(actor=None, legal_name="Access Shelter", tax_id="12-3456789")
+    fund = Fund(name="Access fund")
+    db.session.add(fund)
+    db.session.flush()
+    gift = gift_service.record_offline_gift(
+        actor=None,
+        donor_id=donor.id,
+        fund_id=fund.id,
+        method="cash",
+        amount_cents=2500,
+        currency="USD",
+        received_on=utcnow().date(),
+    )
+    receipt = receipts.issue_gift_receipt(actor=None, gift=gift)
+    in_kind = db.session.scalar(select(InKindGift).where(InKindGift.donor_id == donor.id))
+    year = utcnow().year
+    start, end = receipts.tax_year_period(year, 1)
+    run = YearEndRun(tax_year=year, period_start=start, period_end=end, status="done")
+    db.session.add(run)
+    db.session.commit()
+    return {
+        "receipt_id": receipt.id,
+        "receipt_gift_id": gift.id,
+        "in_kind_id": in_kind.id,
+        "run_id": run.id,
+        "verification_code": receipt.verification_code,
+        "receipt_link": receipt_delivery.receipt_token(receipt),
+        "donor_link": receipt_delivery.donor_token([donor.id]),
+    }
+
+
+RECEIPT_KEYS = {
+    "receipt_id",
+    "receipt_gift_id",
+    "in_kind_id",
+    "run_id",
+    "verification_code",
+    "receipt_link",
+    "donor_link",
+}
 GIVE_KEYS = {"gift_id", "event_row_id", "fund_id", "gift_token", "plan_token", "session_id"}
 
 
@@ -246,6 +324,8 @@ def objects(request, app, create_user, create_donor, goods):
     names = set(re.findall(r"{(\w+)}", path))
     if names & (GIVE_KEYS | {"customer"}) or path.startswith(("/gifts", "/donors", "/give")):
         built.update(_give_objects())
+    if names & RECEIPT_KEYS or path.startswith(("/receipts", "/reports", "/verify", "/admin/rec")):
+        built.update(_receipt_objects(goods, donor))
     return built
 
 

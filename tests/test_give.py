@@ -16,6 +16,7 @@ from donations.models import (
     Gift,
     OutboxMessage,
     PlanStatus,
+    Receipt,
     RecurringPlan,
     StripeTestObject,
 )
@@ -736,3 +737,20 @@ def test_cached_blank_form_follows_changes_to_funds_and_settings(app, client, fu
 def test_signed_in_users_do_not_get_the_strangers_page(app, funds, treasurer_client):
     html = treasurer_client.get("/give").get_data(as_text=True)
     assert treasurer_client.user.name in html and "Sign out" in html
+
+
+def test_with_the_organisation_profile_the_thanks_page_offers_the_receipt(
+    client, funds, organization
+):
+    payload = review(client, funds)
+    checkout_url = client.post("/give/checkout", data={"payload": payload}).headers["Location"]
+    thanks_url = pay(client, checkout_url)
+    html = client.get(thanks_url).get_data(as_text=True)
+    gift = only_gift()
+    receipt = db.session.scalar(select(Receipt).where(Receipt.gift_id == gift.id))
+    assert f"Your official receipt, {receipt.number}" in html
+    link = re.search(r'href="([^"]+)" download>Download your receipt', html).group(1)
+    pdf = client.get(link)
+    assert pdf.status_code == 200
+    assert pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF")

@@ -445,3 +445,36 @@ def test_concurrent_deliveries_of_the_same_events_have_one_effect(stripe_app, st
         select(func.count(StripeEvent.id)).where(StripeEvent.status.in_(["failed", "parked"]))
     )
     assert bad == 0
+
+
+# --- receipts follow refunds ----------------------------------------------------------
+
+
+def test_a_refund_voids_the_receipt_and_reissues_it_for_the_rest(stripe_app, stripe_api, webhook):
+    from donations.models import Receipt
+    from donations.services import receipts
+    from donations.services.organization import update_organization
+
+    update_organization(actor=None, legal_name="Harbor Light Shelter, Inc.", tax_id="12-3456789")
+    gift, session = start_checkout(amount=5000)
+    for event in _paid_events(stripe_api, session):
+        webhook(event)
+    first = receipts.valid_receipt_for_gift(gift.id)  # issued when paid, if per-gift is on
+    if first is None:
+        first = receipts.issue_gift_receipt(actor=None, gift=reload(gift))
+        db.session.commit()
+    charge_id = stripe_api.local.session_charge_id(session.id)
+
+    for event in by_type(stripe_api.local.refund(charge_id, 2000), "charge.refunded"):
+        assert webhook(event).status_code == 200
+    db.session.expire_all()
+    assert first.is_void and first.void_reason == "Part of the gift was refunded"
+    second = receipts.valid_receipt_for_gift(gift.id)
+    assert second.amount_cents == 3000 and second.replaces_id == first.id
+
+    for event in by_type(stripe_api.local.refund(charge_id), "charge.refunded"):
+        assert webhook(event).status_code == 200
+    db.session.expire_all()
+    assert second.is_void and second.void_reason == "Refunded in full"
+    assert receipts.valid_receipt_for_gift(gift.id) is None
+    assert db.session.scalar(select(func.count(Receipt.id))) == 2

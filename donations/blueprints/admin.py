@@ -214,7 +214,7 @@ def organization():
 
 
 @bp.get("/mail")
-@roles_required(Role.ADMIN)
+@roles_required(Role.ADMIN, Role.TREASURER)
 def outgoing_mail():
     """List queued, sent and failed messages."""
     status = request.args.get("status") or None
@@ -234,7 +234,7 @@ def outgoing_mail():
 
 
 @bp.get("/mail/<int:message_id>")
-@roles_required(Role.ADMIN)
+@roles_required(Role.ADMIN, Role.TREASURER)
 def mail_message(message_id: int):
     """Show one message; bodies with secrets in them stay hidden."""
     message = db.get_or_404(OutboxMessage, message_id)
@@ -247,7 +247,7 @@ def mail_message(message_id: int):
 
 
 @bp.post("/mail/<int:message_id>/requeue")
-@roles_required(Role.ADMIN)
+@roles_required(Role.ADMIN, Role.TREASURER)
 def requeue_mail(message_id: int):
     """Queue a failed or stuck message for another try."""
     message = db.get_or_404(OutboxMessage, message_id)

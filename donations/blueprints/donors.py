@@ -33,7 +33,7 @@ from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
 from donations.forms import show_domain_error, strip_text
 from donations.models import Donor, Role
-from donations.services import audit, donors, inventory
+from donations.services import audit, donors, inventory, receipt_files
 from donations.services.errors import DomainError, NotFound
 
 bp = Blueprint("donors", __name__, url_prefix="/donors")
@@ -180,11 +180,13 @@ def detail(donor_id: int):
     history = db.session.scalars(
         audit.audit_query(object_type="donor", object_id=donor.id).limit(50)
     ).all()
+    in_kind = inventory.in_kind_gifts_of(donor.id)
     return render_template(
         "donors/detail.html",
         donor=donor,
         history=history,
-        in_kind=inventory.in_kind_gifts_of(donor.id),
+        in_kind=in_kind,
+        in_kind_receipts=receipt_files.in_kind_receipts([g.id for g, _reversed in in_kind]),
     )
 
 

@@ -39,7 +39,7 @@ from donations.models import (
     utcnow,
 )
 from donations.money import AmountError, format_plain, parse_amount
-from donations.services import audit, donors
+from donations.services import audit, donors, receipt_files
 from donations.services import gifts as gift_service
 from donations.services.errors import DomainError, NotFound
 from donations.services.giving import active_funds, default_currency
@@ -157,17 +157,49 @@ class OfflineGiftForm(FlaskForm):
         "Anonymous gift",
         description="Leave the donor's name off public thank-you lists for this gift.",
     )
+    benefit_description = StringField(
+        "Goods or services given in return",
+        filters=[strip_text],
+        validators=[Length(max=gift_service.BENEFIT_DESCRIPTION_MAX_LENGTH)],
+        description=(
+            "Anything the donor received for the gift, such as two dinner tickets. "
+            "Leave blank if nothing was given."
+        ),
+    )
+    benefit_value = StringField(
+        "Their fair market value",
+        filters=[strip_text],
+        validators=[Length(max=30)],
+        description="A good-faith estimate; the receipt deducts it from the deductible amount.",
+    )
     submit = SubmitField("Record gift")
 
     # Set by the view before validating; the amount is read in this currency.
     currency = "USD"
     amount_cents: int | None = None
+    benefit_cents: int = 0
 
     def validate_amount(self, field: StringField) -> None:
         try:
             self.amount_cents = parse_amount(field.data or "", self.currency)
         except AmountError as error:
             raise ValidationError(str(error)) from None
+
+    def validate_benefit_value(self, field: StringField) -> None:
+        self.benefit_cents = 0
+        if not field.data:
+            return
+        try:
+            self.benefit_cents = parse_amount(field.data, self.currency)
+        except AmountError as error:
+            raise ValidationError(str(error)) from None
+
+    def benefit_values(self) -> dict[str, Any]:
+        """Return what the donor received in return, as the gifts service takes it."""
+        return {
+            "benefit_description": self.benefit_description.data or "",
+            "benefit_cents": self.benefit_cents,
+        }
 
     def gift_values(self) -> dict[str, Any]:
         """Return the submitted values as the gifts service takes them."""
@@ -185,6 +217,10 @@ class OfflineGiftForm(FlaskForm):
 
 
 class CorrectGiftForm(OfflineGiftForm):
+    # A correction keeps what the donor received in return, as first recorded.
+    benefit_description = None
+    benefit_value = None
+
     reason = TextAreaField(
         "Reason for the correction",
         filters=[strip_text],
@@ -331,6 +367,7 @@ def detail(gift_id: int):
         history=history,
         method_label=GiftMethod(gift.method).label,
         frequency_labels=FREQUENCY_LABELS,
+        receipts=receipt_files.gift_receipts(gift),
     )
 
 
@@ -349,7 +386,10 @@ def new_offline():
     if form.validate_on_submit():
         try:
             gift = gift_service.record_offline_gift(
-                actor=current_user, currency=form.currency, **form.gift_values()
+                actor=current_user,
+                currency=form.currency,
+                **form.gift_values(),
+                **form.benefit_values(),
             )
         except DomainError as error:
             db.session.rollback()

@@ -57,7 +57,7 @@ from donations.models import (
     TributeType,
 )
 from donations.money import AmountError, format_money, parse_amount
-from donations.services import donors, giving, payments
+from donations.services import donors, giving, payments, receipt_delivery, receipts
 from donations.services.errors import DomainError, NotFound
 from donations.services.funds import (
     basis_points_to_percent,
@@ -542,10 +542,17 @@ def thanks(token: str):
     """Thank the donor, or say that the payment is still being confirmed."""
     gift = _gift_or_404(token)
     plan = gift.plan
+    receipt = receipts.valid_receipt_for_gift(gift.id)
     response = make_response(
         render_template(
             "give/thanks.html",
             gift=gift,
+            receipt=receipt,
+            receipt_url=url_for(
+                "receipts_public.download", token=receipt_delivery.receipt_token(receipt)
+            )
+            if receipt is not None
+            else None,
             monthly=gift.frequency == Frequency.MONTHLY.value,
             plan_token=giving.plan_token(plan) if plan is not None else None,
             plan_cancelled=plan is not None and plan.status == PlanStatus.CANCELLED.value,

@@ -66,6 +66,7 @@ MEMO_MAX_LENGTH = 2000
 REASON_MAX_LENGTH = 500
 CHEQUE_NUMBER_MAX_LENGTH = Gift.__table__.c["cheque_number"].type.length
 REFERENCE_MAX_LENGTH = Gift.__table__.c["reference"].type.length
+BENEFIT_DESCRIPTION_MAX_LENGTH = Gift.__table__.c["benefit_description"].type.length
 MAX_ID = 2**63 - 1
 
 
@@ -282,6 +283,8 @@ def _checked_offline_values(
     reference: str,
     memo: str,
     is_anonymous: bool,
+    benefit_description: str = "",
+    benefit_cents: int = 0,
 ) -> dict[str, Any]:
     """Check an offline gift's values; return them ready for a Gift row."""
     if method not in {m.value for m in OFFLINE_METHODS}:
@@ -328,6 +331,30 @@ def _checked_offline_values(
         raise InvalidInput(
             "Describe the securities given, such as 10 shares of ACME Corp.", field="reference"
         )
+    benefit_description = _clean_text(
+        benefit_description,
+        field="benefit_description",
+        limit=BENEFIT_DESCRIPTION_MAX_LENGTH,
+        label="goods or services given in return",
+    )
+    if not isinstance(benefit_cents, int) or isinstance(benefit_cents, bool) or benefit_cents < 0:
+        raise InvalidInput("Enter the value as an amount, such as 60.00.", field="benefit_value")
+    if benefit_cents and not benefit_description:
+        raise InvalidInput(
+            "Describe the goods or services the donor received in return.",
+            field="benefit_description",
+        )
+    if benefit_description and not benefit_cents:
+        raise InvalidInput(
+            "Enter a good-faith estimate of the value of what the donor received.",
+            field="benefit_value",
+        )
+    if benefit_cents > amount_cents:
+        raise InvalidInput(
+            f"What the donor received ({format_money(benefit_cents, currency)}) cannot be "
+            f"worth more than the gift ({format_money(amount_cents, currency)}).",
+            field="benefit_value",
+        )
     return {
         "donor_id": donor.id,
         "fund_id": fund.id,
@@ -339,6 +366,8 @@ def _checked_offline_values(
         "reference": reference,
         "memo": memo,
         "is_anonymous": bool(is_anonymous),
+        "benefit_description": benefit_description,
+        "benefit_cents": benefit_cents,
     }
 
 
@@ -353,6 +382,8 @@ OFFLINE_GIFT_COLUMNS = (
     "reference",
     "memo",
     "is_anonymous",
+    "benefit_description",
+    "benefit_cents",
 )
 
 
@@ -398,8 +429,14 @@ def record_offline_gift(
     reference: str = "",
     memo: str = "",
     is_anonymous: bool = False,
+    benefit_description: str = "",
+    benefit_cents: int = 0,
 ) -> Gift:
-    """Record a cash, cheque, bank transfer or securities gift received by hand."""
+    """Record a cash, cheque, bank transfer or securities gift received by hand.
+
+    ``benefit_description``/``benefit_cents``: goods or services the donor got in
+    return (a dinner), which the receipt deducts from the deductible amount.
+    """
     values = _checked_offline_values(
         donor_id=donor_id,
         fund_id=fund_id,
@@ -411,14 +448,22 @@ def record_offline_gift(
         reference=reference,
         memo=memo,
         is_anonymous=is_anonymous,
+        benefit_description=benefit_description,
+        benefit_cents=benefit_cents,
     )
     gift = _new_offline_gift(actor=actor, values=values)
+    summary = f"recorded {describe_gift(gift)}"
+    if gift.benefit_cents:
+        summary += (
+            f"; given in return: {gift.benefit_description} "
+            f"({format_money(gift.benefit_cents, gift.currency)})"
+        )
     record_audit(
         actor=actor,
         action="gift.record_offline",
         object_type="gift",
         object_id=gift.id,
-        summary=f"recorded {describe_gift(gift)}",
+        summary=summary,
     )
     return gift
 
@@ -448,6 +493,8 @@ def _current_values(gift: Gift) -> dict[str, Any]:
         "reference": gift.reference,
         "memo": gift.memo,
         "is_anonymous": gift.is_anonymous,
+        "benefit_description": gift.benefit_description or "",
+        "benefit_cents": gift.benefit_cents or 0,
     }
 
 
@@ -544,6 +591,9 @@ def correct_gift(
         object_id=locked.id,
         summary=f"{outcome}: {reason}",
     )
+    from donations.services.receipts import correct_gift_receipt
+
+    correct_gift_receipt(actor=actor, gift=locked, replacement=replacement, reason=reason)
     return reversal, replacement
 
 

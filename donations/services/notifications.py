@@ -21,6 +21,10 @@ def thank_donor(gift: Gift) -> None:
     """Queue the donor's thank-you note (once per gift) and any tribute card."""
     if gift.thanked_at is not None:
         return
+    from donations.services import receipt_delivery
+
+    # Per-gift receipts: issued now and sent in this note (each instalment is a gift).
+    receipt, pdf = receipt_delivery.thank_you_receipt(gift) or (None, None)
     gift.thanked_at = utcnow()
     donor = gift.donor
     amount = format_money(gift.amount_cents, gift.currency)
@@ -46,17 +50,29 @@ def thank_donor(gift: Gift) -> None:
     lines += [
         "",
         "Your gift gives survivors of human trafficking a safe bed, care and a way forward.",
-        "Please keep this message for your records.",
+    ]
+    if receipt is None:
+        lines.append("Please keep this message for your records.")
+    else:
+        if pdf is not None:
+            lines.append(f"Your official receipt {receipt.number} is attached.")
+        else:
+            lines.append(f"Your official receipt {receipt.number} is ready.")
+        lines += receipt_delivery.download_lines(receipt, attached=pdf is not None)
+    lines += [
         "",
         f"With gratitude,\n{org_name}",
     ]
     if donor.email:
-        queue_mail(
+        message = queue_mail(
             kind="gift_thanks",
             to=donor.email,
             subject=f"Thank you for your gift to {org_name}",
             body_text="\n".join(lines) + "\n",
+            attachments=[pdf] if pdf is not None else [],
         )
+        if receipt is not None:
+            receipt_delivery.mark_delivered(receipt, message)
     if gift.tribute_notify_email and gift.tribute_name:
         giver = "Someone who cares" if gift.is_anonymous else donor.name
         way = "in memory of" if gift.tribute_type == TributeType.MEMORY.value else "in honour of"

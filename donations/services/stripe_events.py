@@ -43,7 +43,7 @@ from donations.models import (
     StripeEventStatus,
     utcnow,
 )
-from donations.services import notifications
+from donations.services import notifications, receipts
 from donations.services.locking import serialize_writes
 
 log = logging.getLogger(__name__)
@@ -261,6 +261,7 @@ def apply_payment(gift: Gift, payment: PaymentSnapshot, run: Run) -> None:
         if payment.fee_cents is not None:
             gift.fee_cents = payment.fee_cents
         gift.refunded_cents = min(payment.refunded_cents, payment.amount_cents)
+        receipts.sync_gift_receipt(gift)  # a refund voids the receipt; reissued for the rest
         if newly_paid and payment.charge_created is not None:
             gift.received_at = payment.charge_created
         if gift.thanked_at is None:
@@ -284,6 +285,7 @@ def apply_dispute(gift: Gift, dispute: DisputeSnapshot, run: Run) -> None:
     gift.dispute_status = dispute.status
     gift.dispute_cents = max(dispute.withdrawn_cents, 0)
     gift.dispute_fee_cents = max(dispute.fee_cents, 0)
+    receipts.sync_gift_receipt(gift)  # a lost dispute voids the receipt; reissued for the rest
     run.gift = gift
 
 

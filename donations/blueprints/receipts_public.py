@@ -1,0 +1,123 @@
+"""Public receipt pages: verify a receipt by its code, donor links, donor self-service."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SubmitField
+from wtforms.validators import DataRequired, Email, Length
+
+from donations.authz import public
+from donations.errors import render_error
+from donations.extensions import db, limiter
+from donations.forms import strip_text
+from donations.services import receipt_delivery, receipts
+
+bp = Blueprint("receipts_public", __name__)
+
+RENDER_MODULE = "donations.pdf.render"
+LINK_SENT = (
+    "If we have gifts under that address, we have sent a link to it. "
+    "It works for one hour; check your spam folder if it does not arrive."
+)
+
+
+class GiftsLinkForm(FlaskForm):
+    email = EmailField(
+        "Your email",
+        filters=[strip_text],
+        validators=[DataRequired(), Email(), Length(max=254)],
+        description="The address you gave with your gifts.",
+    )
+    submit = SubmitField("Email me a link")
+
+
+def _private(response):
+    """A page reached by a secret link: never cached, never indexed."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _self_service_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.get("/verify")
+@bp.get("/verify/<code>")
+@public
+def verify(code: str | None = None):
+    """Confirm a receipt's number, date, amount and status, and nothing else."""
+    code = code or request.args.get("code", "")
+    result = receipts.verify_code(code) if code else None
+    status = 404 if code and result is None else 200
+    return render_template("receipts_public/verify.html", code=code, result=result), status
+
+
+@bp.get("/r/<token>")
+@public
+def download(token: str):
+    """Send the receipt a donor's emailed link names; any bad link is simply not found."""
+    receipt = receipt_delivery.receipt_for_token(token)
+    if receipt is None:
+        abort(404)
+    from donations.services import receipt_files
+
+    try:
+        data = receipt_files.receipt_pdf(receipt)
+    except ModuleNotFoundError as error:
+        if error.name != RENDER_MODULE:
+            raise
+        return render_error(503, "Receipts cannot be downloaded just now. Try again later.")
+    response = make_response(data)
+    response.headers["Content-Type"] = "application/pdf"
+    filename = receipt_files.receipt_filename(receipt)
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return _private(response)
+
+
+@bp.route("/my-gifts", methods=["GET", "POST"])
+@public
+@limiter.limit(_self_service_limit, methods=["POST"])
+def request_link():
+    """Email a donor a link to their gifts, without saying whether the address is known."""
+    form = GiftsLinkForm()
+    if form.validate_on_submit():
+        receipt_delivery.request_gifts_link(email=form.email.data)
+        db.session.commit()
+        flash(LINK_SENT, "info")
+        return redirect(url_for("receipts_public.request_link"))
+    status = 400 if form.errors else 200
+    return render_template("receipts_public/request_link.html", form=form), status
+
+
+@bp.get("/my-gifts/<token>")
+@public
+def my_gifts(token: str):
+    """Show a donor their gifts, receipts and monthly gifts, from an emailed link."""
+    donors = receipt_delivery.donors_for_token(token)
+    if not donors:
+        abort(404)
+    page = receipt_delivery.donor_gifts(donors)
+    from donations.services.giving import plan_token
+
+    response = make_response(
+        render_template(
+            "receipts_public/my_gifts.html",
+            page=page,
+            receipt_token=receipt_delivery.receipt_token,
+            plan_token=plan_token,
+        )
+    )
+    return _private(response)

@@ -1,0 +1,226 @@
+"""The treasurer's books: reports with charts (page and PDF) and the CSV exports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+
+from donations.authz import roles_required
+from donations.forms import show_domain_error
+from donations.models import GiftMethod, Role
+from donations.pdf.report import render_report
+from donations.services import exports as export_service
+from donations.services import gifts as gift_service
+from donations.services import reports as report_service
+from donations.services.errors import DomainError
+from donations.services.receipts import get_receipt_settings
+from donations.services.report_charts import month_bars_svg
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+BOOKS = (Role.ADMIN, Role.TREASURER)
+
+
+# --- forms (GET forms: no CSRF token) ----------------------------------------------
+
+
+class _DatesForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+
+    def validate_date_to(self, field: DateField) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date is before the start date.")
+
+    def ids(self, prefix: str) -> None:
+        """Give the fields ids of their own: three forms share one page."""
+        for name in self._fields:
+            self[name].id = self[name].label.field_id = f"{prefix}-{name}"
+
+
+class PeriodForm(_DatesForm):
+    pass
+
+
+class GiftsExportForm(_DatesForm):
+    fund = SelectField("Fund", choices=[SelectChoice("", "All funds")], default="")
+    method = SelectField(
+        "Method",
+        choices=[
+            SelectChoice("", "All methods"),
+            *(SelectChoice(m.value, m.label) for m in GiftMethod),
+        ],
+        default="",
+    )
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice(v, label) for v, label in gift_service.STATUS_FILTERS.items()],
+        default=gift_service.DEFAULT_STATUS,
+    )
+
+
+class JournalExportForm(_DatesForm):
+    fund = SelectField("Fund", choices=[SelectChoice("", "All funds")], default="")
+    method = GiftsExportForm.method
+
+
+class InKindExportForm(_DatesForm):
+    pass
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def _fund_choices() -> list[SelectChoice]:
+    return [SelectChoice("", "All funds")] + [
+        SelectChoice(str(fund.id), fund.name) for fund in gift_service.all_funds()
+    ]
+
+
+def _export_forms() -> dict[str, Any]:
+    gifts = GiftsExportForm(request.args)
+    gifts.fund.choices = _fund_choices()
+    gifts.ids("gifts")
+    journal = JournalExportForm(request.args)
+    journal.fund.choices = gifts.fund.choices
+    journal.ids("journal")
+    in_kind = InKindExportForm(request.args)
+    in_kind.ids("in-kind")
+    return {"gifts": gifts, "journal": journal, "in_kind": in_kind}
+
+
+def _render_exports(forms: dict[str, Any], status: int = 200):
+    return render_template("reports/exports.html", **forms), status
+
+
+def _gift_filters(form: GiftsExportForm | JournalExportForm) -> gift_service.GiftFilters:
+    status = getattr(form, "status", None)
+    # The gifts screen's own narrowing, passed on by its "Download as CSV" link.
+    donor_id = request.args.get("donor_id", "")
+    frequency = request.args.get("frequency", "")
+    return gift_service.GiftFilters(
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+        fund_id=int(form.fund.data) if form.fund.data else None,
+        method=form.method.data or None,
+        status=(status.data if status is not None else None) or gift_service.DEFAULT_STATUS,
+        donor_id=int(donor_id) if donor_id.isdigit() else None,
+        donor_name=request.args.get("donor", "").strip()[:200],
+        frequency=frequency if frequency in ("one_time", "monthly") else None,
+    )
+
+
+def _csv_response(rows: Iterator[list[Any]], kind: str) -> Response:
+    response = Response(
+        stream_with_context(export_service.csv_chunks(rows)), mimetype="text/csv; charset=utf-8"
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{export_service.export_filename(kind)}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _period() -> tuple[PeriodForm, report_service.Report | None]:
+    """Read the period from the query string (this year by default); build the report."""
+    form = PeriodForm(request.args)
+    start, end = report_service.default_period()
+    if not form.date_from.raw_data:
+        form.date_from.data = start
+    if not form.date_to.raw_data:
+        form.date_to.data = end
+    if not form.validate() or form.date_from.data is None or form.date_to.data is None:
+        return form, None
+    try:
+        report = report_service.build_report(
+            date_from=form.date_from.data, date_to=form.date_to.data
+        )
+    except DomainError as error:
+        show_domain_error(form, error)
+        return form, None
+    return form, report
+
+
+# --- the report ------------------------------------------------------------------
+
+
+@bp.get("/")
+@roles_required(*BOOKS)
+def index():
+    """Show gifts by month, fund and method, donor retention and goods for a period."""
+    form, report = _period()
+    chart = None
+    if report is not None:
+        chart = month_bars_svg(
+            report.chart_months(), title=f"Gross and net gifts per month ({report.currency})"
+        )
+    return (
+        render_template("reports/index.html", form=form, report=report, chart=chart),
+        200 if report is not None else 400,
+    )
+
+
+@bp.get("/report.pdf")
+@roles_required(*BOOKS)
+def report_pdf():
+    """Download the same report as a PDF."""
+    form, report = _period()
+    if report is None:
+        return render_template("reports/index.html", form=form, report=None, chart=None), 400
+    data = render_report(report, page_size=get_receipt_settings().page_size)
+    response = Response(data, mimetype="application/pdf")
+    name = f"report-{report.date_from.isoformat()}-to-{report.date_to.isoformat()}.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- exports -------------------------------------------------------------------
+
+
+@bp.get("/exports")
+@roles_required(*BOOKS)
+def exports():
+    """Offer the gifts, in-kind and journal CSV files, each with its filters."""
+    return _render_exports(_export_forms())
+
+
+@bp.get("/gifts.csv")
+@roles_required(*BOOKS)
+def gifts_csv():
+    """Stream every gift matching the filters as a CSV file."""
+    forms = _export_forms()
+    if not forms["gifts"].validate():
+        return _render_exports(forms, 400)
+    return _csv_response(export_service.gift_rows(_gift_filters(forms["gifts"])), "gifts")
+
+
+@bp.get("/in-kind.csv")
+@roles_required(*BOOKS)
+def in_kind_csv():
+    """Stream the in-kind gifts (goods from known donors) as a CSV file."""
+    forms = _export_forms()
+    form = forms["in_kind"]
+    if not form.validate():
+        return _render_exports(forms, 400)
+    rows = export_service.in_kind_rows(date_from=form.date_from.data, date_to=form.date_to.data)
+    return _csv_response(rows, "in-kind-gifts")
+
+
+@bp.get("/journal.csv")
+@roles_required(*BOOKS)
+def journal_csv():
+    """Stream one balanced journal entry per received gift, for QuickBooks Online or Xero."""
+    forms = _export_forms()
+    if not forms["journal"].validate():
+        return _render_exports(forms, 400)
+    return _csv_response(export_service.journal_rows(_gift_filters(forms["journal"])), "journal")

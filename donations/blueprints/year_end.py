@@ -1,0 +1,222 @@
+"""Year-end statements: start a run for a tax year and follow its progress; a ZIP of
+every receipt issued in a period."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.validators import InputRequired
+
+from donations.authz import roles_required
+from donations.extensions import db
+from donations.forms import show_domain_error
+from donations.models import Organization, Role, YearEndStatus
+from donations.services import year_end
+from donations.services.errors import DomainError, NotFound
+
+bp = Blueprint("year_end", __name__, url_prefix="/receipts/year-end")
+
+BOOKS = (Role.ADMIN, Role.TREASURER)
+RUNS_SHOWN = 30
+REFRESH_SECONDS = 2
+log = logging.getLogger(__name__)
+
+
+class StartForm(FlaskForm):
+    tax_year = SelectField(
+        "Tax year",
+        coerce=int,
+        validators=[InputRequired(message="Choose a tax year.")],
+        description="Every donor who gave money or goods in that year gets one statement.",
+    )
+
+
+def _start_form(**kwargs) -> StartForm:
+    form = StartForm(**kwargs)
+    years = year_end.years_with_gifts()
+    form.tax_year.choices = [(y, year_end.tax_year_label(y)) for y in years]
+    if form.tax_year.data is None and years:
+        default = year_end.default_tax_year()
+        form.tax_year.data = default if default in years else years[0]
+    return form
+
+
+def _index_page(form: StartForm, *, status: int = 200, zip_error: str = "", zip_notice: str = ""):
+    runs = db.session.scalars(year_end.runs_query().limit(RUNS_SHOWN)).all()
+    org = db.session.get(Organization, 1)
+    start, end = _default_zip_period()
+    return (
+        render_template(
+            "year_end/index.html",
+            form=form,
+            runs=runs,
+            is_alive=year_end.is_alive,
+            label=year_end.tax_year_label,
+            org_ready=org is not None and bool(org.legal_name),
+            zip_from=request.args.get("from", start.isoformat()),
+            zip_to=request.args.get("to", end.isoformat()),
+            zip_error=zip_error,
+            zip_notice=zip_notice,
+        ),
+        status,
+    )
+
+
+def _default_zip_period() -> tuple[date, date]:
+    from donations.services.receipts import tax_year_period
+
+    org = db.session.get(Organization, 1)
+    start_month = org.fiscal_year_start_month if org is not None else 1
+    return tax_year_period(year_end.default_tax_year(), start_month)
+
+
+@bp.get("/")
+@roles_required(*BOOKS)
+def index():
+    """Choose a tax year to send statements for; see past runs."""
+    return _index_page(_start_form())
+
+
+@bp.post("/start")
+@roles_required(*BOOKS)
+def start():
+    """Start (or continue) the statements of a tax year, in the background."""
+    form = _start_form()
+    if not form.validate_on_submit():
+        return _index_page(form, status=400)
+    try:
+        run = year_end.start_run(actor=current_user, tax_year=form.tax_year.data)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error)
+        return _index_page(form, status=400)
+    if current_app.testing:
+        _run_here(run.id)
+    else:
+        _run_in_background(run.id, run.tax_year)
+    return redirect(url_for(".run", run_id=run.id))
+
+
+def _run_here(run_id: int) -> None:
+    """Tests: run to the end inside the request, so what follows is deterministic."""
+    try:
+        year_end.run_year_end(run_id, workers=1)
+    except Exception:  # recorded on the run as failed; its page says so
+        log.exception("year-end run %s failed", run_id)
+        db.session.rollback()
+        flash("The run stopped with an error; see its page.", "error")
+
+
+def _run_in_background(run_id: int, tax_year: int) -> None:
+    """Run ``flask receipts year-end`` in a process of its own, detached from this one."""
+    app = current_app
+    env = dict(
+        os.environ,
+        FLASK_APP="donations",
+        DATABASE_URL=str(app.config["SQLALCHEMY_DATABASE_URI"]),
+    )
+    root = os.path.dirname(app.root_path)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    command = [sys.executable, "-m", "flask", "receipts", "year-end", str(tax_year)]
+    command += ["--run-id", str(run_id)]
+    try:
+        os.makedirs(app.instance_path, exist_ok=True)
+        with open(os.path.join(app.instance_path, f"year-end-{run_id}.log"), "ab") as output:
+            subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+                command,
+                env=env,
+                cwd=root,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+    except OSError as error:
+        log.exception("could not start the year-end run %s", run_id)
+        run = year_end.get_run(run_id)
+        run.status = YearEndStatus.FAILED.value
+        run.last_error = f"Could not start: {error}"
+        db.session.commit()
+        flash("The run could not be started; tell an admin. Nothing was issued.", "error")
+
+
+@bp.get("/<int:run_id>")
+@roles_required(*BOOKS)
+def run(run_id: int):
+    """One run's progress; the page reloads itself while the run is going."""
+    try:
+        run = year_end.get_run(run_id)
+    except NotFound:
+        abort(404)
+    alive = year_end.is_alive(run)
+    mail_link = (url_for("admin.outgoing_mail"), "Outgoing mail")
+    return render_template(
+        "year_end/run.html",
+        run=run,
+        alive=alive,
+        stale=run.status == YearEndStatus.RUNNING and not alive,
+        refresh=REFRESH_SECONDS if alive else None,
+        label=year_end.tax_year_label(run.tax_year),
+        can_continue=not alive and run.status != YearEndStatus.DONE,
+        mail_link=mail_link,
+    )
+
+
+def _parse_day(value: str | None, what: str) -> date:
+    if not value:
+        raise ValueError(f"Give the {what} date of the period, as YYYY-MM-DD.")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(
+            f"“{value[:40]}” is not a date; write the {what} date as YYYY-MM-DD."
+        ) from None
+
+
+@bp.get("/zip")
+@roles_required(*BOOKS)
+def receipts_zip():
+    """Every receipt issued in a period, one PDF each, in a ZIP streamed as it is made."""
+    try:
+        start = _parse_day(request.args.get("from"), "first")
+        end = _parse_day(request.args.get("to"), "last")
+        ids = year_end.receipts_issued_between(start, end)
+    except ValueError as error:
+        return _index_page(_start_form(), status=400, zip_error=str(error))
+    except DomainError as error:
+        return _index_page(_start_form(), status=400, zip_error=error.message)
+    if not ids:
+        return _index_page(
+            _start_form(),
+            zip_notice=f"No receipts were issued from {start:%B %-d, %Y} to {end:%B %-d, %Y}.",
+        )
+    name = f"receipts-{start.isoformat()}-to-{end.isoformat()}.zip"
+    return Response(
+        stream_with_context(year_end.stream_receipts_zip(ids)),
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
