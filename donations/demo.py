@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from donations.demo_goods import load_demo_goods
 from donations.models import Frequency, Role
-from donations.services import accounts, donors, gifts, giving, payments
+from donations.services import accounts, donors, gifts, giving, notifications, payments
 from donations.services.links import absolute_url
 from donations.services.organization import update_organization
 
@@ -114,7 +114,7 @@ def load_demo() -> None:
     funds = giving.ensure_default_funds()
     today = date.today()
     for donor_i, fund_i, method, dollars, days_ago, cheque, reference in DEMO_OFFLINE_GIFTS:
-        gifts.record_offline_gift(
+        offline = gifts.record_offline_gift(
             actor=admin,
             donor_id=people[donor_i].id,
             fund_id=funds[fund_i].id,
@@ -125,6 +125,7 @@ def load_demo() -> None:
             cheque_number=cheque,
             reference=reference,
         )
+        notifications.thank_donor(offline)  # with its receipt, as the form does by default
     if payments.is_test_mode():
         for n, (donor_i, dollars, fund_i, monthly, cover) in enumerate(DEMO_ONLINE_GIFTS):
             _give_online(people[donor_i], funds[fund_i], dollars * 100, monthly, cover, n)

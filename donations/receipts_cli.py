@@ -76,7 +76,14 @@ def year_end_command(tax_year: int, workers: int, run_id: int | None) -> None:
         click.echo("Stopped. Run it again to continue: donors already done are skipped.", err=True)
         raise SystemExit(130)
     if result.emailed:
-        click.echo("The emails are queued; `flask mail work` sends them.")
+        from flask import current_app
+
+        from donations.services.mail import deliver_due
+
+        sent = 0
+        while (report := deliver_due(app=current_app._get_current_object(), limit=200)).handled:
+            sent += report.sent
+        click.echo(f"Sent {sent:,} now; anything left is retried by `flask mail work`.")
 
 
 def register(app: Flask) -> None:

@@ -481,3 +481,29 @@ def test_void_pdf_says_void_and_statement_page_renders(treasurer_client, issued,
     assert f'filename="statement-{statement.number}.pdf"' in response.headers["Content-Disposition"]
     html = treasurer_client.get(f"/receipts/{statement.id}").get_data(as_text=True)
     assert "Year-end statement" in html and "General: $50.00" in html
+
+
+def test_recording_an_offline_gift_emails_its_receipt_unless_unticked(
+    treasurer_client, organization, create_donor
+):
+    from donations.models import Fund, OutboxMessage
+
+    fund = Fund(name="General")
+    db.session.add(fund)
+    donor = create_donor("Ada Giver", email="ada@example.com")
+    db.session.commit()
+    form = {
+        "donor_id": donor.id,
+        "fund_id": fund.id,
+        "method": "cash",
+        "amount": "40.00",
+        "received_on": utcnow().date().isoformat(),
+    }
+    assert treasurer_client.post("/gifts/new", data={**form, "send_thanks": "y"}).status_code == 302
+    assert treasurer_client.post("/gifts/new", data=form).status_code == 302
+    numbers = list(db.session.scalars(select(Receipt.number)))
+    assert len(numbers) == 1
+    [message] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "gift_thanks"))
+    assert message.to_addr == "ada@example.com"
+    assert f"Your official receipt {numbers[0]} is attached." in message.body_text
+    assert [a.filename for a in message.attachments] == [f"receipt-{numbers[0]}.pdf"]

@@ -39,7 +39,7 @@ from donations.models import (
     utcnow,
 )
 from donations.money import AmountError, format_plain, parse_amount
-from donations.services import audit, donors, receipt_files
+from donations.services import audit, donors, notifications, receipt_files
 from donations.services import gifts as gift_service
 from donations.services.errors import DomainError, NotFound
 from donations.services.giving import active_funds, default_currency
@@ -157,6 +157,12 @@ class OfflineGiftForm(FlaskForm):
         "Anonymous gift",
         description="Leave the donor's name off public thank-you lists for this gift.",
     )
+    send_thanks = BooleanField(
+        "Email the donor a thank-you note with their receipt",
+        default=True,
+        description="The receipt is issued now and attached (unless per-gift receipts are "
+        "switched off). A donor without an email address gets the receipt by post.",
+    )
     benefit_description = StringField(
         "Goods or services given in return",
         filters=[strip_text],
@@ -220,6 +226,7 @@ class CorrectGiftForm(OfflineGiftForm):
     # A correction keeps what the donor received in return, as first recorded.
     benefit_description = None
     benefit_value = None
+    send_thanks = None
 
     reason = TextAreaField(
         "Reason for the correction",
@@ -395,6 +402,8 @@ def new_offline():
             db.session.rollback()
             show_domain_error(form, error)
         else:
+            if form.send_thanks.data:
+                notifications.thank_donor(gift)
             db.session.commit()
             flash(f"Recorded gift #{gift.id}: {gift_service.describe_gift(gift)}.", "success")
             return redirect(url_for("gifts.detail", gift_id=gift.id))
