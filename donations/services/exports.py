@@ -18,6 +18,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -110,20 +111,20 @@ def csv_chunks(rows: Iterable[Sequence[Any]], *, batch: int = CHUNK_ROWS) -> Ite
     """
     out = io.StringIO()
     writer = csv.writer(out)
-    write = writer.writerow
     out.write("\ufeff")
-    pending = 0
-    for row in rows:
-        write(row)
-        pending += 1
-        if pending >= batch:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-            pending = 0
-    tail = out.getvalue()
-    if tail:
-        yield tail
+    rows = iter(rows)
+    while True:
+        # writerows over a slice: one call per chunk instead of one per row.
+        start = out.tell()
+        writer.writerows(islice(rows, batch))
+        if out.tell() == start:  # no rows left
+            tail = out.getvalue()
+            if tail:
+                yield tail
+            return
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
 
 
 def _rows(result) -> Iterator[Any]:
