@@ -48,9 +48,9 @@ from donations.services.gifts import GiftFilters, gift_conditions
 from donations.services.inventory_files import safe_cell
 from donations.services.receipts import get_receipt_settings
 
-EXPORT_BATCH = 2_000  # rows read from the database at a time
-CHUNK_ROWS = 1_000  # rows of CSV text per chunk sent to the client
-CACHE_MAX = 50_000  # entries in a lookup cache before it is emptied
+EXPORT_BATCH = 5_000  # rows read from the database at a time
+CHUNK_ROWS = 2_000  # rows of CSV text per chunk sent to the client
+CACHE_MAX = 100_000  # entries in a lookup cache before it is emptied
 
 GIFTS_HEADER = [
     "Date",
