@@ -235,9 +235,13 @@ def _lock(receipt: Receipt) -> Receipt:
     return receipt
 
 
-def send_receipt(receipt: Receipt, *, actor: User | None = None) -> OutboxMessage | None:
+def send_receipt(
+    receipt: Receipt, *, actor: User | None = None, pdf: bytes | None = None
+) -> OutboxMessage | None:
     """Email a receipt with its PDF, once; a donor without an email gets it by post.
 
+    ``pdf`` is the document already rendered (the year-end run renders in a
+    pool of processes); without it the PDF is rendered here.
     Returns the queued message, or None when it was already sent or goes by post.
     """
     receipt = _lock(receipt)
@@ -250,7 +254,12 @@ def send_receipt(receipt: Receipt, *, actor: User | None = None) -> OutboxMessag
         if receipt.delivery != "post":
             mark_delivered(receipt, None)
         return None
-    attachment = _pdf_attachment(receipt)
+    if pdf is not None:
+        from donations.services.receipt_files import receipt_filename
+
+        attachment = Attachment(receipt_filename(receipt), PDF_TYPE, pdf)
+    else:
+        attachment = _pdf_attachment(receipt)
     subject, text = _receipt_mail(receipt, attached=attachment is not None)
     message = queue_mail(
         kind="receipt",

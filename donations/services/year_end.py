@@ -339,39 +339,11 @@ def _executor(workers: int, logo: bytes | None):
 
 
 def _send(receipt: Receipt, pdf: bytes) -> bool:
-    """Queue the email of one statement with its rendered PDF; False when it goes by post.
+    """Queue the email of one statement with its rendered PDF; False when it goes by post."""
+    from donations.services.receipt_delivery import send_receipt
 
-    The same message ``receipt_delivery.send_receipt`` sends, but with the PDF
-    rendered by the pool instead of here.
-    """
-    from donations.integrations.mailer import Attachment
-    from donations.services import receipt_delivery as delivery
-    from donations.services.mail import queue_mail
-    from donations.services.receipt_files import receipt_filename
-
-    if receipt.mail_message_id is not None:
-        return True
-    to = delivery._email_of(receipt.donor)
-    if not to:
-        delivery.mark_delivered(receipt, None)
-        return False
-    subject, text = delivery._receipt_mail(receipt, attached=True)
-    message = queue_mail(
-        kind="receipt",
-        to=to,
-        subject=subject,
-        body_text=text,
-        attachments=[Attachment(receipt_filename(receipt), delivery.PDF_TYPE, pdf)],
-    )
-    delivery.mark_delivered(receipt, message)
-    record_audit(
-        actor=None,
-        action="receipt.emailed",
-        object_type="receipt",
-        object_id=receipt.id,
-        summary=f"{receipt.number} emailed to {to}",
-    )
-    return True
+    send_receipt(receipt, pdf=pdf)
+    return receipt.delivery != "post"
 
 
 # --- the run ------------------------------------------------------------------------
