@@ -539,6 +539,37 @@ class Gift(db.Model):
         return f"<Gift {self.id} {self.amount_cents} {self.currency} {self.status}>"
 
 
+class AdjustmentKind(enum.StrEnum):
+    REFUND = "refund"
+    DISPUTE = "dispute"  # held back by a dispute (negative when reinstated)
+    DISPUTE_FEE = "dispute_fee"
+
+
+class GiftAdjustment(db.Model):
+    """A dated change of a gift's refunded or disputed amounts, as Stripe reported it.
+
+    The gift row holds the current totals; these rows say when each change
+    happened, so the journal posts a refund in the month it was made, not in
+    the month of the gift. Append-only.
+    """
+
+    __tablename__ = "gift_adjustments"
+    __table_args__ = (
+        CheckConstraint("delta_cents <> 0", name="delta_not_zero"),
+        CheckConstraint(
+            f"kind IN ({_sql_in([k.value for k in AdjustmentKind])})", name="kind_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gift_id: Mapped[int] = mapped_column(ForeignKey("gifts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    delta_cents: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    gift: Mapped[Gift] = relationship()
+
+
 class StripeEventStatus(enum.StrEnum):
     PROCESSED = "processed"
     IGNORED = "ignored"  # a type we do not act on: stored and acknowledged
@@ -980,6 +1011,8 @@ class PledgeLine(db.Model):
     item: Mapped[Item] = relationship()
 
 
+@event.listens_for(GiftAdjustment, "before_update")
+@event.listens_for(GiftAdjustment, "before_delete")
 @event.listens_for(StockEntry, "before_update")
 @event.listens_for(StockEntry, "before_delete")
 @event.listens_for(StockDocument, "before_update")

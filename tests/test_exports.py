@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from donations.extensions import db
-from donations.models import Fund, Gift, InKindGift
+from donations.models import Fund, Gift, GiftAdjustment, InKindGift
 from donations.services import exports, inventory, receipts
 from donations.services import gifts as gift_service
 from donations.services.gifts import GiftFilters
@@ -212,6 +212,13 @@ def test_journal_is_balanced_per_gift_with_accounts_from_settings(
     settings.account_refunds = "4090 Refunds"
     db.session.commit()
     online = online_gift(5000, fee=175, refunded=1000)
+    refund = GiftAdjustment(
+        gift_id=online.id,
+        kind="refund",
+        delta_cents=1000,
+        occurred_at=datetime(2026, 4, 10, 15, 0, tzinfo=UTC),
+    )
+    db.session.add(refund)
     cash = offline_gift(10_000)
     gift_service.correct_gift(actor=None, gift=cash, reason="Wrong amount", amount_cents=9000)
     db.session.commit()
@@ -224,7 +231,7 @@ def test_journal_is_balanced_per_gift_with_accounts_from_settings(
     assert rows[0] == exports.JOURNAL_HEADER
     grouped = journals(rows)
     assert f"gift-{pending.id}" not in grouped
-    assert len(grouped) == 4  # online, cash, its reversal, its replacement
+    assert len(grouped) == 5  # online, cash, its reversal, its replacement, the refund
     for number, lines in grouped.items():
         debit = sum(cents(line["Debit"]) for line in lines)
         credit = sum(cents(line["Credit"]) for line in lines)
@@ -235,9 +242,33 @@ def test_journal_is_balanced_per_gift_with_accounts_from_settings(
         ("4000 Donations", "", "50.00"),
         ("6100 Fees", "1.75", ""),
         ("1210 Stripe", "", "1.75"),
+    }
+    # The refund is its own entry, on the day it was made, not the gift's day.
+    assert triples(grouped[f"adj-{refund.id}"]) == {
         ("4090 Refunds", "10.00", ""),
         ("1210 Stripe", "", "10.00"),
     }
+    assert {line["Date"] for line in grouped[f"adj-{refund.id}"]} == {"2026-04-10"}
+    march = journals(
+        read_csv(
+            b"".join(
+                treasurer_client.get(
+                    "/reports/journal.csv?date_from=2026-03-01&date_to=2026-03-31"
+                ).response
+            ).decode()
+        )
+    )
+    assert f"gift-{online.id}" in march and f"adj-{refund.id}" not in march
+    april = journals(
+        read_csv(
+            b"".join(
+                treasurer_client.get(
+                    "/reports/journal.csv?date_from=2026-04-01&date_to=2026-04-30"
+                ).response
+            ).decode()
+        )
+    )
+    assert f"adj-{refund.id}" in april and f"gift-{online.id}" not in april
     assert triples(grouped[f"gift-{cash.id}"]) == {
         ("1000 Bank", "100.00", ""),
         ("4000 Donations", "", "100.00"),

@@ -236,6 +236,20 @@ def test_partial_then_full_refund_in_either_order(stripe_app, stripe_api, webhoo
     assert gift.refunded_cents == 5000
     assert gift.display_status == "refunded"
     assert gift.net_cents == -175  # the fee is not returned on a refund
+    # Each change is dated for the journal; repeats add nothing.
+    for event in partial + rest:
+        webhook(event)
+    assert adjustments(gift) == {"refund": 5000}
+
+
+def adjustments(gift) -> dict[str, int]:
+    """The dated refund and dispute changes of a gift, summed per kind."""
+    from donations.models import GiftAdjustment
+
+    totals: dict[str, int] = {}
+    for row in db.session.scalars(select(GiftAdjustment).where(GiftAdjustment.gift_id == gift.id)):
+        totals[row.kind] = totals.get(row.kind, 0) + row.delta_cents
+    return totals
 
 
 @pytest.mark.parametrize("won", [True, False])
@@ -257,6 +271,8 @@ def test_dispute_opened_then_closed(stripe_app, stripe_api, webhook, won):
     assert gift.dispute_status == ("won" if won else "lost")
     assert gift.dispute_cents == (0 if won else 5000)
     assert gift.net_cents == 5000 - 175 - 1500 - (0 if won else 5000)
+    expected = {"dispute_fee": 1500} if won else {"dispute": 5000, "dispute_fee": 1500}
+    assert {k: v for k, v in adjustments(gift).items() if v} == expected
 
 
 def test_dispute_closed_before_created_ends_closed(stripe_app, stripe_api, webhook):

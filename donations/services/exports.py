@@ -21,15 +21,17 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, select
 from sqlalchemy.orm import aliased
 
 from donations.extensions import db
 from donations.models import (
+    AdjustmentKind,
     Condition,
     Donor,
     Fund,
     Gift,
+    GiftAdjustment,
     GiftMethod,
     GiftSource,
     GiftStatus,
@@ -539,8 +541,8 @@ def journal_rows(filters: GiftFilters) -> Iterator[list[Any]]:
             Gift.source,
             Gift.method,
             Gift.amount_cents,
-            Gift.fee_cents + Gift.dispute_fee_cents,
-            Gift.refunded_cents + Gift.dispute_cents,
+            Gift.fee_cents,
+            literal(0),  # refunds and disputes: their own dated entries below
             Gift.currency,
             Gift.fund_id,
             Gift.is_reversal,
@@ -586,6 +588,76 @@ def journal_rows(filters: GiftFilters) -> Iterator[list[Any]]:
                 plain_amount(line.debit_cents, digits) if line.debit_cents else "",
                 plain_amount(line.credit_cents, digits) if line.credit_cents else "",
                 fund,
+                memo,
+                currency,
+            ]
+    yield from _adjustment_rows(filters, names, funds)
+
+
+def _adjustment_rows(
+    filters: GiftFilters, names: Accounts, funds: dict[int, str]
+) -> Iterator[list[Any]]:
+    """One balanced entry per refund or dispute change, on the day Stripe reported it.
+
+    Refunds and disputes: Dr refunds / Cr clearing; dispute fees: Dr fees /
+    Cr clearing; a reinstatement (negative change) gives the mirror entry.
+    """
+    from donations.services.gifts import start_of_day
+
+    query = (
+        select(
+            GiftAdjustment.id,
+            GiftAdjustment.occurred_at,
+            GiftAdjustment.kind,
+            GiftAdjustment.delta_cents,
+            Gift.id,
+            Gift.currency,
+            Gift.fund_id,
+            Gift.method,
+            Donor.name,
+        )
+        .join(Gift, Gift.id == GiftAdjustment.gift_id)
+        .join(Donor, Donor.id == Gift.donor_id)
+        .order_by(GiftAdjustment.occurred_at, GiftAdjustment.id)
+    )
+    if filters.date_from:
+        query = query.where(GiftAdjustment.occurred_at >= start_of_day(filters.date_from))
+    if filters.date_to:
+        after = date.fromordinal(filters.date_to.toordinal() + 1)
+        query = query.where(GiftAdjustment.occurred_at < start_of_day(after))
+    if filters.fund_id:
+        query = query.where(Gift.fund_id == filters.fund_id)
+    if filters.method:
+        query = query.where(Gift.method == filters.method)
+    labels = {
+        AdjustmentKind.REFUND.value: "Refund",
+        AdjustmentKind.DISPUTE.value: "Dispute",
+        AdjustmentKind.DISPUTE_FEE.value: "Dispute fee",
+    }
+    for (
+        adjustment_id,
+        occurred_at,
+        kind,
+        delta,
+        gift_id,
+        currency,
+        fund_id,
+        method,
+        donor,
+    ) in db.session.execute(query.execution_options(yield_per=EXPORT_BATCH)):
+        digits = exponent(currency)
+        debit_account = names.fees if kind == AdjustmentKind.DISPUTE_FEE else names.refunds
+        signed = [(debit_account, delta), (names.clearing, -delta)]
+        word = labels.get(kind, kind) + (" reversed" if delta < 0 else "")
+        memo = _text(f"{word}, gift #{gift_id} from {donor}, {METHOD_LABELS.get(method, method)}")
+        for account, amount in signed:
+            yield [
+                f"adj-{adjustment_id}",
+                occurred_at.date().isoformat(),
+                account,
+                plain_amount(amount, digits) if amount > 0 else "",
+                plain_amount(-amount, digits) if amount < 0 else "",
+                funds.get(fund_id, ""),
                 memo,
                 currency,
             ]

@@ -32,8 +32,10 @@ from donations.integrations.stripe_gateway import (
     SubscriptionSnapshot,
 )
 from donations.models import (
+    AdjustmentKind,
     Frequency,
     Gift,
+    GiftAdjustment,
     GiftMethod,
     GiftSource,
     GiftStatus,
@@ -260,7 +262,7 @@ def apply_payment(gift: Gift, payment: PaymentSnapshot, run: Run) -> None:
         gift.currency = payment.currency or gift.currency
         if payment.fee_cents is not None:
             gift.fee_cents = payment.fee_cents
-        gift.refunded_cents = min(payment.refunded_cents, payment.amount_cents)
+        _adjust(gift, "refunded_cents", min(payment.refunded_cents, payment.amount_cents))
         receipts.sync_gift_receipt(gift)  # a refund voids the receipt; reissued for the rest
         if newly_paid and payment.charge_created is not None:
             gift.received_at = payment.charge_created
@@ -279,12 +281,32 @@ def apply_payment(gift: Gift, payment: PaymentSnapshot, run: Run) -> None:
     run.gift = gift
 
 
+ADJUSTMENT_KINDS = {
+    "refunded_cents": AdjustmentKind.REFUND,
+    "dispute_cents": AdjustmentKind.DISPUTE,
+    "dispute_fee_cents": AdjustmentKind.DISPUTE_FEE,
+}
+
+
+def _adjust(gift: Gift, attr: str, value: int) -> None:
+    """Set a refunded or disputed amount, recording the change with its date."""
+    delta = value - (getattr(gift, attr) or 0)
+    if not delta:
+        return
+    setattr(gift, attr, value)
+    if gift.id is None:
+        db.session.flush()
+    db.session.add(
+        GiftAdjustment(gift_id=gift.id, kind=ADJUSTMENT_KINDS[attr].value, delta_cents=delta)
+    )
+
+
 def apply_dispute(gift: Gift, dispute: DisputeSnapshot, run: Run) -> None:
     """Make the gift show its dispute as Stripe has it now."""
     gift.stripe_dispute_id = dispute.id
     gift.dispute_status = dispute.status
-    gift.dispute_cents = max(dispute.withdrawn_cents, 0)
-    gift.dispute_fee_cents = max(dispute.fee_cents, 0)
+    _adjust(gift, "dispute_cents", max(dispute.withdrawn_cents, 0))
+    _adjust(gift, "dispute_fee_cents", max(dispute.fee_cents, 0))
     receipts.sync_gift_receipt(gift)  # a lost dispute voids the receipt; reissued for the rest
     run.gift = gift
 
