@@ -29,21 +29,6 @@ YEAR = utcnow().year - 1  # a whole past year: statements are issued now, number
 
 
 @pytest.fixture
-def renderer(monkeypatch):
-    """The real PDF renderer if it has landed, else a stand-in producing marked bytes."""
-    try:
-        import donations.pdf.render  # noqa: F401
-    except ImportError:
-
-        def fake(content_json: str) -> bytes:
-            return b"%PDF-1.4 fake " + content_json.encode()
-
-        monkeypatch.setattr(year_end, "_render", fake)
-        return False
-    return True
-
-
-@pytest.fixture
 def fund(app):
     fund = Fund(name="General")
     db.session.add(fund)
@@ -52,7 +37,7 @@ def fund(app):
 
 
 @pytest.fixture
-def donors_who_gave(app, organization, fund, create_donor, renderer):
+def donors_who_gave(app, organization, fund, create_donor):
     """Five donors with gifts in YEAR (the third without email), one who gave the year after."""
 
     def gift(donor, amount, day):
@@ -95,7 +80,7 @@ def start_and_run(**kwargs) -> year_end.YearEndResult:
     return year_end.run_year_end(run.id, **{"workers": 1, **kwargs})
 
 
-def test_a_run_issues_one_statement_per_donor_and_queues_emails(donors_who_gave, renderer):
+def test_a_run_issues_one_statement_per_donor_and_queues_emails(donors_who_gave):
     result = start_and_run()
     assert (result.issued, result.emailed, result.for_post, result.skipped) == (5, 4, 1, 0)
     rows = statements()
@@ -214,9 +199,7 @@ def test_refunded_gifts_leave_nothing_to_state(donors_who_gave, fund):
     assert result.issued == 4 and result.nothing_to_state == 1
 
 
-def test_workers_render_in_a_process_pool(donors_who_gave, renderer):
-    if not renderer:
-        pytest.skip("the PDF renderer has not landed")
+def test_workers_render_in_a_process_pool(donors_who_gave):
     result = start_and_run(workers=2, batch_size=2)
     assert (result.issued, result.emailed) == (5, 4)
     pdfs = db.session.scalars(select(OutboxAttachment.data)).all()
@@ -334,8 +317,8 @@ def test_the_zip_holds_every_receipt_of_the_period(treasurer_client, donors_who_
     assert names[0] == f"statement-{rows[0].number}-VOID.pdf"
     assert sorted(names[1:]) == sorted(f"statement-{r.number}.pdf" for r in rows[1:])
     assert archive.testzip() is None
-    pytest.importorskip("donations.pdf.render")
-    pypdf = pytest.importorskip("pypdf")
+    import pypdf
+
     void_pdf = pypdf.PdfReader(io.BytesIO(archive.read(names[0])))
     assert "VOID" in "".join(page.extract_text() for page in void_pdf.pages)
     assert archive.read(names[1]).startswith(b"%PDF")

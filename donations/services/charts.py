@@ -48,10 +48,11 @@ def _nice_top(value: int) -> int:
     magnitude = 1
     while magnitude * 10 <= value:
         magnitude *= 10
-    for step in (1, 2, 2.5, 5, 10):
-        top = step * magnitude
-        if top >= value and float(top).is_integer():
-            return int(top)
+    # Steps in tenths (1, 2, 2.5, 5, 10), so 2.5 x 10^k stays whole-number math.
+    for tenths in (10, 20, 25, 50, 100):
+        top, rest = divmod(tenths * magnitude, 10)
+        if rest == 0 and top >= value:
+            return top
     return 10 * magnitude  # pragma: no cover - the loop always returns
 
 
