@@ -506,3 +506,30 @@ def test_recording_an_offline_gift_emails_its_receipt_unless_unticked(
     assert message.to_addr == "ada@example.com"
     assert f"Your official receipt {numbers[0]} is attached." in message.body_text
     assert [a.filename for a in message.attachments] == [f"receipt-{numbers[0]}.pdf"]
+
+
+def test_a_reissued_receipt_is_emailed_to_the_donor(treasurer_client, organization, create_donor):
+    from donations.models import OutboxMessage
+
+    fund = Fund(name="General")
+    db.session.add(fund)
+    donor = create_donor("Ada Giver", email="ada@example.com")
+    db.session.flush()
+    gift = gift_service.record_offline_gift(
+        actor=None,
+        donor_id=donor.id,
+        fund_id=fund.id,
+        method="cash",
+        amount_cents=4000,
+        currency="USD",
+        received_on=utcnow().date(),
+    )
+    receipt = receipts.issue_gift_receipt(actor=None, gift=gift)
+    receipts.void_receipt(actor=None, receipt=receipt, reason="Wrong name")
+    db.session.commit()
+    response = treasurer_client.post(f"/receipts/{receipt.id}/reissue")
+    assert response.status_code == 302
+    new = receipts.replacement_of(receipt)
+    [message] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "receipt"))
+    assert message.to_addr == "ada@example.com" and new.mail_message_id == message.id
+    assert f"replaces {receipt.number}" in message.body_text

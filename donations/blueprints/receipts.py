@@ -28,8 +28,8 @@ from donations.extensions import db
 from donations.forms import show_domain_error, strip_text
 from donations.models import InKindGift, Receipt, ReceiptKind, ReceiptStatus, Role
 from donations.services import gifts as gift_service
+from donations.services import receipt_delivery, receipts
 from donations.services import receipt_files as files
-from donations.services import receipts
 from donations.services.errors import DomainError, NotFound
 
 bp = Blueprint("receipts", __name__)
@@ -278,6 +278,12 @@ def void(receipt_id: int):
     return _render_detail(receipt, void_form=form, status=400)
 
 
+def _sent(receipt) -> str:
+    if receipt.delivery == "post":
+        return "the donor has no email address, so print it and send it by post"
+    return "it is on its way to the donor by email"
+
+
 @bp.post("/receipts/<int:receipt_id>/reissue")
 @roles_required(*BOOKS)
 def reissue(receipt_id: int):
@@ -286,12 +292,13 @@ def reissue(receipt_id: int):
     _checked_post()
     try:
         new = receipts.reissue_receipt(actor=current_user, receipt=receipt)
+        receipt_delivery.send_receipt(new, actor=current_user)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("receipts.detail", receipt_id=receipt_id))
     db.session.commit()
-    flash(f"Issued {new.number} in place of {receipt.number}.", "success")
+    flash(f"Issued {new.number} in place of {receipt.number}; {_sent(new)}.", "success")
     return redirect(url_for("receipts.detail", receipt_id=new.id))
 
 
@@ -306,12 +313,13 @@ def issue_for_gift(gift_id: int):
     _checked_post()
     try:
         receipt = receipts.issue_gift_receipt(actor=current_user, gift=gift)
+        receipt_delivery.send_receipt(receipt, actor=current_user)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("gifts.detail", gift_id=gift_id))
     db.session.commit()
-    flash(f"Issued receipt {receipt.number} for gift #{gift_id}.", "success")
+    flash(f"Issued receipt {receipt.number} for gift #{gift_id}; {_sent(receipt)}.", "success")
     return redirect(url_for("receipts.detail", receipt_id=receipt.id))
 
 
@@ -326,12 +334,13 @@ def issue_for_in_kind(in_kind_id: int):
     _checked_post()
     try:
         receipt = receipts.issue_in_kind_receipt(actor=current_user, in_kind=in_kind)
+        receipt_delivery.send_receipt(receipt, actor=current_user)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("donors.detail", donor_id=donor_id))
     db.session.commit()
-    flash(f"Issued acknowledgement {receipt.number}.", "success")
+    flash(f"Issued acknowledgement {receipt.number}; {_sent(receipt)}.", "success")
     return redirect(url_for("receipts.detail", receipt_id=receipt.id))
 
 
