@@ -533,3 +533,9 @@ def test_a_reissued_receipt_is_emailed_to_the_donor(treasurer_client, organizati
     [message] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "receipt"))
     assert message.to_addr == "ada@example.com" and new.mail_message_id == message.id
     assert f"replaces {receipt.number}" in message.body_text
+
+
+def test_the_treasurers_dashboard_leads_to_receipts_and_reports(treasurer_client):
+    html = treasurer_client.get("/dashboard").get_data(as_text=True)
+    for path in ("/receipts/", "/receipts/year-end/", "/reports/", "/reports/exports"):
+        assert f'href="{path}"' in html
