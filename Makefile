@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 PYTEST_ARGS ?=
+CHROMIUM ?= /usr/bin/chromium
 export FLASK_APP := donations
 
-.PHONY: run test lint format bench install install-dev clean
+.PHONY: run test e2e chromium lint format bench install install-dev install-e2e clean
 
 run: $(VENV)/.installed instance/config.py
 	$(BIN)/flask db upgrade
@@ -16,6 +17,18 @@ run: $(VENV)/.installed instance/config.py
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Browser tests: the five journeys in headless Chromium (Debian's), with axe and
+# screenshots at 1280 and 375 px under artifacts/e2e/.
+e2e: $(VENV)/.installed-e2e
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || $(MAKE) --no-print-directory chromium
+	$(BIN)/python -m pytest e2e $(PYTEST_ARGS)
+
+# Debian's chromium, installed when missing (needs root, as on CI).
+chromium:
+	@if [ "$$(id -u)" -ne 0 ]; then echo "$(CHROMIUM) is missing: run 'sudo apt-get install -y chromium'" >&2; exit 1; fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 # Benchmarks: run by hand, each prints a ratio against a baseline measured in the same run.
 bench: $(VENV)/.installed-dev
@@ -36,6 +49,7 @@ format: $(VENV)/.installed-dev
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-e2e: $(VENV)/.installed-e2e
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +61,10 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
+
+$(VENV)/.installed-e2e: requirements-e2e.txt requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-e2e.txt
+	touch $(VENV)/.installed $(VENV)/.installed-dev $@
 
 # A random SECRET_KEY for this machine, written once and never committed.
 instance/config.py: | $(BIN)/python
@@ -60,4 +78,4 @@ instance/config.py: | $(BIN)/python
 	mv $@.tmp $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

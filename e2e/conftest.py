@@ -1,0 +1,234 @@
+"""Browser tests: the app served by a real server, driven in Debian's Chromium.
+
+One server per run (``e2e/serve.py``: fresh database, migrations, demo data);
+one browser; a fresh browser context (cookies, downloads) per test. The
+journeys run in file order and tell one story: the donor's gift of the first
+journey is the one the treasurer finds in the fourth.
+
+Every page a journey visits goes through :func:`Pages.check`, which saves a
+screenshot at 1280 and at 375 px wide under ``artifacts/e2e/``, fails if the
+page scrolls sideways at 375 px, and runs axe-core, failing on any serious or
+critical violation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
+WIDE, NARROW = 1280, 375
+
+# The demo accounts `flask demo load` creates (README).
+ADMIN = ("admin@example.org", "admin-demo-pass")
+TREASURER = ("treasurer@example.org", "treasurer-demo-pass")
+STAFF = ("staff@example.org", "staff-demo-pass")
+
+# Chromium flags: headless, no GPU, and nothing that reaches for the internet
+# (this machine has none; without these Chromium retries blocked connections).
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-domain-reliability",
+    "--disable-breakpad",
+    "--metrics-recording-only",
+]
+if hasattr(os, "geteuid") and os.geteuid() == 0:
+    CHROMIUM_ARGS.append("--no-sandbox")
+
+SERIOUS = {"serious", "critical"}
+
+# What scrolls sideways: the page's widths and the first elements past the right edge.
+OVERFLOW_JS = """() => {
+  const doc = document.documentElement;
+  const wide = [];
+  if (doc.scrollWidth > doc.clientWidth) {
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.right > doc.clientWidth + 1 && getComputedStyle(el).position !== 'fixed') {
+        const cls = typeof el.className === 'string' && el.className
+          ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
+        wide.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + cls
+          + ' right=' + Math.round(r.right));
+        if (wide.length > 8) break;
+      }
+    }
+  }
+  return {scroll: doc.scrollWidth, client: doc.clientWidth, wide};
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app server exited ({proc.returncode}):\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the app server did not answer {url} in {seconds} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[str]:
+    """Start ``e2e/serve.py`` on a free loopback port; yield its base URL."""
+    workdir = tmp_path_factory.mktemp("e2e-app")
+    port = _free_port()
+    log = workdir / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "e2e" / "serve.py"), str(workdir), str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base + "/healthz", proc, log)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        # A 500 anywhere in the run is a failure even if a page looked fine.
+        errors = [line for line in log.read_text().splitlines() if '" 500 ' in line]
+        assert not errors, "the server answered 500:\n" + "\n".join(errors)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.exit(f"{CHROMIUM} is missing: apt-get install -y chromium (make e2e does)", 2)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _artifacts() -> None:
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir(parents=True)
+
+
+@pytest.fixture(scope="session")
+def axe() -> Axe:
+    return Axe()
+
+
+@pytest.fixture
+def context(browser: Browser, server: str) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(
+        base_url=server,
+        viewport={"width": WIDE, "height": 900},
+        accept_downloads=True,
+        locale="en-US",
+        timezone_id="America/Chicago",
+    )
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+class Pages:
+    """Checks every visited page: screenshots at two widths, no sideways scroll, axe."""
+
+    def __init__(self, page: Page, axe: Axe, test_name: str) -> None:
+        self.page = page
+        self.axe = axe
+        self.prefix = re.sub(r"[^a-z0-9]+", "-", test_name.lower()).strip("-")
+        self.count = 0
+        self.visited: list[str] = []
+
+    def check(self, name: str, *, axe: bool = True) -> None:
+        """Check the page as it is now; ``name`` names its screenshots."""
+        page = self.page
+        page.wait_for_load_state("load")
+        self.count += 1
+        slug = f"{self.prefix}-{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower())}"
+        self.visited.append(page.url)
+        title = page.title()
+        assert title.strip(), f"{page.url} has no title"
+        assert page.locator("h1").count() >= 1, f"{page.url} ({name}) has no h1"
+        page.screenshot(path=str(ARTIFACTS / f"{slug}-{WIDE}.png"), full_page=True)
+        if axe:
+            self._axe(name)
+        page.set_viewport_size({"width": NARROW, "height": 800})
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{slug}-{NARROW}.png"), full_page=True)
+            overflow = page.evaluate(OVERFLOW_JS)
+            assert overflow["scroll"] <= overflow["client"], (
+                f"{name} ({page.url}) scrolls sideways at {NARROW} px: "
+                f"{overflow['scroll']} > {overflow['client']}; too wide: {overflow['wide']}"
+            )
+        finally:
+            page.set_viewport_size({"width": WIDE, "height": 900})
+
+    def _axe(self, name: str) -> None:
+        result = self.axe.run(self.page)
+        bad = [v for v in result.response["violations"] if v.get("impact") in SERIOUS]
+        if bad:
+            lines = []
+            for v in bad:
+                targets = [", ".join(n["target"]) for n in v["nodes"][:5]]
+                lines.append(f"{v['impact']} {v['id']}: {v['help']} -> {targets}")
+            raise AssertionError(f"axe on {name} ({self.page.url}):\n" + "\n".join(lines))
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    p = context.new_page()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def pages(page: Page, axe: Axe, request) -> Pages:
+    return Pages(page, axe, request.node.name)
+
+
+def sign_in(page: Page, pages: Pages, account: tuple[str, str]) -> None:
+    """Sign in through the login form, as a person would."""
+    email, password = account
+    page.goto("/login")
+    pages.check("sign in")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("link", name="Staff sign in")).to_be_visible()
