@@ -1043,6 +1043,17 @@ class ReceiptStatus(enum.StrEnum):
     VOID = "void"
 
 
+class StatementBasis(enum.StrEnum):
+    """The year a statement covers: January to December, or the organisation's fiscal year."""
+
+    CALENDAR = "calendar"
+    FISCAL = "fiscal"  # named by the calendar year it ends in
+
+    @property
+    def label(self) -> str:
+        return {"calendar": "Calendar year", "fiscal": "Fiscal year"}[self.value]
+
+
 class ReceiptSequence(db.Model):
     """The last receipt number used in a fiscal year; locked while a number is taken."""
 
@@ -1075,9 +1086,17 @@ class Receipt(db.Model):
         CheckConstraint(
             "(kind = 'in_kind') = (in_kind_gift_id IS NOT NULL)", name="in_kind_has_a_gift"
         ),
+        CheckConstraint(
+            f"basis IN ({_sql_in([b.value for b in StatementBasis])})", name="basis_known"
+        ),
+        CheckConstraint(
+            "(kind = 'statement') = "
+            "(basis IS NOT NULL AND period_start IS NOT NULL AND period_end IS NOT NULL)",
+            name="statement_has_a_period",
+        ),
         db.UniqueConstraint("fiscal_year", "sequence_number", name="uq_receipts_year_sequence"),
         Index("ix_receipts_donor_issued", "donor_id", "issued_at"),
-        Index("ix_receipts_statement", "donor_id", "tax_year", "kind"),
+        Index("ix_receipts_statement_period", "period_start", "period_end", "donor_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -1089,8 +1108,10 @@ class Receipt(db.Model):
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
     gift_id: Mapped[int | None] = mapped_column(ForeignKey("gifts.id"), index=True)
     in_kind_gift_id: Mapped[int | None] = mapped_column(ForeignKey("in_kind_gifts.id"), index=True)
-    # Statements: the tax year and the dates it covers.
+    # Statements: the year it is named by, its basis (a StatementBasis) and the dates it
+    # covers. A donor has at most one valid statement per period.
     tax_year: Mapped[int | None] = mapped_column(Integer)
+    basis: Mapped[str | None] = mapped_column(String(10))
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
     # What the receipt acknowledges, in minor units (0 for goods: no value is stated).
@@ -1161,17 +1182,21 @@ class YearEndStatus(enum.StrEnum):
 
 
 class YearEndRun(db.Model):
-    """One run of the year-end statements for a tax year, with its progress."""
+    """One run of the year-end statements for a tax year on a basis, with its progress."""
 
     __tablename__ = "year_end_runs"
     __table_args__ = (
         CheckConstraint(
             f"status IN ({_sql_in([s.value for s in YearEndStatus])})", name="status_known"
         ),
+        CheckConstraint(
+            f"basis IN ({_sql_in([b.value for b in StatementBasis])})", name="basis_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tax_year: Mapped[int] = mapped_column(Integer, index=True)
+    basis: Mapped[str] = mapped_column(String(10), default=StatementBasis.FISCAL.value)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default=YearEndStatus.RUNNING.value)

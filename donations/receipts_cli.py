@@ -1,4 +1,4 @@
-"""Flask commands for receipts: ``flask receipts year-end 2026 [--workers N]``."""
+"""Flask commands for receipts: ``flask receipts year-end 2026 [--basis B] [--workers N]``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from donations.extensions import db
+from donations.models import StatementBasis
 from donations.services import year_end
 from donations.services.errors import DomainError
 
@@ -20,6 +21,13 @@ def _plural(n: int, word: str) -> str:
 @receipts_cli.command("year-end")
 @click.argument("tax_year", type=int)
 @click.option(
+    "--basis",
+    type=click.Choice([b.value for b in StatementBasis], case_sensitive=False),
+    default=None,
+    help="The year the statements cover: the organisation's fiscal year, named by the "
+    "calendar year it ends in (the default), or the calendar year, January to December.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, year_end.MAX_WORKERS),
     default=2,
@@ -27,24 +35,28 @@ def _plural(n: int, word: str) -> str:
     help="Processes rendering the PDFs (1: render in this process).",
 )
 @click.option("--run-id", type=int, default=None, hidden=True, help="Carry on a started run.")
-def year_end_command(tax_year: int, workers: int, run_id: int | None) -> None:
+def year_end_command(tax_year: int, basis: str | None, workers: int, run_id: int | None) -> None:
     """Issue and email the year-end statement of every donor who gave in TAX_YEAR.
 
-    Donors who already have a statement for the year are skipped, so running it
-    again after an interruption carries on where it stopped.
+    Donors who already have a statement for the period are skipped, so running
+    it again after an interruption carries on where it stopped.
     """
     try:
         if run_id is None:
-            run = year_end.start_run(actor=None, tax_year=tax_year)
+            run = year_end.start_run(
+                actor=None, tax_year=tax_year, basis=basis or StatementBasis.FISCAL
+            )
             db.session.commit()
         else:  # started by the treasurer's screen, which then runs this in the background
             run = year_end.get_run(run_id)
             if run.tax_year != tax_year:
                 raise click.UsageError(f"Run #{run.id} is for {run.tax_year}, not {tax_year}.")
+            if basis is not None and run.basis != basis.lower():
+                raise click.UsageError(f"Run #{run.id} is on the {run.basis} basis, not {basis}.")
     except DomainError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
-    label = year_end.tax_year_label(tax_year)
+    label = year_end.run_label(run)
     click.echo(f"Year-end statements for {label}: run #{run.id}, {_plural(workers, 'worker')}.")
 
     bar = click.progressbar(length=max(run.donors_total, 1), label="Donors", show_pos=True)

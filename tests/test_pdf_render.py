@@ -349,3 +349,45 @@ def test_first_page_rasterizes_and_is_not_blank(tmp_path, content):
         assert pages_of(pdf) > 1
     else:
         assert pages_of(pdf) == 1
+
+
+def test_statement_pages_after_the_first_carry_a_running_header():
+    content = replace(statement(gifts=200), tax_year="FY 2026 (July 2025 - June 2026)")
+    reader = PdfReader(io.BytesIO(render_receipt(content)))
+    assert len(reader.pages) >= 3
+    header = "Statement 2026-000044 · Zoë Ångström · FY 2026 (July 2025 - June 2026) (continued)"
+    first = " ".join((reader.pages[0].extract_text() or "").split())
+    assert "(continued)" not in first
+    assert first.count("2026-000044") == 1  # the receipt number, once
+    for page in reader.pages[1:]:
+        text = " ".join((page.extract_text() or "").split())
+        assert text.count(header) == 1, text[:300]
+        assert "Date Fund Method Receipt Amount" in text  # the table header still repeats
+    # Gift receipts are one page and have none.
+    assert "(continued)" not in text_of(render_receipt(cash()))
+
+
+def test_a_long_donor_name_is_shortened_in_the_running_header():
+    donor = DonorBlock(name="Ana Maria " * 20 + "Núñez")
+    reader = PdfReader(io.BytesIO(render_receipt(statement(gifts=200, donor=donor))))
+    second = " ".join((reader.pages[1].extract_text() or "").split())
+    assert "Statement 2026-000044 · Ana Maria" in second
+    assert "… · 2026 (continued)" in second
+
+
+def test_a_statement_names_its_basis_and_period():
+    calendar = text_of(render_receipt(statement(basis="calendar")))
+    assert "Statement for calendar year 2026: January 1, 2026 \u2013 December 31, 2026" in calendar
+    fiscal = replace(
+        statement(basis="fiscal"),
+        tax_year="FY 2026 (July 2025 - June 2026)",
+        period_start="2025-07-01",
+        period_end="2026-06-30",
+    )
+    text = text_of(render_receipt(fiscal))
+    assert "Year-end giving statement FY 2026 (July 2025 - June 2026)" in text
+    assert "Statement for fiscal year 2026: July 1, 2025 \u2013 June 30, 2026" in text
+    # A statement issued before there was a basis keeps its "Period" line.
+    older = text_of(render_receipt(statement()))
+    assert "Period January 1, 2026 \u2013 December 31, 2026" in older
+    assert "Statement for" not in older

@@ -1,5 +1,5 @@
-"""Year-end statements: start a run for a tax year and follow its progress; a ZIP of
-every receipt issued in a period."""
+"""Year-end statements: start a run for a tax year (calendar or fiscal) and follow its
+progress; a ZIP of every receipt issued in a period."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from wtforms.validators import InputRequired
 from donations.authz import roles_required
 from donations.extensions import db
 from donations.forms import show_domain_error
-from donations.models import Organization, Role, YearEndStatus
+from donations.models import Organization, Role, StatementBasis, YearEndStatus
 from donations.services import year_end
 from donations.services.errors import DomainError, NotFound
 
@@ -48,12 +48,32 @@ class StartForm(FlaskForm):
         validators=[InputRequired(message="Choose a tax year.")],
         description="Every donor who gave money or goods in that year gets one statement.",
     )
+    # Left out of the form (fiscal) when the fiscal year is the calendar year.
+    basis = SelectField("Year basis", default=StatementBasis.FISCAL.value)
+
+
+def _basis_choices(start_month: int) -> list[tuple[str, str]]:
+    first = date(2000, start_month, 1)
+    last = date(2000, (start_month - 2) % 12 + 1, 1)
+    return [
+        (
+            StatementBasis.FISCAL.value,
+            f"Fiscal year ({first:%B} to {last:%B}, named by the year it ends in)",
+        ),
+        (StatementBasis.CALENDAR.value, "Calendar year (January to December)"),
+    ]
+
+
+def _start_month() -> int:
+    org = db.session.get(Organization, 1)
+    return org.fiscal_year_start_month if org is not None else 1
 
 
 def _start_form(**kwargs) -> StartForm:
     form = StartForm(**kwargs)
     years = year_end.years_with_gifts()
-    form.tax_year.choices = [(y, year_end.tax_year_label(y)) for y in years]
+    form.tax_year.choices = [(y, str(y)) for y in years]
+    form.basis.choices = _basis_choices(_start_month())
     if form.tax_year.data is None and years:
         default = year_end.default_tax_year()
         form.tax_year.data = default if default in years else years[0]
@@ -70,7 +90,9 @@ def _index_page(form: StartForm, *, status: int = 200, zip_error: str = "", zip_
             form=form,
             runs=runs,
             is_alive=year_end.is_alive,
-            label=year_end.tax_year_label,
+            label=year_end.run_label,
+            bases_coincide=year_end.bases_coincide(),
+            fiscal_example=_fiscal_example(),
             org_ready=org is not None and bool(org.legal_name),
             zip_from=request.args.get("from", start.isoformat()),
             zip_to=request.args.get("to", end.isoformat()),
@@ -79,6 +101,16 @@ def _index_page(form: StartForm, *, status: int = 200, zip_error: str = "", zip_
         ),
         status,
     )
+
+
+def _fiscal_example() -> str:
+    """ "Fiscal year 2026 is July 1, 2025 to June 30, 2026." for the form's hint."""
+    from donations.services.receipts import tax_year_period
+
+    year = year_end.default_tax_year()
+    start, end = tax_year_period(year, _start_month())
+    first = f"{start:%B} {start.day}, {start.year}"
+    return f"Fiscal year {year} is {first} to {end:%B} {end.day}, {end.year}."
 
 
 def _default_zip_period() -> tuple[date, date]:
@@ -104,7 +136,9 @@ def start():
     if not form.validate_on_submit():
         return _index_page(form, status=400)
     try:
-        run = year_end.start_run(actor=current_user, tax_year=form.tax_year.data)
+        run = year_end.start_run(
+            actor=current_user, tax_year=form.tax_year.data, basis=form.basis.data
+        )
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -177,7 +211,8 @@ def run(run_id: int):
         alive=alive,
         stale=run.status == YearEndStatus.RUNNING and not alive,
         refresh=REFRESH_SECONDS if alive else None,
-        label=year_end.tax_year_label(run.tax_year),
+        label=year_end.run_label(run),
+        basis_label=StatementBasis(run.basis).label,
         can_continue=not alive and run.status != YearEndStatus.DONE,
         mail_link=mail_link,
     )

@@ -87,7 +87,8 @@ class ReceiptContent:
     # in_kind: IRS Form 8283 is needed when non-cash gifts exceed $500 in a year
     form_8283_reminder: bool = False
     # statement: the period and every gift in it, with totals per fund
-    tax_year: str = ""  # "2026" or "FY 2026 (July 2025 - June 2026)"
+    tax_year: str = ""  # "2026", "2026 (January - December)" or "FY 2026 (July 2025 - June 2026)"
+    basis: str = ""  # "calendar" | "fiscal" ("" in statements issued before there was a choice)
     period_start: str = ""
     period_end: str = ""
     gifts: list[GiftLine] = field(default_factory=list)

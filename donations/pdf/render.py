@@ -8,7 +8,9 @@ imported. The same input gives the same bytes (the document is built with
 
 Every page carries, at the bottom, the verification code, a QR code of the
 verification address, the organisation's footer text and "Page x of N"; a
-voided receipt carries a large translucent "VOID" across every page.
+voided receipt carries a large translucent "VOID" across every page. The pages
+of a statement after the first carry a running header at the top: the number,
+the donor and the year, "(continued)".
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ QR_SIZE = 22 * mm
 FOOTER_GAP = 4 * mm
 FOOTER_BASE = 8 * mm  # from the paper's edge to the lowest footer line
 FOOTER_TEXT_MAX = 24 * mm  # a longer org footer goes at the end of the text instead
+HEADER_BASE = 11 * mm  # from the paper's top edge to the running header's baseline
+HEADER_SIZE = 7.5
 
 
 def _register_fonts() -> None:
@@ -272,10 +276,13 @@ class _Decor:
     footer_lines: list[Paragraph]
     text_width: float
     void: bool
+    running_header: str = ""  # on pages 2+ (statements)
 
     def draw(self, canvas: Canvas, page: int, pages: int) -> None:
         width = self.page_width
         canvas.saveState()
+        if page > 1 and self.running_header:
+            self.draw_running_header(canvas)
         # The rule above the footer block.
         block_top = FOOTER_BASE + self.height()
         canvas.setStrokeColor(RULE)
@@ -304,6 +311,15 @@ class _Decor:
         canvas.restoreState()
         if self.void:
             self.draw_void(canvas)
+
+    def draw_running_header(self, canvas: Canvas) -> None:
+        y = self.page_height - HEADER_BASE
+        canvas.setFont(FONT, HEADER_SIZE)
+        canvas.setFillColor(MUTED)
+        canvas.drawString(MARGIN, y, self.running_header)
+        canvas.setStrokeColor(RULE)
+        canvas.setLineWidth(0.5)
+        canvas.line(MARGIN, y - 2 * mm, self.page_width - MARGIN, y - 2 * mm)
 
     def height(self) -> float:
         text = sum(p.wrap(self.text_width, 1000)[1] for p in self.footer_lines)
@@ -378,6 +394,36 @@ def _title(content: ReceiptContent) -> str:
     if content.kind == "statement" and content.tax_year:
         title = f"{title} {content.tax_year}"
     return title
+
+
+def _period_sentence(content: ReceiptContent) -> str:
+    """ "Statement for calendar year 2026: January 1, 2026 - December 31, 2026" (an en dash)."""
+    try:
+        year = date.fromisoformat(content.period_end).year
+    except (TypeError, ValueError):
+        return ""
+    which = "calendar year" if content.basis == "calendar" else "fiscal year"
+    return (
+        f"Statement for {which} {year}: "
+        f"{_day(content.period_start)} {EN_DASH} {_day(content.period_end)}"
+    )
+
+
+def _running_header(content: ReceiptContent, width: float) -> str:
+    """ "Statement 2026-000123 · Maria Núñez · 2026 (continued)", shortened to fit."""
+    if content.kind != "statement":
+        return ""
+    name = " ".join(content.donor.name.split())
+    year = f" · {content.tax_year}" if content.tax_year else ""
+
+    def text(who: str) -> str:
+        return f"Statement {content.number} · {who}{year} (continued)"
+
+    line = text(name)
+    while name and pdfmetrics.stringWidth(line, FONT, HEADER_SIZE) > width:
+        name = name[:-2].rstrip()
+        line = text(name + "…")
+    return line
 
 
 def _notices(content: ReceiptContent, void: VoidMark | None) -> list[Flowable]:
@@ -562,13 +608,20 @@ def render_receipt(
         footer_lines=footer,
         text_width=footer_text_w,
         void=void is not None,
+        running_header=_running_header(content, width),
     )
 
     story: list[Flowable] = _header(content, branding, width)
     story += [Spacer(1, 4 * mm), _p(_title(content), "title")]
+    # Statements issued since there is a basis to choose say which year they cover;
+    # older ones keep their "Period" line.
+    period = _period_sentence(content) if content.kind == "statement" and content.basis else ""
+    if period:
+        story.append(_p(period, "notice"))
+        story.append(Spacer(1, 2 * mm))
     story += _notices(content, void)
     facts = [("Receipt number", content.number), ("Date issued", _day(content.issued_on))]
-    if content.kind == "statement" and (content.period_start or content.period_end):
+    if content.kind == "statement" and not period and (content.period_start or content.period_end):
         facts.append(
             ("Period", f"{_day(content.period_start)} {EN_DASH} {_day(content.period_end)}")
         )

@@ -35,6 +35,7 @@ from donations.models import (
     ReceiptSequence,
     ReceiptSettings,
     ReceiptStatus,
+    StatementBasis,
     StockDocument,
     User,
     YearEndRun,
@@ -113,6 +114,43 @@ def tax_year_label(tax_year: int, start_month: int) -> str:
         return str(tax_year)
     start, end = tax_year_period(tax_year, start_month)
     return f"FY {tax_year} ({start:%B %Y} - {end:%B %Y})"
+
+
+# --- the basis of a statement: calendar or fiscal year ------------------------------
+
+
+def parse_basis(value: object) -> StatementBasis:
+    """Return the basis named by ``value`` ("calendar" or "fiscal"); refuse anything else."""
+    try:
+        return StatementBasis(str(value).strip().lower())
+    except ValueError:
+        raise InvalidInput(
+            f"“{str(value)[:40]}” is not a basis for statements; choose "
+            + " or ".join(f"“{b.value}”" for b in StatementBasis)
+            + ".",
+            field="basis",
+        ) from None
+
+
+def bases_coincide(start_month: int) -> bool:
+    """True when the fiscal year is the calendar year: both bases give the same period."""
+    return start_month == 1
+
+
+def statement_period(tax_year: int, basis: StatementBasis, start_month: int) -> tuple[date, date]:
+    """The first and last day a statement for ``tax_year`` on ``basis`` covers."""
+    if basis == StatementBasis.CALENDAR:
+        return date(tax_year, 1, 1), date(tax_year, 12, 31)
+    return tax_year_period(tax_year, start_month)
+
+
+def statement_label(tax_year: int, basis: StatementBasis | str, start_month: int) -> str:
+    """ "2026", "2026 (January - December)" or "FY 2026 (July 2025 - June 2026)"."""
+    if bases_coincide(start_month):
+        return str(tax_year)
+    if basis == StatementBasis.CALENDAR:
+        return f"{tax_year} (January - December)"
+    return tax_year_label(tax_year, start_month)
 
 
 # --- numbers -------------------------------------------------------------------
@@ -346,6 +384,12 @@ def _lock_gift(gift: Gift) -> Gift:
     return gift
 
 
+def was_corrected(gift_id: int) -> bool:
+    """Whether a reversing entry undoes this gift (its replacement is receipted instead)."""
+    reversal = select(Gift.id).where(Gift.corrects_gift_id == gift_id, Gift.is_reversal)
+    return db.session.scalar(reversal.limit(1)) is not None
+
+
 def issue_gift_receipt(
     *, actor: User | None, gift: Gift, replaces: Receipt | None = None
 ) -> Receipt:
@@ -354,6 +398,10 @@ def issue_gift_receipt(
     if gift.is_reversal or gift.status != GiftStatus.PAID:
         state = "a correction entry" if gift.is_reversal else f"{gift.status}, not paid"
         raise NotAllowed(f"Gift #{gift.id} is {state}; only a paid gift gets a receipt.")
+    if was_corrected(gift.id):
+        raise NotAllowed(
+            f"Gift #{gift.id} was corrected; its replacement gets the receipt, not the original."
+        )
     existing = valid_receipt_for_gift(gift.id)
     if existing is not None:
         raise NotAllowed(f"Gift #{gift.id} already has receipt {existing.number}.")
@@ -462,12 +510,14 @@ def statement_gifts(donor_id: int, start: date, end: date) -> list[Gift]:
     )
 
 
-def existing_statement(donor_id: int, tax_year: int) -> Receipt | None:
+def existing_statement(donor_id: int, start: date, end: date) -> Receipt | None:
+    """The donor's valid statement of exactly this period, whatever basis named it."""
     return db.session.scalar(
         select(Receipt).where(
+            Receipt.period_start == start,
+            Receipt.period_end == end,
             Receipt.donor_id == donor_id,
             Receipt.kind == ReceiptKind.STATEMENT,
-            Receipt.tax_year == tax_year,
             Receipt.status == ReceiptStatus.VALID,
         )
     )
@@ -478,16 +528,30 @@ def issue_statement(
     actor: User | None,
     donor: Donor,
     tax_year: int,
+    basis: StatementBasis | str = StatementBasis.FISCAL,
     run: YearEndRun | None = None,
     replaces: Receipt | None = None,
 ) -> Receipt:
-    """Issue a donor's year-end statement: every gift of the tax year, totals per fund."""
+    """Issue a donor's year-end statement: every gift of the period, totals per fund.
+
+    The period is the tax year on ``basis`` (calendar or fiscal year); a run's
+    statements cover the run's period, and a reissue covers the voided one's.
+    """
     org = _organization()
+    if replaces is not None and replaces.period_start is not None:
+        tax_year, basis = replaces.tax_year, parse_basis(replaces.basis or StatementBasis.FISCAL)
+        start, end = replaces.period_start, replaces.period_end
+    elif run is not None:
+        tax_year, basis = run.tax_year, parse_basis(run.basis)
+        start, end = run.period_start, run.period_end
+    else:
+        basis = parse_basis(basis)
+        start, end = statement_period(tax_year, basis, org.fiscal_year_start_month)
+    label = statement_label(tax_year, basis, org.fiscal_year_start_month)
     serialize_writes(LOCK_NAME)
-    existing = existing_statement(donor.id, tax_year)
+    existing = existing_statement(donor.id, start, end)
     if existing is not None:
-        raise NotAllowed(f"{donor.name} already has statement {existing.number} for {tax_year}.")
-    start, end = tax_year_period(tax_year, org.fiscal_year_start_month)
+        raise NotAllowed(f"{donor.name} already has statement {existing.number} for {label}.")
     gifts = [g for g in statement_gifts(donor.id, start, end) if receipted_cents(g) > 0]
     goods = [
         g
@@ -503,9 +567,7 @@ def issue_statement(
         if not _intake_reversed(g.document_id)
     ]
     if not gifts and not goods:
-        raise InvalidInput(
-            f"{donor.name} gave nothing in {tax_year}; there is no statement to send."
-        )
+        raise InvalidInput(f"{donor.name} gave nothing in {label}; there is no statement to send.")
     currencies = {g.currency for g in gifts} or {org.default_currency}
     if len(currencies) > 1:
         raise NotAllowed(f"{donor.name} gave in several currencies; statements need one.")
@@ -526,7 +588,8 @@ def issue_statement(
     def fill(content: ReceiptContent) -> ReceiptContent:
         return replace(
             content,
-            tax_year=tax_year_label(tax_year, org.fiscal_year_start_month),
+            tax_year=label,
+            basis=basis.value,
             period_start=start.isoformat(),
             period_end=end.isoformat(),
             gifts=lines,
@@ -548,6 +611,7 @@ def issue_statement(
         fill=fill,
         replaces=replaces,
         tax_year=tax_year,
+        basis=basis.value,
         period_start=start,
         period_end=end,
         year_end_run_id=run.id if run is not None else None,

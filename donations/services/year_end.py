@@ -10,8 +10,14 @@ batch; when a batch's PDFs are back, their emails are queued (with the PDF
 attached) in a transaction of their own. At most two batches of PDFs are held
 at once, so memory does not grow with the number of donors.
 
+A run covers one period: a tax year on a basis, the calendar year (January to
+December) or the organisation's fiscal year (named by the calendar year it ends
+in). The period is fixed when the run is made and kept on the run and on each
+statement, so a calendar-2026 and a fiscal-2026 statement are two documents,
+while the same period run again never makes a second one.
+
 A run can be stopped (Ctrl-C, SIGTERM, the machine going down) at any point
-and run again: donors who already have a valid statement for the year are
+and run again: donors who already have a valid statement for the period are
 skipped, and statements this run issued whose email was not yet queued get
 their email first. So a rerun never issues a second number or sends a second
 email to anyone.
@@ -41,6 +47,7 @@ from donations.models import (
     Receipt,
     ReceiptKind,
     ReceiptStatus,
+    StatementBasis,
     User,
     YearEndRun,
     YearEndStatus,
@@ -131,10 +138,12 @@ def _donor_ids_with_gifts(start: date, end: date) -> Select:
     return union(money, goods).subquery()
 
 
-def _with_statement(tax_year: int) -> Select:
+def _with_statement(start: date, end: date) -> Select:
+    """Donors who have a valid statement of exactly this period (a subquery)."""
     return select(Receipt.donor_id).where(
+        Receipt.period_start == start,
+        Receipt.period_end == end,
         Receipt.kind == ReceiptKind.STATEMENT.value,
-        Receipt.tax_year == tax_year,
         Receipt.status == ReceiptStatus.VALID.value,
     )
 
@@ -145,33 +154,37 @@ def count_donors(start: date, end: date) -> int:
     return db.session.scalar(select(func.count()).select_from(ids)) or 0
 
 
-def _count_done(start: date, end: date, tax_year: int) -> int:
+def _count_done(start: date, end: date) -> int:
     ids = _donor_ids_with_gifts(start, end)
     return (
         db.session.scalar(
             select(func.count())
             .select_from(ids)
-            .where(ids.c.donor_id.in_(_with_statement(tax_year)))
+            .where(ids.c.donor_id.in_(_with_statement(start, end)))
         )
         or 0
     )
 
 
-def _next_donors(start: date, end: date, tax_year: int, after_id: int, limit: int) -> list[int]:
-    """The next donors, by id, who gave in the period and have no statement yet."""
+def _next_donors(start: date, end: date, after_id: int, limit: int) -> list[int]:
+    """The next donors, by id, who gave in the period and have no statement of it yet."""
     ids = _donor_ids_with_gifts(start, end)
     return list(
         db.session.scalars(
             select(ids.c.donor_id)
-            .where(ids.c.donor_id > after_id, ids.c.donor_id.not_in(_with_statement(tax_year)))
+            .where(ids.c.donor_id > after_id, ids.c.donor_id.not_in(_with_statement(start, end)))
             .order_by(ids.c.donor_id)
             .limit(limit)
         )
     )
 
 
-def years_with_gifts() -> list[int]:
-    """The tax years in which money or goods were received, newest first."""
+def years_with_gifts(basis: StatementBasis | None = None) -> list[int]:
+    """The tax years in which money or goods were received, newest first.
+
+    On a basis, the years named as that basis names them; with none, the years of
+    either basis (the screen offers one list of years beside the basis).
+    """
     start_month = _start_month_or_default()
     gift_months = select(
         extract("year", Gift.received_at).label("y"), extract("month", Gift.received_at).label("m")
@@ -180,10 +193,12 @@ def years_with_gifts() -> list[int]:
         extract("year", InKindGift.received_on).label("y"),
         extract("month", InKindGift.received_on).label("m"),
     ).where(InKindGift.donor_id.is_not(None))
-    years = {
-        receipts.fiscal_year_of(date(int(y), int(m), 1), start_month)
-        for y, m in db.session.execute(union(gift_months, goods_months)).all()
-    }
+    months = [(int(y), int(m)) for y, m in db.session.execute(union(gift_months, goods_months))]
+    years: set[int] = set()
+    if basis in (None, StatementBasis.FISCAL):
+        years |= {receipts.fiscal_year_of(date(y, m, 1), start_month) for y, m in months}
+    if basis in (None, StatementBasis.CALENDAR):
+        years |= {y for y, _ in months}
     return sorted(years, reverse=True)
 
 
@@ -192,17 +207,33 @@ def _start_month_or_default() -> int:
     return org.fiscal_year_start_month if org is not None else 1
 
 
-def default_tax_year(today: date | None = None) -> int:
+def default_tax_year(
+    today: date | None = None, basis: StatementBasis = StatementBasis.FISCAL
+) -> int:
     """The year a treasurer most likely means: the last one early in the new year."""
     today = today or utcnow().date()
-    start_month = _start_month_or_default()
+    start_month = 1 if basis == StatementBasis.CALENDAR else _start_month_or_default()
     current = receipts.fiscal_year_of(today, start_month)
     months_in = (today.month - start_month) % 12
     return current - 1 if months_in < STATEMENT_SEASON_MONTHS else current
 
 
-def tax_year_label(tax_year: int) -> str:
-    return receipts.tax_year_label(tax_year, _start_month_or_default())
+def tax_year_label(tax_year: int, basis: StatementBasis | str = StatementBasis.FISCAL) -> str:
+    return receipts.statement_label(tax_year, basis, _start_month_or_default())
+
+
+def bases_coincide() -> bool:
+    """True when the fiscal year is the calendar year, so there is no basis to choose."""
+    return receipts.bases_coincide(_start_month_or_default())
+
+
+def run_label(run: YearEndRun) -> str:
+    """What a run covers, from its own (frozen) period: "FY 2026 (July 2025 - June 2026)"."""
+    if run.basis == StatementBasis.CALENDAR:
+        return tax_year_label(run.tax_year, StatementBasis.CALENDAR)
+    if (run.period_start.month, run.period_start.day) == (1, 1):
+        return str(run.tax_year)
+    return f"FY {run.tax_year} ({run.period_start:%B %Y} - {run.period_end:%B %Y})"
 
 
 # --- runs ---------------------------------------------------------------------
@@ -216,11 +247,13 @@ def is_alive(run: YearEndRun, *, now=None) -> bool:
     return last is not None and (now or utcnow()) - last <= STALE_AFTER
 
 
-def runs_query(*, tax_year: int | None = None) -> Select[tuple[YearEndRun]]:
-    """Year-end runs, newest first."""
+def runs_query(*, period: tuple[date, date] | None = None) -> Select[tuple[YearEndRun]]:
+    """Year-end runs, newest first; of one period (first and last day) if given."""
     query = select(YearEndRun).order_by(YearEndRun.started_at.desc(), YearEndRun.id.desc())
-    if tax_year is not None:
-        query = query.where(YearEndRun.tax_year == tax_year)
+    if period is not None:
+        query = query.where(
+            YearEndRun.period_start == period[0], YearEndRun.period_end == period[1]
+        )
     return query
 
 
@@ -231,19 +264,24 @@ def get_run(run_id: int) -> YearEndRun:
     return run
 
 
-def start_run(*, actor: User | None, tax_year: int) -> YearEndRun:
+def start_run(
+    *, actor: User | None, tax_year: int, basis: StatementBasis | str = StatementBasis.FISCAL
+) -> YearEndRun:
     """Start the year-end statements of a tax year, or continue an interrupted run of it.
 
-    Refuses a year without gifts and a year whose run is still going. The caller
-    commits, then calls ``run_year_end`` (in this process or another).
+    ``basis`` is "fiscal" (the organisation's fiscal year, named by the calendar
+    year it ends in) or "calendar" (January to December). Refuses an unknown
+    basis, a period without gifts and a period whose run is still going. The
+    caller commits, then calls ``run_year_end`` (in this process or another).
     """
     if not isinstance(tax_year, int) or not FIRST_TAX_YEAR <= tax_year <= LAST_TAX_YEAR:
         raise InvalidInput(
             f"Enter a year between {FIRST_TAX_YEAR} and {LAST_TAX_YEAR}.", field="tax_year"
         )
+    basis = receipts.parse_basis(basis)
     start_month = _start_month()
-    label = receipts.tax_year_label(tax_year, start_month)
-    start, end = receipts.tax_year_period(tax_year, start_month)
+    label = receipts.statement_label(tax_year, basis, start_month)
+    start, end = receipts.statement_period(tax_year, basis, start_month)
     total = count_donors(start, end)
     if total == 0:
         raise InvalidInput(
@@ -252,7 +290,7 @@ def start_run(*, actor: User | None, tax_year: int) -> YearEndRun:
             field="tax_year",
         )
     serialize_writes(LOCK_NAME)
-    latest = db.session.scalar(runs_query(tax_year=tax_year).limit(1).with_for_update())
+    latest = db.session.scalar(runs_query(period=(start, end)).limit(1).with_for_update())
     now = utcnow()
     if latest is not None and is_alive(latest, now=now):
         raise NotAllowed(
@@ -266,6 +304,7 @@ def start_run(*, actor: User | None, tax_year: int) -> YearEndRun:
     else:
         run = YearEndRun(
             tax_year=tax_year,
+            basis=basis.value,
             period_start=start,
             period_end=end,
             started_by_id=actor.id if actor is not None else None,
@@ -278,7 +317,7 @@ def start_run(*, actor: User | None, tax_year: int) -> YearEndRun:
     run.finished_at = None
     run.last_error = ""
     run.donors_total = total
-    run.donors_done = _count_done(run.period_start, run.period_end, tax_year)
+    run.donors_done = _count_done(run.period_start, run.period_end)
     db.session.flush()
     record_audit(
         actor=actor, action=action, object_type="year_end_run", object_id=run.id, summary=summary
@@ -468,7 +507,7 @@ def _issue_batch(
         donor = db.session.get(Donor, donor_id)
         try:
             receipt = receipts.issue_statement(
-                actor=None, donor=donor, tax_year=run.tax_year, run=run
+                actor=None, donor=donor, tax_year=run.tax_year, basis=run.basis, run=run
             )
         except InvalidInput:  # every gift refunded or reversed: nothing to state
             result.nothing_to_state += 1
@@ -510,9 +549,10 @@ def run_year_end(
     if run.status != YearEndStatus.RUNNING:
         raise NotAllowed(f"Run #{run.id} is {run.status}; start it again to carry on.")
     _start_month()  # no statements without the organisation profile
-    tax_year, start, end = run.tax_year, run.period_start, run.period_end
+    start, end = run.period_start, run.period_end
+    label = run_label(run)
     run.donors_total = count_donors(start, end)
-    run.donors_done = _count_done(start, end, tax_year)
+    run.donors_done = _count_done(start, end)
     result.skipped = run.donors_done
     run.heartbeat_at = utcnow()
     logo = receipts.get_receipt_settings().logo
@@ -534,7 +574,7 @@ def run_year_end(
         after_id = 0
         stopped = False
         while not stopped:
-            donor_ids = _next_donors(start, end, tax_year, after_id, batch_size)
+            donor_ids = _next_donors(start, end, after_id, batch_size)
             if not donor_ids:
                 break
             after_id = donor_ids[-1]
@@ -557,7 +597,7 @@ def run_year_end(
             action="year_end.stopped" if stopped else "year_end.done",
             object_type="year_end_run",
             object_id=run.id,
-            summary=f"{tax_year}: {result.issued:,} statements issued, "
+            summary=f"{label}: {result.issued:,} statements issued, "
             f"{result.emailed:,} emails queued, {result.for_post:,} for post",
         )
         db.session.commit()
