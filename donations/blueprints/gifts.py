@@ -223,9 +223,9 @@ class OfflineGiftForm(FlaskForm):
 
 
 class CorrectGiftForm(OfflineGiftForm):
-    # A correction keeps what the donor received in return, as first recorded.
-    benefit_description = None
-    benefit_value = None
+    # What the donor received in return is corrected like any other value (the
+    # fields and their checks are the offline gift form's); the receipt of the
+    # replacement is issued by the correction itself, so there is no thank-you.
     send_thanks = None
 
     reason = TextAreaField(
@@ -433,6 +433,10 @@ def correct(gift_id: int):
             "reference": gift.reference,
             "memo": gift.memo,
             "is_anonymous": gift.is_anonymous,
+            "benefit_description": gift.benefit_description or "",
+            "benefit_value": (
+                format_plain(gift.benefit_cents, gift.currency) if gift.benefit_cents else ""
+            ),
         }
     )
     form.currency = gift.currency
@@ -445,6 +449,7 @@ def correct(gift_id: int):
                 reason=form.reason.data,
                 void_only=form.void_only.data,
                 **form.gift_values(),
+                **form.benefit_values(),
             )
         except DomainError as error:
             db.session.rollback()

@@ -38,6 +38,7 @@ from donations.money import format_money, is_currency_code
 from donations.services import payments, stripe_events
 from donations.services.audit import describe_changes, record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
+from donations.services.funds import AMOUNT_CENTS_MAX
 from donations.services.locking import serialize_writes
 from donations.services.text import like_pattern
 
@@ -296,6 +297,11 @@ def _checked_offline_values(
     currency = (currency or "").strip().upper()
     if not is_currency_code(currency):
         raise InvalidInput("Use a three-letter currency code, such as USD.", field="currency")
+    if amount_cents > AMOUNT_CENTS_MAX:  # the most an INTEGER column holds on PostgreSQL
+        raise InvalidInput(
+            f"Enter an amount of at most {format_money(AMOUNT_CENTS_MAX, currency)}.",
+            field="amount",
+        )
     if received_on > utcnow().date():
         raise InvalidInput("The date received cannot be in the future.", field="received_on")
     donor = db.session.get(Donor, donor_id) if 0 < donor_id <= MAX_ID else None
@@ -478,6 +484,8 @@ CORRECTABLE_FIELDS = (
     "reference",
     "memo",
     "is_anonymous",
+    "benefit_description",
+    "benefit_cents",
 )
 
 
@@ -514,8 +522,10 @@ def correct_gift(
     """Reverse an offline gift and, unless ``void_only``, record its corrected replacement.
 
     ``new_values`` are the fields of CORRECTABLE_FIELDS that change; the others
-    keep the original's values. The original row is never modified.
-    Returns (reversal, replacement or None).
+    keep the original's values. They are checked as a new offline gift's are,
+    what the donor received in return (``benefit_description``/``benefit_cents``)
+    included, and the replacement's receipt states what the replacement carries.
+    The original row is never modified. Returns (reversal, replacement or None).
     """
     unknown = set(new_values) - set(CORRECTABLE_FIELDS)
     if unknown:

@@ -168,6 +168,7 @@ def gift_receipts(gift: Gift) -> GiftReceipts:
         and not gift.is_reversal
         and gift.status == GiftStatus.PAID.value
         and receipts.receipted_cents(gift) > 0
+        and not receipts.was_corrected(gift.id)
     )
     return GiftReceipts(
         receipts=rows,
