@@ -232,3 +232,28 @@ def sign_in(page: Page, pages: Pages, account: tuple[str, str]) -> None:
 def sign_out(page: Page) -> None:
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("link", name="Staff sign in")).to_be_visible()
+
+
+# --- Story constants -----------------------------------------------------------
+# The journeys tell one story: what the donors do in test_01 and test_02 is what
+# staff and the treasurer find in test_03 and test_04.
+
+# test_01: a one-time gift with the card fee covered (the treasurer finds it).
+GIFT_DONOR_NAME = "Lena Fischer"
+GIFT_DONOR_EMAIL = "lena.fischer@example.com"
+GIFT_AMOUNT_CENTS = 5000  # before the covered card fee
+# What is charged and receipted: $50 grossed up for the demo card fee (2.9% + $0.30).
+# test_01 computes it from the rates the donation page states and checks it equals this.
+GIFT_TOTAL_CENTS = 5181
+GIFT_FUND = "Survivor services"
+# test_01: a monthly gift, typed in, to the default fund, no fee covered.
+MONTHLY_DONOR_NAME = "Tomas Berg"
+MONTHLY_DONOR_EMAIL = "tomas.berg@example.com"
+MONTHLY_AMOUNT_CENTS = 2000
+
+# test_02: a pledge of goods for the public drop-off point (staff receive it).
+PLEDGE_DONOR_NAME = "Amara Okafor"
+PLEDGE_DONOR_EMAIL = "amara.okafor@example.com"
+PLEDGE_ITEM = "Socks (M)"
+PLEDGE_QUANTITY = 10
+PLEDGE_DROPOFF = "Downtown drop-off"

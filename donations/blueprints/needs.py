@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import (
@@ -269,7 +270,10 @@ def _prepare_pledge_form(form: PledgeForm, dropoffs) -> None:
     for number, entry in enumerate(form.lines.entries, start=1):
         entry.item.choices = choices
         entry.item.label.text = f"Item {number}"
-        entry.quantity.label.text = "How many"
+        # Five rows of "How many" sound alike to a screen reader: say which row.
+        entry.quantity.label.text = Markup(
+            'How many<span class="visually-hidden"> of item {}</span>'
+        ).format(number)
 
 
 def _pledge_page(form: PledgeForm, dropoffs, status: int = 200):
