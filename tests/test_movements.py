@@ -787,8 +787,9 @@ def components(goods, stock_in):
 def test_kits_page_shows_components_and_what_can_be_made(staff_client, goods, components):
     html = staff_client.get("/inventory/kits").get_data(as_text=True)
     assert "1 x Toothbrush, 1 x Toothpaste, 1 x Soap, 1 x Shampoo, 1 x Socks (M)" in html
-    assert "3 can be made" in html  # at Harbor House
-    assert "0 can be made" in html  # at the other sites
+    # One row per site: kits on hand, then how many the components would make.
+    assert f'{goods.shelter.name}</th><td class="num">0</td><td class="num">3</td>' in html
+    assert '</th><td class="num">0</td><td class="num">0</td>' in html  # at the other sites
 
 
 def test_kit_assembly_and_disassembly(staff_client, goods, components):

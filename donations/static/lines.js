@@ -126,6 +126,7 @@
   const chosen = document.querySelector("[data-donor-chosen]");
   const chosenName = document.querySelector("[data-donor-name]");
   if (!input || !results || !hidden || !chosen || !chosenName) return;
+  const hint = document.getElementById(input.id + "-hint");
   let timer = null;
   let asked = "";
 
@@ -140,6 +141,7 @@
     hidden.value = String(donor.id);
     chosenName.textContent = donor.name;
     chosen.hidden = false;
+    if (hint) hint.textContent = "Search to choose a different donor.";
     const radio = document.querySelector('input[name="source"][value="donor"]');
     if (radio) radio.checked = true;
     updateShown();
