@@ -24,6 +24,14 @@ from donations.extensions import db
 def build_app(workdir: Path, port: int):
     """Return the app, configured as ``make run`` would configure it, in ``workdir``."""
     database = os.environ.get("E2E_DATABASE_URL") or f"sqlite:///{workdir / 'e2e.sqlite3'}"
+    # The year-end screen runs `flask receipts year-end` in a process of its own,
+    # configured from the environment: give it this server's key, mail folder and
+    # address, or its mail lands in instance/mail with links to another server.
+    os.environ.update(
+        SECRET_KEY="e2e-secret-key-not-for-production",
+        MAIL_EML_DIR=str(workdir / "mail"),
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+    )
     return create_app(
         {
             "SECRET_KEY": "e2e-secret-key-not-for-production",

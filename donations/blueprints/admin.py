@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import (
     BooleanField,
     EmailField,
@@ -20,7 +23,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 from donations.authz import roles_required
 from donations.extensions import db
 from donations.forms import show_domain_error
-from donations.models import MailStatus, OutboxMessage, Role, User
+from donations.models import MailStatus, OutboxAttachment, OutboxMessage, Role, User
 from donations.services import accounts, audit, mail
 from donations.services.errors import DomainError
 from donations.services.organization import get_organization, update_organization
@@ -36,6 +39,18 @@ MONTHS = [
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 ]  # fmt: skip
+# What each kind of outgoing message is, in words; statements go out as receipts.
+MAIL_KINDS = {
+    "receipt": "Receipt or statement",
+    "gift_thanks": "Thank-you for a gift",
+    "goods_thanks": "Thank-you for goods",
+    "tribute_notice": "Tribute notice",
+    "instalment_failed": "Monthly payment failed",
+    "donor_gifts_link": "Link to a donor's gifts",
+    "pledge_confirmation": "Pledge confirmation",
+    "low_stock": "Low-stock alert",
+    "password_reset": "Password reset",
+}
 
 
 class UserForm(FlaskForm):
@@ -213,6 +228,24 @@ def organization():
 # --- outgoing mail -------------------------------------------------------
 
 
+def _kind_label(kind: str) -> str:
+    return MAIL_KINDS.get(kind, kind.replace("_", " ").capitalize())
+
+
+def _attachment_names(message_ids: list[int]) -> dict[int, list[str]]:
+    """Return each listed message's attachment file names (not their contents)."""
+    names: dict[int, list[str]] = defaultdict(list)
+    if message_ids:
+        rows = db.session.execute(
+            select(OutboxAttachment.message_id, OutboxAttachment.filename)
+            .where(OutboxAttachment.message_id.in_(message_ids))
+            .order_by(OutboxAttachment.id)
+        )
+        for message_id, filename in rows:
+            names[message_id].append(filename)
+    return names
+
+
 @bp.get("/mail")
 @roles_required(Role.ADMIN, Role.TREASURER)
 def outgoing_mail():
@@ -224,6 +257,8 @@ def outgoing_mail():
     return render_template(
         "admin/mail.html",
         page=page,
+        attachments=_attachment_names([m.id for m in page.items]),
+        kind_label=_kind_label,
         status=status,
         statuses=[s.value for s in MailStatus],
         is_stuck=mail.is_stuck,
@@ -241,6 +276,7 @@ def mail_message(message_id: int):
     return render_template(
         "admin/mail_message.html",
         message=message,
+        kind_label=_kind_label,
         stuck=mail.is_stuck(message),
         form=EmptyForm(),
     )

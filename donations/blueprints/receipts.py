@@ -160,6 +160,12 @@ def _filter_args() -> dict[str, str]:
     return {name: request.args[name] for name in FILTER_PARAMS if request.args.get(name)}
 
 
+def _download_name(receipt: Receipt) -> str:
+    """The PDF's file name; a void one ends in -VOID.pdf, as in the year-end ZIP."""
+    name = files.receipt_filename(receipt)
+    return name.removesuffix(".pdf") + "-VOID.pdf" if receipt.is_void else name
+
+
 def _render_detail(receipt: Receipt, *, void_form: VoidForm | None = None, status: int = 200):
     replacement = receipts.replacement_of(receipt)
     return (
@@ -172,7 +178,7 @@ def _render_detail(receipt: Receipt, *, void_form: VoidForm | None = None, statu
             void_form=void_form or VoidForm(formdata=None),
             action_form=EmptyForm(),
             history=files.receipt_history(receipt),
-            filename=files.receipt_filename(receipt),
+            filename=_download_name(receipt),
         ),
         status,
     )
@@ -239,7 +245,7 @@ def pdf(receipt_id: int):
             raise
         flash("Receipt PDFs cannot be made yet on this server.", "error")
         return redirect(url_for("receipts.detail", receipt_id=receipt.id))
-    return _pdf_response(data, files.receipt_filename(receipt))
+    return _pdf_response(data, _download_name(receipt))
 
 
 def _pdf_response(data: bytes, filename: str) -> Response:
