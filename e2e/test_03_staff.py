@@ -12,19 +12,24 @@ from datetime import date, timedelta
 
 from playwright.sync_api import Locator, Page, expect
 
-from conftest import STAFF, sign_in, sign_out
+from conftest import (
+    PLEDGE_DONOR_EMAIL,
+    PLEDGE_DONOR_NAME,
+    PLEDGE_DROPOFF,
+    PLEDGE_ITEM,
+    PLEDGE_QUANTITY,
+    STAFF,
+    sign_in,
+    sign_out,
+)
 
-# The pledge the donor journey (test_02) makes; defined here until the lead
-# reconciles them with the "Story constants" block of e2e/conftest.py.
-PLEDGE_DONOR_NAME = "Amira Haddad"
-PLEDGE_DONOR_EMAIL = "amira.haddad@example.com"
-PLEDGE_ITEM = "Socks (M)"
-PLEDGE_QUANTITY = 10
+# The pledge is the one the donor journey (test_02) made; run alone, this
+# journey makes it first (make_pledge_as_donor).
 
 HARBOR = "Harbor House"
 SECOND = "Second Step House"
 WAREHOUSE = "Main warehouse"
-DROPOFF = "Downtown drop-off"
+DROPOFF = PLEDGE_DROPOFF
 
 INTAKE_DONOR = "Hannah Brooks"  # a demo donor
 INTAKE = {"Socks (M)": 12, "Shampoo": 6, "Blanket": 3}

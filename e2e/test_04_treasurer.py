@@ -14,13 +14,17 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 from pypdf import PdfReader
 
-from conftest import TREASURER, sign_in, sign_out
+from conftest import (
+    GIFT_AMOUNT_CENTS,
+    GIFT_DONOR_EMAIL,
+    GIFT_DONOR_NAME,
+    TREASURER,
+    sign_in,
+    sign_out,
+)
 
-# The gift of the donor journey (e2e/test_01_donor_give.py). Until the story
-# constants land in e2e/conftest.py they are defined here, with the same names.
-GIFT_DONOR_NAME = "Lena Fischer"
-GIFT_DONOR_EMAIL = "lena.fischer@example.com"
-GIFT_AMOUNT_CENTS = 5000
+# The gift is the one the donor journey (test_01) made; run alone, this
+# journey gives it first.
 
 CHEQUE_DONOR = "Priya Raman"  # a demo donor
 CHEQUE_NUMBER = "1042"
