@@ -316,6 +316,9 @@ def test_record_offline_cheque(treasurer_client, donor, funds):
     html = treasurer_client.get(f"/gifts/{gift.id}").get_data(as_text=True)
     assert "Cheque #1047" in html and "$120.50" in html
     assert "Correct this gift" in html
+    # A cheque has a day, not a time, and no card fee or dispute rows that can only be zero.
+    assert "00:00" not in html
+    assert "Less Stripe fee" not in html and "dispute" not in html.lower()
 
 
 def test_cheque_without_number_is_refused_and_input_kept(treasurer_client, donor, funds):
