@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 export FLASK_APP := donations
 
-.PHONY: run test e2e chromium lint format bench install install-dev install-e2e clean
+.PHONY: run test e2e e2e-system-packages lint format bench install install-dev install-e2e clean
 
 run: $(VENV)/.installed instance/config.py
 	$(BIN)/flask db upgrade
@@ -18,17 +18,19 @@ run: $(VENV)/.installed instance/config.py
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Browser tests: the five journeys in headless Chromium (Debian's), with axe and
-# screenshots at 1280 and 375 px under artifacts/e2e/.
+# Browser tests: the journeys in headless Chromium (Debian's), with axe and
+# screenshots at 1280 and 375 px under artifacts/e2e/. Needs chromium and
+# pdftoppm (poppler-utils): installed here when missing.
 e2e: $(VENV)/.installed-e2e
-	@command -v $(CHROMIUM) >/dev/null 2>&1 || $(MAKE) --no-print-directory chromium
+	@command -v $(CHROMIUM) >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 \
+	  || $(MAKE) --no-print-directory e2e-system-packages
 	$(BIN)/python -m pytest e2e $(PYTEST_ARGS)
 
-# Debian's chromium, installed when missing (needs root, as on CI).
-chromium:
-	@if [ "$$(id -u)" -ne 0 ]; then echo "$(CHROMIUM) is missing: run 'sudo apt-get install -y chromium'" >&2; exit 1; fi
+# Debian's chromium and poppler-utils, installed when missing (needs root, as on CI).
+e2e-system-packages:
+	@if [ "$$(id -u)" -ne 0 ]; then echo "run: sudo apt-get install -y chromium poppler-utils" >&2; exit 1; fi
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null
 
 # Benchmarks: run by hand, each prints a ratio against a baseline measured in the same run.
 bench: $(VENV)/.installed-dev

@@ -7,10 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import zxingcpp
+from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 from pypdf import PdfReader
 
@@ -46,6 +49,20 @@ def money(value: int) -> str:
 
 def pdf_text(path: str | Path) -> str:
     return "\n".join(p.extract_text() or "" for p in PdfReader(str(path)).pages)
+
+
+def qr_link(pdf: str | Path) -> str:
+    """Rasterise the PDF's first page as a phone camera would see it and read its QR code."""
+    out = Path(pdf).with_suffix("")
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(pdf), str(out)], check=True
+    )
+    png = next(out.parent.glob(out.name + "*.png"))
+    codes = zxingcpp.read_barcodes(Image.open(png))
+    links = [c.text for c in codes if c.format == zxingcpp.BarcodeFormat.QRCode]
+    assert len(links) == 1, f"expected one QR code on the receipt, read {links}"
+    assert "/verify/" in links[0], links[0]
+    return links[0]
 
 
 def read_csv(path: str | Path) -> list[dict[str, str]]:
@@ -182,6 +199,19 @@ def test_treasurer_books_receipts_year_end_and_exports(page: Page, pages) -> Non
     assert new_number in text
     assert f"replaces receipt {number}" in text
     assert "VOID" not in text.replace(number, "")
+    verify_url = qr_link(download.value.path())
+
+    # The QR code on the new receipt leads to the public /verify page, which
+    # confirms it (a donor's phone would open the same link, signed in or not).
+    page.goto(verify_url)
+    pages.check("verify the reissued receipt")
+    result = page.get_by_role("heading", level=2, name=re.compile(f"Receipt {new_number}"))
+    expect(result).to_contain_text("Valid")
+    expect(page.get_by_role("definition").filter(has_text=money(gross))).to_be_visible()
+    page.get_by_label("Verification code").fill("NOPE-NOPE-00")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("alert")).to_contain_text("No receipt has this code")
+    pages.check("verify an unknown code")
 
     # 3. A cheque recorded by hand, for a demo donor.
     main_nav(page, "Gifts")
