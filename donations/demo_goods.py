@@ -3,7 +3,7 @@
 Everything goes through the services, in date order, so balances, in-kind
 gifts, kit components and the audit log come out as they would from the
 pages. Over the last 90 days: donors and a church bring toiletries, a grocer
-brings food, a high school runs a coat drive, neighbours leave bags at the
+brings food each month, a high school runs a coat drive, neighbours leave bags at the
 drop-off point anonymously; the warehouse sends stock on to two confidential
 shelters, which give it out to their programs and partners (a staff-chosen
 case code at most, never a person); a roof leak spoils some blankets; Harbor
@@ -244,6 +244,10 @@ class _Season:
             {"COAT-A-S": 4, "COAT-A-M": 12, "COAT-A-L": 10, "COAT-A-XL": 3, "COAT-C-S": 6,
              "COAT-C-M": 9, "COAT-C-L": 3, "SOCKS-M": 18, "TOOTHPASTE": 12, "BLANKET": 6},
         )  # fmt: skip
+        self.intake(
+            57, "warehouse", {"FOOD-VEG": 48, "FOOD-RICE": 12},
+            donor="Sunrise Market", note="Monthly food donation.",
+        )  # fmt: skip
         self.move(57, "warehouse", "harbor", {"COAT-A-M": 6, "COAT-A-L": 5, "KIT-HYG": 10})
         self.move(57, "warehouse", "second", {"COAT-C-S": 5, "COAT-C-M": 6})
         self.give(55, "warehouse", 0, "", {"COAT-A-M": 4, "COAT-A-L": 3, "COAT-A-XL": 2})
@@ -302,6 +306,10 @@ class _Season:
         self.move(
             28, "warehouse", "harbor",
             {"TOOTHBRUSH": 6, "SOAP": 8, "SOCKS-S": 6, "UNDERWEAR-M": 2},
+        )  # fmt: skip
+        self.intake(
+            27, "warehouse", {"FOOD-VEG": 48, "FOOD-PB": 12},
+            donor="Sunrise Market", note="Monthly food donation.",
         )  # fmt: skip
         self.intake(
             25, "dropoff", {"TOOTHBRUSH": 20, "SHAMPOO": 6, "FOOD-RICE": 12},
