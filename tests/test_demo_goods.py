@@ -176,7 +176,8 @@ def _monthly_plans_have_an_instalment_each_month() -> None:
         paid = [g for g in _paid_gifts() if g.plan_id == plan.id]
         assert paid and plan.started_at == paid[0].received_at
         for before, after in pairwise(paid):
-            assert 28 <= (after.received_at - before.received_at).days <= 34
+            # a month apart, or a few days more and less around a declined card retried
+            assert 25 <= (after.received_at - before.received_at).days <= 34
     assert len([g for g in _paid_gifts() if g.plan_id == plans["Eleanor Whitfield"].id]) >= 13
     assert plans["José Martínez"].cancelled_at is not None
     declined = db.session.scalars(select(Gift).where(Gift.status == "failed")).all()
