@@ -279,7 +279,7 @@ class _Season:
         self.give(40, "warehouse", 0, "", {"SOCKS-M": 12, "FOOD-PB": 10, "FOOD-VEG": 12})
 
     def lately(self) -> None:
-        """Days 39-1: a shelf count, more giving out than coming in, one mistake undone."""
+        """Days 39-0: a shelf count, more giving out than coming in, one mistake undone today."""
         harbor = self.sites["harbor"]
         counts = {
             self.items["SOAP"].id: 23,  # expected 25: two bars missing
@@ -341,11 +341,6 @@ class _Season:
             9, "harbor", 2, "C-104",
             {"TOOTHBRUSH": 2, "SOAP": 3, "FOOD-RICE": 2, "SOCKS-M": 4},
         )  # fmt: skip
-        inventory.reverse_document(
-            actor=self.actor,
-            document_id=twice.id,
-            note="Entered twice: the same hand-off was already recorded the day before.",
-        )
         self.give(
             6, "second", 2, "C-158",
             {"DIAPERS-3": 3, "WIPES": 3, "FORMULA": 2, "COAT-C-S": 2, "COAT-C-M": 2, "BLANKET": 3},
@@ -356,6 +351,12 @@ class _Season:
             {"PADS": 3, "UNDERWEAR-M": 4, "TOOTHPASTE": 3, "BLANKET": 4},
         )  # fmt: skip
         self.give(1, "harbor", 0, "", {"SOCKS-M": 5, "KIT-HYG": 1, "COAT-A-M": 1})
+        # Today: going through the ledger, staff find the hand-off of day 9 entered twice.
+        inventory.reverse_document(
+            actor=self.actor,
+            document_id=twice.id,
+            note="Entered twice: the same hand-off was already recorded the day before.",
+        )
 
     def pledges(self) -> None:
         """Two donors have offered goods for the drop-off point; both still to come."""
