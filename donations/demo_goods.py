@@ -3,7 +3,7 @@
 Everything goes through the services, in date order, so balances, in-kind
 gifts, kit components and the audit log come out as they would from the
 pages. Over the last 90 days: donors and a church bring toiletries, a grocer
-brings food, a high school runs a coat drive, neighbours leave bags at the
+brings food each month, a high school runs a coat drive, neighbours leave bags at the
 drop-off point anonymously; the warehouse sends stock on to two confidential
 shelters, which give it out to their programs and partners (a staff-chosen
 case code at most, never a person); a roof leak spoils some blankets; Harbor
@@ -244,6 +244,10 @@ class _Season:
             {"COAT-A-S": 4, "COAT-A-M": 12, "COAT-A-L": 10, "COAT-A-XL": 3, "COAT-C-S": 6,
              "COAT-C-M": 9, "COAT-C-L": 3, "SOCKS-M": 18, "TOOTHPASTE": 12, "BLANKET": 6},
         )  # fmt: skip
+        self.intake(
+            57, "warehouse", {"FOOD-VEG": 48, "FOOD-RICE": 12},
+            donor="Sunrise Market", note="Monthly food donation.",
+        )  # fmt: skip
         self.move(57, "warehouse", "harbor", {"COAT-A-M": 6, "COAT-A-L": 5, "KIT-HYG": 10})
         self.move(57, "warehouse", "second", {"COAT-C-S": 5, "COAT-C-M": 6})
         self.give(55, "warehouse", 0, "", {"COAT-A-M": 4, "COAT-A-L": 3, "COAT-A-XL": 2})
@@ -275,7 +279,7 @@ class _Season:
         self.give(40, "warehouse", 0, "", {"SOCKS-M": 12, "FOOD-PB": 10, "FOOD-VEG": 12})
 
     def lately(self) -> None:
-        """Days 39-1: a shelf count, more giving out than coming in, one mistake undone."""
+        """Days 39-0: a shelf count, more giving out than coming in, one mistake undone today."""
         harbor = self.sites["harbor"]
         counts = {
             self.items["SOAP"].id: 23,  # expected 25: two bars missing
@@ -302,6 +306,10 @@ class _Season:
         self.move(
             28, "warehouse", "harbor",
             {"TOOTHBRUSH": 6, "SOAP": 8, "SOCKS-S": 6, "UNDERWEAR-M": 2},
+        )  # fmt: skip
+        self.intake(
+            27, "warehouse", {"FOOD-VEG": 48, "FOOD-PB": 12},
+            donor="Sunrise Market", note="Monthly food donation.",
         )  # fmt: skip
         self.intake(
             25, "dropoff", {"TOOTHBRUSH": 20, "SHAMPOO": 6, "FOOD-RICE": 12},
@@ -333,11 +341,6 @@ class _Season:
             9, "harbor", 2, "C-104",
             {"TOOTHBRUSH": 2, "SOAP": 3, "FOOD-RICE": 2, "SOCKS-M": 4},
         )  # fmt: skip
-        inventory.reverse_document(
-            actor=self.actor,
-            document_id=twice.id,
-            note="Entered twice: the same hand-off was already recorded the day before.",
-        )
         self.give(
             6, "second", 2, "C-158",
             {"DIAPERS-3": 3, "WIPES": 3, "FORMULA": 2, "COAT-C-S": 2, "COAT-C-M": 2, "BLANKET": 3},
@@ -348,6 +351,12 @@ class _Season:
             {"PADS": 3, "UNDERWEAR-M": 4, "TOOTHPASTE": 3, "BLANKET": 4},
         )  # fmt: skip
         self.give(1, "harbor", 0, "", {"SOCKS-M": 5, "KIT-HYG": 1, "COAT-A-M": 1})
+        # Today: going through the ledger, staff find the hand-off of day 9 entered twice.
+        inventory.reverse_document(
+            actor=self.actor,
+            document_id=twice.id,
+            note="Entered twice: the same hand-off was already recorded the day before.",
+        )
 
     def pledges(self) -> None:
         """Two donors have offered goods for the drop-off point; both still to come."""

@@ -1,9 +1,10 @@
-"""The demo's season of goods: right books, something to show, nothing about survivors."""
+"""The demo: a season of goods with right books and nothing about survivors, a year of gifts."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select
@@ -13,15 +14,19 @@ from donations.demo_goods import DEMO_SITES, PROGRAMS
 from donations.extensions import db
 from donations.models import (
     DocumentKind,
+    Gift,
     InKindGift,
     OutboxMessage,
     Pledge,
+    Receipt,
+    RecurringPlan,
     Site,
     StockDocument,
     StockLevel,
+    StripeEvent,
     utcnow,
 )
-from donations.services import inventory
+from donations.services import inventory, reports
 
 CONTACT_LIKE = re.compile(r"@|\d{3}[\s.-]?\d{3}[\s.-]?\d{4}|\b(19|20)\d\d-\d\d-\d\d\b")
 
@@ -137,28 +142,81 @@ def _the_demo_does_not_flood_the_outbox() -> None:
     assert low_stock <= 8
 
 
-def test_staff_dashboard_has_content_with_the_demo(demo, login):
+def _the_staff_dashboard_has_something_to_show(login) -> None:
     html = login("staff").get("/dashboard").get_data(as_text=True)
     assert "Nothing is under par" not in html and "No goods recorded yet" not in html
     assert "urgent" in html and "<svg" in html
 
 
-# Loading the demo takes half a second, so each test checks several things.
+# --- the year of gifts --------------------------------------------------------------
 
 
-def test_the_demo_ledger_is_right_and_tells_the_whole_season(demo):
+def _paid_gifts() -> list[Gift]:
+    query = select(Gift).where(Gift.status == "paid", Gift.is_reversal.is_(False))
+    return list(db.session.scalars(query.order_by(Gift.received_at)))
+
+
+def _every_month_of_the_last_year_has_gifts() -> None:
+    today = utcnow().date()
+    months = {g.received_at.strftime("%Y-%m") for g in _paid_gifts()}
+    first_of_month = today.replace(day=1)
+    for back in range(1, 13):  # the twelve whole months before this one
+        year, month = divmod(first_of_month.year * 12 + first_of_month.month - 1 - back, 12)
+        assert f"{year:04d}-{month + 1:02d}" in months
+    assert all(g.received_at <= utcnow() for g in _paid_gifts())
+    methods = {g.method for g in _paid_gifts()}
+    assert methods == {"card", "cheque", "cash", "bank_transfer", "securities"}
+    assert len({g.fund_id for g in _paid_gifts()}) == 3
+
+
+def _monthly_plans_have_an_instalment_each_month() -> None:
+    plans = {p.donor.name: p for p in db.session.scalars(select(RecurringPlan))}
+    assert {p.status for p in plans.values()} == {"active", "past_due", "cancelled"}
+    for plan in plans.values():
+        paid = [g for g in _paid_gifts() if g.plan_id == plan.id]
+        assert paid and plan.started_at == paid[0].received_at
+        for before, after in pairwise(paid):
+            # a month apart, or a few days more and less around a declined card retried
+            assert 25 <= (after.received_at - before.received_at).days <= 34
+    assert len([g for g in _paid_gifts() if g.plan_id == plans["Eleanor Whitfield"].id]) >= 13
+    assert plans["José Martínez"].cancelled_at is not None
+    declined = db.session.scalars(select(Gift).where(Gift.status == "failed")).all()
+    assert [g.plan_id for g in declined] == [plans["Tomás Reyes"].id]
+
+
+def _refunds_and_a_correction_void_their_receipts() -> None:
+    refunded = [g for g in _paid_gifts() if g.refunded_cents]
+    assert sorted(g.refunded_cents == g.amount_cents for g in refunded) == [False, True]
+    reversal = db.session.scalars(select(Gift).where(Gift.is_reversal.is_(True))).one()
+    voided = {
+        r.gift_id for r in db.session.scalars(select(Receipt).where(Receipt.status == "void"))
+    }
+    assert voided == {g.id for g in refunded} | {reversal.corrects_gift_id}
+    events = db.session.scalars(select(StripeEvent.status).distinct()).all()
+    assert set(events) <= {"processed", "ignored"}
+
+
+def _donor_retention_has_every_kind_of_donor() -> None:
+    today = utcnow().date()
+    kept = reports.retention(today - timedelta(days=364), today)
+    assert kept.new and kept.returning and kept.reactivated and kept.lapsed
+
+
+# Loading the demo takes a few seconds, so one test checks the whole story.
+
+
+def test_the_demo_tells_a_season_of_goods_and_a_year_of_gifts(demo, login):
     _the_books_balance_and_nothing_is_negative()
     _the_season_uses_every_kind_of_movement()
     _dates_fall_within_the_last_ninety_days()
     _known_donors_gifts_are_in_kind_gifts()
     _sites_as_the_story_says()
-
-
-def test_the_demo_has_needs_and_pledges_without_flooding_mail(demo):
     _some_items_are_needed_a_few_urgently()
     _two_open_pledges_to_the_drop_off_point()
     _the_demo_does_not_flood_the_outbox()
-
-
-def test_the_demo_holds_nothing_about_survivors(demo):
     _nothing_recorded_could_identify_a_survivor()
+    _every_month_of_the_last_year_has_gifts()
+    _monthly_plans_have_an_instalment_each_month()
+    _refunds_and_a_correction_void_their_receipts()
+    _donor_retention_has_every_kind_of_donor()
+    _the_staff_dashboard_has_something_to_show(login)

@@ -23,7 +23,14 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 from donations.authz import roles_required
 from donations.extensions import db
 from donations.forms import show_domain_error
-from donations.models import MailStatus, OutboxAttachment, OutboxMessage, Role, User
+from donations.models import (
+    AuditEvent,
+    MailStatus,
+    OutboxAttachment,
+    OutboxMessage,
+    Role,
+    User,
+)
 from donations.services import accounts, audit, mail
 from donations.services.errors import DomainError
 from donations.services.organization import get_organization, update_organization
@@ -303,11 +310,49 @@ def requeue_mail(message_id: int):
 # --- audit log -----------------------------------------------------------
 
 
+# The log's filters: each names the kinds of object its entries are about.
+AUDIT_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "gift": ("Gifts", ("gift", "stripe_event")),
+    "receipt": ("Receipts", ("receipt", "year_end_run")),
+    "donor": ("Donors", ("donor",)),
+    "goods": ("Goods", ("stock_document", "item", "item_category", "site", "pledge")),
+    "user": ("Users", ("user",)),
+    "settings": (
+        "Settings",
+        ("organization", "fund", "giving_settings", "receipt_settings"),
+    ),
+    "mail": ("Mail", ("mail",)),
+}
+# Where an entry's object can be seen: (endpoint, its id argument).
+AUDIT_LINKS = {
+    "gift": ("gifts.detail", "gift_id"),
+    "receipt": ("receipts.detail", "receipt_id"),
+    "donor": ("donors.detail", "donor_id"),
+    "stock_document": ("inventory.document", "document_id"),
+    "item": ("inventory.item", "item_id"),
+    "pledge": ("needs.pledge_detail", "pledge_id"),
+    "user": ("admin.edit_user", "user_id"),
+    "mail": ("admin.mail_message", "message_id"),
+    "year_end_run": ("year_end.run", "run_id"),
+}
+
+
 @bp.get("/audit")
 @roles_required(Role.ADMIN)
 def audit_log():
-    """List every recorded change, newest first."""
-    object_type = request.args.get("type") or None
-    query = audit.audit_query(object_type=object_type)
+    """List every recorded change, newest first, optionally of one kind."""
+    kind = request.args.get("type") or None
+    query = audit.audit_query()
+    if kind in AUDIT_FILTERS:
+        query = query.where(AuditEvent.object_type.in_(AUDIT_FILTERS[kind][1]))
+    elif kind is not None:  # an object type named directly, as older links did
+        query = query.where(AuditEvent.object_type == kind)
     page = db.paginate(query, page=_page(), per_page=50, error_out=False)
-    return render_template("admin/audit.html", page=page, object_type=object_type)
+    links = {
+        object_type: link
+        for object_type, link in AUDIT_LINKS.items()
+        if link[0] in current_app.view_functions
+    }
+    return render_template(
+        "admin/audit.html", page=page, object_type=kind, filters=AUDIT_FILTERS, links=links
+    )

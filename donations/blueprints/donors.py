@@ -32,8 +32,8 @@ from wtforms.widgets import HiddenInput
 from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
 from donations.forms import show_domain_error, strip_text
-from donations.models import Donor, Role
-from donations.services import audit, donors, inventory, receipt_files
+from donations.models import Donor, GiftMethod, RecurringPlan, Role
+from donations.services import audit, donors, gifts, inventory, receipt_files
 from donations.services.errors import DomainError, NotFound
 
 bp = Blueprint("donors", __name__, url_prefix="/donors")
@@ -41,6 +41,7 @@ bp = Blueprint("donors", __name__, url_prefix="/donors")
 BOOKKEEPERS = (Role.ADMIN, Role.TREASURER)
 SEARCH_MAX_LENGTH = 200
 LOOKUP_LIMIT = 20
+RECENT_GIFTS = 5  # the donor's page shows the latest gifts; the gifts screen has them all
 MAX = donors.MAX_LENGTHS
 
 
@@ -181,9 +182,16 @@ def detail(donor_id: int):
         audit.audit_query(object_type="donor", object_id=donor.id).limit(50)
     ).all()
     in_kind = inventory.in_kind_gifts_of(donor.id)
+    received = gifts.GiftFilters(donor_id=donor.id)
     return render_template(
         "donors/detail.html",
         donor=donor,
+        gift_totals=gifts.gift_totals(received),
+        recent_gifts=db.session.scalars(gifts.gift_query(received).limit(RECENT_GIFTS)).all(),
+        plans=db.session.scalars(
+            gifts.plans_query().where(RecurringPlan.donor_id == donor.id)
+        ).all(),
+        method_labels={m.value: m.label for m in GiftMethod},
         history=history,
         in_kind=in_kind,
         in_kind_receipts=receipt_files.in_kind_receipts([g.id for g, _reversed in in_kind]),

@@ -100,6 +100,7 @@ class SubscriptionSnapshot:
     current_period_end: datetime | None
     canceled_at: datetime | None
     latest_invoice_id: str | None
+    start_date: datetime | None = None  # when the subscription started
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,7 @@ def parse_subscription(data: Json) -> SubscriptionSnapshot:
         current_period_end=_time(item.get("current_period_end")),
         canceled_at=_time(data.get("canceled_at") or data.get("ended_at")),
         latest_invoice_id=_id(data.get("latest_invoice")),
+        start_date=_time(data.get("start_date")),
     )
 
 

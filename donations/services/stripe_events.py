@@ -330,7 +330,7 @@ def apply_subscription(plan: RecurringPlan, sub: SubscriptionSnapshot, run: Run)
     status = PLAN_STATUS.get(sub.status, PlanStatus.PAST_DUE)
     plan.status = status.value
     if status == PlanStatus.ACTIVE and plan.started_at is None:
-        plan.started_at = utcnow()
+        plan.started_at = sub.start_date or utcnow()
     if status == PlanStatus.CANCELLED:
         plan.cancelled_at = plan.cancelled_at or sub.canceled_at or utcnow()
         plan.next_payment_at = None
