@@ -239,8 +239,8 @@ def sign_out(page: Page) -> None:
 # staff and the treasurer find in test_03 and test_04.
 
 # test_01: a one-time gift with the card fee covered (the treasurer finds it).
-GIFT_DONOR_NAME = "Lena Fischer"
-GIFT_DONOR_EMAIL = "lena.fischer@example.com"
+GIFT_DONOR_NAME = "Lucía Ferreira"
+GIFT_DONOR_EMAIL = "lucia.ferreira@example.com"
 GIFT_AMOUNT_CENTS = 5000  # before the covered card fee
 # What is charged and receipted: $50 grossed up for the demo card fee (2.9% + $0.30).
 # test_01 computes it from the rates the donation page states and checks it equals this.
