@@ -10,7 +10,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from conftest import STAFF
+from conftest import NARROW, STAFF, TREASURER, sign_in
 
 # What the focused element is: enough to tell where the keyboard is.
 FOCUSED_JS = """() => {
@@ -18,7 +18,8 @@ FOCUSED_JS = """() => {
   const label = el.labels && el.labels.length ? el.labels[0].innerText : '';
   return {tag: el.tagName.toLowerCase(), id: el.id, type: el.type || '', name: el.name || '',
           text: (el.innerText || el.value || '').trim(), label: label.trim(),
-          checked: !!el.checked};
+          checked: !!el.checked, role: el.getAttribute('role') || '',
+          aria_label: el.getAttribute('aria-label') || ''};
 }"""
 
 # How the focused element is drawn: its outline and box shadow.
@@ -163,3 +164,19 @@ def test_form_errors_by_keyboard(page: Page, pages) -> None:
     assert_focus_visible(page, "the error summary's link")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(re.escape(target) + "$"))
+
+
+def test_wide_table_scrolls_by_keyboard(page: Page, pages) -> None:
+    # On a phone, a wide table of figures scrolls inside its box: the box takes focus.
+    sign_in(page, pages, TREASURER)
+    page.set_viewport_size({"width": NARROW, "height": 800})
+    page.goto("/reports/")
+    region = tab_to(page, lambda f: f["role"] == "region", "a table that scrolls sideways")
+    assert region["aria_label"], f"the scrolling table has no name: {region}"
+    assert_focus_visible(page, "the scrolling table")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    # Browsers scroll smoothly: wait for the box to move.
+    page.wait_for_function("() => document.activeElement.scrollLeft > 0", timeout=3000)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    pages.check("reports")
