@@ -30,9 +30,13 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, message: str | None = None):
+def render_error(code: int, message: str | None = None, link: tuple[str, str] | None = None):
+    """Render the error page; ``link`` is (address, text) of the way on, if not the start page."""
     title, default = MESSAGES.get(code, ("Error", "Something went wrong."))
-    return render_template("error.html", code=code, title=title, message=message or default), code
+    page = render_template(
+        "error.html", code=code, title=title, message=message or default, link=link
+    )
+    return page, code
 
 
 def register(app: Flask) -> None:

@@ -32,6 +32,14 @@ LINK_SENT = (
 )
 
 
+# The same page for a link that expired and one that was never valid.
+LINK_GONE = (
+    "This link to your gifts no longer works: links work for one hour, "
+    "and the whole link must be copied. Ask for a new one with your email."
+)
+NEW_LINK = "Email me a new link"
+
+
 class GiftsLinkForm(FlaskForm):
     email = EmailField(
         "Your email",
@@ -108,7 +116,7 @@ def my_gifts(token: str):
     """Show a donor their gifts, receipts and monthly gifts, from an emailed link."""
     donors = receipt_delivery.donors_for_token(token)
     if not donors:
-        abort(404)
+        return render_error(404, LINK_GONE, (url_for("receipts_public.request_link"), NEW_LINK))
     page = receipt_delivery.donor_gifts(donors)
     from donations.services.giving import plan_token
 
