@@ -317,7 +317,8 @@ def test_record_offline_cheque(treasurer_client, donor, funds):
     assert "Cheque #1047" in html and "$120.50" in html
     assert "Correct this gift" in html
     # A cheque has a day, not a time, and no card fee or dispute rows that can only be zero.
-    assert "00:00" not in html
+    received = html.split("<dt>Received</dt>", 1)[1].split("</dd>", 1)[0]
+    assert "2025-03-10" in received and "UTC" not in received
     assert "Less Stripe fee" not in html and "dispute" not in html.lower()
 
 
