@@ -28,7 +28,15 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
+from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "e2e"
@@ -266,3 +274,31 @@ PLEDGE_DONOR_EMAIL = "amara.okafor@example.com"
 PLEDGE_ITEM = "Socks (M)"
 PLEDGE_QUANTITY = 10
 PLEDGE_DROPOFF = "Downtown drop-off"
+
+
+# --- Shared reading and assertions ----------------------------------------------
+
+
+def money(cents: int) -> str:
+    """Cents as the pages print dollars: $1,234.50."""
+    return f"${cents // 100:,}.{cents % 100:02d}"
+
+
+def squash(text: str) -> str:
+    """Text with every run of whitespace made one space (PDF text wraps anywhere)."""
+    return " ".join(text.split())
+
+
+def pdf_text(path: str | Path) -> str:
+    """The text of every page of a downloaded PDF."""
+    return "\n".join(p.extract_text() or "" for p in PdfReader(str(path)).pages)
+
+
+def expect_error_next_to(page: Page, field: Locator, text: str | re.Pattern) -> None:
+    """The field is marked invalid and described by a visible error saying ``text``."""
+    expect(field).to_have_attribute("aria-invalid", "true")
+    described = (field.get_attribute("aria-describedby") or "").split()
+    errors = [page.locator(f"#{i}") for i in described if i.endswith("-error")]
+    assert errors, f"the field is not described by an error: {described}"
+    expect(errors[0]).to_be_visible()
+    expect(errors[0]).to_contain_text(text)

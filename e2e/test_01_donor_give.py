@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import re
 from decimal import Decimal
 
-from playwright.sync_api import Locator, Page, expect
-from pypdf import PdfReader
+from playwright.sync_api import Page, expect
 
 from conftest import (
     GIFT_AMOUNT_CENTS,
@@ -18,6 +16,10 @@ from conftest import (
     MONTHLY_AMOUNT_CENTS,
     MONTHLY_DONOR_EMAIL,
     MONTHLY_DONOR_NAME,
+    expect_error_next_to,
+    money,
+    pdf_text,
+    squash,
 )
 
 LEGAL_NAME = "Harbor Light Shelter, Inc."  # the demo organisation (donations/demo.py)
@@ -27,25 +29,11 @@ NO_GOODS = "No goods or services were provided in exchange for this contribution
 FEE_RATES = re.compile(r"Add (\d+(?:\.\d+)?)%(?: \+ \$(\d+\.\d\d))? to cover the card fee")
 
 
-def dollars(cents: int) -> str:
-    return f"${cents // 100:,}.{cents % 100:02d}"
-
-
 def gross_up(cents: int, percent: Decimal, fixed_cents: int) -> int:
     """What to charge so that ``cents`` remain after a fee of percent + fixed, rounded up."""
     numerator = (cents + fixed_cents) * 10_000
     denominator = 10_000 - int(percent * 100)
     return -(-numerator // denominator)
-
-
-def expect_error_next_to(page: Page, field: Locator, text: str | re.Pattern) -> None:
-    """The field is marked invalid and described by a visible error saying ``text``."""
-    expect(field).to_have_attribute("aria-invalid", "true")
-    described = (field.get_attribute("aria-describedby") or "").split()
-    errors = [page.locator(f"#{i}") for i in described if i.endswith("-error")]
-    assert errors, f"the field is not described by an error: {described}"
-    expect(errors[0]).to_be_visible()
-    expect(errors[0]).to_contain_text(text)
 
 
 def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
@@ -72,7 +60,7 @@ def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
     expect(page.get_by_role("heading", name=re.compile("^You give"))).to_have_count(0)
 
     # $50 once to a named fund, covering the card fee.
-    page.get_by_role("radio", name=dollars(GIFT_AMOUNT_CENTS).removesuffix(".00")).check()
+    page.get_by_role("radio", name=money(GIFT_AMOUNT_CENTS).removesuffix(".00")).check()
     other.fill("")
     page.get_by_role("radio", name="One time").check()
     fund = page.get_by_role("radio", name=GIFT_FUND)
@@ -90,11 +78,11 @@ def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
     assert total == GIFT_TOTAL_CENTS, "the demo fee rates changed: update GIFT_TOTAL_CENTS"
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your gift")
     pages.check("review the gift")
-    expect(page.get_by_role("heading", name=f"You give {dollars(total)} once")).to_be_visible()
+    expect(page.get_by_role("heading", name=f"You give {money(total)} once")).to_be_visible()
     expect(
         page.get_by_text(
-            f"{dollars(total)} = your {dollars(GIFT_AMOUNT_CENTS)} gift + "
-            f"{dollars(total - GIFT_AMOUNT_CENTS)} to cover the card fee"
+            f"{money(total)} = your {money(GIFT_AMOUNT_CENTS)} gift + "
+            f"{money(total - GIFT_AMOUNT_CENTS)} to cover the card fee"
         )
     ).to_be_visible()
     expect(page.get_by_role("definition").filter(has_text=GIFT_FUND)).to_be_visible()
@@ -103,19 +91,19 @@ def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
     page.get_by_role("button", name="Continue to secure payment").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Test payment")
     pages.check("test payment page")
-    page.get_by_role("button", name=f"Pay {dollars(total)} (test)").click()
+    page.get_by_role("button", name=f"Pay {money(total)} (test)").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
     pages.check("thank you")
     expect(
-        page.get_by_text(f"your gift of {dollars(total)} to {GIFT_FUND} is confirmed")
+        page.get_by_text(f"your gift of {money(total)} to {GIFT_FUND} is confirmed")
     ).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("link", name=re.compile("Download your receipt")).click()
     # The receipt states the whole amount charged: the covered fee is part of the gift.
     text = squash(pdf_text(download.value.path()))
     assert f"Donor {GIFT_DONOR_NAME}" in text, text
-    assert f"Contribution {dollars(total)}" in text, text
+    assert f"Contribution {money(total)}" in text, text
     assert f"Fund {GIFT_FUND}" in text, text
     assert LEGAL_NAME in text, text
     assert f"EIN {EIN}" in text, text
@@ -125,12 +113,12 @@ def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Give").click()
     pages.check("donation form again")
     page.get_by_role("radio", name="Other amount").check()
-    page.get_by_label(re.compile(r"^Your own amount")).fill(dollars(MONTHLY_AMOUNT_CENTS)[1:])
+    page.get_by_label(re.compile(r"^Your own amount")).fill(money(MONTHLY_AMOUNT_CENTS)[1:])
     page.get_by_role("radio", name="Every month").check()
     page.get_by_label("Your name").fill(MONTHLY_DONOR_NAME)
     page.get_by_label("Your email").fill(MONTHLY_DONOR_EMAIL)
     page.get_by_role("button", name="Review my gift").click()
-    monthly = dollars(MONTHLY_AMOUNT_CENTS)
+    monthly = money(MONTHLY_AMOUNT_CENTS)
     expect(page.get_by_role("heading", name=f"You give {monthly} every month")).to_be_visible()
     pages.check("review the monthly gift")
     page.get_by_role("button", name="Continue to secure payment").click()
@@ -147,13 +135,3 @@ def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
     expect(page.get_by_role("heading", name=f"{monthly} every month")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Cancel my monthly gift"))).to_be_visible()
     pages.check("billing portal (test)")
-
-
-def squash(text: str) -> str:
-    return " ".join(text.split())
-
-
-def pdf_text(path) -> str:
-    with open(path, "rb") as f:
-        reader = PdfReader(io.BytesIO(f.read()))
-    return "\n".join(p.extract_text() or "" for p in reader.pages)

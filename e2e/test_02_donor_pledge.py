@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from conftest import (
     PLEDGE_DONOR_EMAIL,
@@ -14,7 +14,9 @@ from conftest import (
     PLEDGE_ITEM,
     PLEDGE_QUANTITY,
     STAFF,
+    expect_error_next_to,
     sign_in,
+    squash,
 )
 
 # The demo sites (donations/demo_goods.py): two confidential shelters, a warehouse
@@ -30,16 +32,6 @@ def expect_nothing_private(page: Page) -> None:
     html = page.content()
     for text in NOT_PUBLIC:
         assert text not in html, f"{page.url} shows {text!r}"
-
-
-def expect_error_next_to(page: Page, field: Locator, text: str | re.Pattern) -> None:
-    """The field is marked invalid and described by a visible error saying ``text``."""
-    expect(field).to_have_attribute("aria-invalid", "true")
-    described = (field.get_attribute("aria-describedby") or "").split()
-    errors = [page.locator(f"#{i}") for i in described if i.endswith("-error")]
-    assert errors, f"the field is not described by an error: {described}"
-    expect(errors[0]).to_be_visible()
-    expect(errors[0]).to_contain_text(text)
 
 
 def test_donor_pledges_socks(page: Page, pages) -> None:
@@ -118,7 +110,3 @@ def test_donor_pledges_socks(page: Page, pages) -> None:
     rows = page.get_by_role("row").filter(has_text=PLEDGE_DONOR_NAME)
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text(f"{PLEDGE_ITEM}: 0 of {PLEDGE_QUANTITY}")
-
-
-def squash(text: str) -> str:
-    return " ".join(text.split())

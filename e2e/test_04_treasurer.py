@@ -15,13 +15,14 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
-from pypdf import PdfReader
 
 from conftest import (
     GIFT_AMOUNT_CENTS,
     GIFT_DONOR_EMAIL,
     GIFT_DONOR_NAME,
     TREASURER,
+    money,
+    pdf_text,
     sign_in,
     sign_out,
 )
@@ -41,14 +42,6 @@ def cents(text: str) -> int:
     assert match, f"no amount in {text!r}"
     value = int(Decimal(match.group(2).replace(",", "")) * 100)
     return -value if match.group(1) else value
-
-
-def money(value: int) -> str:
-    return f"${value // 100:,}.{value % 100:02d}"
-
-
-def pdf_text(path: str | Path) -> str:
-    return "\n".join(p.extract_text() or "" for p in PdfReader(str(path)).pages)
 
 
 def qr_link(pdf: str | Path) -> str:
