@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -13,18 +11,9 @@ from wtforms.fields.choices import SelectChoice
 
 from donations.authz import ANY_ROLE, public, roles_required
 from donations.extensions import db
-from donations.models import (
-    Item,
-    MailStatus,
-    OutboxMessage,
-    PlanStatus,
-    RecurringPlan,
-    Role,
-    Site,
-    StockLevel,
-    User,
-)
-from donations.services import catalog, charts, gifts, giving, inventory, payments, reports
+from donations.models import Item, Role, Site, StockLevel
+from donations.services import catalog, charts, inventory
+from donations.services import dashboard as dashboard_service
 from donations.services.organization import get_organization
 
 bp = Blueprint("main", __name__)
@@ -52,96 +41,11 @@ def home():
 def dashboard():
     """Show what the signed-in user can do, by role; stock keepers also see the goods."""
     goods = _goods_panels() if current_user.role in GOODS_ROLES else None
-    money = _money_panel() if current_user.role in MONEY_ROLES else None
-    setup = _setup_steps() if current_user.role == Role.ADMIN else None
+    money = dashboard_service.money_overview() if current_user.role in MONEY_ROLES else None
+    setup = dashboard_service.setup_steps() if current_user.role == Role.ADMIN else None
     return render_template(
         "main/dashboard.html", org=get_organization(), goods=goods, money=money, setup=setup
     )
-
-
-@dataclass(frozen=True)
-class SetupStep:
-    """One thing a new installation needs before it is useful, and whether it is done."""
-
-    title: str
-    why: str
-    endpoint: str | None
-    done: bool
-
-
-def _setup_steps() -> list[SetupStep] | None:
-    """What an admin still has to set up, in order; None once the essentials are done."""
-    org = get_organization()
-    others = db.session.scalar(
-        select(func.count(User.id)).where(User.active.is_(True), User.role != Role.ADMIN.value)
-    )
-    steps = [
-        SetupStep(
-            "Fill in the organisation profile",
-            "Receipts need the legal name, EIN and address.",
-            "admin.organization",
-            bool(org and org.legal_name and org.tax_id),
-        ),
-        SetupStep(
-            "Add a fund",
-            "The donation page stays closed until donors have at least one fund to give to.",
-            "funds_admin.funds",
-            bool(giving.active_funds()),
-        ),
-        SetupStep(
-            "Add your sites",
-            "The warehouse, each shelter (its address stays confidential) and any public "
-            "drop-off point.",
-            "catalog.sites",
-            bool(catalog.list_sites(include_inactive=False)),
-        ),
-        SetupStep(
-            "Fill the catalog",
-            "The items you keep and give out; on the server, flask inventory seed adds a "
-            "standard catalog to start from.",
-            "catalog.items",
-            bool(catalog.active_items()),
-        ),
-        SetupStep(
-            "Add your team",
-            "Treasurers record and receipt gifts; staff record goods.",
-            "admin.users",
-            bool(others),
-        ),
-    ]
-    if all(step.done for step in steps):
-        return None
-    steps.append(
-        SetupStep(
-            "Connect Stripe",
-            "Until STRIPE_SECRET_KEY is set the site is in test mode: checkout goes to a local "
-            "test page and no money moves (see the README).",
-            None,
-            not payments.is_test_mode(),
-        )
-    )
-    return steps
-
-
-def _money_panel() -> dict:
-    """What treasurers and admins see first: this year's gifts, and what needs them."""
-    date_from, date_to = reports.default_period()
-    totals = gifts.gift_totals(gifts.GiftFilters(date_from=date_from, date_to=date_to))
-    past_due = db.session.scalar(
-        select(func.count(RecurringPlan.id)).where(
-            RecurringPlan.status == PlanStatus.PAST_DUE.value
-        )
-    )
-    failed_mail = db.session.scalar(
-        select(func.count(OutboxMessage.id)).where(OutboxMessage.status == MailStatus.FAILED.value)
-    )
-    return {
-        "year": date_from.year,
-        "totals": totals,
-        "past_due": int(past_due or 0),
-        "events": gifts.count_events_needing_attention(),
-        "failed_mail": int(failed_mail or 0),
-    }
 
 
 class ChartForm(FlaskForm):

@@ -1,0 +1,108 @@
+"""What the dashboard shows first: a new installation's setup steps, the money at a glance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from donations.extensions import db
+from donations.models import MailStatus, OutboxMessage, PlanStatus, RecurringPlan, Role, User
+from donations.services import catalog, gifts, giving, payments, reports
+from donations.services.organization import get_organization
+
+
+@dataclass(frozen=True)
+class MoneyOverview:
+    """This year's gifts per currency, and the counts of what needs a treasurer."""
+
+    year: int
+    totals: list[gifts.Totals]
+    past_due: int
+    events: int
+    failed_mail: int
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """One thing a new installation needs before it is useful, and whether it is done."""
+
+    title: str
+    why: str
+    endpoint: str | None
+    done: bool
+
+
+def setup_steps() -> list[SetupStep] | None:
+    """What an admin still has to set up, in order; None once the essentials are done."""
+    org = get_organization()
+    others = db.session.scalar(
+        select(func.count(User.id)).where(User.active.is_(True), User.role != Role.ADMIN.value)
+    )
+    steps = [
+        SetupStep(
+            "Fill in the organisation profile",
+            "Receipts need the legal name, EIN and address.",
+            "admin.organization",
+            bool(org and org.legal_name and org.tax_id),
+        ),
+        SetupStep(
+            "Add a fund",
+            "The donation page stays closed until donors have at least one fund to give to.",
+            "funds_admin.funds",
+            bool(giving.active_funds()),
+        ),
+        SetupStep(
+            "Add your sites",
+            "The warehouse, each shelter (its address stays confidential) and any public "
+            "drop-off point.",
+            "catalog.sites",
+            bool(catalog.list_sites(include_inactive=False)),
+        ),
+        SetupStep(
+            "Fill the catalog",
+            "The items you keep and give out; on the server, flask inventory seed adds a "
+            "standard catalog to start from.",
+            "catalog.items",
+            bool(catalog.active_items()),
+        ),
+        SetupStep(
+            "Add your team",
+            "Treasurers record and receipt gifts; staff record goods.",
+            "admin.users",
+            bool(others),
+        ),
+    ]
+    if all(step.done for step in steps):
+        return None
+    steps.append(
+        SetupStep(
+            "Connect Stripe",
+            "Until STRIPE_SECRET_KEY is set the site is in test mode: checkout goes to a local "
+            "test page and no money moves (see the README).",
+            None,
+            not payments.is_test_mode(),
+        )
+    )
+    return steps
+
+
+def money_overview() -> MoneyOverview:
+    """What treasurers and admins see first: this year's gifts, and what needs them."""
+    date_from, date_to = reports.default_period()
+    totals = gifts.gift_totals(gifts.GiftFilters(date_from=date_from, date_to=date_to))
+    past_due = db.session.scalar(
+        select(func.count(RecurringPlan.id)).where(
+            RecurringPlan.status == PlanStatus.PAST_DUE.value
+        )
+    )
+    failed_mail = db.session.scalar(
+        select(func.count(OutboxMessage.id)).where(OutboxMessage.status == MailStatus.FAILED.value)
+    )
+    return MoneyOverview(
+        year=date_from.year,
+        totals=totals,
+        past_due=int(past_due or 0),
+        events=gifts.count_events_needing_attention(),
+        failed_mail=int(failed_mail or 0),
+    )
