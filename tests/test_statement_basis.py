@@ -28,7 +28,7 @@ from donations.models import (
 from donations.services import gifts as gift_service
 from donations.services import receipts, year_end
 from donations.services.errors import InvalidInput, NotAllowed
-from donations.services.organization import update_organization
+from donations.services.organization import get_organization, update_organization
 from donations.services.receipt_files import receipt_pdf
 
 YEAR = 2026
@@ -37,23 +37,15 @@ FISCAL_2026 = (date(2025, 7, 1), date(2026, 6, 30))  # a fiscal year starting in
 
 
 def set_start_month(month: int) -> None:
+    """Move the organisation's fiscal year start (the ``organization`` fixture made it)."""
     update_organization(
-        actor=None,
-        legal_name="Harbor Light Shelter, Inc.",
-        tax_id="12-3456789",
-        address_line1="PO Box 4410",
-        city="Springfield",
-        region="IL",
-        postal_code="62701",
-        country="United States",
-        default_currency="USD",
-        fiscal_year_start_month=month,
+        actor=None, legal_name=get_organization().legal_name, fiscal_year_start_month=month
     )
     db.session.commit()
 
 
 @pytest.fixture
-def july_start(app):
+def july_start(organization):
     set_start_month(7)
 
 
