@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from playwright.sync_api import Page, expect
 
@@ -29,11 +29,17 @@ NO_GOODS = "No goods or services were provided in exchange for this contribution
 FEE_RATES = re.compile(r"Add (\d+(?:\.\d+)?)%(?: \+ \$(\d+\.\d\d))? to cover the card fee")
 
 
+def card_fee(total: int, percent: Decimal, fixed_cents: int) -> int:
+    """The card fee on a charge of ``total`` cents: the percent rounded half up, plus fixed."""
+    return int((total * percent / 100).quantize(Decimal(1), ROUND_HALF_UP)) + fixed_cents
+
+
 def gross_up(cents: int, percent: Decimal, fixed_cents: int) -> int:
-    """What to charge so that ``cents`` remain after a fee of percent + fixed, rounded up."""
-    numerator = (cents + fixed_cents) * 10_000
-    denominator = 10_000 - int(percent * 100)
-    return -(-numerator // denominator)
+    """The least total that still leaves ``cents`` once the card fee is taken from it."""
+    total = cents
+    while total - card_fee(total, percent, fixed_cents) < cents:
+        total += 1
+    return total
 
 
 def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
@@ -75,6 +81,9 @@ def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
 
     total = gross_up(GIFT_AMOUNT_CENTS, percent, fixed)
     assert total > GIFT_AMOUNT_CENTS
+    # Exact: the shelter keeps the $50, and one cent less would leave it short.
+    assert total - card_fee(total, percent, fixed) >= GIFT_AMOUNT_CENTS
+    assert total - 1 - card_fee(total - 1, percent, fixed) < GIFT_AMOUNT_CENTS
     assert total == GIFT_TOTAL_CENTS, "the demo fee rates changed: update GIFT_TOTAL_CENTS"
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your gift")
     pages.check("review the gift")
