@@ -121,7 +121,7 @@ class DonationForm(FlaskForm):
     amount = RadioField(
         "Amount",
         validate_choice=False,
-        description="Choose an amount, or choose Other amount and type your own.",
+        description="Choose an amount, or type your own: a typed amount is the one we use.",
     )
     other_amount = StringField(
         "Other amount", filters=[strip_text], validators=[Length(max=30)], description=""
@@ -318,27 +318,45 @@ def _donation_form(
     return form
 
 
-def _amount_cents(form: DonationForm, settings: GivingSettings, currency: str) -> int | None:
-    """Return the chosen or typed amount in cents; put any problem next to its field."""
+def _amount_cents(
+    form: DonationForm, settings: GivingSettings, currency: str
+) -> tuple[int | None, str | None]:
+    """Return the amount in cents and a note for the review; put any problem next to its field.
+
+    A typed amount wins over a chosen one: it is what the donor did last and on purpose.
+    When both are there and differ, the note says which one was used.
+    """
     choice = form.amount.data
+    typed = form.other_amount.data
+    if typed:
+        try:
+            cents = parse_amount(typed, currency)
+        except AmountError as error:
+            form.other_amount.errors = [*form.other_amount.errors, str(error)]
+            return None, None
+        note = None
+        if choice and choice != OTHER and choice != str(cents):
+            chosen = f" rather than the {format_short(int(choice), currency)} chosen above"
+            note = (
+                f"You typed {format_short(cents, currency)}, "
+                f"so we used {format_short(cents, currency)}"
+                f"{chosen if choice.isdigit() else ''}."
+            )
+        return cents, note
     if choice and choice != OTHER:
         if choice.isdigit() and int(choice) in settings.preset_list:
-            return int(choice)
+            return int(choice), None
         form.amount.errors = [*form.amount.errors, "Choose one of the amounts shown."]
-        return None
-    if not form.other_amount.data:
-        form.amount.errors = [*form.amount.errors, "Choose an amount or type your own."]
-        return None
-    try:
-        return parse_amount(form.other_amount.data, currency)
-    except AmountError as error:
-        form.other_amount.errors = [*form.other_amount.errors, str(error)]
-        return None
+        return None, None
+    form.amount.errors = [*form.amount.errors, "Choose an amount or type your own."]
+    return None, None
 
 
 def _show_error(form: DonationForm, error: DomainError) -> None:
     """Show a domain error next to its field; a typed amount's problem goes next to it."""
-    if error.field == "amount" and form.amount.data in (None, "", OTHER):
+    if error.field == "amount" and (
+        form.other_amount.data or form.amount.data in (None, "", OTHER)
+    ):
         error = type(error)(error.message, field="other_amount")
     show_domain_error(form, error)
 
@@ -484,7 +502,7 @@ def index():
     form = _donation_form(settings, funds, currency)
     if form.is_submitted():
         valid = form.validate()
-        amount_cents = _amount_cents(form, settings, currency)
+        amount_cents, amount_note = _amount_cents(form, settings, currency)
         if valid and amount_cents is not None:
             donation = form.donation(amount_cents=amount_cents, currency=currency)
             try:
@@ -493,7 +511,8 @@ def index():
                 db.session.rollback()
                 _show_error(form, error)
             else:
-                return _review(donation, cover, payload=_sign(donation, uuid.uuid4().hex))
+                payload = _sign(donation, uuid.uuid4().hex)
+                return _review(donation, cover, payload=payload, notice=amount_note)
     return _form_page(form, settings, funds, currency)
 
 
