@@ -81,6 +81,11 @@ PORTAL_TROUBLE = (
     "We could not reach our payment processor to open your monthly gift. "
     "Please try again in a moment."
 )
+NO_PAYMENT_PAGE = (
+    "Our payment processor did not give us a secure payment page for your gift. "
+    "Nothing has been charged, and your gift is kept as not yet paid. "
+    "Please try again in a few minutes."
+)
 ATTEMPT_CLOSED = (
     "Your earlier payment was not completed, so nothing was charged. "
     "Check your gift below and continue when you are ready."
@@ -466,8 +471,8 @@ def _gift_or_404(token: str) -> Gift:
         abort(404)
 
 
-def _problem(message: str, status: int = 200):
-    return render_template("give/problem.html", message=message), status
+def _problem(message: str, status: int = 200, *, heading: str | None = None):
+    return render_template("give/problem.html", message=message, heading=heading), status
 
 
 def _checkout_limit() -> str:
@@ -551,6 +556,10 @@ def checkout():
         db.session.rollback()
         log.warning("could not open a checkout for gift %s: %s", gift.id, error.message)
         return _review(donation, _cover_of(gift), payload=payload, message=GATEWAY_TROUBLE)
+    if not session.url:  # e.g. a session made for an embedded form: nowhere to send the donor
+        db.session.rollback()  # the gift stays pending, with no session that cannot be paid
+        log.warning("checkout session %s for gift %s came without a url", session.id, gift.id)
+        return _problem(NO_PAYMENT_PAGE, 502, heading="We could not open the payment page")
     db.session.commit()
     return redirect(session.url, 303)
 
