@@ -65,8 +65,25 @@ def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
     # Still the form, not the review: nothing is recorded before "Continue to secure payment".
     expect(page.get_by_role("heading", name=re.compile("^You give"))).to_have_count(0)
 
+    # A tile chosen and an amount typed: the typed amount wins, and the review says so.
+    tile = page.get_by_role("radio", name=money(GIFT_AMOUNT_CENTS).removesuffix(".00"))
+    tile.check()
+    other.fill("75")
+    page.get_by_role("button", name="Review my gift").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your gift")
+    pages.check("review of a typed amount")
+    expect(page.get_by_role("heading", name="You give $75.00 once")).to_be_visible()
+    chosen = money(GIFT_AMOUNT_CENTS).removesuffix(".00")
+    expect(
+        page.get_by_text(f"You typed $75, so we used $75 rather than the {chosen} chosen above.")
+    ).to_be_visible()
+    page.get_by_role("button", name="Edit").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Give to")
+    expect(other).to_have_value("75")
+    expect(page.get_by_role("radio", name="Other amount")).to_be_checked()
+
     # $50 once to a named fund, covering the card fee.
-    page.get_by_role("radio", name=money(GIFT_AMOUNT_CENTS).removesuffix(".00")).check()
+    tile.check()
     other.fill("")
     page.get_by_role("radio", name="One time").check()
     fund = page.get_by_role("radio", name=GIFT_FUND)
