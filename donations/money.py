@@ -100,13 +100,40 @@ def format_plain(cents: int, currency: str = "USD") -> str:
     return f"{sign}{whole}.{frac:0{digits}d}"
 
 
-def gross_up(amount_cents: int, *, percent_bp: int, fixed_cents: int) -> int:
-    """Return the total to charge so that, after a fee of percent + fixed, amount remains.
+def processing_fee(total_cents: int, *, percent_bp: int, fixed_cents: int) -> int:
+    """Return the card fee on a charge of ``total_cents``: percent rounded half up, plus fixed.
 
-    total = ceil((amount + fixed) / (1 - percent)), in integers only.
+    This is the rule Stripe applies (and the local test-mode Stripe copies): 2.9 % + 30c
+    on $36.35 is round(105.415) + 30 = 135c.
+    """
+    numerator = total_cents * percent_bp
+    return (2 * numerator + 10_000) // 20_000 + fixed_cents
+
+
+def gross_up(amount_cents: int, *, percent_bp: int, fixed_cents: int) -> int:
+    """Return the smallest total whose net, after ``processing_fee``, is at least the amount.
+
+    The net ``T - fee(T)`` never falls as T grows (the rounded percent rises by at most one
+    cent per cent), so a binary search between the amount itself (which nets less) and a
+    total that surely suffices finds the exact answer, in integers only.
     """
     if amount_cents <= 0:
         raise ValueError("amount must be positive")
-    numerator = (amount_cents + fixed_cents) * 10_000
-    denominator = 10_000 - percent_bp
-    return -(-numerator // denominator)
+    if not 0 <= percent_bp < 10_000 or fixed_cents < 0:
+        raise ValueError("the fee must be under 100 % and not negative")
+
+    def net(total: int) -> int:
+        return total - processing_fee(total, percent_bp=percent_bp, fixed_cents=fixed_cents)
+
+    # fee(T) <= T * p + 1/2 + fixed, so this total nets at least the amount.
+    high = -(-(amount_cents + fixed_cents + 1) * 10_000 // (10_000 - percent_bp))
+    low = amount_cents - 1  # nets less than the amount: the fee is never negative
+    if net(amount_cents) >= amount_cents:
+        return amount_cents  # no fee at all
+    while high - low > 1:  # invariant: net(low) < amount <= net(high)
+        middle = (low + high) // 2
+        if net(middle) >= amount_cents:
+            high = middle
+        else:
+            low = middle
+    return high

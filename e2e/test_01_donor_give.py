@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from playwright.sync_api import Page, expect
 
@@ -29,11 +29,17 @@ NO_GOODS = "No goods or services were provided in exchange for this contribution
 FEE_RATES = re.compile(r"Add (\d+(?:\.\d+)?)%(?: \+ \$(\d+\.\d\d))? to cover the card fee")
 
 
+def card_fee(total: int, percent: Decimal, fixed_cents: int) -> int:
+    """The card fee on a charge of ``total`` cents: the percent rounded half up, plus fixed."""
+    return int((total * percent / 100).quantize(Decimal(1), ROUND_HALF_UP)) + fixed_cents
+
+
 def gross_up(cents: int, percent: Decimal, fixed_cents: int) -> int:
-    """What to charge so that ``cents`` remain after a fee of percent + fixed, rounded up."""
-    numerator = (cents + fixed_cents) * 10_000
-    denominator = 10_000 - int(percent * 100)
-    return -(-numerator // denominator)
+    """The least total that still leaves ``cents`` once the card fee is taken from it."""
+    total = cents
+    while total - card_fee(total, percent, fixed_cents) < cents:
+        total += 1
+    return total
 
 
 def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
@@ -59,8 +65,25 @@ def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
     # Still the form, not the review: nothing is recorded before "Continue to secure payment".
     expect(page.get_by_role("heading", name=re.compile("^You give"))).to_have_count(0)
 
+    # A tile chosen and an amount typed: the typed amount wins, and the review says so.
+    tile = page.get_by_role("radio", name=money(GIFT_AMOUNT_CENTS).removesuffix(".00"))
+    tile.check()
+    other.fill("75")
+    page.get_by_role("button", name="Review my gift").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your gift")
+    pages.check("review of a typed amount")
+    expect(page.get_by_role("heading", name="You give $75.00 once")).to_be_visible()
+    chosen = money(GIFT_AMOUNT_CENTS).removesuffix(".00")
+    expect(
+        page.get_by_text(f"You typed $75, so we used $75 rather than the {chosen} chosen above.")
+    ).to_be_visible()
+    page.get_by_role("button", name="Edit").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Give to")
+    expect(other).to_have_value("75")
+    expect(page.get_by_role("radio", name="Other amount")).to_be_checked()
+
     # $50 once to a named fund, covering the card fee.
-    page.get_by_role("radio", name=money(GIFT_AMOUNT_CENTS).removesuffix(".00")).check()
+    tile.check()
     other.fill("")
     page.get_by_role("radio", name="One time").check()
     fund = page.get_by_role("radio", name=GIFT_FUND)
@@ -75,6 +98,9 @@ def test_donor_gives_once_then_monthly(page: Page, pages) -> None:
 
     total = gross_up(GIFT_AMOUNT_CENTS, percent, fixed)
     assert total > GIFT_AMOUNT_CENTS
+    # Exact: the shelter keeps the $50, and one cent less would leave it short.
+    assert total - card_fee(total, percent, fixed) >= GIFT_AMOUNT_CENTS
+    assert total - 1 - card_fee(total - 1, percent, fixed) < GIFT_AMOUNT_CENTS
     assert total == GIFT_TOTAL_CENTS, "the demo fee rates changed: update GIFT_TOTAL_CENTS"
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your gift")
     pages.check("review the gift")

@@ -127,7 +127,7 @@ def test_form_shows_presets_funds_fee_and_impact(client, funds):
         assert fund.name in html
         assert fund.description in html
     assert "Add 2.9% + $0.30 to cover the card fee so all of my gift reaches survivors" in html
-    assert "For a $50 gift that adds $1.81." in html
+    assert "For a $50 gift that adds $1.80." in html
     assert "From $5 to $25,000." in html
     assert "safe bed" in html  # the default impact note
     assert "In memory of someone" in html
@@ -287,8 +287,8 @@ def test_review_shows_the_exact_grossed_up_total_and_writes_nothing(client, fund
             is_anonymous="y",
         ),
     ).get_data(as_text=True)
-    assert "You give $51.81 once" in html
-    assert "$51.81 = your $50.00 gift + $1.81 to cover the card fee" in html
+    assert "You give $51.80 once" in html
+    assert "$51.80 = your $50.00 gift + $1.80 to cover the card fee" in html
     assert "Shelter operations" in html
     assert "In memory of Rosa Parks; we will let family@example.com know" in html
     assert "Not shown: your gift stays anonymous" in html
@@ -383,8 +383,8 @@ def test_checkout_makes_one_pending_gift_and_goes_to_the_test_page(client, funds
 
     gift = only_gift()
     assert gift.status == "pending"
-    assert gift.amount_cents == 5181
-    assert gift.covered_fee_cents == 181
+    assert gift.amount_cents == 5180
+    assert gift.covered_fee_cents == 180
     assert gift.stripe_checkout_session_id == match.group(1)
     assert gift.fund.name == "Shelter operations"
     assert gift.donor.name == "Ann Lee"
@@ -408,9 +408,9 @@ def test_the_test_checkout_page_shows_what_is_paid(client, funds):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Test payment — no real money" in html
-    assert "$51.81, one time" in html
+    assert "$51.80, one time" in html
     assert "ann.lee@example.com" in html
-    assert "Pay $51.81 (test)" in html
+    assert "Pay $51.80 (test)" in html
     assert "Cancel and go back" in html
     assert "4242 4242 4242 4242" in html
 
@@ -429,9 +429,9 @@ def test_paying_in_test_mode_confirms_the_gift_through_the_webhook_path(client, 
 
     gift = only_gift()
     assert gift.status == "paid"
-    assert gift.amount_cents == 5181
-    assert gift.fee_cents == 180  # round-half-up(5181 * 2.9 %) + 30
-    assert gift.net_cents == 5001
+    assert gift.amount_cents == 5180
+    assert gift.fee_cents == 180  # round-half-up(5180 * 2.9 %) + 30
+    assert gift.net_cents == 5000  # exactly the gift: not a cent short, not a cent over
     assert gift.stripe_payment_intent_id
     donor = db.session.scalars(select(Donor)).one()
     assert (donor.name, donor.email, donor.address_line1) == (
@@ -446,7 +446,7 @@ def test_paying_in_test_mode_confirms_the_gift_through_the_webhook_path(client, 
     response = client.get(thanks_url)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "Thank you — your gift of $51.81 to Shelter operations is confirmed." in html
+    assert "Thank you — your gift of $51.80 to Shelter operations is confirmed." in html
     assert "Manage your monthly gift" not in html
     assert "Refresh" not in response.headers
 
@@ -606,7 +606,7 @@ def test_a_gateway_failure_keeps_the_gift_and_a_retry_reuses_it(client, funds, m
         assert response.status_code == 200
         html = response.get_data(as_text=True)
         assert CALM_MESSAGE in html
-        assert "$51.81 = your $50.00 gift + $1.81 to cover the card fee" in html
+        assert "$51.80 = your $50.00 gift + $1.80 to cover the card fee" in html
         assert payload_of(html) == payload  # the same attempt when trying again
         response = client.post("/give/checkout", data={"payload": payload})
         assert CALM_MESSAGE in response.get_data(as_text=True)

@@ -81,6 +81,11 @@ PORTAL_TROUBLE = (
     "We could not reach our payment processor to open your monthly gift. "
     "Please try again in a moment."
 )
+NO_PAYMENT_PAGE = (
+    "Our payment processor did not give us a secure payment page for your gift. "
+    "Nothing has been charged, and your gift is kept as not yet paid. "
+    "Please try again in a few minutes."
+)
 ATTEMPT_CLOSED = (
     "Your earlier payment was not completed, so nothing was charged. "
     "Check your gift below and continue when you are ready."
@@ -121,7 +126,7 @@ class DonationForm(FlaskForm):
     amount = RadioField(
         "Amount",
         validate_choice=False,
-        description="Choose an amount, or choose Other amount and type your own.",
+        description="Choose an amount, or type your own: a typed amount is the one we use.",
     )
     other_amount = StringField(
         "Other amount", filters=[strip_text], validators=[Length(max=30)], description=""
@@ -318,27 +323,45 @@ def _donation_form(
     return form
 
 
-def _amount_cents(form: DonationForm, settings: GivingSettings, currency: str) -> int | None:
-    """Return the chosen or typed amount in cents; put any problem next to its field."""
+def _amount_cents(
+    form: DonationForm, settings: GivingSettings, currency: str
+) -> tuple[int | None, str | None]:
+    """Return the amount in cents and a note for the review; put any problem next to its field.
+
+    A typed amount wins over a chosen one: it is what the donor did last and on purpose.
+    When both are there and differ, the note says which one was used.
+    """
     choice = form.amount.data
+    typed = form.other_amount.data
+    if typed:
+        try:
+            cents = parse_amount(typed, currency)
+        except AmountError as error:
+            form.other_amount.errors = [*form.other_amount.errors, str(error)]
+            return None, None
+        note = None
+        if choice and choice != OTHER and choice != str(cents):
+            chosen = f" rather than the {format_short(int(choice), currency)} chosen above"
+            note = (
+                f"You typed {format_short(cents, currency)}, "
+                f"so we used {format_short(cents, currency)}"
+                f"{chosen if choice.isdigit() else ''}."
+            )
+        return cents, note
     if choice and choice != OTHER:
         if choice.isdigit() and int(choice) in settings.preset_list:
-            return int(choice)
+            return int(choice), None
         form.amount.errors = [*form.amount.errors, "Choose one of the amounts shown."]
-        return None
-    if not form.other_amount.data:
-        form.amount.errors = [*form.amount.errors, "Choose an amount or type your own."]
-        return None
-    try:
-        return parse_amount(form.other_amount.data, currency)
-    except AmountError as error:
-        form.other_amount.errors = [*form.other_amount.errors, str(error)]
-        return None
+        return None, None
+    form.amount.errors = [*form.amount.errors, "Choose an amount or type your own."]
+    return None, None
 
 
 def _show_error(form: DonationForm, error: DomainError) -> None:
     """Show a domain error next to its field; a typed amount's problem goes next to it."""
-    if error.field == "amount" and form.amount.data in (None, "", OTHER):
+    if error.field == "amount" and (
+        form.other_amount.data or form.amount.data in (None, "", OTHER)
+    ):
         error = type(error)(error.message, field="other_amount")
     show_domain_error(form, error)
 
@@ -448,8 +471,8 @@ def _gift_or_404(token: str) -> Gift:
         abort(404)
 
 
-def _problem(message: str, status: int = 200):
-    return render_template("give/problem.html", message=message), status
+def _problem(message: str, status: int = 200, *, heading: str | None = None):
+    return render_template("give/problem.html", message=message, heading=heading), status
 
 
 def _checkout_limit() -> str:
@@ -484,7 +507,7 @@ def index():
     form = _donation_form(settings, funds, currency)
     if form.is_submitted():
         valid = form.validate()
-        amount_cents = _amount_cents(form, settings, currency)
+        amount_cents, amount_note = _amount_cents(form, settings, currency)
         if valid and amount_cents is not None:
             donation = form.donation(amount_cents=amount_cents, currency=currency)
             try:
@@ -493,7 +516,8 @@ def index():
                 db.session.rollback()
                 _show_error(form, error)
             else:
-                return _review(donation, cover, payload=_sign(donation, uuid.uuid4().hex))
+                payload = _sign(donation, uuid.uuid4().hex)
+                return _review(donation, cover, payload=payload, notice=amount_note)
     return _form_page(form, settings, funds, currency)
 
 
@@ -532,6 +556,10 @@ def checkout():
         db.session.rollback()
         log.warning("could not open a checkout for gift %s: %s", gift.id, error.message)
         return _review(donation, _cover_of(gift), payload=payload, message=GATEWAY_TROUBLE)
+    if not session.url:  # e.g. a session made for an embedded form: nowhere to send the donor
+        db.session.rollback()  # the gift stays pending, with no session that cannot be paid
+        log.warning("checkout session %s for gift %s came without a url", session.id, gift.id)
+        return _problem(NO_PAYMENT_PAGE, 502, heading="We could not open the payment page")
     db.session.commit()
     return redirect(session.url, 303)
 

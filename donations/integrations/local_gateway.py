@@ -17,6 +17,7 @@ from donations.integrations.stripe_gateway import (
     InvoiceSnapshot,
     Json,
     PaymentSnapshot,
+    RefundSnapshot,
     SessionSnapshot,
     SubscriptionSnapshot,
     checkout_params,
@@ -24,6 +25,7 @@ from donations.integrations.stripe_gateway import (
     parse_dispute,
     parse_invoice,
     parse_payment_intent,
+    parse_refund,
     parse_session,
     parse_subscription,
     verify_signature,
@@ -74,7 +76,7 @@ class LocalGateway:
         else:
             session = self._guard(self.local.create_checkout_session, checkout_params(request))
             self.local.store.put({"id": key, "object": "idempotency_key", "session": session["id"]})
-        return CheckoutSession(id=session["id"], url=session["url"])
+        return CheckoutSession(id=session["id"], url=session.get("url") or None)
 
     def fetch_checkout_session(self, session_id: str) -> SessionSnapshot:
         return parse_session(self._get("checkout.session", session_id))
@@ -97,6 +99,9 @@ class LocalGateway:
 
     def fetch_dispute(self, dispute_id: str) -> DisputeSnapshot:
         return parse_dispute(self._get("dispute", dispute_id))
+
+    def fetch_refund(self, refund_id: str) -> RefundSnapshot:
+        return parse_refund(self._get("refund", refund_id))
 
     def create_portal_session(self, *, customer_id: str, return_url: str) -> str:
         return self._guard(self.local.create_portal_session, customer_id, return_url)["url"]

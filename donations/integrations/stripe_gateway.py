@@ -37,7 +37,7 @@ class CheckoutRequest:
 @dataclass(frozen=True)
 class CheckoutSession:
     id: str
-    url: str
+    url: str | None  # None when Stripe gives no hosted page to send the donor to
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,18 @@ class SubscriptionSnapshot:
 
 
 @dataclass(frozen=True)
+class RefundSnapshot:
+    """A Refund (``re_...``): which charge it returns money from, and how far it got."""
+
+    id: str
+    charge_id: str | None
+    payment_intent_id: str | None
+    status: str  # pending, requires_action, succeeded, failed, canceled
+    amount_cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
 class DisputeSnapshot:
     id: str
     charge_id: str
@@ -138,6 +150,7 @@ class PaymentGateway(Protocol):
     def fetch_invoice(self, invoice_id: str) -> InvoiceSnapshot: ...
     def fetch_subscription(self, subscription_id: str) -> SubscriptionSnapshot: ...
     def fetch_dispute(self, dispute_id: str) -> DisputeSnapshot: ...
+    def fetch_refund(self, refund_id: str) -> RefundSnapshot: ...
     def create_portal_session(self, *, customer_id: str, return_url: str) -> str: ...
     def verify_webhook(self, payload: bytes, signature: str | None) -> Json: ...
 
@@ -290,6 +303,17 @@ def parse_dispute(data: Json) -> DisputeSnapshot:
     )
 
 
+def parse_refund(data: Json) -> RefundSnapshot:
+    return RefundSnapshot(
+        id=data["id"],
+        charge_id=_id(data.get("charge")),
+        payment_intent_id=_id(data.get("payment_intent")),
+        status=data.get("status") or "",
+        amount_cents=int(data.get("amount") or 0),
+        currency=(data.get("currency") or "").upper(),
+    )
+
+
 def verify_signature(payload: bytes, signature: str | None, secret: str, tolerance: int) -> Json:
     """Check a Stripe-Signature header on the raw body; return the parsed event."""
     if not signature:
@@ -386,7 +410,7 @@ class StripeGateway:
             params=checkout_params(request),
             options={"idempotency_key": request.idempotency_key},
         )
-        return CheckoutSession(id=data["id"], url=data["url"])
+        return CheckoutSession(id=data["id"], url=data.get("url") or None)
 
     def fetch_checkout_session(self, session_id: str) -> SessionSnapshot:
         return parse_session(self._call(self.client.v1.checkout.sessions.retrieve, session_id))
@@ -420,6 +444,9 @@ class StripeGateway:
 
     def fetch_dispute(self, dispute_id: str) -> DisputeSnapshot:
         return parse_dispute(self._call(self.client.v1.disputes.retrieve, dispute_id))
+
+    def fetch_refund(self, refund_id: str) -> RefundSnapshot:
+        return parse_refund(self._call(self.client.v1.refunds.retrieve, refund_id))
 
     def create_portal_session(self, *, customer_id: str, return_url: str) -> str:
         data = self._call(

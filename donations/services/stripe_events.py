@@ -2,8 +2,10 @@
 
 Every event is stored with its raw payload in the same transaction as its
 effects. Processing never trusts the event's snapshot of an object: it asks
-Stripe for the object as it is now (the checkout session, payment, invoice,
-subscription or dispute) and sets the gift or plan to match. Applying the
+Stripe for the object as it is now (the checkout session, charge, refund,
+invoice, subscription or dispute), at the endpoint of the object type the event
+carries (``OBJECT_TYPES``: ``charge.refund.updated`` carries a Refund, read from
+/v1/refunds), and sets the gift or plan to match. Applying the
 current truth twice changes nothing, and an old event arriving late cannot
 undo a newer one. An event about a payment we cannot place yet (a refund of an
 instalment whose invoice has not arrived) is *parked* and processed again as
@@ -142,6 +144,18 @@ def process_event(row: StripeEvent, *, gateway: PaymentGateway) -> StripeEvent:
         row.processed_at = utcnow()
         return row
     obj = json.loads(row.payload).get("data", {}).get("object", {})
+    expected = OBJECT_TYPES.get(row.type)
+    if expected is not None and obj.get("object") != expected:
+        # Read as the wrong kind, its id would be looked up at the wrong address on every
+        # delivery; keep it as failed, for a replay once the code knows the new shape.
+        row.status = StripeEventStatus.FAILED.value
+        row.last_error = (
+            f"{row.type} should carry a {expected}, "
+            f"but this one carries {obj.get('object') or 'nothing we know'}"
+        )[:2000]
+        log.warning("stripe event %s: %s", row.event_id, row.last_error)
+        db.session.flush()
+        return row
     run = Run(gateway=gateway)
     try:
         with db.session.begin_nested():
@@ -444,10 +458,9 @@ def on_checkout_session(obj: Json, run: Run) -> None:
     run.gift = gift
 
 
-def on_charge(obj: Json, run: Run) -> None:
-    charge_id = obj["id"]
-    pi_id = obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None
-    gift = _gift_for_payment(payment_intent_id=pi_id, charge_id=charge_id)
+def _sync_charge(charge_id: str, payment_intent_id: str | None, run: Run) -> None:
+    """Make the gift of a charge match the charge (and its PaymentIntent) as Stripe has it."""
+    gift = _gift_for_payment(payment_intent_id=payment_intent_id, charge_id=charge_id)
     payment = run.gateway.fetch_charge(charge_id)
     if gift is None:
         gift = _gift_for_payment(
@@ -456,6 +469,19 @@ def on_charge(obj: Json, run: Run) -> None:
     if gift is None:
         raise Parked(charge_id, f"no gift has charge {charge_id} yet")
     apply_payment(gift, payment, run)
+
+
+def on_charge(obj: Json, run: Run) -> None:
+    pi_id = obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None
+    _sync_charge(obj["id"], pi_id, run)
+
+
+def on_refund(obj: Json, run: Run) -> None:
+    """A Refund (``re_...``) changed: read it from /v1/refunds, then sync its charge."""
+    refund = run.gateway.fetch_refund(obj["id"])
+    if not refund.charge_id:
+        raise NotOurs(f"refund {refund.id} returns no card charge")
+    _sync_charge(refund.charge_id, refund.payment_intent_id, run)
 
 
 def on_dispute(obj: Json, run: Run) -> None:
@@ -507,10 +533,34 @@ HANDLERS: dict[str, Callable[[Json, Run], None]] = {
     "charge.succeeded": on_charge,
     "charge.updated": on_charge,
     "charge.refunded": on_charge,
-    "charge.refund.updated": on_charge,
+    "charge.refund.updated": on_refund,
     "charge.dispute.created": on_dispute,
     "charge.dispute.updated": on_dispute,
     "charge.dispute.closed": on_dispute,
     "charge.dispute.funds_withdrawn": on_dispute,
     "charge.dispute.funds_reinstated": on_dispute,
+}
+
+# The type of object (``data.object.object``) Stripe sends with each handled event: each
+# handler reads its object by that type, from that type's own endpoint.
+OBJECT_TYPES: dict[str, str] = {
+    "checkout.session.completed": "checkout.session",
+    "checkout.session.async_payment_succeeded": "checkout.session",
+    "checkout.session.async_payment_failed": "checkout.session",
+    "checkout.session.expired": "checkout.session",
+    "invoice.paid": "invoice",
+    "invoice.payment_succeeded": "invoice",
+    "invoice.payment_failed": "invoice",
+    "customer.subscription.created": "subscription",
+    "customer.subscription.updated": "subscription",
+    "customer.subscription.deleted": "subscription",
+    "charge.succeeded": "charge",
+    "charge.updated": "charge",
+    "charge.refunded": "charge",
+    "charge.refund.updated": "refund",
+    "charge.dispute.created": "dispute",
+    "charge.dispute.updated": "dispute",
+    "charge.dispute.closed": "dispute",
+    "charge.dispute.funds_withdrawn": "dispute",
+    "charge.dispute.funds_reinstated": "dispute",
 }
