@@ -279,8 +279,6 @@ def test_staff_navigation_folds_into_a_details_menu(login, client):
     assert menu, "the staff links are not inside a <details> menu with a summary"
     links = re.findall(r'<a href="([^"]+)"', menu.group(1))
     assert "/admin/users" in links and "/gifts/" in links and len(links) >= 10
-    # No script is needed to open it.
-    assert "<script" not in html
     # The public navigation is three links: it stays as it is.
     public = client.get("/").get_data(as_text=True)
     assert "nav-menu" not in public and "Your receipts" in public
