@@ -252,3 +252,46 @@ def test_the_treasurer_is_the_actor_of_every_statement_and_mail(login, gala):
         assert f'href="/receipts/{statement.id}">{statement.number}</a>' in page
     assert "Ana Gala $130.00 Email Valid" in text
     assert "Bo Post $25.00 Post Valid" in text
+
+
+def test_the_preview_totals_are_what_the_run_then_issues(gala, fund, create_donor):
+    # A partial refund leaves $20 of a $100 gift whose dinner was worth $30: $0 deductible.
+    cy = create_donor("Cy Refund", email="cy@example.com")
+    give(cy, fund, 10_000, date(YEAR, 6, 1), benefit_description="Dinner", benefit_cents=3_000)
+    # A gift refunded in full: no statement at all.
+    di = create_donor("Di Gone", email="di@example.com")
+    give(di, fund, 7_000, date(YEAR, 6, 2))
+    # A corrected gift: only its replacement counts.
+    ed = create_donor("Ed Fixed", email=None)
+    give(ed, fund, 9_900, date(YEAR, 7, 1))
+    db.session.commit()
+    gifts = {g.donor_id: g for g in db.session.scalars(select(receipts.Gift))}
+    gifts[cy.id].refunded_cents = 8_000
+    gifts[di.id].refunded_cents = 7_000
+    db.session.commit()
+    gift_service.correct_gift(
+        actor=None, gift=gifts[ed.id], reason="Typed 99 for 9", amount_cents=900
+    )
+    db.session.commit()
+
+    summary = year_end.preview_run(tax_year=YEAR, open_confirmed=False)
+    rows = {r.name: r for r in summary.rows}
+    assert sorted(rows) == ["Ana Gala", "Bo Post", "Cy Refund", "Ed Fixed"]
+    assert (rows["Cy Refund"].gross_cents, rows["Cy Refund"].deductible_cents) == (2_000, 0)
+    assert rows["Ed Fixed"].gross_cents == 900
+    assert (summary.count, summary.by_email, summary.by_post) == (4, 2, 2)
+
+    run = year_end.start_run(actor=None, tax_year=YEAR)
+    db.session.commit()
+    result = year_end.run_year_end(run.id, workers=1)
+    issued = db.session.scalars(select(Receipt).where(Receipt.kind == "statement")).all()
+    assert result.issued == summary.count == len(issued)
+    assert sum(s.amount_cents for s in issued) == summary.deductible_cents == 13_000 + 2_500 + 900
+    for statement in issued:
+        content = receipts.content_of(statement)
+        row = rows[statement.donor.name]
+        assert (content.gross_cents, content.benefit_cents_total, content.total_cents) == (
+            row.gross_cents,
+            row.benefit_cents,
+            row.deductible_cents,
+        )

@@ -217,8 +217,15 @@ def _donor_block(donor: Donor) -> DonorBlock:
 
 def receipted_cents(gift: Gift) -> int:
     """What a gift's receipt acknowledges: the gift less refunds and lost disputes."""
-    lost = gift.dispute_cents if gift.dispute_status == "lost" else 0
-    return max(gift.amount_cents - gift.refunded_cents - lost, 0)
+    return receipted_amount(
+        gift.amount_cents, gift.refunded_cents, gift.dispute_cents, gift.dispute_status
+    )
+
+
+def receipted_amount(amount: int, refunded: int, dispute: int, dispute_status: str) -> int:
+    """``receipted_cents`` from a gift's columns (for queries that load no Gift objects)."""
+    lost = dispute if dispute_status == "lost" else 0
+    return max(amount - refunded - lost, 0)
 
 
 def _method_label(gift: Gift) -> str:

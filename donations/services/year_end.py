@@ -48,6 +48,7 @@ from donations.models import (
     ReceiptKind,
     ReceiptStatus,
     StatementBasis,
+    StockDocument,
     User,
     YearEndRun,
     YearEndStatus,
@@ -439,50 +440,96 @@ def preview_run(
             field="tax_year",
         )
     preview.already_done = _count_done(start, end)
-    after_id = 0
-    while donor_ids := _next_donors(start, end, after_id, BATCH_SIZE):
-        after_id = donor_ids[-1]
-        for donor in db.session.scalars(select(Donor).where(Donor.id.in_(donor_ids))):
-            _preview_donor(preview, donor, label)
+    _preview_totals(preview)
     preview.rows.sort(key=lambda r: (r.name.lower(), r.donor_id))
     return preview
 
 
-def _preview_donor(preview: YearEndPreview, donor: Donor, label: str) -> None:
-    try:
-        draft = receipts.draft_statement(
-            donor=donor, start=preview.start, end=preview.end, label=label
+def _preview_totals(preview: YearEndPreview) -> None:
+    """Count and total what each donor still without a statement would get, in a few
+    queries (a run of thousands of donors is previewed in one request). The same rules
+    as ``receipts.draft_statement``: paid gifts, corrections left out, less refunds and
+    lost disputes, less the value received; goods whose intake was not reversed."""
+    from donations.services.gifts import start_of_day
+
+    start, end = preview.start, preview.end
+    ids = _donor_ids_with_gifts(start, end)
+    pending = select(ids.c.donor_id).where(ids.c.donor_id.not_in(_with_statement(start, end)))
+    corrected = select(Gift.corrects_gift_id).where(
+        Gift.is_reversal.is_(True), Gift.corrects_gift_id.is_not(None)
+    )
+    gifts: dict[int, list[tuple[str, int, int]]] = {}
+    for donor_id, currency, amount, refunded, dispute, status, benefit in db.session.execute(
+        select(
+            Gift.donor_id,
+            Gift.currency,
+            Gift.amount_cents,
+            Gift.refunded_cents,
+            Gift.dispute_cents,
+            Gift.dispute_status,
+            Gift.benefit_cents,
+        ).where(
+            Gift.donor_id.in_(pending),
+            Gift.status == GiftStatus.PAID.value,
+            Gift.is_reversal.is_(False),
+            Gift.id.not_in(corrected),
+            Gift.received_at >= start_of_day(start),
+            Gift.received_at < start_of_day(_after(end)),
         )
-    except InvalidInput:  # every gift refunded or reversed: no statement
-        return
-    except DomainError as error:
-        preview.problems += 1
+    ):
+        given = receipts.receipted_amount(amount, refunded, dispute, status)
+        if given > 0:
+            gifts.setdefault(donor_id, []).append((currency, given, min(benefit or 0, given)))
+    reversed_intakes = select(StockDocument.reverses_id).where(
+        StockDocument.reverses_id.is_not(None)
+    )
+    goods = dict(
+        db.session.execute(
+            select(InKindGift.donor_id, func.count())
+            .where(
+                InKindGift.donor_id.in_(pending),
+                InKindGift.received_on >= start,
+                InKindGift.received_on <= end,
+                InKindGift.document_id.not_in(reversed_intakes),
+            )
+            .group_by(InKindGift.donor_id)
+        ).all()
+    )
+    for donor_id, name, email in db.session.execute(
+        select(Donor.id, Donor.name, Donor.email).where(Donor.id.in_(pending))
+    ):
+        lines = gifts.get(donor_id, [])
+        if not lines and not goods.get(donor_id):
+            continue  # every gift refunded or reversed: nothing to state
+        if len({currency for currency, _, _ in lines}) > 1:
+            preview.problems += 1
+            if len(preview.rows) < PREVIEW_ROWS:
+                problem = f"{name} gave in several currencies; statements need one."
+                preview.rows.append(PreviewRow(donor_id, name, email or "", 0, 0, 0, 0, 0, problem))
+            continue
+        gross = sum(given for _, given, _ in lines)
+        benefit = sum(value for _, _, value in lines)
+        preview.count += 1
+        if email:
+            preview.by_email += 1
+        else:
+            preview.by_post += 1
+        preview.gross_cents += gross
+        preview.benefit_cents += benefit
+        preview.deductible_cents += gross - benefit
         if len(preview.rows) < PREVIEW_ROWS:
             preview.rows.append(
-                PreviewRow(donor.id, donor.name, donor.email or "", 0, 0, 0, 0, 0, error.message)
+                PreviewRow(
+                    donor_id=donor_id,
+                    name=name,
+                    email=email or "",
+                    gifts=len(lines),
+                    goods=goods.get(donor_id, 0),
+                    gross_cents=gross,
+                    benefit_cents=benefit,
+                    deductible_cents=gross - benefit,
+                )
             )
-        return
-    preview.count += 1
-    if draft.for_post:
-        preview.by_post += 1
-    else:
-        preview.by_email += 1
-    preview.gross_cents += draft.gross_cents
-    preview.benefit_cents += draft.benefit_cents
-    preview.deductible_cents += draft.total_cents
-    if len(preview.rows) < PREVIEW_ROWS:
-        preview.rows.append(
-            PreviewRow(
-                donor_id=donor.id,
-                name=donor.name,
-                email=donor.email or "",
-                gifts=len(draft.lines),
-                goods=len(draft.goods),
-                gross_cents=draft.gross_cents,
-                benefit_cents=draft.benefit_cents,
-                deductible_cents=draft.total_cents,
-            )
-        )
 
 
 def sample_statement_pdf(
