@@ -152,6 +152,8 @@ def test_a_statement_left_to_download_is_not_emailed(treasurer_client, donor):
     assert issued.status_code == 302
     statement = db.session.scalars(select(Receipt)).one()
     assert statement.mail_message_id is None and count(OutboxMessage) == 0
+    page = plain(treasurer_client.get(f"/receipts/{statement.id}").get_data(as_text=True))
+    assert f"Period {LAST_YEAR}-03-01 to {LAST_YEAR}-12-31" in page
     pdf = treasurer_client.get(f"/receipts/{statement.id}.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
 
