@@ -1048,10 +1048,16 @@ class StatementBasis(enum.StrEnum):
 
     CALENDAR = "calendar"
     FISCAL = "fiscal"  # named by the calendar year it ends in
+    RANGE = "range"  # one donor's statement over any dates (never a year-end run)
 
     @property
     def label(self) -> str:
-        return {"calendar": "Calendar year", "fiscal": "Fiscal year"}[self.value]
+        return {"calendar": "Calendar year", "fiscal": "Fiscal year", "range": "Date range"}[
+            self.value
+        ]
+
+
+YEARLY_BASES = (StatementBasis.CALENDAR, StatementBasis.FISCAL)
 
 
 class ReceiptSequence(db.Model):
@@ -1190,7 +1196,7 @@ class YearEndRun(db.Model):
             f"status IN ({_sql_in([s.value for s in YearEndStatus])})", name="status_known"
         ),
         CheckConstraint(
-            f"basis IN ({_sql_in([b.value for b in StatementBasis])})", name="basis_known"
+            f"basis IN ({_sql_in([b.value for b in YEARLY_BASES])})", name="basis_known"
         ),
     )
 

@@ -7,7 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from donations.extensions import db
-from donations.models import StatementBasis
+from donations.models import YEARLY_BASES, StatementBasis
 from donations.services import year_end
 from donations.services.errors import DomainError
 
@@ -22,7 +22,7 @@ def _plural(n: int, word: str) -> str:
 @click.argument("tax_year", type=int)
 @click.option(
     "--basis",
-    type=click.Choice([b.value for b in StatementBasis], case_sensitive=False),
+    type=click.Choice([b.value for b in YEARLY_BASES], case_sensitive=False),
     default=None,
     help="The year the statements cover: the organisation's fiscal year, named by the "
     "calendar year it ends in (the default), or the calendar year, January to December.",
@@ -39,12 +39,16 @@ def year_end_command(tax_year: int, basis: str | None, workers: int, run_id: int
     """Issue and email the year-end statement of every donor who gave in TAX_YEAR.
 
     Donors who already have a statement for the period are skipped, so running
-    it again after an interruption carries on where it stopped.
+    it again after an interruption carries on where it stopped. A year not over
+    yet is run as asked (the screen asks for a confirmation first).
     """
     try:
         if run_id is None:
             run = year_end.start_run(
-                actor=None, tax_year=tax_year, basis=basis or StatementBasis.FISCAL
+                actor=None,
+                tax_year=tax_year,
+                basis=basis or StatementBasis.FISCAL,
+                open_confirmed=True,  # naming the year on the command line is explicit
             )
             db.session.commit()
         else:  # started by the treasurer's screen, which then runs this in the background

@@ -21,10 +21,12 @@ from conftest import (
     GIFT_DONOR_EMAIL,
     GIFT_DONOR_NAME,
     TREASURER,
+    expect_error_next_to,
     money,
     pdf_text,
     sign_in,
     sign_out,
+    squash,
 )
 
 # The gift is the one the donor journey (test_01) made; run alone, this
@@ -260,13 +262,41 @@ def test_treasurer_books_receipts_year_end_and_exports(page: Page, pages) -> Non
     this_year = [label for label in labels if str(today.year) in label]
     assert this_year, labels
     year.select_option(label=this_year[0])
+    # This year is not over yet: its preview is refused until the box is ticked.
+    page.get_by_role("button", name="Preview the statements").click()
+    pages.check("year-end open year refused")
+    confirm = page.get_by_label("Send statements for a year that is not over yet")
+    expect_error_next_to(page, confirm, "is not over yet")
+    confirm.check()
+    page.get_by_role("button", name="Preview the statements").click()
+    pages.check("year-end preview")
+    # The preview: how many, to whom, the totals and a sample; nothing issued yet.
+    to_issue = int(
+        page.locator("dt:text('Statements to issue') + dd").inner_text().replace(",", "")
+    )
+    assert to_issue > 0
+    by_email = int(page.locator("dt:text('By email') + dd").inner_text().replace(",", ""))
+    by_post = int(page.locator("dt:text('For post') + dd").inner_text().replace(",", ""))
+    assert by_email + by_post == to_issue
+    expect(page.get_by_role("row").filter(has_text=GIFT_DONOR_NAME)).to_contain_text(
+        GIFT_DONOR_EMAIL
+    )
+    assert cents(page.locator("dt:text('Deductible total') + dd").inner_text()) >= gross
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Sample statement (PDF)").click()
+    sample = squash(pdf_text(download.value.path()))
+    assert "PREVIEW \u2014 not issued" in sample and "Deductible" in sample
     page.get_by_role("button", name="Issue and email statements").click()
     expect(page.get_by_text(re.compile(r"^Done"))).to_be_visible(timeout=120_000)
     pages.check("year-end run done")
     progress = page.get_by_role("progressbar")
     assert progress.get_attribute("value") == progress.get_attribute("max")
     issued = int(page.locator("dt:text('Statements issued') + dd").inner_text().replace(",", ""))
-    assert issued > 0
+    assert issued == to_issue
+    # The run's page lists its statements, the donor's among them.
+    expect(page.get_by_role("region", name="Statements issued by this run")).to_contain_text(
+        GIFT_DONOR_NAME
+    )
     page.get_by_role("main").get_by_role("link", name="Outgoing mail").click()
     pages.check("outgoing mail")
     statements = page.get_by_role("row").filter(has_text=re.compile(r"Attached: statement-"))

@@ -176,6 +176,22 @@ ROUTES = [
     ("year_end.start", "POST", "/receipts/year-end/start", BOOKS),
     ("year_end.run", "GET", "/receipts/year-end/{run_id}", BOOKS),
     ("year_end.receipts_zip", "GET", "/receipts/year-end/zip?from=2001-01-01&to=2001-12-31", BOOKS),
+    ("year_end.preview", "POST", "/receipts/year-end/preview", BOOKS),
+    ("year_end.sample_pdf", "GET", "/receipts/year-end/preview/sample.pdf?tax_year=2001", BOOKS),
+    ("year_end.donor_statement", "GET", "/receipts/year-end/donor/{donor_id}", BOOKS),
+    (
+        "year_end.donor_statement_preview",
+        "POST",
+        "/receipts/year-end/donor/{donor_id}/preview",
+        BOOKS,
+    ),
+    (
+        "year_end.donor_statement_pdf",
+        "GET",
+        "/receipts/year-end/donor/{donor_id}/preview.pdf",
+        BOOKS,
+    ),
+    ("year_end.donor_statement_issue", "POST", "/receipts/year-end/donor/{donor_id}/issue", BOOKS),
 ]
 
 

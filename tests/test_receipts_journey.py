@@ -64,7 +64,8 @@ def test_a_treasurer_closes_the_year(treasurer_client, client, organization, cre
 
     # Run the year-end: one statement per donor; Ada's by email, Ben's for post.
     started = treasurer_client.post(
-        "/receipts/year-end/start", data={"tax_year": str(utcnow().year)}
+        "/receipts/year-end/start",
+        data={"tax_year": str(utcnow().year), "confirm_open": "y"},  # this year is not over
     )
     assert started.status_code == 302
     statements = list(db.session.scalars(select(Receipt).where(Receipt.kind == "statement")))

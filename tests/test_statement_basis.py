@@ -17,6 +17,7 @@ from conftest import base_config
 from donations import create_app
 from donations.extensions import db
 from donations.models import (
+    YEARLY_BASES,
     Fund,
     OutboxMessage,
     Receipt,
@@ -83,7 +84,8 @@ def count(model) -> int:
 
 
 def run(basis: str) -> year_end.YearEndResult:
-    started = year_end.start_run(actor=None, tax_year=YEAR, basis=basis)
+    # Calendar 2026 may not be over when this runs: the run is confirmed.
+    started = year_end.start_run(actor=None, tax_year=YEAR, basis=basis, open_confirmed=True)
     db.session.commit()
     return year_end.run_year_end(started.id, workers=1)
 
@@ -243,10 +245,12 @@ def test_the_screen_starts_a_run_on_the_chosen_basis(login, july_start, maria):
     html = client.get("/receipts/year-end/").get_data(as_text=True)
     assert '<option value="calendar">Calendar year (January to December)</option>' in html
     assert "Fiscal year (July to June, named by the year it ends in)" in html
-    assert f'<option value="{YEAR}">{YEAR}</option>' in html
+    # FY 2026 (July 2025 - June 2026) is the last closed year: offered first.
+    assert f'<option selected value="{YEAR}">{YEAR}</option>' in html
 
     response = client.post(
-        "/receipts/year-end/start", data={"tax_year": str(YEAR), "basis": "calendar"}
+        "/receipts/year-end/start",
+        data={"tax_year": str(YEAR), "basis": "calendar", "confirm_open": "y"},
     )
     assert response.status_code == 302
     run_row = db.session.scalars(select(YearEndRun)).one()
@@ -279,13 +283,14 @@ def test_the_screen_refuses_an_unknown_basis_with_a_message(treasurer_client, ju
 
 
 def test_a_stopped_run_carries_on_with_its_basis(treasurer_client, july_start, maria):
-    started = year_end.start_run(actor=None, tax_year=YEAR, basis="calendar")
+    started = year_end.start_run(actor=None, tax_year=YEAR, basis="calendar", open_confirmed=True)
     started.status = "stopped"
     db.session.commit()
     page = treasurer_client.get(f"/receipts/year-end/{started.id}").get_data(as_text=True)
     assert 'name="basis" value="calendar"' in page
     treasurer_client.post(
-        "/receipts/year-end/start", data={"tax_year": str(YEAR), "basis": "calendar"}
+        "/receipts/year-end/start",
+        data={"tax_year": str(YEAR), "basis": "calendar", "confirm_open": "y"},
     )
     assert count(YearEndRun) == 1
     assert db.session.get(YearEndRun, started.id).status == "done"
@@ -393,7 +398,8 @@ def test_the_migration_puts_earlier_statements_and_runs_on_the_fiscal_basis(tmp_
 
 
 def test_statement_basis_names():
-    assert [b.value for b in StatementBasis] == ["calendar", "fiscal"]
+    assert [b.value for b in YEARLY_BASES] == ["calendar", "fiscal"]
+    assert [b.value for b in StatementBasis] == ["calendar", "fiscal", "range"]
     assert receipts.statement_period(2026, StatementBasis.CALENDAR, 7) == CALENDAR_2026
     assert receipts.statement_period(2026, StatementBasis.FISCAL, 7) == FISCAL_2026
     assert receipts.statement_period(2026, StatementBasis.FISCAL, 1) == CALENDAR_2026

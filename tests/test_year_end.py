@@ -294,9 +294,10 @@ def test_admins_get_a_link_to_outgoing_mail(admin_client, donors_who_gave):
     assert "/admin/mail" in html
 
 
-def test_default_tax_year_is_last_year_early_in_the_year(organization):
+def test_default_tax_year_is_the_last_closed_year(organization):
     assert year_end.default_tax_year(date(2027, 2, 10)) == 2026
-    assert year_end.default_tax_year(date(2027, 3, 1)) == 2027
+    assert year_end.default_tax_year(date(2027, 3, 1)) == 2026  # 2027 is not over yet
+    assert year_end.default_tax_year(date(2027, 12, 31)) == 2026
 
 
 # --- the ZIP ---------------------------------------------------------------------

@@ -23,13 +23,14 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField
-from wtforms.validators import InputRequired
+from wtforms import BooleanField, DateField, SelectField
+from wtforms.validators import InputRequired, Optional
 
 from donations.authz import roles_required
 from donations.extensions import db
 from donations.forms import show_domain_error
 from donations.models import Organization, Role, StatementBasis, YearEndStatus
+from donations.services import receipts as receipt_service
 from donations.services import year_end
 from donations.services.errors import DomainError, NotFound
 
@@ -37,6 +38,7 @@ bp = Blueprint("year_end", __name__, url_prefix="/receipts/year-end")
 
 BOOKS = (Role.ADMIN, Role.TREASURER)
 RUNS_SHOWN = 30
+STATEMENTS_SHOWN = 500
 REFRESH_SECONDS = 2
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,20 @@ class StartForm(FlaskForm):
     )
     # Left out of the form (fiscal) when the fiscal year is the calendar year.
     basis = SelectField("Year basis", default=StatementBasis.FISCAL.value)
+    confirm_open = BooleanField(
+        "Send statements for a year that is not over yet",
+        description="Only for a year still open: gifts still to come will not be on them.",
+    )
+
+
+class DonorStatementForm(FlaskForm):
+    start = DateField(
+        "From", validators=[Optional()], description="The first day the statement covers."
+    )
+    end = DateField(
+        "To (inclusive)", validators=[Optional()], description="The last day it covers."
+    )
+    email = BooleanField("Email it to the donor with the PDF attached", default=True)
 
 
 def _basis_choices(start_month: int) -> list[tuple[str, str]]:
@@ -76,7 +92,8 @@ def _start_form(**kwargs) -> StartForm:
     form.basis.choices = _basis_choices(_start_month())
     if form.tax_year.data is None and years:
         default = year_end.default_tax_year()
-        form.tax_year.data = default if default in years else years[0]
+        closed = [y for y in years if y <= default]
+        form.tax_year.data = default if default in years else (closed or years)[0]
     return form
 
 
@@ -128,6 +145,65 @@ def index():
     return _index_page(_start_form())
 
 
+@bp.post("/preview")
+@roles_required(*BOOKS)
+def preview():
+    """What a run would do: the donors, the count, the totals, mail and post; no number taken."""
+    form = _start_form()
+    if not form.validate_on_submit():
+        return _index_page(form, status=400)
+    try:
+        summary = year_end.preview_run(
+            tax_year=form.tax_year.data,
+            basis=form.basis.data,
+            open_confirmed=form.confirm_open.data,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error)
+        return _index_page(form, status=400)
+    db.session.rollback()  # nothing to keep: a preview stores nothing
+    return render_template(
+        "year_end/preview.html",
+        preview=summary,
+        form=form,
+        basis_label=StatementBasis(summary.basis).label,
+        bases_coincide=year_end.bases_coincide(),
+    )
+
+
+@bp.get("/preview/sample.pdf")
+@roles_required(*BOOKS)
+def sample_pdf():
+    """One donor's statement as it would be issued, marked "PREVIEW — not issued"."""
+    try:
+        tax_year = int(request.args.get("tax_year", ""))
+        donor_id = int(request.args["donor"]) if request.args.get("donor") else None
+    except ValueError:
+        abort(404)
+    try:
+        _donor, data = year_end.sample_statement_pdf(
+            tax_year=tax_year,
+            basis=request.args.get("basis", StatementBasis.FISCAL.value),
+            open_confirmed=request.args.get("confirm_open") == "y",
+            donor_id=donor_id,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".index"))
+    db.session.rollback()
+    return _pdf_response(data, f"statement-preview-{tax_year}.pdf")
+
+
+def _pdf_response(data: bytes, filename: str) -> Response:
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @bp.post("/start")
 @roles_required(*BOOKS)
 def start():
@@ -137,7 +213,10 @@ def start():
         return _index_page(form, status=400)
     try:
         run = year_end.start_run(
-            actor=current_user, tax_year=form.tax_year.data, basis=form.basis.data
+            actor=current_user,
+            tax_year=form.tax_year.data,
+            basis=form.basis.data,
+            open_confirmed=form.confirm_open.data,
         )
         db.session.commit()
     except DomainError as error:
@@ -215,6 +294,8 @@ def run(run_id: int):
         basis_label=StatementBasis(run.basis).label,
         can_continue=not alive and run.status != YearEndStatus.DONE,
         mail_link=mail_link,
+        statements=year_end.run_statements(run.id, limit=STATEMENTS_SHOWN),
+        statements_shown=STATEMENTS_SHOWN,
     )
 
 
@@ -255,3 +336,106 @@ def receipts_zip():
             "Cache-Control": "no-store",
         },
     )
+
+
+# --- one donor's statement over any dates --------------------------------------------
+
+
+def _donor_or_404(donor_id: int):
+    try:
+        return year_end.get_donor(donor_id)
+    except NotFound:
+        abort(404)
+
+
+def _donor_page(donor, form: DonorStatementForm, *, draft=None, status: int = 200):
+    return (
+        render_template(
+            "year_end/donor.html",
+            donor=donor,
+            form=form,
+            draft=draft,
+            label=receipt_service.range_label(draft.start, draft.end) if draft else "",
+        ),
+        status,
+    )
+
+
+@bp.get("/donor/<int:donor_id>")
+@roles_required(*BOOKS)
+def donor_statement(donor_id: int):
+    """Choose the dates of one donor's statement."""
+    donor = _donor_or_404(donor_id)
+    form = DonorStatementForm()
+    if form.start.data is None and form.end.data is None:
+        today = date.today()
+        form.start.data, form.end.data = date(today.year, 1, 1), today
+    return _donor_page(donor, form)[0]
+
+
+@bp.post("/donor/<int:donor_id>/preview")
+@roles_required(*BOOKS)
+def donor_statement_preview(donor_id: int):
+    """What the statement would list: every gift of the range with its deductible amount."""
+    donor = _donor_or_404(donor_id)
+    form = DonorStatementForm()
+    if not form.validate_on_submit():
+        return _donor_page(donor, form, status=400)
+    try:
+        draft = year_end.preview_donor_statement(
+            donor_id=donor.id, start=form.start.data, end=form.end.data
+        )
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error)
+        return _donor_page(donor, form, status=400)
+    db.session.rollback()
+    return _donor_page(donor, form, draft=draft)
+
+
+@bp.get("/donor/<int:donor_id>/preview.pdf")
+@roles_required(*BOOKS)
+def donor_statement_pdf(donor_id: int):
+    """The statement as it would be issued, marked "PREVIEW — not issued"."""
+    donor = _donor_or_404(donor_id)
+    try:
+        start = _parse_day(request.args.get("start"), "first")
+        end = _parse_day(request.args.get("end"), "last")
+        data = year_end.donor_statement_pdf(donor_id=donor.id, start=start, end=end)
+    except ValueError as error:
+        flash(str(error), "error")
+        return redirect(url_for(".donor_statement", donor_id=donor.id))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".donor_statement", donor_id=donor.id))
+    db.session.rollback()
+    return _pdf_response(data, f"statement-preview-{start.isoformat()}-to-{end.isoformat()}.pdf")
+
+
+@bp.post("/donor/<int:donor_id>/issue")
+@roles_required(*BOOKS)
+def donor_statement_issue(donor_id: int):
+    """Issue the numbered statement; email it or leave it to download from its page."""
+    donor = _donor_or_404(donor_id)
+    form = DonorStatementForm()
+    if not form.validate_on_submit():
+        return _donor_page(donor, form, status=400)
+    try:
+        receipt = year_end.issue_donor_statement(
+            actor=current_user,
+            donor_id=donor.id,
+            start=form.start.data,
+            end=form.end.data,
+            email=form.email.data,
+        )
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error)
+        return _donor_page(donor, form, status=400)
+    if receipt.delivery == "email":
+        flash(f"Statement {receipt.number} issued and emailed to {donor.email}.", "success")
+    else:
+        flash(f"Statement {receipt.number} issued; download its PDF below.", "success")
+    return redirect(url_for("receipts.detail", receipt_id=receipt.id))

@@ -44,6 +44,11 @@ class GiftLine:
     method: str  # "Online (Stripe)", "Cheque #1042", ...
     description: str = ""  # "Monthly gift", "In memory of ..."
     receipt_number: str = ""  # statements: the gift's own receipt, if any
+    # Statements since deductible amounts are listed: goods or services received in
+    # return (their fair market value) and what is left to deduct.
+    benefit_cents: int = 0
+    benefit_description: str = ""
+    deductible_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,13 +93,19 @@ class ReceiptContent:
     form_8283_reminder: bool = False
     # statement: the period and every gift in it, with totals per fund
     tax_year: str = ""  # "2026", "2026 (January - December)" or "FY 2026 (July 2025 - June 2026)"
-    basis: str = ""  # "calendar" | "fiscal" ("" in statements issued before there was a choice)
+    # "calendar" | "fiscal" | "range" (one donor, any dates); "" before there was a choice
+    basis: str = ""
     period_start: str = ""
     period_end: str = ""
     gifts: list[GiftLine] = field(default_factory=list)
     fund_totals: list[FundTotal] = field(default_factory=list)
     total_cents: int = 0
     goods_received: list[tuple[str, GoodsLine]] = field(default_factory=list)  # (date, line)
+    # Statements issued since each gift shows its value received and deductible amount:
+    # ``total_cents`` and the fund totals are then deductible amounts.
+    deductible_listed: bool = False
+    gross_cents: int = 0  # what was given, before the value of goods or services received
+    benefit_cents_total: int = 0
     # Sent by post: the donor has no email address.
     for_post: bool = False
 

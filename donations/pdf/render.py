@@ -58,6 +58,7 @@ TITLES = {
     "in_kind": "Acknowledgement of goods received",
     "statement": "Year-end giving statement",
 }
+RANGE_TITLE = "Giving statement"
 NO_GOODS_CASH = "No goods or services were provided in exchange for this contribution."
 NO_GOODS_IN_KIND = "We did not provide any goods or services in exchange for these items."
 NO_VALUE_IN_KIND = (
@@ -71,6 +72,15 @@ NO_GOODS_STATEMENT = (
     "Unless stated on the individual receipt, no goods or services were provided in exchange "
     "for these contributions."
 )
+# Statements that list each gift's deductible amount (IRS Publication 1771).
+NO_GOODS_LISTED = "No goods or services were provided in exchange for these contributions."
+GOODS_LISTED = (
+    "Where a value received is shown, you received goods or services in exchange for that "
+    "contribution, with the estimated fair market value stated. Only the amount of each "
+    "contribution above that value, shown as deductible, is deductible for federal income tax "
+    "purposes. No goods or services were provided in exchange for the other contributions."
+)
+PREVIEW_MARK = "PREVIEW — not issued"
 
 EN_DASH = "\u2013"
 NO_BRANDING = Branding()  # frozen: safe as a default
@@ -277,6 +287,7 @@ class _Decor:
     text_width: float
     void: bool
     running_header: str = ""  # on pages 2+ (statements)
+    preview: bool = False  # a statement shown before it is issued
 
     def draw(self, canvas: Canvas, page: int, pages: int) -> None:
         width = self.page_width
@@ -311,6 +322,8 @@ class _Decor:
         canvas.restoreState()
         if self.void:
             self.draw_void(canvas)
+        if self.preview:
+            self.draw_mark(canvas, "PREVIEW", 110)
 
     def draw_running_header(self, canvas: Canvas) -> None:
         y = self.page_height - HEADER_BASE
@@ -326,13 +339,16 @@ class _Decor:
         return max(QR_SIZE + 4 * mm, text)
 
     def draw_void(self, canvas: Canvas) -> None:
+        self.draw_mark(canvas, "VOID", 170)
+
+    def draw_mark(self, canvas: Canvas, text: str, size: float) -> None:
         canvas.saveState()
         canvas.setFillColor(ALERT, alpha=0.18)
         canvas.setStrokeColor(ALERT, alpha=0.18)
         canvas.translate(self.page_width / 2, self.page_height / 2)
         canvas.rotate(45 if self.page_height >= self.page_width else 30)
-        canvas.setFont(BOLD, 170)
-        canvas.drawCentredString(0, -60, "VOID")
+        canvas.setFont(BOLD, size)
+        canvas.drawCentredString(0, -size * 0.35, text)
         canvas.restoreState()
 
 
@@ -391,6 +407,8 @@ def _header(content: ReceiptContent, branding: Branding, width: float) -> list[F
 
 def _title(content: ReceiptContent) -> str:
     title = TITLES.get(content.kind, "Receipt")
+    if content.kind == "statement" and content.basis == "range":
+        return RANGE_TITLE
     if content.kind == "statement" and content.tax_year:
         title = f"{title} {content.tax_year}"
     return title
@@ -402,6 +420,8 @@ def _period_sentence(content: ReceiptContent) -> str:
         year = date.fromisoformat(content.period_end).year
     except (TypeError, ValueError):
         return ""
+    if content.basis == "range":
+        return f"Statement for {_day(content.period_start)} {EN_DASH} {_day(content.period_end)}"
     which = "calendar year" if content.basis == "calendar" else "fiscal year"
     return (
         f"Statement for {which} {year}: "
@@ -514,6 +534,8 @@ def _in_kind(content: ReceiptContent, width: float) -> list[Flowable]:
 
 
 def _statement(content: ReceiptContent, width: float) -> list[Flowable]:
+    if content.deductible_listed:
+        return _statement_deductible(content, width)
     currency = content.currency
     out: list[Flowable] = [_p("Contributions", "h2")]
     if content.gifts:
@@ -560,6 +582,80 @@ def _statement(content: ReceiptContent, width: float) -> list[Flowable]:
     return out
 
 
+def _goods_received(content: ReceiptContent, width: float) -> list[Flowable]:
+    if not content.goods_received:
+        return []
+    return [
+        _p("Goods received", "h2"),
+        _goods_table(
+            [line for _, line in content.goods_received],
+            width,
+            dated=[day for day, _ in content.goods_received],
+        ),
+        Spacer(1, 2 * mm),
+        _p(NO_VALUE_IN_KIND.replace("this acknowledgement", "this statement")),
+    ]
+
+
+def _statement_deductible(content: ReceiptContent, width: float) -> list[Flowable]:
+    """Each gift with its amount, the value of goods or services received and what is
+    deductible; the totals are deductible totals."""
+    currency = content.currency
+    out: list[Flowable] = [_p("Contributions", "h2")]
+    if content.gifts:
+        fixed = [20 * mm, 30 * mm, 23 * mm, 23 * mm, 23 * mm]
+        widths = [fixed[0], width - sum(fixed), *fixed[1:]]
+        rows: list[list[object]] = []
+        for gift in content.gifts:
+            fund: list[Paragraph] = [_p(gift.fund, "cell")]
+            for note in (gift.description, gift.benefit_description):
+                if note:
+                    fund.append(_p(note, "cell_muted"))
+            method = [_p(gift.method, "cell")]
+            if gift.receipt_number:
+                method.append(_p(f"Receipt {gift.receipt_number}", "cell_muted"))
+            money = gift.currency or currency
+            rows.append(
+                [
+                    _day(gift.date, short=True),
+                    fund,
+                    method,
+                    _money(gift.amount_cents, money),
+                    _money(gift.benefit_cents, money) if gift.benefit_cents else "—",
+                    _money(gift.deductible_cents, money),
+                ]
+            )
+        rows.append(
+            [
+                "",
+                "Total",
+                "",
+                _money(content.gross_cents, currency),
+                _money(content.benefit_cents_total, currency),
+                _money(content.total_cents, currency),
+            ]
+        )
+        header = ["Date", "Fund", "Method", "Amount", "Value received", "Deductible"]
+        out.append(_grid(header, rows, widths, right=(3, 4, 5), total_rows=1))
+        out.append(_p("Deductible amounts by fund", "h2"))
+        totals: list[list[object]] = [
+            [_p(total.fund, "cell"), _money(total.amount_cents, total.currency or currency)]
+            for total in content.fund_totals
+        ]
+        totals.append(["Total deductible contributions", _money(content.total_cents, currency)])
+        out.append(
+            _grid(
+                ["Fund", "Deductible"], totals, [width - 40 * mm, 40 * mm], right=(1,), total_rows=1
+            )
+        )
+    else:
+        out.append(_p("No gifts of money were received in this period."))
+    out += _goods_received(content, width)
+    notice = GOODS_LISTED if content.benefit_cents_total else NO_GOODS_LISTED
+    out += [Spacer(1, 3 * mm), _p(notice)]
+    return out
+
+
 def _signature(content: ReceiptContent, width: float) -> Flowable:
     org = content.org
     rule = Table([[""]], colWidths=[70 * mm], rowHeights=[8 * mm], hAlign="LEFT")
@@ -580,9 +676,17 @@ def _signature(content: ReceiptContent, width: float) -> Flowable:
 
 
 def render_receipt(
-    content: ReceiptContent, *, void: VoidMark | None = None, branding: Branding = NO_BRANDING
+    content: ReceiptContent,
+    *,
+    void: VoidMark | None = None,
+    branding: Branding = NO_BRANDING,
+    preview: bool = False,
 ) -> bytes:
-    """Return the PDF of a cash receipt, an acknowledgement of goods or a statement."""
+    """Return the PDF of a cash receipt, an acknowledgement of goods or a statement.
+
+    ``preview``: a statement shown before it is issued, marked "PREVIEW — not issued"
+    at the top and across every page.
+    """
     pagesize = A4 if content.page_size.lower() == "a4" else LETTER
     page_w, page_h = pagesize
     width = page_w - 2 * MARGIN
@@ -609,10 +713,13 @@ def render_receipt(
         text_width=footer_text_w,
         void=void is not None,
         running_header=_running_header(content, width),
+        preview=preview,
     )
 
     story: list[Flowable] = _header(content, branding, width)
     story += [Spacer(1, 4 * mm), _p(_title(content), "title")]
+    if preview:
+        story += [_p(PREVIEW_MARK, "alert"), Spacer(1, 2 * mm)]
     # Statements issued since there is a basis to choose say which year they cover;
     # older ones keep their "Period" line.
     period = _period_sentence(content) if content.kind == "statement" and content.basis else ""

@@ -187,13 +187,20 @@ def _receipt_mail(receipt: Receipt, *, attached: bool) -> tuple[str, str]:
             "as the law asks, it does not state a value.",
         ]
     else:
-        subject = f"Your {content.tax_year} statement of giving from {org_name}"
         total = format_money(receipt.amount_cents, receipt.currency)
+        # Statements since deductible amounts are listed total what is deductible.
+        in_all = "deductible in all" if content.deductible_listed else "in all"
+        if content.basis == "range":  # one donor's statement over any dates
+            subject = f"Your statement of giving from {org_name}, {content.tax_year}"
+            when = which = f"from {content.tax_year}"
+        else:
+            subject = f"Your {content.tax_year} statement of giving from {org_name}"
+            when, which = f"in {content.tax_year}", f"for {content.tax_year}"
         body = [
-            f"Thank you for your support of {org_name} in {content.tax_year}.",
+            f"Thank you for your support of {org_name} {when}.",
             "",
-            f"Your statement for {content.tax_year} ({receipt.number}) {what}. "
-            f"It lists your gifts, {total} in all.",
+            f"Your statement {which} ({receipt.number}) {what}. "
+            f"It lists your gifts, {total} {in_all}.",
         ]
     if content.replaces_number:
         subject = f"Corrected: {subject}"

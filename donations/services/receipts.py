@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import func, select
@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from donations.extensions import db
 from donations.models import (
+    YEARLY_BASES,
     Donor,
     Gift,
     GiftMethod,
@@ -62,6 +63,8 @@ VOID_REASON_MAX_LENGTH = 500
 QUID_PRO_QUO_THRESHOLD_CENTS = 7_500
 # IRS Form 8283: non-cash contributions over $500 in a year.
 FORM_8283_THRESHOLD_CENTS = 50_000
+# Printed where the number and verification code go on a statement not issued.
+PREVIEW_NUMBER = "PREVIEW"
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
 
@@ -120,16 +123,19 @@ def tax_year_label(tax_year: int, start_month: int) -> str:
 
 
 def parse_basis(value: object) -> StatementBasis:
-    """Return the basis named by ``value`` ("calendar" or "fiscal"); refuse anything else."""
+    """Return the yearly basis named by ``value`` ("calendar" or "fiscal"); refuse anything else."""
     try:
-        return StatementBasis(str(value).strip().lower())
+        basis = StatementBasis(str(value).strip().lower())
     except ValueError:
+        basis = None
+    if basis not in YEARLY_BASES:
         raise InvalidInput(
             f"“{str(value)[:40]}” is not a basis for statements; choose "
-            + " or ".join(f"“{b.value}”" for b in StatementBasis)
+            + " or ".join(f"“{b.value}”" for b in YEARLY_BASES)
             + ".",
             field="basis",
-        ) from None
+        )
+    return basis
 
 
 def bases_coincide(start_month: int) -> bool:
@@ -211,8 +217,15 @@ def _donor_block(donor: Donor) -> DonorBlock:
 
 def receipted_cents(gift: Gift) -> int:
     """What a gift's receipt acknowledges: the gift less refunds and lost disputes."""
-    lost = gift.dispute_cents if gift.dispute_status == "lost" else 0
-    return max(gift.amount_cents - gift.refunded_cents - lost, 0)
+    return receipted_amount(
+        gift.amount_cents, gift.refunded_cents, gift.dispute_cents, gift.dispute_status
+    )
+
+
+def receipted_amount(amount: int, refunded: int, dispute: int, dispute_status: str) -> int:
+    """``receipted_cents`` from a gift's columns (for queries that load no Gift objects)."""
+    lost = dispute if dispute_status == "lost" else 0
+    return max(amount - refunded - lost, 0)
 
 
 def _method_label(gift: Gift) -> str:
@@ -523,35 +536,34 @@ def existing_statement(donor_id: int, start: date, end: date) -> Receipt | None:
     )
 
 
-def issue_statement(
-    *,
-    actor: User | None,
-    donor: Donor,
-    tax_year: int,
-    basis: StatementBasis | str = StatementBasis.FISCAL,
-    run: YearEndRun | None = None,
-    replaces: Receipt | None = None,
-) -> Receipt:
-    """Issue a donor's year-end statement: every gift of the period, totals per fund.
+@dataclass(frozen=True)
+class StatementDraft:
+    """What a donor's statement of a period would list, before anything is issued."""
 
-    The period is the tax year on ``basis`` (calendar or fiscal year); a run's
-    statements cover the run's period, and a reissue covers the voided one's.
+    donor: Donor
+    start: date
+    end: date
+    currency: str
+    lines: list[GiftLine]
+    goods: list[tuple[str, GoodsLine]]  # (date received, line)
+    fund_totals: list[FundTotal]  # deductible amounts per fund
+    gross_cents: int  # what was given (less refunds)
+    benefit_cents: int  # the value of goods or services received in return
+    total_cents: int  # the deductible total
+
+    @property
+    def for_post(self) -> bool:
+        return not self.donor.email
+
+
+def draft_statement(*, donor: Donor, start: date, end: date, label: str) -> StatementDraft:
+    """Gather a donor's gifts of a period as a statement lists them; issue nothing.
+
+    Each gift shows what was given, the fair market value of goods or services
+    received in return and the deductible amount (IRS Publication 1771); the
+    totals are deductible totals. Refuses a period in which the donor gave nothing.
     """
     org = _organization()
-    if replaces is not None and replaces.period_start is not None:
-        tax_year, basis = replaces.tax_year, parse_basis(replaces.basis or StatementBasis.FISCAL)
-        start, end = replaces.period_start, replaces.period_end
-    elif run is not None:
-        tax_year, basis = run.tax_year, parse_basis(run.basis)
-        start, end = run.period_start, run.period_end
-    else:
-        basis = parse_basis(basis)
-        start, end = statement_period(tax_year, basis, org.fiscal_year_start_month)
-    label = statement_label(tax_year, basis, org.fiscal_year_start_month)
-    serialize_writes(LOCK_NAME)
-    existing = existing_statement(donor.id, start, end)
-    if existing is not None:
-        raise NotAllowed(f"{donor.name} already has statement {existing.number} for {label}.")
     gifts = [g for g in statement_gifts(donor.id, start, end) if receipted_cents(g) > 0]
     goods = [
         g
@@ -579,42 +591,197 @@ def issue_statement(
             )
         ).all()
     )
-    lines = [_gift_line(g, receipt_number=receipts_by_gift.get(g.id, "")) for g in gifts]
+    lines = []
+    for gift in gifts:
+        line = _gift_line(gift, receipt_number=receipts_by_gift.get(gift.id, ""))
+        benefit = min(gift.benefit_cents or 0, line.amount_cents)
+        lines.append(
+            replace(
+                line,
+                benefit_cents=benefit,
+                benefit_description=gift.benefit_description if benefit else "",
+                deductible_cents=line.amount_cents - benefit,
+            )
+        )
     totals: dict[str, int] = defaultdict(int)
     for line in lines:
-        totals[line.fund] += line.amount_cents
-    total = sum(line.amount_cents for line in lines)
+        totals[line.fund] += line.deductible_cents
+    return StatementDraft(
+        donor=donor,
+        start=start,
+        end=end,
+        currency=currency,
+        lines=lines,
+        goods=[
+            (g.received_on.isoformat(), line) for g in goods for line in _goods_lines(g.document)
+        ],
+        fund_totals=[FundTotal(f, c, currency) for f, c in sorted(totals.items())],
+        gross_cents=sum(line.amount_cents for line in lines),
+        benefit_cents=sum(line.benefit_cents for line in lines),
+        total_cents=sum(line.deductible_cents for line in lines),
+    )
 
-    def fill(content: ReceiptContent) -> ReceiptContent:
-        return replace(
-            content,
-            tax_year=label,
-            basis=basis.value,
-            period_start=start.isoformat(),
-            period_end=end.isoformat(),
-            gifts=lines,
-            fund_totals=[FundTotal(f, c, currency) for f, c in sorted(totals.items())],
-            total_cents=total,
-            goods_received=[
-                (g.received_on.isoformat(), line)
-                for g in goods
-                for line in _goods_lines(g.document)
-            ],
+
+def _fill_statement(
+    content: ReceiptContent, draft: StatementDraft, *, label: str, basis: str
+) -> ReceiptContent:
+    return replace(
+        content,
+        tax_year=label,
+        basis=basis,
+        period_start=draft.start.isoformat(),
+        period_end=draft.end.isoformat(),
+        gifts=draft.lines,
+        fund_totals=draft.fund_totals,
+        total_cents=draft.total_cents,
+        goods_received=draft.goods,
+        deductible_listed=True,
+        gross_cents=draft.gross_cents,
+        benefit_cents_total=draft.benefit_cents,
+    )
+
+
+def preview_statement_content(
+    draft: StatementDraft, *, label: str, basis: StatementBasis | str
+) -> ReceiptContent:
+    """The content of a statement not issued: no number taken, nothing stored."""
+    from donations.services.links import absolute_url
+
+    content = replace(
+        _base_content(
+            kind=ReceiptKind.STATEMENT,
+            number=PREVIEW_NUMBER,
+            code=PREVIEW_NUMBER,
+            donor=draft.donor,
+            currency=draft.currency,
+        ),
+        verify_url=absolute_url("receipts_public.verify"),
+    )
+    return _fill_statement(content, draft, label=label, basis=StatementBasis(basis).value)
+
+
+def issue_statement(
+    *,
+    actor: User | None,
+    donor: Donor,
+    tax_year: int,
+    basis: StatementBasis | str = StatementBasis.FISCAL,
+    run: YearEndRun | None = None,
+    replaces: Receipt | None = None,
+) -> Receipt:
+    """Issue a donor's year-end statement: every gift of the period, totals per fund.
+
+    The period is the tax year on ``basis`` (calendar or fiscal year); a run's
+    statements cover the run's period, and a reissue covers the voided one's.
+    """
+    org = _organization()
+    if replaces is not None and replaces.basis == StatementBasis.RANGE:
+        return issue_range_statement(
+            actor=actor,
+            donor=donor,
+            start=replaces.period_start,
+            end=replaces.period_end,
+            replaces=replaces,
         )
+    if replaces is not None and replaces.period_start is not None:
+        tax_year, basis = replaces.tax_year, parse_basis(replaces.basis or StatementBasis.FISCAL)
+        start, end = replaces.period_start, replaces.period_end
+    elif run is not None:
+        tax_year, basis = run.tax_year, parse_basis(run.basis)
+        start, end = run.period_start, run.period_end
+    else:
+        basis = parse_basis(basis)
+        start, end = statement_period(tax_year, basis, org.fiscal_year_start_month)
+    label = statement_label(tax_year, basis, org.fiscal_year_start_month)
+    serialize_writes(LOCK_NAME)
+    existing = existing_statement(donor.id, start, end)
+    if existing is not None:
+        raise NotAllowed(f"{donor.name} already has statement {existing.number} for {label}.")
+    draft = draft_statement(donor=donor, start=start, end=end, label=label)
 
     return _new_receipt(
         actor=actor,
         kind=ReceiptKind.STATEMENT,
         donor=donor,
-        currency=currency,
-        amount_cents=total,
-        fill=fill,
+        currency=draft.currency,
+        amount_cents=draft.total_cents,
+        fill=lambda content: _fill_statement(content, draft, label=label, basis=basis.value),
         replaces=replaces,
         tax_year=tax_year,
         basis=basis.value,
         period_start=start,
         period_end=end,
         year_end_run_id=run.id if run is not None else None,
+    )
+
+
+def range_label(start: date, end: date) -> str:
+    """ "March 1, 2026 to June 30, 2026": what a one-donor statement covers."""
+    return f"{start:%B} {start.day}, {start.year} to {end:%B} {end.day}, {end.year}"
+
+
+def check_statement_range(start: date | None, end: date | None) -> tuple[date, date]:
+    """Refuse a missing date, a range that ends before it starts, or one in the future."""
+    if start is None:
+        raise InvalidInput("Give the first day of the period.", field="start")
+    if end is None:
+        raise InvalidInput("Give the last day of the period.", field="end")
+    if end < start:
+        raise InvalidInput(
+            "The last day is before the first day; swap them or pick another range.", field="end"
+        )
+    if start > utcnow().date():
+        raise InvalidInput(
+            "The period starts in the future; no gifts are there yet.", field="start"
+        )
+    return start, end
+
+
+def draft_range_statement(*, donor: Donor, start: date | None, end: date | None) -> StatementDraft:
+    """A one-donor statement over any dates, as it would be issued; refuses an empty range."""
+    start, end = check_statement_range(start, end)
+    label = range_label(start, end)
+    try:
+        return draft_statement(donor=donor, start=start, end=end, label=label)
+    except InvalidInput as error:
+        raise InvalidInput(
+            f"{donor.name} gave no money or goods from {label}; choose another range.",
+            field="start",
+        ) from error
+
+
+def issue_range_statement(
+    *,
+    actor: User | None,
+    donor: Donor,
+    start: date | None,
+    end: date | None,
+    replaces: Receipt | None = None,
+) -> Receipt:
+    """Issue one donor's numbered statement over any range of dates (a receipt of kind
+    statement with the basis "range"), numbered like every other receipt."""
+    start, end = check_statement_range(start, end)
+    label = range_label(start, end)
+    serialize_writes(LOCK_NAME)
+    existing = existing_statement(donor.id, start, end)
+    if existing is not None:
+        raise NotAllowed(
+            f"{donor.name} already has statement {existing.number} for {label}.", field="start"
+        )
+    draft = draft_range_statement(donor=donor, start=start, end=end)
+    return _new_receipt(
+        actor=actor,
+        kind=ReceiptKind.STATEMENT,
+        donor=donor,
+        currency=draft.currency,
+        amount_cents=draft.total_cents,
+        fill=lambda content: _fill_statement(
+            content, draft, label=label, basis=StatementBasis.RANGE.value
+        ),
+        replaces=replaces,
+        basis=StatementBasis.RANGE.value,
+        period_start=start,
+        period_end=end,
     )
 
 

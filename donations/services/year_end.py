@@ -48,6 +48,7 @@ from donations.models import (
     ReceiptKind,
     ReceiptStatus,
     StatementBasis,
+    StockDocument,
     User,
     YearEndRun,
     YearEndStatus,
@@ -67,8 +68,6 @@ STALE_AFTER = timedelta(minutes=2)
 FIRST_TAX_YEAR = 2000
 LAST_TAX_YEAR = 2100
 MAX_WORKERS = 32
-# The months after a tax year ends during which the screen still offers it first.
-STATEMENT_SEASON_MONTHS = 2
 PROBLEMS_KEPT = 50
 
 
@@ -210,12 +209,8 @@ def _start_month_or_default() -> int:
 def default_tax_year(
     today: date | None = None, basis: StatementBasis = StatementBasis.FISCAL
 ) -> int:
-    """The year a treasurer most likely means: the last one early in the new year."""
-    today = today or utcnow().date()
-    start_month = 1 if basis == StatementBasis.CALENDAR else _start_month_or_default()
-    current = receipts.fiscal_year_of(today, start_month)
-    months_in = (today.month - start_month) % 12
-    return current - 1 if months_in < STATEMENT_SEASON_MONTHS else current
+    """The year a treasurer most likely means: the last one that has ended."""
+    return last_closed_year(basis, today)
 
 
 def tax_year_label(tax_year: int, basis: StatementBasis | str = StatementBasis.FISCAL) -> str:
@@ -264,16 +259,11 @@ def get_run(run_id: int) -> YearEndRun:
     return run
 
 
-def start_run(
-    *, actor: User | None, tax_year: int, basis: StatementBasis | str = StatementBasis.FISCAL
-) -> YearEndRun:
-    """Start the year-end statements of a tax year, or continue an interrupted run of it.
-
-    ``basis`` is "fiscal" (the organisation's fiscal year, named by the calendar
-    year it ends in) or "calendar" (January to December). Refuses an unknown
-    basis, a period without gifts and a period whose run is still going. The
-    caller commits, then calls ``run_year_end`` (in this process or another).
-    """
+def _period_of(
+    tax_year: int, basis: StatementBasis | str, *, open_confirmed: bool
+) -> tuple[StatementBasis, str, date, date]:
+    """The basis, label, first and last day of a tax year; refuses a bad year, an unknown
+    basis, and a period still open (ending after today) unless that was confirmed."""
     if not isinstance(tax_year, int) or not FIRST_TAX_YEAR <= tax_year <= LAST_TAX_YEAR:
         raise InvalidInput(
             f"Enter a year between {FIRST_TAX_YEAR} and {LAST_TAX_YEAR}.", field="tax_year"
@@ -282,6 +272,47 @@ def start_run(
     start_month = _start_month()
     label = receipts.statement_label(tax_year, basis, start_month)
     start, end = receipts.statement_period(tax_year, basis, start_month)
+    if is_open(end) and not open_confirmed:
+        raise InvalidInput(
+            f"{label} is not over yet: it ends on {end:%B} {end.day}, {end.year}. Gifts still "
+            "to come would be left off the statements. Tick the box to send them anyway, or "
+            "choose a year that has ended.",
+            field="confirm_open",
+        )
+    return basis, label, start, end
+
+
+def is_open(end: date, today: date | None = None) -> bool:
+    """True while a period has not ended: gifts may still come in."""
+    return end >= (today or utcnow().date())
+
+
+def last_closed_year(
+    basis: StatementBasis = StatementBasis.FISCAL, today: date | None = None
+) -> int:
+    """The newest tax year on ``basis`` that has ended."""
+    today = today or utcnow().date()
+    start_month = 1 if basis == StatementBasis.CALENDAR else _start_month_or_default()
+    return receipts.fiscal_year_of(today, start_month) - 1
+
+
+def start_run(
+    *,
+    actor: User | None,
+    tax_year: int,
+    basis: StatementBasis | str = StatementBasis.FISCAL,
+    open_confirmed: bool = False,
+) -> YearEndRun:
+    """Start the year-end statements of a tax year, or continue an interrupted run of it.
+
+    ``basis`` is "fiscal" (the organisation's fiscal year, named by the calendar
+    year it ends in) or "calendar" (January to December). Refuses an unknown
+    basis, a period without gifts, a period whose run is still going, and a
+    period not over yet unless ``open_confirmed``. The caller commits, then
+    calls ``run_year_end`` (in this process or another), which issues and audits
+    every statement and email in the name of ``actor``.
+    """
+    basis, label, start, end = _period_of(tax_year, basis, open_confirmed=open_confirmed)
     total = count_donors(start, end)
     if total == 0:
         raise InvalidInput(
@@ -323,6 +354,263 @@ def start_run(
         actor=actor, action=action, object_type="year_end_run", object_id=run.id, summary=summary
     )
     return run
+
+
+def run_statements(run_id: int, *, limit: int) -> list[Receipt]:
+    """The statements a run issued, in number order (void ones too), at most ``limit``."""
+    return list(
+        db.session.scalars(
+            select(Receipt)
+            .where(Receipt.year_end_run_id == run_id)
+            .order_by(Receipt.fiscal_year, Receipt.sequence_number)
+            .limit(limit)
+        )
+    )
+
+
+# --- the preview: what a run would do, before anything is issued ----------------------
+
+PREVIEW_ROWS = 500  # donors listed on the preview page; the counts cover them all
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    donor_id: int
+    name: str
+    email: str  # "" when the statement goes by post
+    gifts: int
+    goods: int
+    gross_cents: int
+    benefit_cents: int
+    deductible_cents: int
+    problem: str = ""  # why no statement would be issued
+
+
+@dataclass
+class YearEndPreview:
+    """The donors a run would send statements to, with counts and totals; nothing issued."""
+
+    tax_year: int
+    basis: str
+    label: str
+    start: date
+    end: date
+    is_open: bool
+    currency: str
+    rows: list[PreviewRow] = field(default_factory=list)
+    already_done: int = 0  # donors who already have a statement for the period
+    count: int = 0  # statements a run would issue
+    by_email: int = 0
+    by_post: int = 0
+    gross_cents: int = 0
+    benefit_cents: int = 0
+    deductible_cents: int = 0
+    problems: int = 0
+
+    @property
+    def more(self) -> int:
+        """Donors counted but not listed."""
+        return self.count + self.problems - len(self.rows)
+
+    @property
+    def sample_donor_id(self) -> int | None:
+        return next((r.donor_id for r in self.rows if not r.problem), None)
+
+
+def preview_run(
+    *, tax_year: int, basis: StatementBasis | str = StatementBasis.FISCAL, open_confirmed: bool
+) -> YearEndPreview:
+    """What starting this year would do: the donors, the count, the totals, who gets mail
+    and who post. Issues nothing, takes no number, stores nothing."""
+    basis, label, start, end = _period_of(tax_year, basis, open_confirmed=open_confirmed)
+    org = db.session.get(Organization, 1)
+    preview = YearEndPreview(
+        tax_year=tax_year,
+        basis=basis.value,
+        label=label,
+        start=start,
+        end=end,
+        is_open=is_open(end),
+        currency=org.default_currency,
+    )
+    if count_donors(start, end) == 0:
+        raise InvalidInput(
+            f"No gifts of money or goods were recorded in {label}, so there are no "
+            "statements to send. Choose another year.",
+            field="tax_year",
+        )
+    preview.already_done = _count_done(start, end)
+    _preview_totals(preview)
+    preview.rows.sort(key=lambda r: (r.name.lower(), r.donor_id))
+    return preview
+
+
+def _preview_totals(preview: YearEndPreview) -> None:
+    """Count and total what each donor still without a statement would get, in a few
+    queries (a run of thousands of donors is previewed in one request). The same rules
+    as ``receipts.draft_statement``: paid gifts, corrections left out, less refunds and
+    lost disputes, less the value received; goods whose intake was not reversed."""
+    from donations.services.gifts import start_of_day
+
+    start, end = preview.start, preview.end
+    ids = _donor_ids_with_gifts(start, end)
+    pending = select(ids.c.donor_id).where(ids.c.donor_id.not_in(_with_statement(start, end)))
+    corrected = select(Gift.corrects_gift_id).where(
+        Gift.is_reversal.is_(True), Gift.corrects_gift_id.is_not(None)
+    )
+    gifts: dict[int, list[tuple[str, int, int]]] = {}
+    for donor_id, currency, amount, refunded, dispute, status, benefit in db.session.execute(
+        select(
+            Gift.donor_id,
+            Gift.currency,
+            Gift.amount_cents,
+            Gift.refunded_cents,
+            Gift.dispute_cents,
+            Gift.dispute_status,
+            Gift.benefit_cents,
+        ).where(
+            Gift.donor_id.in_(pending),
+            Gift.status == GiftStatus.PAID.value,
+            Gift.is_reversal.is_(False),
+            Gift.id.not_in(corrected),
+            Gift.received_at >= start_of_day(start),
+            Gift.received_at < start_of_day(_after(end)),
+        )
+    ):
+        given = receipts.receipted_amount(amount, refunded, dispute, status)
+        if given > 0:
+            gifts.setdefault(donor_id, []).append((currency, given, min(benefit or 0, given)))
+    reversed_intakes = select(StockDocument.reverses_id).where(
+        StockDocument.reverses_id.is_not(None)
+    )
+    goods = dict(
+        db.session.execute(
+            select(InKindGift.donor_id, func.count())
+            .where(
+                InKindGift.donor_id.in_(pending),
+                InKindGift.received_on >= start,
+                InKindGift.received_on <= end,
+                InKindGift.document_id.not_in(reversed_intakes),
+            )
+            .group_by(InKindGift.donor_id)
+        ).all()
+    )
+    for donor_id, name, email in db.session.execute(
+        select(Donor.id, Donor.name, Donor.email).where(Donor.id.in_(pending))
+    ):
+        lines = gifts.get(donor_id, [])
+        if not lines and not goods.get(donor_id):
+            continue  # every gift refunded or reversed: nothing to state
+        if len({currency for currency, _, _ in lines}) > 1:
+            preview.problems += 1
+            if len(preview.rows) < PREVIEW_ROWS:
+                problem = f"{name} gave in several currencies; statements need one."
+                preview.rows.append(PreviewRow(donor_id, name, email or "", 0, 0, 0, 0, 0, problem))
+            continue
+        gross = sum(given for _, given, _ in lines)
+        benefit = sum(value for _, _, value in lines)
+        preview.count += 1
+        if email:
+            preview.by_email += 1
+        else:
+            preview.by_post += 1
+        preview.gross_cents += gross
+        preview.benefit_cents += benefit
+        preview.deductible_cents += gross - benefit
+        if len(preview.rows) < PREVIEW_ROWS:
+            preview.rows.append(
+                PreviewRow(
+                    donor_id=donor_id,
+                    name=name,
+                    email=email or "",
+                    gifts=len(lines),
+                    goods=goods.get(donor_id, 0),
+                    gross_cents=gross,
+                    benefit_cents=benefit,
+                    deductible_cents=gross - benefit,
+                )
+            )
+
+
+def sample_statement_pdf(
+    *,
+    tax_year: int,
+    basis: StatementBasis | str = StatementBasis.FISCAL,
+    open_confirmed: bool,
+    donor_id: int | None = None,
+) -> tuple[str, bytes]:
+    """One donor's statement of the year as it would be issued, marked "PREVIEW — not
+    issued": no number taken, nothing stored. The first donor to get one unless named.
+
+    Returns the donor's name and the PDF.
+    """
+    from donations.pdf.content import Branding
+    from donations.pdf.render import render_receipt
+
+    basis, label, start, end = _period_of(tax_year, basis, open_confirmed=open_confirmed)
+    if donor_id is None:
+        candidates = _next_donors(start, end, 0, BATCH_SIZE)
+    else:
+        candidates = [donor_id] if 0 < donor_id < 2**63 else []
+    for candidate in candidates:
+        donor = db.session.get(Donor, candidate)
+        if donor is None:
+            continue
+        try:
+            draft = receipts.draft_statement(donor=donor, start=start, end=end, label=label)
+        except DomainError:
+            continue
+        content = receipts.preview_statement_content(draft, label=label, basis=basis)
+        logo = receipts.get_receipt_settings().logo
+        return donor.name, render_receipt(content, branding=Branding(logo=logo), preview=True)
+    raise NotFound(f"No donor has a statement to preview for {label}.")
+
+
+# --- one donor's statement over any dates ----------------------------------------------
+
+
+def get_donor(donor_id: int) -> Donor:
+    donor = db.session.get(Donor, donor_id) if 0 < donor_id < 2**63 else None
+    if donor is None or donor.is_merged:
+        raise NotFound("There is no such donor.")
+    return donor
+
+
+def preview_donor_statement(
+    *, donor_id: int, start: date | None, end: date | None
+) -> receipts.StatementDraft:
+    """What one donor's statement of a range would list; refuses an empty or reversed range
+    and one without gifts. Issues nothing."""
+    _start_month()  # no statements without the organisation profile
+    return receipts.draft_range_statement(donor=get_donor(donor_id), start=start, end=end)
+
+
+def donor_statement_pdf(*, donor_id: int, start: date | None, end: date | None) -> bytes:
+    """One donor's statement of a range marked "PREVIEW — not issued"; nothing stored."""
+    from donations.pdf.content import Branding
+    from donations.pdf.render import render_receipt
+
+    draft = preview_donor_statement(donor_id=donor_id, start=start, end=end)
+    label = receipts.range_label(draft.start, draft.end)
+    content = receipts.preview_statement_content(draft, label=label, basis=StatementBasis.RANGE)
+    logo = receipts.get_receipt_settings().logo
+    return render_receipt(content, branding=Branding(logo=logo), preview=True)
+
+
+def issue_donor_statement(
+    *, actor: User | None, donor_id: int, start: date | None, end: date | None, email: bool
+) -> Receipt:
+    """Issue one donor's numbered statement of a range and, if asked and the donor has an
+    email address, queue it to them with its PDF."""
+    from donations.services.receipt_delivery import send_receipt
+
+    _start_month()
+    receipt = receipts.issue_range_statement(
+        actor=actor, donor=get_donor(donor_id), start=start, end=end
+    )
+    if email and receipt.donor.email:
+        send_receipt(receipt, actor=actor)
+    return receipt
 
 
 # --- rendering (in worker processes) -----------------------------------------------
@@ -377,11 +665,11 @@ def _executor(workers: int, logo: bytes | None):
 # --- email -------------------------------------------------------------------------
 
 
-def _send(receipt: Receipt, pdf: bytes) -> bool:
+def _send(receipt: Receipt, pdf: bytes, actor: User | None) -> bool:
     """Queue the email of one statement with its rendered PDF; False when it goes by post."""
     from donations.services.receipt_delivery import send_receipt
 
-    send_receipt(receipt, pdf=pdf)
+    send_receipt(receipt, actor=actor, pdf=pdf)
     return receipt.delivery != "post"
 
 
@@ -479,7 +767,7 @@ def _deliver(
         receipt = db.session.get(Receipt, receipt_id)
         if receipt.is_void:  # voided by a treasurer while it was being rendered
             continue
-        if _send(receipt, pdf):
+        if _send(receipt, pdf, run.started_by):
             run.emails_queued += 1
             result.emailed += 1
         else:
@@ -507,7 +795,7 @@ def _issue_batch(
         donor = db.session.get(Donor, donor_id)
         try:
             receipt = receipts.issue_statement(
-                actor=None, donor=donor, tax_year=run.tax_year, basis=run.basis, run=run
+                actor=run.started_by, donor=donor, tax_year=run.tax_year, basis=run.basis, run=run
             )
         except InvalidInput:  # every gift refunded or reversed: nothing to state
             result.nothing_to_state += 1
@@ -593,7 +881,7 @@ def run_year_end(
         db.session.commit()
         result.status = run.status
         record_audit(
-            actor=None,
+            actor=run.started_by,
             action="year_end.stopped" if stopped else "year_end.done",
             object_type="year_end_run",
             object_id=run.id,
