@@ -354,5 +354,27 @@ def audit_log():
         if link[0] in current_app.view_functions
     }
     return render_template(
-        "admin/audit.html", page=page, object_type=kind, filters=AUDIT_FILTERS, links=links
+        "admin/audit.html",
+        page=page,
+        object_type=kind,
+        filters=AUDIT_FILTERS,
+        links=links,
+        verification=audit.latest_verification(),
+        form=EmptyForm(),
     )
+
+
+@bp.post("/audit/verify")
+@roles_required(Role.ADMIN)
+def verify_audit():
+    """Recompute the audit log's hash chain now and store the result."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    verification = audit.verify_chain(actor=current_user)
+    db.session.commit()
+    if verification.ok:
+        count = verification.event_count
+        flash(f"Chain verified: {count:,} event{'' if count == 1 else 's'} intact.", "success")
+    else:
+        flash(f"The audit chain is broken. {verification.problem}", "error")
+    return redirect(url_for("admin.audit_log"))
