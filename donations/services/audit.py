@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, event, select, text
+from sqlalchemy.orm import Session
 
 from donations.extensions import db
 from donations.models import AuditEvent, AuditVerification, User, utcnow
@@ -32,6 +33,7 @@ GENESIS_HASH = "0" * 64
 # The key of the PostgreSQL advisory lock that serialises appends ("audit" in ASCII).
 CHAIN_LOCK_KEY = 0x6175646974
 LOCK_NAME = "audit"
+_LOCKED_KEY = "donations.audit_chain_locked"
 
 
 def _show(value: Any) -> str:
@@ -113,11 +115,21 @@ def content_hash(**content: Any) -> str:
 
 
 def _lock_chain() -> None:
-    """Hold the chain's append lock until this transaction ends."""
+    """Hold the chain's append lock until this transaction ends (taken once per transaction)."""
+    if db.session.info.get(_LOCKED_KEY):
+        return
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
     else:
         serialize_writes(LOCK_NAME)
+    db.session.info[_LOCKED_KEY] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_chain_lock(session: Session, transaction) -> None:
+    # Cleared at every end, a savepoint's too: taking the lock twice is harmless,
+    # believing it held when it is not could fork the chain.
+    session.info.pop(_LOCKED_KEY, None)
 
 
 def record_audit(
