@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC
 
 import flask_migrate
@@ -17,7 +18,7 @@ from test_inventory_concurrency import race
 from conftest import base_config, is_postgres
 from donations import create_app
 from donations.extensions import db
-from donations.models import AuditEvent, AuditVerification, Role
+from donations.models import AuditEvent, AuditVerification, Role, User
 from donations.services import audit
 
 GENESIS = "0" * 64
@@ -260,6 +261,7 @@ def test_the_log_page_verifies_on_request_and_shows_when(app, admin_client):
     response = admin_client.post("/admin/audit/verify")
     assert response.status_code == 302
     page = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert "Checked the chain just now: it is intact." in page
     count = len(chain())
     assert "Chain verified" in page
     assert f"{count} event{'' if count == 1 else 's'} intact." in page
@@ -274,6 +276,7 @@ def test_the_log_page_warns_when_the_chain_is_broken(app, admin_client):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "The audit chain is broken" in page
+    assert "Checked the chain just now: it is broken, see below." in page
     assert 'class="chain-status chain-broken" role="alert"' in page
     assert f"Event #{events[1].id} was edited" in page
     assert "Chain verified" not in page
@@ -363,3 +366,51 @@ def test_the_migration_chains_the_events_already_recorded(empty_database_url, tm
             db.session.rollback()
         db.session.remove()
         db.engine.dispose()
+
+
+def test_auditing_before_and_after_other_locks_does_not_deadlock(app, create_user):
+    """One writer audits and then locks a row, another locks the row and then audits."""
+    user_id = create_user(Role.STAFF).id
+
+    def lock_the_row() -> None:
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        db.session.execute(text("SELECT 1"))
+        time.sleep(0.05)
+
+    def audit_then_lock(n: int):
+        def job() -> None:
+            audit.record_audit(actor=None, action="a", object_type="donor", object_id=n)
+            time.sleep(0.05)
+            lock_the_row()
+
+        return job
+
+    def lock_then_audit(n: int):
+        def job() -> None:
+            lock_the_row()
+            audit.record_audit(actor=None, action="b", object_type="donor", object_id=n)
+
+        return job
+
+    jobs = [(audit_then_lock if n % 2 else lock_then_audit)(n) for n in range(6)]
+    outcomes = race(app, jobs)
+    assert outcomes == ["ok"] * 6
+    assert audit.check_chain().ok
+    assert audit.check_chain().event_count == 7  # the user's creation and six more
+
+
+def test_events_join_the_chain_at_commit_and_leave_with_a_rollback(app):
+    def note(action: str) -> None:
+        audit.record_audit(actor=None, action=action, object_type="donor", object_id=1)
+
+    note("kept")
+    with pytest.raises(ValueError), db.session.begin_nested():
+        note("in a savepoint rolled back")
+        raise ValueError
+    with db.session.begin_nested():
+        note("in a savepoint released")
+    db.session.commit()
+    note("in a transaction rolled back")
+    db.session.rollback()
+    assert [e.action for e in chain()] == ["kept", "in a savepoint released"]
+    assert audit.check_chain().ok

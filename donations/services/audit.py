@@ -6,10 +6,11 @@ canonical content including ``prev_hash``. Editing an event breaks its hash;
 deleting or inserting one breaks the next event's link. ``verify_chain``
 recomputes the whole chain and names the first event found wrong.
 
-Appends are serialised so two transactions never fork the chain: on PostgreSQL
-a transaction-scoped advisory lock, on SQLite the database write lock
-(``serialize_writes``), taken before the last hash is read. Each event's id is
-the last id plus one, chosen under that lock, so it is known before hashing.
+Events join the chain when their transaction commits, and appends are
+serialised so two transactions never fork it: on PostgreSQL a transaction-scoped
+advisory lock, on SQLite the database write lock (``serialize_writes``), taken
+just before the last hash is read. Each event's id is the last id plus one,
+chosen under that lock, so it is known before hashing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, event, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from donations.extensions import db
 from donations.models import AuditEvent, AuditVerification, User, utcnow
@@ -33,7 +34,7 @@ GENESIS_HASH = "0" * 64
 # The key of the PostgreSQL advisory lock that serialises appends ("audit" in ASCII).
 CHAIN_LOCK_KEY = 0x6175646974
 LOCK_NAME = "audit"
-_LOCKED_KEY = "donations.audit_chain_locked"
+_PENDING_KEY = "donations.audit_pending"
 
 
 def _show(value: Any) -> str:
@@ -114,24 +115,6 @@ def content_hash(**content: Any) -> str:
     return hashlib.sha256(canonical_content(**content)).hexdigest()
 
 
-def _lock_chain() -> None:
-    """Hold the chain's append lock until this transaction ends (taken once per transaction)."""
-    if db.session.info.get(_LOCKED_KEY):
-        return
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    else:
-        serialize_writes(LOCK_NAME)
-    db.session.info[_LOCKED_KEY] = True
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_chain_lock(session: Session, transaction) -> None:
-    # Cleared at every end, a savepoint's too: taking the lock twice is harmless,
-    # believing it held when it is not could fork the chain.
-    session.info.pop(_LOCKED_KEY, None)
-
-
 def record_audit(
     *,
     actor: User | None,
@@ -140,28 +123,95 @@ def record_audit(
     object_id: int | str,
     summary: str = "",
 ) -> AuditEvent:
-    """Append one audit event to the chain; the caller's transaction commits it."""
+    """Record one audit event; it joins the chain when the caller's transaction commits.
+
+    The event is written by the commit itself (``_append_to_chain``), so it has
+    no id before then, and is dropped with a savepoint or transaction rolled back.
+    """
     if len(summary) > SUMMARY_LIMIT:
         summary = summary[: SUMMARY_LIMIT - 3] + "..."
-    _lock_chain()
-    last = db.session.execute(
+    entry = AuditEvent(
+        occurred_at=utcnow(),
+        actor_id=actor.id if actor is not None else None,
+        actor_email=actor.email if actor is not None else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        summary=summary,
+    )
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING_KEY, []).append((transaction, entry))
+    return entry
+
+
+# Appending at commit, not when the event is recorded, keeps the chain's lock
+# the last lock a transaction takes: a transaction holding it never waits for a
+# row another one holds while waiting for the chain, so no deadlock, and the
+# lock is held only for the commit.
+
+
+@event.listens_for(Session, "before_commit")
+def _append_to_chain(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint released: its events wait for the real commit
+    pending = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    else:
+        serialize_writes(LOCK_NAME, session=session)
+    last = session.execute(
         select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
-    content: dict[str, Any] = {
-        "id": last.id + 1 if last else 1,
-        "occurred_at": utcnow(),
-        "actor_id": actor.id if actor is not None else None,
-        "actor_email": actor.email if actor is not None else None,
-        "action": action,
-        "object_type": object_type,
-        "object_id": str(object_id),
-        "summary": summary,
-        "prev_hash": last.hash if last else GENESIS_HASH,
-    }
-    entry = AuditEvent(**content, hash=content_hash(**content))
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    next_id, prev_hash = (last.id + 1, last.hash) if last else (1, GENESIS_HASH)
+    for _transaction, entry in pending:
+        entry.id = next_id
+        entry.prev_hash = prev_hash
+        entry.hash = content_hash(
+            id=entry.id,
+            occurred_at=entry.occurred_at,
+            actor_id=entry.actor_id,
+            actor_email=entry.actor_email,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            summary=entry.summary,
+            prev_hash=prev_hash,
+        )
+        session.add(entry)
+        next_id, prev_hash = next_id + 1, entry.hash
+    session.flush()
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING_KEY)
+    if not pending:
+        return
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
+        return
+    session.info[_PENDING_KEY] = [
+        (transaction, entry)
+        for transaction, entry in pending
+        if not _within(transaction, previous_transaction)
+    ]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_unwritten(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # closed without a commit: nothing is kept
+        session.info.pop(_PENDING_KEY, None)
 
 
 @dataclass(frozen=True)
