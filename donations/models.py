@@ -210,7 +210,9 @@ class Donor(db.Model):
 class AuditEvent(db.Model):
     """One change a user made: who, when, what, and a short before/after.
 
-    Append-only: the ORM refuses to update or delete a row.
+    Append-only: the ORM refuses to update or delete a row, and on PostgreSQL a
+    trigger does too. Hash-chained, so a change made around both shows up in
+    ``flask audit verify`` (services/audit.py).
     """
 
     __tablename__ = "audit_events"

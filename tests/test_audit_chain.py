@@ -265,8 +265,13 @@ def test_the_log_page_verifies_on_request_and_shows_when(app, admin_client):
     count = len(chain())
     assert "Chain verified" in page
     assert f"{count} event{'' if count == 1 else 's'} intact." in page
+    assert "recorded since then" not in page
     stored = db.session.scalars(select(AuditVerification)).one()
     assert stored.actor_email == admin_client.user.email
+
+    record(2)
+    page = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert f"{count} event{'' if count == 1 else 's'} intact. 2 recorded since then." in page
 
 
 def test_the_log_page_warns_when_the_chain_is_broken(app, admin_client):

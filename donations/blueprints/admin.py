@@ -348,6 +348,7 @@ def audit_log():
     elif kind is not None:  # an object type named directly, as older links did
         query = query.where(AuditEvent.object_type == kind)
     page = db.paginate(query, page=_page(), per_page=50, error_out=False)
+    verification = audit.latest_verification()
     links = {
         object_type: link
         for object_type, link in AUDIT_LINKS.items()
@@ -359,7 +360,8 @@ def audit_log():
         object_type=kind,
         filters=AUDIT_FILTERS,
         links=links,
-        verification=audit.latest_verification(),
+        verification=verification,
+        since=audit.events_since(verification) if verification and verification.ok else 0,
         form=EmptyForm(),
     )
 

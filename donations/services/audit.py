@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, event, select, text
+from sqlalchemy import Select, event, func, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from donations.extensions import db
@@ -332,6 +332,14 @@ def verify_chain(*, actor: User | None) -> AuditVerification:
     db.session.add(verification)
     db.session.flush()
     return verification
+
+
+def events_since(verification: AuditVerification) -> int:
+    """Return how many events were recorded after a successful check's last event."""
+    query = select(func.count()).select_from(AuditEvent)
+    if verification.head_id is not None:
+        query = query.where(AuditEvent.id > verification.head_id)
+    return db.session.scalar(query) or 0
 
 
 def latest_verification() -> AuditVerification | None:
