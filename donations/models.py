@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    DDL,
     Boolean,
     CheckConstraint,
     Date,
@@ -209,7 +210,9 @@ class Donor(db.Model):
 class AuditEvent(db.Model):
     """One change a user made: who, when, what, and a short before/after.
 
-    Append-only: the ORM refuses to update or delete a row.
+    Append-only: the ORM refuses to update or delete a row, and on PostgreSQL a
+    trigger does too. Hash-chained, so a change made around both shows up in
+    ``flask audit verify`` (services/audit.py).
     """
 
     __tablename__ = "audit_events"
@@ -224,8 +227,62 @@ class AuditEvent(db.Model):
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(64))
     summary: Mapped[str] = mapped_column(Text, default="")
+    # The chain (services/audit.py): sha256 hex of the previous event's content
+    # hash (64 zeros for the first event) and of this event's own content.
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
+
+
+# On PostgreSQL the database itself refuses to change or remove an audit event.
+# (DDL() formats its text: the %% is one % for PostgreSQL's RAISE.)
+AUDIT_APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit events are append-only: %% refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql
+"""
+AUDIT_APPEND_ONLY_TRIGGER = """
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()
+"""
+event.listen(
+    AuditEvent.__table__,
+    "after_create",
+    DDL(AUDIT_APPEND_ONLY_FUNCTION).execute_if(dialect="postgresql"),
+)
+event.listen(
+    AuditEvent.__table__,
+    "after_create",
+    DDL(AUDIT_APPEND_ONLY_TRIGGER).execute_if(dialect="postgresql"),
+)
+
+
+class AuditVerification(db.Model):
+    """One run of the audit chain check (``flask audit verify`` or the log page)."""
+
+    __tablename__ = "audit_verifications"
+    __table_args__ = (
+        CheckConstraint("event_count >= 0", name="event_count_not_negative"),
+        CheckConstraint("ok OR first_bad_id IS NOT NULL", name="failure_names_an_event"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    event_count: Mapped[int] = mapped_column(Integer)
+    # The first event found wrong, and what is wrong with it.
+    first_bad_id: Mapped[int | None] = mapped_column(Integer)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    # The last event of the chain when it verified, so a later run notices
+    # events removed from the end.
+    head_id: Mapped[int | None] = mapped_column(Integer)
+    head_hash: Mapped[str | None] = mapped_column(String(64))
+    # Who asked: an admin's email, or None for the command line.
+    actor_email: Mapped[str | None] = mapped_column(String(254))
 
 
 class MailStatus(enum.StrEnum):
@@ -631,6 +688,8 @@ class AppLock(db.Model):
 
 @event.listens_for(AuditEvent, "before_update")
 @event.listens_for(AuditEvent, "before_delete")
+@event.listens_for(AuditVerification, "before_update")
+@event.listens_for(AuditVerification, "before_delete")
 def _audit_is_append_only(mapper, connection, target) -> None:
     raise RuntimeError("audit events are append-only")
 

@@ -51,6 +51,7 @@ ROUTES = [
     ("admin.mail_message", "GET", "/admin/mail/{message_id}", BOOKS),
     ("admin.requeue_mail", "POST", "/admin/mail/{message_id}/requeue", BOOKS),
     ("admin.audit_log", "GET", "/admin/audit", ADMIN),
+    ("admin.verify_audit", "POST", "/admin/audit/verify", ADMIN),
     ("donors.index", "GET", "/donors/", BOOKS),
     ("donors.new", "GET", "/donors/new", BOOKS),
     ("donors.new", "POST", "/donors/new", BOOKS),

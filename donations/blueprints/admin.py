@@ -348,11 +348,34 @@ def audit_log():
     elif kind is not None:  # an object type named directly, as older links did
         query = query.where(AuditEvent.object_type == kind)
     page = db.paginate(query, page=_page(), per_page=50, error_out=False)
+    verification = audit.latest_verification()
     links = {
         object_type: link
         for object_type, link in AUDIT_LINKS.items()
         if link[0] in current_app.view_functions
     }
     return render_template(
-        "admin/audit.html", page=page, object_type=kind, filters=AUDIT_FILTERS, links=links
+        "admin/audit.html",
+        page=page,
+        object_type=kind,
+        filters=AUDIT_FILTERS,
+        links=links,
+        verification=verification,
+        since=audit.events_since(verification) if verification and verification.ok else 0,
+        form=EmptyForm(),
     )
+
+
+@bp.post("/audit/verify")
+@roles_required(Role.ADMIN)
+def verify_audit():
+    """Recompute the audit log's hash chain now and store the result."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    verification = audit.verify_chain(actor=current_user)
+    db.session.commit()
+    if verification.ok:
+        flash("Checked the chain just now: it is intact.", "success")
+    else:
+        flash("Checked the chain just now: it is broken, see below.", "error")
+    return redirect(url_for("admin.audit_log"))

@@ -32,13 +32,14 @@ _FD_KEY = "donations.write_lock_fd"
 FILE_LOCK_WAIT = 5.0  # seconds
 
 
-def serialize_writes(name: str) -> None:
+def serialize_writes(name: str, *, session: Session | None = None) -> None:
     """On SQLite, take the database write lock now; on PostgreSQL, do nothing."""
-    bind = db.session.get_bind()
+    session = session if session is not None else db.session()
+    bind = session.get_bind()
     if bind.dialect.name != "sqlite":
         return
-    _take_file_lock(bind.url.database)
-    db.session.execute(
+    _take_file_lock(session, bind.url.database)
+    session.execute(
         text(
             "INSERT INTO app_locks (name, counter) VALUES (:name, 1) "
             "ON CONFLICT (name) DO UPDATE SET counter = app_locks.counter + 1"
@@ -47,8 +48,8 @@ def serialize_writes(name: str) -> None:
     )
 
 
-def _take_file_lock(database: str | None) -> None:
-    info = db.session.info
+def _take_file_lock(session: Session, database: str | None) -> None:
+    info = session.info
     if fcntl is None or not database or database == ":memory:" or _FD_KEY in info:
         return
     fd = os.open(database + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
