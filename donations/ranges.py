@@ -75,7 +75,10 @@ def page_arg(name: str = "page") -> int:
 
 
 class BoundedIntegerField(IntegerField):
-    """An IntegerField whose value fits a database integer column (else a form error)."""
+    """An IntegerField whose value fits a database integer column (else a form error).
+
+    ``range_message`` may name the number typed as ``{value}``.
+    """
 
     def __init__(
         self,
@@ -93,8 +96,8 @@ class BoundedIntegerField(IntegerField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
         if self.data is not None and not self.minimum <= self.data <= self.maximum:
-            self.data = None
-            raise ValueError(self.range_message)
+            value, self.data = self.data, None
+            raise ValueError(self.range_message.format(value=value))
 
 
 class IdSelectField(SelectField):

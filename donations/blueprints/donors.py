@@ -95,6 +95,7 @@ class DonorForm(FlaskForm):
 class MergeForm(FlaskForm):
     other_id = BoundedIntegerField(
         widget=HiddenInput(),
+        range_message="There is no donor #{value}.",
         validators=[InputRequired(message="Choose the duplicate donor first.")],
     )
     submit = SubmitField("Merge")
