@@ -20,6 +20,10 @@ MAX_INT = 2**31 - 1  # every id and quantity column is an Integer (int4 on Postg
 MIN_INT = -(2**31)
 MAX_PAGE = 1_000_000  # far beyond any list; keeps LIMIT/OFFSET well inside a bigint
 
+# Messages for hidden id fields a browser (or a hand-made request) filled out of range.
+NO_SUCH_DONOR = "There is no donor #{value}: choose the donor again."
+CHOOSE_AGAIN = "That choice is no longer on the list: choose again."
+
 _WHOLE = re.compile(r"[+-]?\d{1,30}")
 
 

@@ -213,3 +213,59 @@ def test_integer_fields_of_every_form_never_500(app, create_user, world, role):
                     elif value in HUGE and _row_counts() != before:
                         failures.append(f"{role} POST {action} {name}={value} changed data")
     assert failures == [], "\n".join(failures)
+
+
+# --- the forms the issue names, each with otherwise valid input ------------------
+
+
+def test_a_huge_default_fund_is_a_form_error(app, admin_client):
+    from donations.services import giving
+
+    giving.ensure_default_funds()
+    db.session.commit()
+    form = _post_forms(admin_client.get("/admin/giving").get_data(as_text=True))[0]
+    data = {k: v for k, v in form["fields"].items() if v is not None}
+    assert admin_client.post("/admin/giving", data=data).status_code == 302  # valid as shown
+    for value in (str(2**70), str(10**30), "-3", "abc"):
+        before = _row_counts()
+        response = admin_client.post("/admin/giving", data={**data, "default_fund": value})
+        assert response.status_code in (200, 400)  # the form again, with the error
+        assert "Choose one from the list." in response.get_data(as_text=True)
+        assert _row_counts() == before
+
+
+def _intake(goods, **changes: str) -> dict[str, str]:
+    from datetime import date
+
+    return {
+        "site_id": str(goods.shelter.id),
+        "effective_date": date.today().isoformat(),
+        "source": "donor",
+        "lines-0-item": "SOCKS-M",
+        "lines-0-quantity": "2",
+        "lines-0-condition": "new",
+        **changes,
+    }
+
+
+def test_a_huge_donor_on_the_intake_form_is_a_form_error(app, staff_client, goods, create_donor):
+    donor = create_donor("Real Donor")
+    for value in (str(2**70), str(10**30), str(2**31)):
+        before = _row_counts()
+        response = staff_client.post("/inventory/intake/new", data=_intake(goods, donor_id=value))
+        assert response.status_code in (200, 400)  # the form again, with the error
+        assert f"There is no donor #{value}" in response.get_data(as_text=True)
+        assert _row_counts() == before
+    response = staff_client.post("/inventory/intake/new", data=_intake(goods, donor_id=donor.id))
+    assert response.status_code == 302  # the same form with a real donor is recorded
+
+
+@pytest.mark.parametrize("field", ["lines-0-quantity", "site_id", "lines-0-item"])
+@pytest.mark.parametrize("value", [str(2**31), str(2**70), str(10**30), "-5", "x1"])
+def test_out_of_range_intake_values_leave_the_stock_alone(app, staff_client, goods, field, value):
+    """On PostgreSQL a quantity past int4 used to be a 500 ("integer out of range")."""
+    before = _row_counts()
+    response = staff_client.post("/inventory/intake/new", data=_intake(goods, **{field: value}))
+    assert response.status_code in (200, 400)  # the form again, with the error
+    assert "form-errors" in response.get_data(as_text=True)
+    assert _row_counts() == before

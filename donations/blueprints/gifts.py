@@ -38,7 +38,7 @@ from donations.models import (
     utcnow,
 )
 from donations.money import AmountError, format_plain, parse_amount
-from donations.ranges import BoundedIntegerField, id_arg, page_arg
+from donations.ranges import NO_SUCH_DONOR, BoundedIntegerField, id_arg, page_arg
 from donations.services import audit, donors, notifications, receipt_files
 from donations.services import gifts as gift_service
 from donations.services.errors import DomainError, NotFound
@@ -101,7 +101,9 @@ class GiftFilterForm(FlaskForm):
     donor = SearchField(
         "Donor name", filters=[strip_text], validators=[Length(max=SEARCH_MAX_LENGTH)]
     )
-    donor_id = BoundedIntegerField(widget=HiddenInput(), validators=[Optional()])
+    donor_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=NO_SUCH_DONOR
+    )
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -120,7 +122,9 @@ class DonorSearchForm(Form):
 
 class OfflineGiftForm(FlaskForm):
     donor_id = BoundedIntegerField(
-        widget=HiddenInput(), validators=[InputRequired(message="Choose the donor first.")]
+        widget=HiddenInput(),
+        validators=[InputRequired(message="Choose the donor first.")],
+        range_message=NO_SUCH_DONOR,
     )
     fund_id = SelectField("Fund", coerce=int, validators=[InputRequired()])
     method = SelectField("How it was given", choices=OFFLINE_METHOD_CHOICES)

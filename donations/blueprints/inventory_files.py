@@ -35,7 +35,7 @@ from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
 from donations.forms import show_domain_error, strip_text
 from donations.models import Donor, Role, Site, utcnow
-from donations.ranges import BoundedIntegerField, id_arg, parse_id
+from donations.ranges import NO_SUCH_DONOR, BoundedIntegerField, id_arg, parse_id
 from donations.services import donors, inventory
 from donations.services import inventory_files as files
 from donations.services.errors import DomainError, InvalidInput, NotFound
@@ -81,7 +81,9 @@ class ImportForm(FlaskForm):
         validators=[Length(max=inventory.DRIVE_NAME_MAX_LENGTH)],
         description="For a collection drive only, such as Lincoln High coat drive.",
     )
-    donor_id = BoundedIntegerField(widget=HiddenInput(), validators=[Optional()])
+    donor_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=NO_SUCH_DONOR
+    )
     note = TextAreaField(
         "Note", filters=[strip_text], validators=[Length(max=inventory.NOTE_MAX_LENGTH)]
     )

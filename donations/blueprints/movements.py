@@ -48,7 +48,7 @@ from donations.models import (
     utcnow,
 )
 from donations.money import AmountError, parse_amount
-from donations.ranges import BoundedIntegerField, id_arg, parse_id
+from donations.ranges import CHOOSE_AGAIN, NO_SUCH_DONOR, BoundedIntegerField, id_arg, parse_id
 from donations.services import donors as donor_service
 from donations.services import inventory
 from donations.services.errors import DomainError, NotAllowed, NotFound
@@ -171,7 +171,9 @@ class IntakeForm(LinesForm):
         choices=[SelectChoice(value, label) for value, label in inventory.SOURCE_LABELS.items()],
         validators=[InputRequired(message="Say where the goods came from.")],
     )
-    donor_id = BoundedIntegerField(widget=HiddenInput(), validators=[Optional()])
+    donor_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=NO_SUCH_DONOR
+    )
     drive_name = StringField(
         "Name of the drive",
         filters=[strip_text],
@@ -256,7 +258,9 @@ class CountStartForm(Form):
 
 
 class CountLineForm(Form):
-    item_id = BoundedIntegerField(widget=HiddenInput(), validators=[Optional()])
+    item_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=CHOOSE_AGAIN
+    )
     counted = StringField(
         "Counted", filters=[strip_text], validators=[Length(max=QUANTITY_TEXT_MAX_LENGTH)]
     )
@@ -264,8 +268,12 @@ class CountLineForm(Form):
 
 
 class CountForm(FlaskForm):
-    site_id = BoundedIntegerField(widget=HiddenInput(), validators=[Optional()])
-    category_id = BoundedIntegerField(widget=HiddenInput(), validators=[Optional()])
+    site_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=CHOOSE_AGAIN
+    )
+    category_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=CHOOSE_AGAIN
+    )
     effective_date = _date_field("Date counted")
     note = _note_field()
     lines = FieldList(FormField(CountLineForm), min_entries=0, max_entries=COUNT_ROWS_MAX)
