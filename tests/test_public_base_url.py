@@ -148,3 +148,21 @@ def test_gunicorn_refuses_to_start_without_a_public_address():
     assert "PUBLIC_BASE_URL is not set" in refused.stdout + refused.stderr
     accepted = _gunicorn_check({"PUBLIC_BASE_URL": "https://give.example.org"})
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+
+
+def test_wsgi_refuses_to_serve_without_a_public_address(monkeypatch, tmp_path):
+    """The same check in-process, whatever this machine's instance/config.py says."""
+    import importlib
+
+    monkeypatch.setenv("SECRET_KEY", "wsgi-check-secret")
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///" + str(tmp_path / "x.sqlite3"))
+    monkeypatch.setattr("flask.Config.from_pyfile", lambda self, *a, **k: False)
+    sys.modules.pop("wsgi", None)
+    with pytest.raises(RuntimeError, match="PUBLIC_BASE_URL is not set"):
+        importlib.import_module("wsgi")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://give.example.org")
+    sys.modules.pop("wsgi", None)
+    served = importlib.import_module("wsgi").app
+    assert served.config["TRUSTED_HOSTS"] == ["give.example.org"]
+    sys.modules.pop("wsgi", None)
