@@ -21,6 +21,7 @@ from donations.config import (
     settings_from_env,
     trusted_hosts_for,
 )
+from donations.ranges import RowIdConverter
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,6 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from importlib import import_module
-
-    from donations.ranges import RowIdConverter
 
     app.url_map.converters["int"] = RowIdConverter
 
