@@ -12,12 +12,11 @@ export FLASK_APP := donations
 
 .PHONY: run test e2e e2e-system-packages lint format bench install install-dev install-e2e clean
 
-run: export PUBLIC_BASE_URL := $(PUBLIC_BASE_URL)
 run: $(VENV)/.installed instance/config.py
-	$(BIN)/flask db upgrade
-	$(BIN)/flask demo load
+	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask db upgrade
+	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask demo load
 	@echo "Serving on http://127.0.0.1:$(PORT), links on $(PUBLIC_BASE_URL)  (Ctrl+C stops it)"
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

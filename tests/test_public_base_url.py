@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,18 @@ def test_wsgi_refuses_to_serve_without_a_public_address(monkeypatch, tmp_path):
     served = importlib.import_module("wsgi").app
     assert served.config["TRUSTED_HOSTS"] == ["give.example.org"]
     sys.modules.pop("wsgi", None)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_run_serves_links_on_its_own_port():
+    env = {k: v for k, v in os.environ.items() if k != "PUBLIC_BASE_URL"}
+    plan = subprocess.run(
+        ["make", "-n", "run", "PORT=5123"], cwd=ROOT, env=env, capture_output=True, text=True
+    ).stdout
+    serve = [line for line in plan.splitlines() if "flask run" in line]
+    assert serve and "PUBLIC_BASE_URL='http://127.0.0.1:5123'" in serve[0]
+    env["PUBLIC_BASE_URL"] = "https://give.example.org"
+    plan = subprocess.run(
+        ["make", "-n", "run"], cwd=ROOT, env=env, capture_output=True, text=True
+    ).stdout
+    assert "PUBLIC_BASE_URL='https://give.example.org'" in plan
