@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# The address every absolute link is built on (and the only Host accepted):
+# `make run` serves on 127.0.0.1:$(PORT) unless PUBLIC_BASE_URL is set.
+PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 PYTEST_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 export FLASK_APP := donations
@@ -10,10 +13,10 @@ export FLASK_APP := donations
 .PHONY: run test e2e e2e-system-packages lint format bench install install-dev install-e2e clean
 
 run: $(VENV)/.installed instance/config.py
-	$(BIN)/flask db upgrade
-	$(BIN)/flask demo load
-	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl+C stops it)"
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask db upgrade
+	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask demo load
+	@echo "Serving on http://127.0.0.1:$(PORT), links on $(PUBLIC_BASE_URL)  (Ctrl+C stops it)"
+	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

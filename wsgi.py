@@ -1,4 +1,9 @@
-"""Entry point for gunicorn: ``gunicorn wsgi:app``."""
+"""Entry point for gunicorn: ``gunicorn wsgi:app``.
+
+Serving refuses to start without a SECRET_KEY (sessions would not survive a restart)
+or a PUBLIC_BASE_URL (links in mail, PDFs and Stripe would point at the default
+http://127.0.0.1:5000, and TRUSTED_HOSTS would refuse the real address).
+"""
 
 from donations import create_app
 
@@ -7,4 +12,9 @@ app = create_app()
 if app.config.get("SECRET_KEY_IS_EPHEMERAL"):
     raise RuntimeError(
         "SECRET_KEY is not set: put it in instance/config.py or the SECRET_KEY variable"
+    )
+if app.config.get("PUBLIC_BASE_URL_IS_DEFAULT"):
+    raise RuntimeError(
+        "PUBLIC_BASE_URL is not set: put the site's address (e.g. https://give.example.org) "
+        "in instance/config.py or the PUBLIC_BASE_URL variable"
     )

@@ -56,6 +56,8 @@ def instance(**extra: str):
 def gunicorn(app_spec: str, env: dict[str, str], *, workers: int = 2, threads: int = 1):
     """Serve ``app_spec`` with gunicorn on a free loopback port; yield the port."""
     port = free_port()
+    # wsgi.py refuses to serve without the site's address; only this Host is accepted.
+    env = {**env, "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"}
     proc = subprocess.Popen(
         [
             str(BIN / "gunicorn"),

@@ -373,6 +373,7 @@ def main() -> None:
                 "SECRET_KEY": env["SECRET_KEY"],
                 "MAIL_SEND_AFTER_COMMIT": False,
                 "SESSION_COOKIE_SECURE": False,
+                "PUBLIC_BASE_URL": "http://localhost",  # the test client's host
             }
         )
         with app.app_context():

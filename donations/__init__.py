@@ -12,9 +12,16 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from werkzeug.routing import IntegerConverter
 
-from donations.config import Defaults, normalize_database_url, settings_from_env
+from donations.config import (
+    DEFAULT_PUBLIC_BASE_URL,
+    Defaults,
+    normalize_database_url,
+    normalize_public_base_url,
+    settings_from_env,
+    trusted_hosts_for,
+)
+from donations.ranges import RowIdConverter
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +103,14 @@ def _load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         secure = not (app.debug or app.testing)
         app.config["SESSION_COOKIE_SECURE"] = secure
         app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    if not app.config.get("PUBLIC_BASE_URL"):
+        # Enough for `flask` commands and `flask run` on the default port; wsgi.py
+        # refuses to serve without a configured address.
+        app.config["PUBLIC_BASE_URL"] = DEFAULT_PUBLIC_BASE_URL
+        app.config["PUBLIC_BASE_URL_IS_DEFAULT"] = True
+    app.config["PUBLIC_BASE_URL"] = normalize_public_base_url(app.config["PUBLIC_BASE_URL"])
+    if app.config.get("TRUSTED_HOSTS") is None:
+        app.config["TRUSTED_HOSTS"] = trusted_hosts_for(app.config["PUBLIC_BASE_URL"])
     if not app.config.get("MAIL_EML_DIR"):
         app.config["MAIL_EML_DIR"] = os.path.join(app.instance_path, "mail")
 
@@ -117,14 +132,6 @@ def _init_extensions(app: Flask) -> None:
     from donations.services.accounts import load_user_from_session
 
     login_manager.user_loader(load_user_from_session)
-
-
-class RowIdConverter(IntegerConverter):
-    """``<int:...>`` in routes: ids beyond a database integer are a 404, not a 500."""
-
-    def __init__(self, map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(map, *args, **kwargs)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 
 class Defaults:
@@ -64,8 +65,14 @@ class Defaults:
     DONORS_PER_PAGE = 25
     GIFTS_PER_PAGE = 50
 
-    # Absolute links in mail and Stripe return URLs when there is no request.
-    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # The site's address, e.g. https://give.example.org: every absolute link (mail,
+    # PDFs and their QR codes, magic links, password resets, Stripe return URLs) is
+    # built on it, never on a request's Host header, and TRUSTED_HOSTS is set from it
+    # (another Host gets a 400). Unset, `flask` commands use DEFAULT_PUBLIC_BASE_URL,
+    # `make run` sets it from PORT and gunicorn (wsgi.py) refuses to start.
+    PUBLIC_BASE_URL: str | None = None
+    # Hosts Flask accepts in the Host header; None means just PUBLIC_BASE_URL's host.
+    TRUSTED_HOSTS: list[str] | None = None
 
     # Stripe. With no STRIPE_SECRET_KEY the site runs in test mode: checkout
     # goes to a local test payment page that sends signed events through the
@@ -103,6 +110,8 @@ ENV_SETTINGS: dict[str, type] = {
     "STRIPE_API_VERSION": str,
 }
 
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -132,6 +141,25 @@ def settings_from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
             key = "SQLALCHEMY_DATABASE_URI" if name == "DATABASE_URL" else name
             found[key] = _parse(name, environ[name], kind)
     return found
+
+
+def normalize_public_base_url(url: str) -> str:
+    """Check the site's address and drop a trailing slash: ``https://host[:port][/prefix]``."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "PUBLIC_BASE_URL must be an http(s) address such as "
+            f"https://give.example.org, not {url!r}"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"PUBLIC_BASE_URL must be only scheme, host, port and path, not {url!r}")
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def trusted_hosts_for(public_base_url: str) -> list[str]:
+    """The Host header values to accept: the public address's host name."""
+    hostname = urlsplit(public_base_url).hostname
+    return [hostname] if hostname else []
 
 
 def normalize_database_url(url: str) -> str:

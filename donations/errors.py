@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from donations.extensions import db
 
@@ -47,6 +47,14 @@ def register(app: Flask) -> None:
             "This form had expired or was sent from somewhere else, so nothing was saved. "
             "Go back, reload the page and try again.",
         )
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):
+        # A Host header other than PUBLIC_BASE_URL's (TRUSTED_HOSTS): no URL can be
+        # built for such a request, so a plain page without the site's layout.
+        address = app.config["PUBLIC_BASE_URL"]
+        body = f"Bad request: this site answers only at {address}\n"
+        return body, 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -75,6 +75,9 @@ def base_config(database_url: str, tmp_path) -> dict[str, Any]:
         "MAIL_EML_DIR": str(tmp_path / "mail"),
         "MAIL_DEFAULT_SENDER": "Harbor Light <giving@harborlight.test>",
         "SERVER_NAME": "donations.test",
+        # Every absolute link is built on it, and TRUSTED_HOSTS (from it) accepts the
+        # test client's host.
+        "PUBLIC_BASE_URL": "http://donations.test",
         "RATELIMIT_STORAGE_URI": "memory://",
         "PASSWORD_MIN_LENGTH": 10,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",

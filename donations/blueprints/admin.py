@@ -31,8 +31,10 @@ from donations.models import (
     Role,
     User,
 )
+from donations.ranges import page_arg
 from donations.services import accounts, audit, mail
 from donations.services.errors import DomainError
+from donations.services.links import public_base_url
 from donations.services.organization import get_organization, update_organization
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -122,8 +124,7 @@ class EmptyForm(FlaskForm):
 
 
 def _page() -> int:
-    page = request.args.get("page", 1, type=int)
-    return page if page and page > 0 else 1
+    return page_arg()
 
 
 # --- users ---------------------------------------------------------------
@@ -229,7 +230,14 @@ def organization():
             db.session.commit()
             flash("Organisation settings saved.", "success")
             return redirect(url_for("admin.organization"))
-    return render_template("admin/organization.html", form=form, org=org)
+    return render_template(
+        "admin/organization.html",
+        form=form,
+        org=org,
+        public_base_url=public_base_url(),
+        public_base_url_is_default=bool(current_app.config.get("PUBLIC_BASE_URL_IS_DEFAULT")),
+        trusted_hosts=current_app.config.get("TRUSTED_HOSTS") or [],
+    )
 
 
 # --- outgoing mail -------------------------------------------------------

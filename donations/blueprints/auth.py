@@ -15,6 +15,7 @@ from donations.extensions import db, limiter
 from donations.forms import show_domain_error, strip_text
 from donations.services import accounts
 from donations.services.errors import DomainError
+from donations.services.links import absolute_url
 
 bp = Blueprint("auth", __name__)
 
@@ -137,7 +138,7 @@ def reset_request():
     if form.validate_on_submit():
         accounts.request_password_reset(
             email=form.email.data,
-            reset_url_for=lambda token: url_for("auth.reset_password", token=token, _external=True),
+            reset_url_for=lambda token: absolute_url("auth.reset_password", token=token),
         )
         db.session.commit()
         minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60

@@ -24,7 +24,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     SearchField,
     SelectField,
     StringField,
@@ -39,6 +38,7 @@ from donations.extensions import db
 from donations.forms import show_domain_error, strip_text
 from donations.models import Item, ItemCategory, Role, Site, SiteKind, StockLevel
 from donations.money import AmountError, format_plain, parse_amount
+from donations.ranges import BoundedIntegerField, IdSelectField, page_arg, parse_id
 from donations.services import audit, inventory
 from donations.services import catalog as catalog_service
 from donations.services.errors import DomainError
@@ -67,7 +67,7 @@ def _max_length(limit: int) -> Length:
 
 
 def _int_arg(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 def _is_admin() -> bool:
@@ -218,7 +218,7 @@ class CategoryForm(FlaskForm):
         ],
         description="Such as Coats, Toiletries or Baby supplies.",
     )
-    sort_order = IntegerField(
+    sort_order = BoundedIntegerField(
         "Order in lists",
         default=0,
         validators=[
@@ -232,7 +232,7 @@ class CategoryForm(FlaskForm):
 class ComponentRow(Form):
     """One row of a kit: an item and how many of it one kit holds."""
 
-    item = SelectField("Component", default="", validate_choice=False)
+    item = IdSelectField("Component", default="")
     quantity = StringField("Quantity per kit", filters=[strip_text])
 
 
@@ -323,7 +323,7 @@ def items():
     )
     if show == "inactive":
         query = query.where(Item.active.is_(False))
-    page = db.paginate(query, per_page=ITEMS_PER_PAGE, error_out=False, count=True)
+    page = db.paginate(query, page=page_arg(), per_page=ITEMS_PER_PAGE, error_out=False, count=True)
     filter_args = {k: v for k, v in request.args.items() if k in ("q", "category", "show") and v}
     return render_template(
         "catalog/items.html",
@@ -480,7 +480,7 @@ def _parse_components(form: KitComponentsForm) -> dict[int, int] | None:
         item, quantity = row.item.data or "", row.quantity.data or ""
         if not item and not quantity:
             continue  # a blank row
-        if not item.isdigit():
+        if parse_id(item) is None:
             row.item.errors = ["Choose the item, or clear the quantity."]
             ok = False
             continue
@@ -576,7 +576,7 @@ def labels():
     categories = catalog_service.list_categories()
     category_id = _int_arg(request.args.get("category"))
     category = next((c for c in categories if c.id == category_id), None)
-    item_ids = [int(v) for v in request.args.getlist("item") if v.isdigit()]
+    item_ids = [i for i in map(parse_id, request.args.getlist("item")) if i is not None]
     copies = request.args.get("copies", type=int) or 1
     copies = max(1, min(copies, LABEL_COPIES_MAX))
     if item_ids:

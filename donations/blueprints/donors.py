@@ -20,7 +20,6 @@ from wtforms import (
     BooleanField,
     EmailField,
     Form,
-    IntegerField,
     SearchField,
     StringField,
     SubmitField,
@@ -33,6 +32,7 @@ from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
 from donations.forms import show_domain_error, strip_text
 from donations.models import Donor, GiftMethod, RecurringPlan, Role
+from donations.ranges import BoundedIntegerField, id_arg, page_arg
 from donations.services import audit, donors, gifts, inventory, receipt_files
 from donations.services.errors import DomainError, NotFound
 
@@ -93,8 +93,9 @@ class DonorForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    other_id = IntegerField(
+    other_id = BoundedIntegerField(
         widget=HiddenInput(),
+        range_message="There is no donor #{value}.",
         validators=[InputRequired(message="Choose the duplicate donor first.")],
     )
     submit = SubmitField("Merge")
@@ -113,8 +114,7 @@ class LookupForm(Form):
 
 
 def _page() -> int:
-    page = request.args.get("page", 1, type=int)
-    return page if page and page > 0 else 1
+    return page_arg()
 
 
 def _search_text(form: Form) -> str:
@@ -242,7 +242,7 @@ def merge(donor_id: int):
     elif form.is_submitted():
         form.form_errors.extend(form.other_id.errors)
 
-    other_id = form.other_id.data if form.is_submitted() else request.args.get("other", type=int)
+    other_id = form.other_id.data if form.is_submitted() else id_arg("other")
     other, problem = None, None
     if other_id is not None:
         try:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -16,6 +16,7 @@ from donations.extensions import db
 from donations.forms import show_domain_error, strip_text
 from donations.models import Fund, GivingSettings, Role
 from donations.money import format_plain
+from donations.ranges import BoundedIntegerField, IdSelectField, parse_id
 from donations.services import audit
 from donations.services import funds as fund_service
 from donations.services.errors import DomainError
@@ -47,7 +48,7 @@ class FundForm(FlaskForm):
     active = BooleanField(
         "Active", default=True, description="Donors can choose it. Past gifts keep their fund."
     )
-    sort_order = IntegerField(
+    sort_order = BoundedIntegerField(
         "Order on the page",
         default=0,
         validators=[
@@ -95,7 +96,7 @@ class GivingForm(FlaskForm):
         description="A sentence or two at the top of the donation page. "
         "Left blank, a standard sentence is shown.",
     )
-    default_fund = SelectField("Fund chosen at first", validate_choice=False)
+    default_fund = IdSelectField("Fund chosen at first")
 
 
 def _settings_data(settings: GivingSettings, currency: str) -> dict[str, Any]:
@@ -138,7 +139,7 @@ def _parsed_settings(form: GivingForm, currency: str) -> dict[str, Any] | None:
     if len(values) < len(parsers):
         return None
     fund_id = form.default_fund.data or ""
-    values["default_fund_id"] = int(fund_id) if fund_id.isdigit() else None
+    values["default_fund_id"] = parse_id(fund_id)
     values["impact_text"] = form.impact_text.data or ""
     return values
 

@@ -12,7 +12,6 @@ from wtforms import (
     BooleanField,
     DateField,
     Form,
-    IntegerField,
     SearchField,
     SelectField,
     StringField,
@@ -39,6 +38,7 @@ from donations.models import (
     utcnow,
 )
 from donations.money import AmountError, format_plain, parse_amount
+from donations.ranges import NO_SUCH_DONOR, BoundedIntegerField, id_arg, page_arg
 from donations.services import audit, donors, notifications, receipt_files
 from donations.services import gifts as gift_service
 from donations.services.errors import DomainError, NotFound
@@ -101,7 +101,9 @@ class GiftFilterForm(FlaskForm):
     donor = SearchField(
         "Donor name", filters=[strip_text], validators=[Length(max=SEARCH_MAX_LENGTH)]
     )
-    donor_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    donor_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=NO_SUCH_DONOR
+    )
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -119,8 +121,10 @@ class DonorSearchForm(Form):
 
 
 class OfflineGiftForm(FlaskForm):
-    donor_id = IntegerField(
-        widget=HiddenInput(), validators=[InputRequired(message="Choose the donor first.")]
+    donor_id = BoundedIntegerField(
+        widget=HiddenInput(),
+        validators=[InputRequired(message="Choose the donor first.")],
+        range_message=NO_SUCH_DONOR,
     )
     fund_id = SelectField("Fund", coerce=int, validators=[InputRequired()])
     method = SelectField("How it was given", choices=OFFLINE_METHOD_CHOICES)
@@ -252,8 +256,7 @@ class EmptyForm(FlaskForm):
 
 
 def _page() -> int:
-    page = request.args.get("page", 1, type=int)
-    return page if page and page > 0 else 1
+    return page_arg()
 
 
 def _load(gift_id: int) -> Gift:
@@ -389,7 +392,7 @@ def new_offline():
     form.currency = default_currency()
     form.fund_id.choices = _fund_choices()
     if not form.is_submitted():
-        form.donor_id.data = request.args.get("donor_id", type=int)
+        form.donor_id.data = id_arg("donor_id")
     if form.validate_on_submit():
         try:
             gift = gift_service.record_offline_gift(
@@ -424,7 +427,7 @@ def correct(gift_id: int):
         return redirect(url_for("gifts.detail", gift_id=gift.id))
     form = CorrectGiftForm(
         data={
-            "donor_id": request.args.get("donor_id", type=int) or gift.donor_id,
+            "donor_id": id_arg("donor_id") or gift.donor_id,
             "fund_id": gift.fund_id,
             "method": gift.method,
             "amount": format_plain(gift.amount_cents, gift.currency),

@@ -57,6 +57,7 @@ from donations.models import (
     TributeType,
 )
 from donations.money import AmountError, format_money, parse_amount
+from donations.ranges import parse_id
 from donations.services import donors, giving, payments, receipt_delivery, receipts
 from donations.services.errors import DomainError, NotFound
 from donations.services.funds import (
@@ -64,6 +65,7 @@ from donations.services.funds import (
     format_short,
     format_short_plain,
 )
+from donations.services.links import absolute_url
 from donations.services.organization import current_organization_name
 
 log = logging.getLogger(__name__)
@@ -205,7 +207,7 @@ class DonationForm(FlaskForm):
             amount_cents=amount_cents,
             currency=currency,
             frequency=Frequency(self.frequency.data),
-            fund_id=int(fund) if fund.isdigit() else 0,
+            fund_id=parse_id(fund) or 0,
             cover_fee=bool(self.cover_fee.data),
             is_anonymous=bool(self.is_anonymous.data),
             **{name: self[name].data or "" for name in SAME_NAMED_FIELDS},
@@ -461,7 +463,7 @@ def _cover_of(gift: Gift) -> giving.FeeCover:
 
 
 def _thanks_url(gift: Gift) -> str:
-    return url_for("give.thanks", token=giving.gift_token(gift), _external=True)
+    return absolute_url("give.thanks", token=giving.gift_token(gift))
 
 
 def _gift_or_404(token: str) -> Gift:
@@ -549,8 +551,8 @@ def checkout():
         session = giving.open_checkout_session(
             gift=gift,
             gateway=payments.get_gateway(),
-            success_url=url_for("give.thanks", token=token, _external=True),
-            cancel_url=url_for("give.cancelled", token=token, _external=True),
+            success_url=absolute_url("give.thanks", token=token),
+            cancel_url=absolute_url("give.cancelled", token=token),
         )
     except GatewayError as error:
         db.session.rollback()
@@ -608,7 +610,7 @@ def manage_plan(token: str):
         url = giving.portal_url(
             plan=plan,
             gateway=payments.get_gateway(),
-            return_url=url_for("give.index", _external=True),
+            return_url=absolute_url("give.index"),
         )
     except NotFound as error:
         return _problem(error.message, 404)

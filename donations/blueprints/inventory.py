@@ -27,6 +27,7 @@ from donations.models import (
     StockLevel,
     utcnow,
 )
+from donations.ranges import page_arg, parse_id
 from donations.services import catalog, inventory
 from donations.services.errors import DomainError, NotFound
 
@@ -148,7 +149,7 @@ class RowPage:
 
 
 def _int_arg(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 # --- stock ---------------------------------------------------------------------
@@ -205,7 +206,7 @@ def stock():
             .where(*level_filter, (StockLevel.on_hand != 0) | (StockLevel.par_level > 0))
             .exists()
         )
-    page = db.paginate(query, per_page=ITEMS_PER_PAGE, error_out=False, count=True)
+    page = db.paginate(query, page=page_arg(), per_page=ITEMS_PER_PAGE, error_out=False, count=True)
     item_ids = [item.id for item in page.items]
     levels: dict[tuple[int, int], StockLevel] = {}
     if item_ids and site_ids:
@@ -241,7 +242,7 @@ def item(item_id: int):
     site_id = _int_arg(request.args.get("site"))
     page = RowPage.of(
         inventory.item_history_query(item_id=found.id, site_id=site_id),
-        page=request.args.get("page", 1, type=int) or 1,
+        page=page_arg(),
         per_page=HISTORY_PER_PAGE,
     )
     return render_template(
@@ -305,7 +306,7 @@ def documents():
         date_to=form.date_to.data if valid else None,
         item_id=filter_item.id if filter_item else None,
     )
-    page = db.paginate(query, per_page=DOCUMENTS_PER_PAGE, error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=DOCUMENTS_PER_PAGE, error_out=False)
     filter_args = {
         k: v
         for k, v in request.args.items()

@@ -21,7 +21,6 @@ from sqlalchemy import select
 from wtforms import (
     DateField,
     HiddenField,
-    IntegerField,
     SearchField,
     SelectField,
     StringField,
@@ -36,6 +35,7 @@ from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
 from donations.forms import show_domain_error, strip_text
 from donations.models import Donor, Role, Site, utcnow
+from donations.ranges import NO_SUCH_DONOR, BoundedIntegerField, id_arg, parse_id
 from donations.services import donors, inventory
 from donations.services import inventory_files as files
 from donations.services.errors import DomainError, InvalidInput, NotFound
@@ -81,7 +81,9 @@ class ImportForm(FlaskForm):
         validators=[Length(max=inventory.DRIVE_NAME_MAX_LENGTH)],
         description="For a collection drive only, such as Lincoln High coat drive.",
     )
-    donor_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    donor_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=NO_SUCH_DONOR
+    )
     note = TextAreaField(
         "Note", filters=[strip_text], validators=[Length(max=inventory.NOTE_MAX_LENGTH)]
     )
@@ -153,7 +155,7 @@ def _all_site_choices() -> list[SelectChoice]:
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return parse_id(value) if isinstance(value, str) else None
 
 
 def _header(form: ImportForm) -> files.IntakeHeader:
@@ -221,7 +223,7 @@ def import_intake():
         SelectChoice(str(s.id), s.name) for s in _sites(active_only=True)
     ]
     if not form.is_submitted():
-        form.donor_id.data = request.args.get("donor_id", type=int)
+        form.donor_id.data = id_arg("donor_id")
         if form.donor_id.data:
             form.source.data = "donor"
     intake: files.IntakeList | None = None

@@ -22,7 +22,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     RadioField,
     SearchField,
     SelectField,
@@ -49,6 +48,7 @@ from donations.models import (
     utcnow,
 )
 from donations.money import AmountError, parse_amount
+from donations.ranges import CHOOSE_AGAIN, NO_SUCH_DONOR, BoundedIntegerField, id_arg, parse_id
 from donations.services import donors as donor_service
 from donations.services import inventory
 from donations.services.errors import DomainError, NotAllowed, NotFound
@@ -76,8 +76,7 @@ def _coerce_id(value: Any) -> int | None:
     """Coerce a select's value to an id, or None when blank or not a number."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 12 else None
+    return parse_id(value)
 
 
 _WHOLE_RE = re.compile(r"^[+-]?\d+$")
@@ -172,7 +171,9 @@ class IntakeForm(LinesForm):
         choices=[SelectChoice(value, label) for value, label in inventory.SOURCE_LABELS.items()],
         validators=[InputRequired(message="Say where the goods came from.")],
     )
-    donor_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    donor_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=NO_SUCH_DONOR
+    )
     drive_name = StringField(
         "Name of the drive",
         filters=[strip_text],
@@ -257,7 +258,9 @@ class CountStartForm(Form):
 
 
 class CountLineForm(Form):
-    item_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    item_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=CHOOSE_AGAIN
+    )
     counted = StringField(
         "Counted", filters=[strip_text], validators=[Length(max=QUANTITY_TEXT_MAX_LENGTH)]
     )
@@ -265,8 +268,12 @@ class CountLineForm(Form):
 
 
 class CountForm(FlaskForm):
-    site_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
-    category_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    site_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=CHOOSE_AGAIN
+    )
+    category_id = BoundedIntegerField(
+        widget=HiddenInput(), validators=[Optional()], range_message=CHOOSE_AGAIN
+    )
     effective_date = _date_field("Date counted")
     note = _note_field()
     lines = FieldList(FormField(CountLineForm), min_entries=0, max_entries=COUNT_ROWS_MAX)
@@ -317,7 +324,7 @@ def _site_choices(sites: list[Site], first: str = "Choose a site") -> list[Selec
 def _default_site_id(sites: list[Site]) -> int | None:
     """The site in ?site_id=, else the last one this person used, else the only one."""
     open_ids = {site.id for site in sites}
-    for candidate in (request.args.get("site_id", type=int), session.get(SITE_SESSION_KEY)):
+    for candidate in (id_arg("site_id"), session.get(SITE_SESSION_KEY)):
         if candidate in open_ids:
             return candidate
     return sites[0].id if len(sites) == 1 else None
@@ -614,7 +621,7 @@ def intake():
     status, read, focus = 200, None, None
     if not form.is_submitted():
         form.site_id.data = _default_site_id(sites)
-        donor_id = request.args.get("donor_id", type=int)
+        donor_id = id_arg("donor_id")
         if donor_id:
             form.donor_id.data = donor_id
         if donor_id or request.args.get("q"):

@@ -29,7 +29,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    SelectField,
     StringField,
     TextAreaField,
     ValidationError,
@@ -50,6 +49,7 @@ from donations.models import (
     Role,
     utcnow,
 )
+from donations.ranges import IdSelectField, id_arg, page_arg, parse_id
 from donations.services import catalog, inventory, pledges
 from donations.services import needs as needs_service
 from donations.services.audit import audit_query
@@ -91,7 +91,7 @@ def _quantity(raw: str) -> int | None:
 class PledgeLineForm(Form):
     """One row of the pledge form: an item and how many."""
 
-    item = SelectField("Item", default="", validate_choice=False)
+    item = IdSelectField("Item", default="")
     quantity = StringField("How many", filters=[strip_text], validators=[Length(max=12)])
 
 
@@ -113,10 +113,9 @@ class PledgeForm(FlaskForm):
         ],
         description="We email you a confirmation now, and a thank-you when your items arrive.",
     )
-    site_id = SelectField(
+    site_id = IdSelectField(
         "Drop-off point",
         default="",
-        validate_choice=False,
         validators=[DataRequired(message="Choose a drop-off point from the list.")],
     )
     expected_on = DateField(
@@ -144,7 +143,7 @@ class PledgeForm(FlaskForm):
             item, raw = (row.item.data or "").strip(), row.quantity.data or ""
             if not item and not raw:
                 continue
-            if not item.isdigit():
+            if parse_id(item) is None:
                 row.item.errors.append("Choose the item.")
                 marked = True
                 continue
@@ -175,9 +174,8 @@ class ReceiveForm(FlaskForm):
         default=_today,
         validators=[InputRequired(message="Enter the date the goods arrived.")],
     )
-    site_id = SelectField(
+    site_id = IdSelectField(
         "Received at",
-        validate_choice=False,
         validators=[DataRequired(message="Choose the site the goods arrived at.")],
     )
     close = BooleanField(
@@ -299,7 +297,7 @@ def pledge():
     dropoffs = catalog.dropoff_points()
     form = PledgeForm()
     if not form.is_submitted():
-        item_id = request.args.get("item", type=int)
+        item_id = id_arg("item")
         if item_id:
             form.lines.entries[0].item.data = str(item_id)
         if len(dropoffs) == 1:
@@ -318,7 +316,7 @@ def pledge():
             pledges.PledgeRequest(
                 name=form.name.data,
                 email=form.email.data,
-                site_id=int(site_id) if site_id.isdigit() else None,
+                site_id=parse_id(site_id),
                 expected_on=form.expected_on.data,
                 lines=form.parsed_lines,
                 note=form.note.data or "",
@@ -366,7 +364,7 @@ def pledges_list():
         joinedload(Pledge.site),
         selectinload(Pledge.lines).joinedload(PledgeLine.item),
     )
-    page = db.paginate(query, per_page=PLEDGES_PER_PAGE, error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=PLEDGES_PER_PAGE, error_out=False)
     return render_template(
         "needs/pledges.html",
         page=page,
@@ -484,7 +482,7 @@ def receive(pledge_id: int):
             pledge=found,
             effective_date=form.effective_date.data,
             lines=lines,
-            site_id=int(site_id) if site_id.isdigit() else None,
+            site_id=parse_id(site_id),
             close=form.close.data,
             note=form.note.data or "",
         )

@@ -27,6 +27,7 @@ from donations.authz import roles_required
 from donations.extensions import db
 from donations.forms import show_domain_error, strip_text
 from donations.models import InKindGift, Receipt, ReceiptKind, ReceiptStatus, Role
+from donations.ranges import page_arg
 from donations.services import gifts as gift_service
 from donations.services import receipt_delivery, receipts
 from donations.services import receipt_files as files
@@ -141,8 +142,7 @@ class ReceiptSettingsForm(FlaskForm):
 
 
 def _page() -> int:
-    page = request.args.get("page", 1, type=int)
-    return page if page and page > 0 else 1
+    return page_arg()
 
 
 def _load(receipt_id: int) -> Receipt:

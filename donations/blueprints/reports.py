@@ -15,6 +15,7 @@ from donations.authz import roles_required
 from donations.forms import show_domain_error
 from donations.models import GiftMethod, Role
 from donations.pdf.report import render_report
+from donations.ranges import parse_id
 from donations.services import exports as export_service
 from donations.services import gifts as gift_service
 from donations.services import reports as report_service
@@ -113,7 +114,7 @@ def _gift_filters(form: GiftsExportForm | JournalExportForm) -> gift_service.Gif
         fund_id=int(form.fund.data) if form.fund.data else None,
         method=form.method.data or None,
         status=(status.data if status is not None else None) or gift_service.DEFAULT_STATUS,
-        donor_id=int(donor_id) if donor_id.isdigit() else None,
+        donor_id=parse_id(donor_id),
         donor_name=request.args.get("donor", "").strip()[:200],
         frequency=frequency if frequency in ("one_time", "monthly") else None,
     )

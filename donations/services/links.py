@@ -1,16 +1,29 @@
-"""Absolute links for mail and Stripe, with or without a request."""
+"""Absolute links for mail, PDFs, QR codes and Stripe: always on PUBLIC_BASE_URL.
+
+A request's Host header is never used: a request with ``Host: evil.example`` must not
+mail a password-reset link to evil.example. Links made inside and outside a request
+(year-end runs, mail workers) are the same.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
+
+
+def public_base_url() -> str:
+    """The site's address in use, e.g. ``https://give.example.org`` (no trailing slash)."""
+    return current_app.config["PUBLIC_BASE_URL"]
 
 
 def absolute_url(endpoint: str, **values: Any) -> str:
-    """Return an absolute URL; outside a request, on PUBLIC_BASE_URL."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    base = current_app.config["PUBLIC_BASE_URL"]
-    with current_app.test_request_context(base_url=base):
-        return url_for(endpoint, _external=True, **values)
+    """Return the absolute URL of ``endpoint`` on PUBLIC_BASE_URL, with or without a request."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    base = urlsplit(public_base_url())
+    adapter = app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme, subdomain=""
+    )
+    app.inject_url_defaults(endpoint, values)
+    return adapter.build(endpoint, values, force_external=True)
