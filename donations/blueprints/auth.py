@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -139,7 +138,7 @@ def login():
             db.session.commit()
             session[_PENDING] = {
                 "user_id": user.id,
-                "at": int(time.time()),
+                "at": int(user_sessions.now().timestamp()),
                 "next": _safe_next(request.args.get("next")),
             }
             return redirect(url_for("auth.second_step"))
@@ -158,9 +157,8 @@ def second_step():
         return redirect(url_for("main.dashboard"))
     pending = session.get(_PENDING)
     user = None
-    if isinstance(pending, dict) and time.time() - pending.get("at", 0) < (
-        PENDING_SECOND_STEP_SECONDS
-    ):
+    elapsed = user_sessions.now().timestamp() - (pending or {}).get("at", 0)
+    if isinstance(pending, dict) and elapsed < PENDING_SECOND_STEP_SECONDS:
         user = db.session.get(User, pending.get("user_id"))
     if user is None or not user.active or not user.has_two_factor:
         session.pop(_PENDING, None)
