@@ -85,7 +85,7 @@ def enforce_access() -> Any:
     admins and treasurers who must use two-step sign-in to set it up first.
     """
     endpoint = request.endpoint
-    if endpoint is None:  # no route matched: the 404/405 handler answers
+    if endpoint is None or endpoint in _BUILTIN_ENDPOINTS:  # 404/405 handler, static files
         return None
     access = access_of(endpoint)
     signed_in = current_user.is_authenticated  # loads the user and checks the session

@@ -106,6 +106,7 @@ def test_sign_in_asks_for_the_code_after_the_password(app, create_user, clock):
     response = password_step(client, user)
     assert response.status_code == 302 and response.location.endswith("/login/code")
     assert not signed_in(client)  # the password alone is not enough
+    assert db.session.get(User, user.id).last_login_at is None
 
     wrong = client.post("/login/code", data={"code": "123456"})
     assert wrong.status_code == 200 and 'id="code-error"' in wrong.get_data(as_text=True)
@@ -114,6 +115,7 @@ def test_sign_in_asks_for_the_code_after_the_password(app, create_user, clock):
     response = client.post("/login/code", data={"code": code_at(secret, clock)})
     assert response.status_code == 302 and response.location.endswith("/dashboard")
     assert signed_in(client)
+    assert db.session.get(User, user.id).last_login_at == clock.moment
 
 
 def test_a_code_cannot_be_used_twice(app, create_user, clock):

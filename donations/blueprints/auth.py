@@ -135,7 +135,7 @@ def login():
             db.session.rollback()
             form.form_errors.append(GENERIC_LOGIN_ERROR)
         elif user.has_two_factor:
-            db.session.commit()
+            db.session.rollback()  # the sign-in is recorded after the second step
             session[_PENDING] = {
                 "user_id": user.id,
                 "at": int(user_sessions.now().timestamp()),

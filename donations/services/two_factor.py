@@ -115,7 +115,9 @@ def enable_two_factor(*, user: User, secret: str, code: str) -> list[str]:
 def verify_second_factor(*, user: User, code: str) -> str:
     """Accept a one-time code or an unused recovery code; return which was used.
 
-    Raises InvalidInput when neither matches. A code works only once.
+    Raises InvalidInput when neither matches. A code works only once. On
+    success the user's sign-in time is recorded, as the password step does
+    for users without a second factor.
     """
     if not user.has_two_factor:
         raise NotAllowed("Two-step sign-in is not on for this account.")
@@ -123,6 +125,7 @@ def verify_second_factor(*, user: User, code: str) -> str:
     counter = _matching_counter(user.totp_secret or "", cleaned, user.totp_last_counter)
     if counter is not None:
         user.totp_last_counter = counter
+        user.last_login_at = user_sessions.now()
         db.session.flush()
         return "code"
     if len(cleaned) == 10:
@@ -134,7 +137,7 @@ def verify_second_factor(*, user: User, code: str) -> str:
             )
         )
         if recovery is not None:
-            recovery.used_at = user_sessions.now()
+            recovery.used_at = user.last_login_at = user_sessions.now()
             db.session.flush()
             record_audit(
                 actor=user,
