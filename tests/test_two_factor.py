@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from conftest import PASSWORD, sign_in
+from donations.config import Defaults
+from donations.demo import load_demo
 from donations.extensions import db
 from donations.models import AuditEvent, RecoveryCode, Role, User, utcnow
 from donations.services import accounts, two_factor, user_sessions
@@ -282,8 +284,6 @@ def test_a_new_installation_requires_two_step_sign_in(make_app):
 
 
 def test_the_default_setting_is_on():
-    from donations.config import Defaults
-
     assert Defaults.TWO_FACTOR_REQUIRED_BY_DEFAULT is True
     assert Defaults.IDLE_TIMEOUT_MINUTES == 30
 
@@ -313,8 +313,6 @@ def test_the_organisation_page_turns_the_requirement_on(app, admin_client, clock
 
 
 def test_the_demo_has_two_step_sign_in_off(app):
-    from donations.demo import load_demo
-
     load_demo()
     db.session.commit()
     assert get_organization().require_two_factor is False
