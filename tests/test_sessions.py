@@ -256,3 +256,29 @@ def test_a_session_id_for_another_user_is_refused(app, create_user):
     with forged.session_transaction() as session:
         session["_user_id"] = f"{admin.id}:{session_id.split(':', 1)[1]}"
     assert not signed_in(forged)
+
+
+def test_the_account_page_lists_this_browser(app, create_user):
+    user = create_user(Role.STAFF)
+    browser = app.test_client()
+    browser.post(
+        "/login",
+        data={"email": user.email, "password": PASSWORD},
+        headers={"User-Agent": "Firefox on the office laptop"},
+    )
+    form_sign_in(app, user)
+    page = browser.get("/account").get_data(as_text=True)
+    assert "2 browsers signed in" in page
+    assert "Firefox on the office laptop <strong>(this one)</strong>" in page
+
+
+def test_a_password_reset_ends_every_session(app, create_user):
+    user = create_user(Role.TREASURER)
+    browser = form_sign_in(app, user)
+    token = accounts.make_password_reset_token(user)
+    new = "a reset passphrase here"
+    response = app.test_client().post(
+        f"/reset-password/{token}", data={"password": new, "confirm": new}
+    )
+    assert response.status_code == 302
+    assert not signed_in(browser)

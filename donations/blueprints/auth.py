@@ -209,6 +209,7 @@ def account():
         required=two_factor_required(current_user),
         recovery_left=two_factor.unused_recovery_codes(user=current_user),
         sessions=user_sessions.live_sessions(user=current_user),
+        current_session=g.get("user_session"),
     )
 
 
