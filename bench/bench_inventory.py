@@ -40,7 +40,7 @@ from donations.models import (
     StockLevel,
     User,
 )
-from donations.services import inventory
+from donations.services import inventory, user_sessions
 
 ENTRIES_PER_DOCUMENT = 10
 CHUNK_DOCUMENTS = 10_000
@@ -228,9 +228,11 @@ def load_levels(balance: dict[tuple[int, int], int]) -> None:
 
 def signed_in_client(app):
     staff = db.session.scalar(select(User).where(User.email == "staff@example.org"))
+    session_id = user_sessions.start_session(user=staff)
+    db.session.commit()
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = staff.get_id()
+        session["_user_id"] = session_id
         session["_fresh"] = True
     return client
 

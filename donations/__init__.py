@@ -129,9 +129,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
 
-    from donations.services.accounts import load_user_from_session
+    from donations.authz import load_user
 
-    login_manager.user_loader(load_user_from_session)
+    login_manager.user_loader(load_user)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, request
-from flask_login import current_user
+from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
+from flask_login import current_user, login_url
 
-from donations.extensions import login_manager
-from donations.models import Role
+from donations.extensions import db, login_manager
+from donations.models import Role, User
+from donations.services import two_factor, user_sessions
+from donations.services.organization import get_organization
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,6 +25,8 @@ PUBLIC = "public"
 ACCESS_ATTR = "_donations_access"
 # Endpoints that belong to Flask itself rather than to a blueprint of ours.
 _BUILTIN_ENDPOINTS = {"static"}
+# What a signed-in user who must still set up two-step sign-in may reach.
+TWO_FACTOR_SETUP_ENDPOINTS = {"auth.two_factor_setup", "auth.recovery_codes", "auth.logout"}
 
 
 def public(view: F) -> F:
@@ -55,18 +59,61 @@ def access_of(endpoint: str) -> str | frozenset[str] | None:
     return getattr(view, ACCESS_ATTR, None)
 
 
+def load_user(session_id: str) -> User | None:
+    """Flask-Login's user loader: the user of a live UserSession, or None."""
+    found = user_sessions.load_session(session_id)
+    g.user_session = found.session if found.user is not None else None
+    if found.expired_idle:
+        db.session.commit()  # the idle session stays revoked whatever the view does
+        g.session_expired_idle = True
+    return found.user
+
+
+def two_factor_required(user: User) -> bool:
+    """Say whether the organisation requires two-step sign-in of this user."""
+    return two_factor.is_required(
+        user=user,
+        organization=get_organization(),
+        default=current_app.config["TWO_FACTOR_REQUIRED_BY_DEFAULT"],
+    )
+
+
 def enforce_access() -> Any:
-    """Refuse the request unless the current user may reach its endpoint."""
+    """Refuse the request unless the current user may reach its endpoint.
+
+    Also ends idle sessions, notes when a session was last used, and sends
+    admins and treasurers who must use two-step sign-in to set it up first.
+    """
     endpoint = request.endpoint
-    if endpoint is None:  # no route matched: the 404/405 handler answers
+    if endpoint is None or endpoint in _BUILTIN_ENDPOINTS:  # 404/405 handler, static files
         return None
     access = access_of(endpoint)
+    signed_in = current_user.is_authenticated  # loads the user and checks the session
+    if g.pop("session_expired_idle", False):
+        minutes = current_app.config["IDLE_TIMEOUT_MINUTES"]
+        flash(
+            f"You were signed out after {minutes} minutes without activity. Sign in again.",
+            "info",
+        )
+        if access != PUBLIC:
+            next_url = request.url if request.method == "GET" else None
+            return redirect(login_url("auth.login", next_url=next_url))
+    record = g.get("user_session") if signed_in else None
+    if record is not None and user_sessions.touch_session(record):
+        db.session.commit()  # its own small unit of work, before the view's
     if access == PUBLIC:
         return None
-    if not current_user.is_authenticated:
+    if not signed_in:
         return login_manager.unauthorized()
     if access is None or current_user.role not in access:
         abort(403)
+    if (
+        endpoint not in TWO_FACTOR_SETUP_ENDPOINTS
+        and not current_user.has_two_factor
+        and two_factor_required(current_user)
+    ):
+        flash("Your organisation requires two-step sign-in: set it up to continue.", "info")
+        return redirect(url_for("auth.two_factor_setup"))
     return None
 
 

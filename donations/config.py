@@ -29,6 +29,12 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+    # Admins and treasurers are signed out after this long without a request.
+    IDLE_TIMEOUT_MINUTES = 30
+    # Whether a new organisation profile requires two-step sign-in of admins and
+    # treasurers (and whether it applies before the profile is first saved). The
+    # setting itself lives on the organisation page; the test suite starts it off.
+    TWO_FACTOR_REQUIRED_BY_DEFAULT = True
 
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 8
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # bytes; larger requests get a 413 page
@@ -92,6 +98,7 @@ ENV_SETTINGS: dict[str, type] = {
     "SECRET_KEY": str,
     "DATABASE_URL": str,
     "SESSION_COOKIE_SECURE": bool,
+    "IDLE_TIMEOUT_MINUTES": int,
     "RATELIMIT_STORAGE_URI": str,
     "MAIL_SERVER": str,
     "MAIL_PORT": int,

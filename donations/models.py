@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -95,19 +96,34 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Part of the id kept in the session cookie: changing it (on a password
-    # change or deactivation) signs the user out everywhere.
+    # Rotated on a password change or deactivation. Since 0008 the cookie names a
+    # UserSession row instead; sessions are revoked there.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-step sign-in: the base32 TOTP secret once enrolment is confirmed, and
+    # the last time step a code was accepted for (a code works once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_counter: Mapped[int | None] = mapped_column(Integer)
+
+    # The id of the browser session this user was loaded for ("<user id>:<token>");
+    # set by services.user_sessions, never stored.
+    session_key = None  # str, or None until a session is started or loaded
 
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
-    def get_id(self) -> str:  # Flask-Login
-        return f"{self.id}:{self.session_token}"
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret is not None
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie keeps
+        if self.session_key is None:
+            raise RuntimeError("start a session with services.user_sessions first")
+        return self.session_key
 
     @property
     def role_enum(self) -> Role:
@@ -118,6 +134,38 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The cookie holds the token; only its SHA-256 is stored.
+
+    Signing out sets ``revoked_at``; a revoked or idle session is refused.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str] = mapped_column(String(40), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for a one-time code; stored hashed."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Organization(db.Model):
@@ -147,6 +195,8 @@ class Organization(db.Model):
     receipt_footer: Mapped[str] = mapped_column(Text, default="")
     default_currency: Mapped[str] = mapped_column(String(3), default="USD")
     fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
+    # Admins and treasurers must use two-step sign-in (on for a new installation).
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property

@@ -45,6 +45,8 @@ def test_admin_creates_staff_user_who_changes_password(page: Page, pages) -> Non
     sign_in(page, pages, (NEW_EMAIL, FIRST_PASSWORD))
     pages.check("staff dashboard")
     page.get_by_role("link", name=re.compile("Rosa Quintero")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    page.get_by_role("link", name="Change your password").click()
     pages.check("change password")
     page.get_by_label("Current password").fill(FIRST_PASSWORD)
     page.get_by_label(re.compile(r"^New password\W*$")).fill(NEW_PASSWORD)

@@ -44,6 +44,9 @@ JOURNEY_PAGES = {
     "needs.pledge_thanks",
     "receipts_public.my_gifts",
     "auth.reset_password",
+    # Two-step sign-in's second step and the one-time recovery codes: test_08.
+    "auth.second_step",
+    "auth.recovery_codes",
 }
 # Pages that exist only once a journey has made them (a year-end run).
 OPTIONAL = {"year_end.run"}

@@ -29,7 +29,7 @@ from donations import create_app
 from donations.config import normalize_database_url
 from donations.extensions import db, limiter
 from donations.models import Donor, Item, Role, Site, User
-from donations.services import accounts, catalog, donors, inventory
+from donations.services import accounts, catalog, donors, inventory, user_sessions
 from donations.services.organization import update_organization
 
 pytest_plugins = ["stripe_fixtures"]
@@ -81,6 +81,9 @@ def base_config(database_url: str, tmp_path) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "PASSWORD_MIN_LENGTH": 10,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Two-step sign-in is on for a real installation; tests/test_two_factor.py
+        # turns it on where it is what the test is about.
+        "TWO_FACTOR_REQUIRED_BY_DEFAULT": False,
     }
 
 
@@ -335,8 +338,10 @@ def organization(app):
 
 def sign_in(client: FlaskClient, user: User) -> FlaskClient:
     """Mark the client's session as signed in as ``user`` (no form round trip)."""
+    session_id = user_sessions.start_session(user=user)
+    db.session.commit()
     with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
+        session["_user_id"] = session_id
         session["_fresh"] = True
     return client
 

@@ -24,6 +24,9 @@ ADMIN = frozenset({Role.ADMIN})
 BOOKS = frozenset({Role.ADMIN, Role.TREASURER})
 STOCK = frozenset({Role.ADMIN, Role.STAFF})
 
+# Routes that end the session, so they send a signed-in user to the sign-in page.
+SIGNS_OUT = {"auth.logout", "auth.sign_out_everywhere"}
+
 # (endpoint, method, path, who may reach it)
 ROUTES = [
     ("main.home", "GET", "/", PUBLIC),
@@ -33,6 +36,15 @@ ROUTES = [
     ("auth.login", "GET", "/login", PUBLIC),
     ("auth.login", "POST", "/login", PUBLIC),
     ("auth.logout", "POST", "/logout", ANY),
+    ("auth.second_step", "GET", "/login/code", PUBLIC),
+    ("auth.second_step", "POST", "/login/code", PUBLIC),
+    ("auth.account", "GET", "/account", ANY),
+    ("auth.two_factor_setup", "GET", "/account/two-step", ANY),
+    ("auth.two_factor_setup", "POST", "/account/two-step", ANY),
+    ("auth.disable_two_factor", "POST", "/account/two-step/off", ANY),
+    ("auth.recovery_codes", "GET", "/account/recovery-codes", ANY),
+    ("auth.regenerate_recovery_codes", "POST", "/account/recovery-codes", ANY),
+    ("auth.sign_out_everywhere", "POST", "/account/sign-out-everywhere", ANY),
     ("auth.change_password", "GET", "/account/password", ANY),
     ("auth.change_password", "POST", "/account/password", ANY),
     ("auth.reset_request", "GET", "/reset-password", PUBLIC),
@@ -45,6 +57,8 @@ ROUTES = [
     ("admin.edit_user", "GET", "/admin/users/{user_id}/edit", ADMIN),
     ("admin.edit_user", "POST", "/admin/users/{user_id}/edit", ADMIN),
     ("admin.set_user_active", "POST", "/admin/users/{user_id}/active", ADMIN),
+    ("admin.sign_user_out_everywhere", "POST", "/admin/users/{user_id}/sign-out-everywhere", ADMIN),
+    ("admin.reset_two_factor", "POST", "/admin/users/{user_id}/reset-two-step", ADMIN),
     ("admin.organization", "GET", "/admin/organization", ADMIN),
     ("admin.organization", "POST", "/admin/organization", ADMIN),
     ("admin.outgoing_mail", "GET", "/admin/mail", BOOKS),
@@ -374,7 +388,7 @@ def test_route_by_role(app, create_user, objects, endpoint, method, path, who):
         response = _request(client, method, path, objects)
         if who == PUBLIC or role in who:
             assert response.status_code not in (401, 403), f"{role} refused {method} {path}"
-            assert not _went_to_login(response) or endpoint == "auth.logout"
+            assert not _went_to_login(response) or endpoint in SIGNS_OUT
             assert response.status_code < 500
         else:
             assert response.status_code == 403, f"{role} reached {method} {path}"

@@ -32,7 +32,7 @@ from donations.models import (
     User,
 )
 from donations.ranges import page_arg
-from donations.services import accounts, audit, mail
+from donations.services import accounts, audit, mail, two_factor, user_sessions
 from donations.services.errors import DomainError
 from donations.services.links import public_base_url
 from donations.services.organization import get_organization, update_organization
@@ -116,6 +116,14 @@ class OrganizationForm(FlaskForm):
         coerce=int,
         default=1,
     )
+    require_two_factor = BooleanField(
+        "Require two-step sign-in for admins and treasurers",
+        default=True,
+        description=(
+            "They then enter a code from an authenticator app after their password; "
+            "anyone without one sets it up at their next sign-in."
+        ),
+    )
     submit = SubmitField("Save settings")
 
 
@@ -185,7 +193,53 @@ def edit_user(user_id: int):
             flash(f"Saved {user.name}.", "success")
             return redirect(url_for("admin.users"))
     history = db.session.scalars(audit.audit_query(object_type="user", object_id=user.id).limit(20))
-    return render_template("admin/user_form.html", form=form, user=user, history=list(history))
+    return render_template(
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        history=list(history),
+        action_form=EmptyForm(),
+        live_sessions=len(user_sessions.live_sessions(user=user)),
+    )
+
+
+@bp.post("/users/<int:user_id>/sign-out-everywhere")
+@roles_required(Role.ADMIN)
+def sign_user_out_everywhere(user_id: int):
+    """End every session of a user (a lost laptop, a shared computer)."""
+    user = db.get_or_404(User, user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    ended = user_sessions.revoke_all_sessions(
+        user=user, reason="signed out by an admin", actor=current_user
+    )
+    db.session.commit()
+    flash(f"{user.name} is signed out everywhere ({ended} session(s) ended).", "success")
+    if user.id == current_user.id:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/reset-two-step")
+@roles_required(Role.ADMIN)
+def reset_two_factor(user_id: int):
+    """Remove a user's second factor so they can set it up again (a lost phone)."""
+    user = db.get_or_404(User, user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        two_factor.reset_two_factor(actor=current_user, user=user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            f"Two-step sign-in is reset for {user.name}, who is signed out everywhere "
+            "and sets it up again at the next sign-in.",
+            "success",
+        )
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.post("/users/<int:user_id>/active")

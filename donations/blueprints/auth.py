@@ -1,21 +1,34 @@
-"""Sign in and out, change password, reset a forgotten password."""
+"""Sign in and out (with a second step when set up), the account page, passwords."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField
+from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from donations.authz import ANY_ROLE, public, roles_required
+from donations.authz import ANY_ROLE, public, roles_required, two_factor_required
 from donations.extensions import db, limiter
 from donations.forms import show_domain_error, strip_text
-from donations.services import accounts
+from donations.models import User
+from donations.services import accounts, two_factor, user_sessions
 from donations.services.errors import DomainError
 from donations.services.links import absolute_url
+from donations.services.organization import current_organization_name
 
 bp = Blueprint("auth", __name__)
 
@@ -26,6 +39,19 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", filters=[strip_text], validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     submit = SubmitField("Sign in")
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        filters=[strip_text],
+        validators=[DataRequired(message="Enter the code."), Length(max=40)],
+    )
+    submit = SubmitField("Continue")
+
+
+class EmptyForm(FlaskForm):
+    """Only the CSRF token, for one-button actions."""
 
 
 class ChangePasswordForm(FlaskForm):
@@ -74,6 +100,26 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+# Seconds between the password and the second step before signing in starts over.
+PENDING_SECOND_STEP_SECONDS = 300
+_PENDING = "pending_second_step"
+
+
+def _pending_user_key() -> str:
+    """Rate-limit key for the second step: the account, whatever the address."""
+    pending = session.get(_PENDING) or {}
+    return f"second-step:{pending.get('user_id', request.remote_addr)}"
+
+
+def _finish_sign_in(user: User, next_url: str | None, message: str | None = None):
+    """Start a server-side session for this browser, commit, and sign the user in."""
+    user_sessions.start_session(user=user, user_agent=request.user_agent.string or "")
+    db.session.commit()
+    login_user(user)
+    flash(message or f"Signed in as {user.name}.", "success")
+    return redirect(_safe_next(next_url) or url_for("main.dashboard"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(_login_limit, methods=["POST"])
@@ -89,20 +135,184 @@ def login():
         if user is None:
             db.session.rollback()
             form.form_errors.append(GENERIC_LOGIN_ERROR)
+        elif user.has_two_factor:
+            db.session.rollback()  # the sign-in is recorded after the second step
+            session[_PENDING] = {
+                "user_id": user.id,
+                "at": int(user_sessions.now().timestamp()),
+                "next": _safe_next(request.args.get("next")),
+            }
+            return redirect(url_for("auth.second_step"))
         else:
-            db.session.commit()
-            login_user(user)
-            flash(f"Signed in as {user.name}.", "success")
-            return redirect(_safe_next(request.args.get("next")) or url_for("main.dashboard"))
+            return _finish_sign_in(user, request.args.get("next"))
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_pending_user_key)
+def second_step():
+    """Ask for the one-time code (or a recovery code) after the password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    pending = session.get(_PENDING)
+    user = None
+    elapsed = user_sessions.now().timestamp() - (pending or {}).get("at", 0)
+    if isinstance(pending, dict) and elapsed < PENDING_SECOND_STEP_SECONDS:
+        user = db.session.get(User, pending.get("user_id"))
+    if user is None or not user.active or not user.has_two_factor:
+        session.pop(_PENDING, None)
+        flash("Sign in with your email and password first.", "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            used = two_factor.verify_second_factor(user=user, code=form.code.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            session.pop(_PENDING, None)
+            message = None
+            if used == "recovery":
+                left = two_factor.unused_recovery_codes(user=user)
+                message = (
+                    f"Signed in with a recovery code; {left} left. "
+                    "Make new ones on your account page if you are running low."
+                )
+            return _finish_sign_in(user, pending.get("next"), message)
+    return render_template("auth/second_step.html", form=form)
 
 
 @bp.post("/logout")
 @roles_required(*ANY_ROLE)
 def logout():
-    """Sign the current user out."""
+    """Sign this browser out; its session cookie stops working at once."""
+    if g.get("user_session") is not None:
+        user_sessions.revoke_session(record=g.user_session)
+        db.session.commit()
     logout_user()
     flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+# --- account page and two-step sign-in ------------------------------------
+
+
+@bp.get("/account")
+@roles_required(*ANY_ROLE)
+def account():
+    """Show the user's sign-in settings: password, two-step sign-in, sessions."""
+    return render_template(
+        "auth/account.html",
+        form=EmptyForm(),
+        required=two_factor_required(current_user),
+        recovery_left=two_factor.unused_recovery_codes(user=current_user),
+        sessions=user_sessions.live_sessions(user=current_user),
+        current_session=g.get("user_session"),
+    )
+
+
+_SETUP_SECRET = "two_factor_setup_secret"  # noqa: S105 (a session key, not a secret)
+_NEW_CODES = "two_factor_new_codes"
+
+
+@bp.route("/account/two-step", methods=["GET", "POST"])
+@roles_required(*ANY_ROLE)
+@limiter.limit(_login_limit, methods=["POST"])
+def two_factor_setup():
+    """Set up an authenticator app: scan the QR code, then confirm with a code."""
+    if current_user.has_two_factor:
+        return redirect(url_for("auth.account"))
+    secret = session.get(_SETUP_SECRET)
+    if not isinstance(secret, str) or not secret:
+        secret = session[_SETUP_SECRET] = two_factor.new_secret()
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.enable_two_factor(
+                user=current_user, secret=secret, code=form.code.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            session.pop(_SETUP_SECRET, None)
+            session[_NEW_CODES] = codes
+            flash("Two-step sign-in is on.", "success")
+            return redirect(url_for("auth.recovery_codes"))
+    uri = two_factor.provisioning_uri(
+        secret=secret, email=current_user.email, issuer=current_organization_name()
+    )
+    return render_template(
+        "auth/two_factor_setup.html",
+        form=form,
+        qr=two_factor.qr_data_uri(uri),
+        secret_groups=[secret[i : i + 4] for i in range(0, len(secret), 4)],
+        required=two_factor_required(current_user),
+    )
+
+
+@bp.get("/account/recovery-codes")
+@roles_required(*ANY_ROLE)
+def recovery_codes():
+    """Show newly made recovery codes, once."""
+    codes = session.pop(_NEW_CODES, None)
+    if not codes:
+        flash("Recovery codes are shown only once, when they are made.", "info")
+        return redirect(url_for("auth.account"))
+    return render_template("auth/recovery_codes.html", codes=codes)
+
+
+@bp.post("/account/recovery-codes")
+@roles_required(*ANY_ROLE)
+def regenerate_recovery_codes():
+    """Replace the recovery codes with ten new ones."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        codes = two_factor.regenerate_recovery_codes(user=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("auth.account"))
+    db.session.commit()
+    session[_NEW_CODES] = codes
+    flash("New recovery codes made; the old ones no longer work.", "success")
+    return redirect(url_for("auth.recovery_codes"))
+
+
+@bp.post("/account/two-step/off")
+@roles_required(*ANY_ROLE)
+def disable_two_factor():
+    """Turn off two-step sign-in, where the organisation does not require it."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        two_factor.disable_two_factor(user=current_user, required=two_factor_required(current_user))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("Two-step sign-in is off.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sign-out-everywhere")
+@roles_required(*ANY_ROLE)
+def sign_out_everywhere():
+    """Sign the user out of every browser, this one included."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user_sessions.revoke_all_sessions(
+        user=current_user, reason="signed out everywhere", actor=current_user
+    )
+    db.session.commit()
+    logout_user()
+    flash("You are signed out on every device and browser.", "info")
     return redirect(url_for("auth.login"))
 
 
@@ -113,17 +323,17 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            user = accounts.change_password(
+            accounts.change_password(
                 user=current_user,
                 current_password=form.current_password.data,
                 new_password=form.new_password.data,
+                keep_session=g.get("user_session"),
             )
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
             db.session.commit()
-            login_user(user)  # the session token changed; keep this browser signed in
             flash("Your password is changed. Other browsers you used are signed out.", "success")
             return redirect(url_for("main.dashboard"))
     return render_template("auth/change_password.html", form=form)

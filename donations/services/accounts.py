@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import logging
 from collections.abc import Callable
 
@@ -14,7 +13,8 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from donations.extensions import db
-from donations.models import Role, User, new_session_token, utcnow
+from donations.models import Role, User, UserSession, new_session_token, utcnow
+from donations.services import user_sessions
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import DuplicateEmail, InvalidInput, NotAllowed, NotFound
 
@@ -134,7 +134,8 @@ def update_user(
     user.name = name.strip()
     user.role = role.value
     if user.active and not active:
-        user.session_token = new_session_token()  # signs them out everywhere
+        user.session_token = new_session_token()
+        user_sessions.revoke_all_sessions(user=user, reason="deactivated")
     user.active = active
     after = snapshot(user, AUDITED_USER_FIELDS)
     changes = describe_changes(before, after)
@@ -157,16 +158,24 @@ def set_user_active(*, actor: User | None, user: User, active: bool) -> User:
     )
 
 
-def _set_password(user: User, new_password: str) -> None:
+def _set_password(user: User, new_password: str, *, keep: UserSession | None = None) -> None:
     user.password_hash = _hash(new_password)
     user.password_changed_at = utcnow()
     user.session_token = new_session_token()
+    user_sessions.revoke_all_sessions(user=user, reason="password changed", keep=keep)
 
 
-def change_password(*, user: User, current_password: str, new_password: str) -> User:
+def change_password(
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    keep_session: UserSession | None = None,
+) -> User:
     """Change the user's own password after checking the current one.
 
-    Other browsers the user was signed in with are signed out.
+    Other browsers the user was signed in with are signed out; ``keep_session``
+    (the one making the change) stays signed in.
     """
     if not check_password_hash(user.password_hash, current_password):
         raise InvalidInput("That is not your current password.", field="current_password")
@@ -175,7 +184,7 @@ def change_password(*, user: User, current_password: str, new_password: str) -> 
         raise InvalidInput(
             "Choose a password different from the current one.", field="new_password"
         )
-    _set_password(user, new_password)
+    _set_password(user, new_password, keep=keep_session)
     db.session.flush()
     record_audit(actor=user, action="user.password_change", object_type="user", object_id=user.id)
     return user
@@ -208,19 +217,6 @@ def authenticate(*, email: str, password: str, remote_addr: str | None = None) -
         return None
     user.last_login_at = utcnow()
     db.session.flush()
-    return user
-
-
-def load_user_from_session(session_id: str) -> User | None:
-    """Return the active user a session cookie names, if its token still matches."""
-    user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active:
-        return None
-    if not hmac.compare_digest(user.session_token, token):
-        return None
     return user
 
 

@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from flask import g
+from flask import current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 
 from donations.extensions import db
@@ -38,6 +38,7 @@ ORGANIZATION_FIELDS = (
     "receipt_footer",
     "default_currency",
     "fiscal_year_start_month",
+    "require_two_factor",
 )
 
 
@@ -94,13 +95,21 @@ def update_organization(*, actor: User | None, **fields: Any) -> Organization:
         month = values["fiscal_year_start_month"]
         if not isinstance(month, int) or not 1 <= month <= 12:
             raise InvalidInput("Choose a month from 1 to 12.", field="fiscal_year_start_month")
+    if "require_two_factor" in values and not isinstance(values["require_two_factor"], bool):
+        raise InvalidInput(
+            "Choose whether two-step sign-in is required.", field="require_two_factor"
+        )
     if "tax_id" in values:
         values["tax_id"] = normalize_ein(values["tax_id"], country=values.get("country", ""))
 
     org = get_organization()
     created = org is None
     if org is None:
-        org = Organization(id=1, legal_name=values["legal_name"])
+        org = Organization(
+            id=1,
+            legal_name=values["legal_name"],
+            require_two_factor=current_app.config["TWO_FACTOR_REQUIRED_BY_DEFAULT"],
+        )
         db.session.add(org)
         before: dict[str, Any] = {}
     else:

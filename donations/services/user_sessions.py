@@ -1,0 +1,150 @@
+"""Signed-in browsers: one UserSession row each, checked on every request.
+
+The session cookie keeps ``"<user id>:<token>"``; the database keeps only the
+token's SHA-256. Signing out revokes the row, so a copied cookie (or a
+remember-me cookie, which carries the same id) stops working at once. Admins
+and treasurers are also signed out after ``IDLE_TIMEOUT_MINUTES`` without a
+request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from donations.extensions import db
+from donations.models import Role, User, UserSession, utcnow
+from donations.services.audit import record_audit
+
+# Roles whose sessions end after the idle timeout.
+IDLE_LIMITED_ROLES = frozenset({Role.ADMIN.value, Role.TREASURER.value})
+# last_seen_at is written at most this often, so most requests do not write.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def now() -> datetime:
+    """Return the current time; tests replace this to move the clock."""
+    return utcnow()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LoadedSession:
+    """What loading a cookie found: the user, or why there is none."""
+
+    user: User | None
+    session: UserSession | None = None
+    expired_idle: bool = False
+
+
+def start_session(*, user: User, user_agent: str = "") -> str:
+    """Record a new signed-in browser for the user and return its cookie id."""
+    token = secrets.token_urlsafe(32)
+    moment = now()
+    record = UserSession(
+        token_hash=_hash(token),
+        user_id=user.id,
+        created_at=moment,
+        last_seen_at=moment,
+        user_agent=user_agent[:200],
+    )
+    db.session.add(record)
+    db.session.flush()
+    user.session_key = f"{user.id}:{token}"
+    return user.session_key
+
+
+def idle_timeout() -> timedelta:
+    return timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
+
+
+def load_session(session_id: str) -> LoadedSession:
+    """Return the active user a cookie id names, if its session is live.
+
+    An idle admin or treasurer session is revoked here (flushed, not committed).
+    """
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return LoadedSession(None)
+    record = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
+    if record is None or record.revoked_at is not None:
+        return LoadedSession(None)
+    if not hmac.compare_digest(str(record.user_id), user_id):
+        return LoadedSession(None)
+    user = record.user
+    if not user.active:
+        return LoadedSession(None)
+    moment = now()
+    if user.role in IDLE_LIMITED_ROLES and moment - record.last_seen_at > idle_timeout():
+        record.revoked_at = moment
+        record.revoked_reason = "idle"
+        db.session.flush()
+        return LoadedSession(None, record, expired_idle=True)
+    user.session_key = session_id
+    return LoadedSession(user, record)
+
+
+def touch_session(record: UserSession) -> bool:
+    """Note that the session was used now; return whether a write is due."""
+    moment = now()
+    if moment - record.last_seen_at < TOUCH_EVERY:
+        return False
+    record.last_seen_at = moment
+    db.session.flush()
+    return True
+
+
+def revoke_session(*, record: UserSession, reason: str = "signed out") -> None:
+    """End one signed-in browser."""
+    if record.revoked_at is None:
+        record.revoked_at = now()
+        record.revoked_reason = reason
+        db.session.flush()
+
+
+def revoke_all_sessions(
+    *, user: User, reason: str, keep: UserSession | None = None, actor: User | None = None
+) -> int:
+    """End every live session of the user (but ``keep``); return how many ended.
+
+    With an actor the act is audited ("sign out everywhere").
+    """
+    query = (
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now(), revoked_reason=reason)
+        .execution_options(synchronize_session="fetch")
+    )
+    if keep is not None:
+        query = query.where(UserSession.id != keep.id)
+    ended = db.session.execute(query).rowcount or 0
+    if actor is not None:
+        record_audit(
+            actor=actor,
+            action="user.sign_out_everywhere",
+            object_type="user",
+            object_id=user.id,
+            summary=f"ended {ended} session{'' if ended == 1 else 's'}",
+        )
+    db.session.flush()
+    return ended
+
+
+def live_sessions(*, user: User) -> list[UserSession]:
+    """Return the user's sessions that are not revoked, newest first."""
+    return list(
+        db.session.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+            .order_by(UserSession.last_seen_at.desc())
+        )
+    )
