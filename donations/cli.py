@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from donations import inventory_cli, receipts_cli, stripe_cli
+from donations import inventory_cli, privacy_cli, receipts_cli, stripe_cli
 from donations.extensions import db
 from donations.models import Role, User
 from donations.services import accounts
@@ -118,3 +118,4 @@ def register(app: Flask) -> None:
     stripe_cli.register(app)
     inventory_cli.register(app)
     receipts_cli.register(app)
+    privacy_cli.register(app)

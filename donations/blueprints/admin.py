@@ -114,6 +114,16 @@ class OrganizationForm(FlaskForm):
         coerce=int,
         default=1,
     )
+    case_code_pattern = StringField(
+        "Case-code pattern (optional)",
+        validators=[Length(max=200)],
+        description=(
+            "A regular expression every case code on a distribution must match in full, "
+            "in capitals, such as C-[0-9]{3}. Leave blank for the default: up to 12 letters, "
+            "digits and hyphens with at least one digit. Codes that read like a name are "
+            "refused whatever the pattern."
+        ),
+    )
     submit = SubmitField("Save settings")
 
 

@@ -35,6 +35,7 @@ from donations.models import (
     IntakeSource,
     Item,
     ItemCategory,
+    Recipient,
     Site,
     StockDocument,
     StockEntry,
@@ -42,7 +43,7 @@ from donations.models import (
     User,
     utcnow,
 )
-from donations.services import inventory
+from donations.services import inventory, privacy
 from donations.services.errors import InvalidInput
 
 UPLOAD_MAX_BYTES = 1_000_000
@@ -504,6 +505,7 @@ def check_intake_header(header: IntakeHeader) -> None:
             )
     if len(header.note.strip()) > inventory.NOTE_MAX_LENGTH:
         raise InvalidInput(f"Use at most {inventory.NOTE_MAX_LENGTH} characters.", field="note")
+    privacy.check_free_text(header.note, field="note")
 
 
 def record_intake_list(
@@ -612,7 +614,7 @@ def ledger_rows(
             StockDocument.source,
             Donor.name,
             StockDocument.drive_name,
-            StockDocument.recipient,
+            Recipient.name,
             StockDocument.case_code,
             StockDocument.reason,
             StockDocument.reverses_id,
@@ -621,6 +623,7 @@ def ledger_rows(
         .join(Site, Site.id == StockEntry.site_id)
         .join(Item, Item.id == StockEntry.item_id)
         .outerjoin(Donor, Donor.id == StockDocument.donor_id)
+        .outerjoin(Recipient, Recipient.id == StockDocument.recipient_id)
         .order_by(StockEntry.id)
     )
     if date_from:
@@ -665,7 +668,7 @@ def ledger_rows(
             inventory.SOURCE_LABELS.get(source, source),
             donor or "",
             drive,
-            recipient,
+            recipient or "",
             case_code,
             inventory.REASON_LABELS.get(reason, reason),
             _number(reverses_id),

@@ -14,6 +14,7 @@ from donations.models import Organization, User
 from donations.money import is_currency_code
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput
+from donations.services.recipients import check_case_code_pattern
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ ORGANIZATION_FIELDS = (
     "receipt_footer",
     "default_currency",
     "fiscal_year_start_month",
+    "case_code_pattern",
 )
 
 
@@ -94,6 +96,8 @@ def update_organization(*, actor: User | None, **fields: Any) -> Organization:
         month = values["fiscal_year_start_month"]
         if not isinstance(month, int) or not 1 <= month <= 12:
             raise InvalidInput("Choose a month from 1 to 12.", field="fiscal_year_start_month")
+    if "case_code_pattern" in values:
+        values["case_code_pattern"] = check_case_code_pattern(values["case_code_pattern"])
     if "tax_id" in values:
         values["tax_id"] = normalize_ein(values["tax_id"], country=values.get("country", ""))
 
