@@ -1002,7 +1002,9 @@ def count():
         )
         return redirect(url_for("inventory.document", document_id=document.id))
     try:
-        differences = inventory.preview_count(site_id=site.id, counts=counts)
+        differences = inventory.preview_count(
+            site_id=site.id, counts=counts, note=form.note.data or ""
+        )
     except DomainError as error:
         show_error(form, error)
         return render_sheet(form, site, 400)

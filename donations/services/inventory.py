@@ -654,9 +654,16 @@ def _check_counts(counts: dict[int, int]) -> dict[int, Item]:
     return items
 
 
-def preview_count(*, site_id: int | None, counts: dict[int, int]) -> list[CountDifference]:
-    """Return what the count would change: expected against counted, per item."""
+def preview_count(
+    *, site_id: int | None, counts: dict[int, int], note: str = ""
+) -> list[CountDifference]:
+    """Return what the count would change: expected against counted, per item.
+
+    The note is checked as the count will check it, so the review never shows one
+    that would be refused.
+    """
     site = _active_site(site_id)
+    _check_note(note)
     items = _check_counts(counts)
     on_hand = dict(
         db.session.execute(

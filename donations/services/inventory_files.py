@@ -51,6 +51,7 @@ ROWS_MAX = 2_000  # item rows in one file
 CELL_SHOWN_MAX = 120  # characters of a cell kept for the preview
 EXPORT_BATCH = 1_000  # rows read from the database at a time
 FILE_FIELD = "csv_file"
+REMOVED_CELL = "[removed]"  # what the preview shows of a cell that held personal details
 
 SAVE_AS_HINT = (
     "In Excel choose File > Save As > CSV UTF-8 (comma delimited); in LibreOffice or "
@@ -292,11 +293,16 @@ def parse_intake_text(text: str) -> IntakeList:
                 f"most {ROWS_MAX:,} rows and import each one.",
                 field=FILE_FIELD,
             )
+        # A cell holding a person's name or contact details is neither shown nor kept.
+        screened = [key for key, value in values.items() if privacy.personal_details(value)]
+        for key in screened:
+            values[key] = REMOVED_CELL
         rows.append(
             PreviewRow(
                 number,
                 number,
-                "ok",
+                "error" if screened else "ok",
+                message=privacy.SCREEN_MESSAGE if screened else "",
                 code=values.get("code", ""),
                 item=values.get("item", ""),
                 size=values.get("size", ""),
