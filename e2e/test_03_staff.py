@@ -169,6 +169,10 @@ def test_admin_adds_a_partner_agency(page: Page, pages) -> None:
     pages.check("partner added")
     expect(page.get_by_role("status")).to_contain_text(f"Added partner agency {PARTNER}")
     expect(page.get_by_role("link", name=PARTNER, exact=True)).to_be_visible()
+    # The privacy scan of stored notes: the demo's notes hold no one's name.
+    page.get_by_role("link", name="Privacy scan of stored notes").click()
+    pages.check("privacy scan")
+    expect(page.get_by_text("Nothing stored looks like a name")).to_be_visible()
     sign_out(page)
 
 
