@@ -392,3 +392,30 @@ def test_services_refuse_too(goods, stock_in):
         )
     assert caught.value.field == "note"
     db.session.rollback()
+
+
+def test_an_item_row_naming_a_person_is_refused_without_matching(staff_client, goods, stock_in):
+    stock_in(goods.shelter, SOAP=2)
+    before = documents()
+    data = {
+        "site_id": str(goods.warehouse.id),
+        "to_site_id": str(goods.shelter.id),
+        "effective_date": TODAY,
+        **rows(("Maria Gonzalez", "1")),
+    }
+    response = staff_client.post("/inventory/transfer/new", data=data)
+    assert response.status_code == 400
+    assert MESSAGE in response.get_data(as_text=True)
+    assert documents() == before
+
+
+def test_an_item_code_that_reads_like_a_name_is_refused(staff_client, goods):
+    item = {
+        "category_id": str(goods.items["SOAP"].category_id),
+        "name": "Coat",
+        "size": "",
+        "unit": "each",
+        "code": "MARIA-GONZALEZ",
+        "active": "y",
+    }
+    refused(staff_client.post("/inventory/catalog/new", data=item), field="code")

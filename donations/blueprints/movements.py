@@ -50,7 +50,7 @@ from donations.models import (
 )
 from donations.money import AmountError, parse_amount
 from donations.services import donors as donor_service
-from donations.services import inventory
+from donations.services import inventory, privacy
 from donations.services import recipients as recipient_service
 from donations.services.errors import DomainError, NotAllowed, NotFound
 from donations.services.giving import default_currency
@@ -419,6 +419,8 @@ def read_lines(rows: FieldList, *, with_condition: bool = False) -> ReadLines:
         item = None
         if item_text:
             item, problem = resolver.resolve(item_text)
+            if problem and privacy.personal_details(item_text):
+                problem = f"{privacy.SCREEN_MESSAGE} Choose the item from the catalog."
             if problem:
                 _add_error(row.item, problem)
                 result.ok = False

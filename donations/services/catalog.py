@@ -224,6 +224,11 @@ def _item_values(item: Item | None, values: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput(
             "Use capital letters, digits and dashes only, such as COAT-A-M.", field="code"
         )
+    if privacy.name_in_code(clean["code"]):
+        raise InvalidInput(
+            f"{privacy.SCREEN_MESSAGE} This code looks like a name; describe the item.",
+            field="code",
+        )
     same_code = select(Item.id).where(Item.code == clean["code"])
     if item is not None and item.id is not None:
         same_code = same_code.where(Item.id != item.id)
