@@ -42,6 +42,7 @@ SECRETS = ["Maria Gonzalez", "José Hernández", "maria.g@example.com", "123-456
         "AISHA BELLO",
         "Ana-Maria Pop came by",
         "María L. requested diapers",
+        "Maria de la Cruz, room 4",
         "555.123.4567",
         "5551234567",
         "contact: @maria_g",

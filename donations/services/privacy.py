@@ -51,6 +51,11 @@ _NOT_A_SURNAME_WORDS = """
 _NOT_A_SURNAME = frozenset(_NOT_A_SURNAME_WORDS.split())
 # Given names that are far more often an ordinary word in a note.
 _NOT_A_GIVEN_NAME = frozenset({"an", "el", "lot", "la", "le", "de", "da", "di", "al", "van"})
+# Lower-case parts of family names: "de la Cruz", "van der Berg", "bin Khalid".
+_PARTICLES = frozenset(
+    {"de", "del", "della", "la", "las", "los", "van", "von", "der", "den", "da", "do", "dos"}
+    | {"das", "di", "du", "le", "bin", "ibn", "al", "el", "y", "e"}
+)
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 _HONORIFIC_RE = re.compile(
     r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sr|Sra|Srta|Mme|Mlle)\.?\s+[^\W\d_]{2,}", re.UNICODE
@@ -89,6 +94,14 @@ def _capitalised(word: str) -> bool:
 
 def _looks_like_full_name(text: str) -> bool:
     words = list(_WORD_RE.finditer(text))
+    for index, first in enumerate(words):
+        # "Maria de la Cruz", "Ahmed bin Khalid": a given name, particles, a capitalised word.
+        following = [w.group() for w in words[index + 1 : index + 5]]
+        if _capitalised(first.group()) and is_given_name(first.group()) and following:
+            rest = itertools.dropwhile(lambda w: w.lower() in _PARTICLES, following)
+            surname = next(rest, "")
+            if following[0].lower() in _PARTICLES and surname and _capitalised(surname):
+                return True
     for first, second in itertools.pairwise(words):
         gap = text[first.end() : second.start()]
         if gap.strip() not in ("", "."):  # "Maria Lopez", "Maria L. Lopez"
