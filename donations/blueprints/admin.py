@@ -325,7 +325,10 @@ AUDIT_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "gift": ("Gifts", ("gift", "stripe_event")),
     "receipt": ("Receipts", ("receipt", "year_end_run")),
     "donor": ("Donors", ("donor",)),
-    "goods": ("Goods", ("stock_document", "item", "item_category", "site", "pledge")),
+    "goods": (
+        "Goods",
+        ("stock_document", "item", "item_category", "site", "pledge", "recipient"),
+    ),
     "user": ("Users", ("user",)),
     "settings": (
         "Settings",
@@ -341,6 +344,7 @@ AUDIT_LINKS = {
     "stock_document": ("inventory.document", "document_id"),
     "item": ("inventory.item", "item_id"),
     "pledge": ("needs.pledge_detail", "pledge_id"),
+    "recipient": ("recipients.edit", "recipient_id"),
     "user": ("admin.edit_user", "user_id"),
     "mail": ("admin.mail_message", "message_id"),
     "year_end_run": ("year_end.run", "run_id"),
