@@ -43,6 +43,7 @@ BLUEPRINTS = (
     "donations.blueprints.receipts_public",
     "donations.blueprints.year_end",
     "donations.blueprints.reports",
+    "donations.blueprints.recipients",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from donations import audit_cli, inventory_cli, receipts_cli, stripe_cli
+from donations import audit_cli, inventory_cli, privacy_cli, receipts_cli, stripe_cli
 from donations.extensions import db
 from donations.models import Role, User
 from donations.services import accounts
@@ -119,3 +119,4 @@ def register(app: Flask) -> None:
     inventory_cli.register(app)
     receipts_cli.register(app)
     audit_cli.register(app)
+    privacy_cli.register(app)

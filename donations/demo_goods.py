@@ -22,9 +22,18 @@ from sqlalchemy import select
 
 from donations.extensions import db
 from donations.models import Donor, Item, Role, User, utcnow
-from donations.services import catalog, inventory, pledges
+from donations.services import catalog, inventory, pledges, recipients
 
 PROGRAMS = ("Street outreach", "Legal advocacy partner", "Transitional housing program")
+# Each recipient is a record: the organisation's programs and its partner agencies.
+RECIPIENTS = (
+    ("program", "Street outreach", ""),
+    ("partner", "Legal advocacy partner", "Intake desk, legal-aid office (weekdays)"),
+    ("program", "Transitional housing program", ""),
+    ("program", "Residential program", ""),
+    ("partner", "Safe Passage clinic", "Front desk of the clinic"),
+)
+ARCHIVED_RECIPIENTS = (("program", "Summer drop-in (closed)", ""),)
 
 DEMO_SITES = {
     "harbor": {
@@ -150,6 +159,11 @@ class _Season:
         self.sites = {
             key: catalog.create_site(actor=None, **fields) for key, fields in DEMO_SITES.items()
         }
+        for kind, name, contact in RECIPIENTS + ARCHIVED_RECIPIENTS:
+            recipients.create_recipient(actor=None, kind=kind, name=name, contact=contact)
+        for _kind, name, _contact in ARCHIVED_RECIPIENTS:
+            archived = recipients.find_active_recipient(name=name)
+            recipients.set_recipient_active(actor=None, recipient_id=archived.id, active=False)
         for key, levels in PAR_LEVELS.items():
             inventory.set_par_levels(
                 actor=None,

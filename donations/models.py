@@ -23,6 +23,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     event,
     true,
 )
@@ -197,6 +198,8 @@ class Organization(db.Model):
     fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
     # Admins and treasurers must use two-step sign-in (on for a new installation).
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # A regular expression a distribution's case code must match; blank: the default.
+    case_code_pattern: Mapped[str] = mapped_column(String(200), default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property
@@ -953,6 +956,46 @@ class Condition(enum.StrEnum):
         return {"new": "New", "good_used": "Good used"}[self.value]
 
 
+class RecipientKind(enum.StrEnum):
+    PROGRAM = "program"  # the organisation's own: residential, drop-in, outreach ...
+    PARTNER = "partner"  # another organisation: legal aid, a clinic, another shelter
+
+    @property
+    def label(self) -> str:
+        return {"program": "Program", "partner": "Partner agency"}[self.value]
+
+
+class Recipient(db.Model):
+    """A program or partner agency goods are given out to: never a person.
+
+    Archived ones are not offered on new distributions but stay on old documents.
+    """
+
+    __tablename__ = "recipients"
+    __table_args__ = (
+        CheckConstraint(
+            f"kind IN ({_sql_in([k.value for k in RecipientKind])})", name="kind_known"
+        ),
+        UniqueConstraint("kind", "name", name="uq_recipients_kind_name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(120))
+    # A partner's organisational contact (an intake desk, a general line): never a client.
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def kind_label(self) -> str:
+        return RecipientKind(self.kind).label
+
+    def __repr__(self) -> str:
+        return f"<Recipient {self.id} {self.kind} {self.name!r}>"
+
+
 class StockDocument(db.Model):
     """One act of moving goods, holding its ledger entries. Never edited."""
 
@@ -988,7 +1031,7 @@ class StockDocument(db.Model):
     drive_name: Mapped[str] = mapped_column(String(120), default="")
     pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), index=True)
     # Distribution: a program or partner, and at most a staff-chosen case code.
-    recipient: Mapped[str] = mapped_column(String(120), default="")
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), index=True)
     case_code: Mapped[str] = mapped_column(String(20), default="")
     # Adjustment: why.
     reason: Mapped[str] = mapped_column(String(12), default="")
@@ -1004,6 +1047,7 @@ class StockDocument(db.Model):
     to_site: Mapped[Site | None] = relationship(foreign_keys=[to_site_id])
     donor: Mapped[Donor | None] = relationship()
     kit_item: Mapped[Item | None] = relationship()
+    recipient_record: Mapped[Recipient | None] = relationship()
     reverses: Mapped[StockDocument | None] = relationship(
         remote_side=[id], foreign_keys=[reverses_id]
     )
@@ -1019,6 +1063,11 @@ class StockDocument(db.Model):
     def number(self) -> str:
         """A short reference staff can say aloud: "D-000123"."""
         return f"D-{self.id:06d}"
+
+    @property
+    def recipient(self) -> str:
+        """The name of the program or partner agency a distribution went to."""
+        return self.recipient_record.name if self.recipient_record is not None else ""
 
 
 class StockEntry(db.Model):

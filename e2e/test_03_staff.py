@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from playwright.sync_api import Locator, Page, expect
 
 from conftest import (
+    ADMIN,
     PLEDGE_DONOR_EMAIL,
     PLEDGE_DONOR_NAME,
     PLEDGE_DROPOFF,
@@ -33,6 +34,9 @@ DROPOFF = PLEDGE_DROPOFF
 
 INTAKE_DONOR = "Hannah Brooks"  # a demo donor
 INTAKE = {"Socks (M)": 12, "Shampoo": 6, "Blanket": 3}
+PROGRAM = "Street outreach"  # a demo program
+PARTNER = "Riverside legal aid"  # the admin adds this partner agency first
+NAME_NOTE = "Given to Maria Gonzalez, room 4, arrived from Houston"
 KIT = "Hygiene kit"
 KIT_COMPONENTS = ("Toothbrush", "Toothpaste", "Soap", "Shampoo", "Socks (M)")
 
@@ -73,6 +77,12 @@ def read_stock(page: Page, pages, items, sites) -> dict[tuple[str, str], int]:
             column = next(i for i, h in enumerate(headers) if h.startswith(site))
             found[(item, site)] = _number(cells[column - 1])
     return found
+
+
+def choose_recipient(select: Locator, name: str) -> None:
+    """Choose a program or partner agency from the list: "Street outreach (program)"."""
+    option = select.get_by_role("option", name=re.compile(rf"^{re.escape(name)} \("))
+    select.select_option(option.first.get_attribute("value"))
 
 
 def choose_site(select: Locator, site: str) -> None:
@@ -136,6 +146,36 @@ def make_pledge_as_donor(page: Page, pages) -> None:
 # --- the journey ----------------------------------------------------------------------
 
 
+def test_admin_adds_a_partner_agency(page: Page, pages) -> None:
+    """Recipients are records an admin keeps; a person's name is refused there too."""
+    sign_in(page, pages, ADMIN)
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Programs and partners"
+    ).click()
+    pages.check("programs and partners")
+    expect(page.get_by_role("cell", name=PROGRAM, exact=True)).to_be_visible()
+    page.get_by_label("Partner agency: another organisation", exact=False).check()
+    name = page.get_by_label(re.compile(r"^Name"))
+    name.fill("Maria Gonzalez")
+    page.get_by_role("button", name="Add", exact=True).click()
+    pages.check("recipient refused")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#name-error")).to_contain_text(
+        "Don't write the names or contact details of the people you serve"
+    )
+    name.fill(PARTNER)
+    page.get_by_label("Agency contact (partners only)").fill("Intake desk, weekdays")
+    page.get_by_role("button", name="Add", exact=True).click()
+    pages.check("partner added")
+    expect(page.get_by_role("status")).to_contain_text(f"Added partner agency {PARTNER}")
+    expect(page.get_by_role("link", name=PARTNER, exact=True)).to_be_visible()
+    # The privacy scan of stored notes: the demo's notes hold no one's name.
+    page.get_by_role("link", name="Privacy scan of stored notes").click()
+    pages.check("privacy scan")
+    expect(page.get_by_text("Nothing stored looks like a name")).to_be_visible()
+    sign_out(page)
+
+
 def test_staff_moves_counts_and_kits_goods_and_receives_a_pledge(page: Page, pages) -> None:
     sign_in(page, pages, STAFF)
     pages.check("staff dashboard")
@@ -172,7 +212,10 @@ def test_staff_moves_counts_and_kits_goods_and_receives_a_pledge(page: Page, pag
     page.get_by_role("link", name="Record a distribution").click()
     pages.check("distribution form")
     choose_site(page.get_by_label("Given out from"), HARBOR)
-    page.get_by_label("Program or partner agency").fill("Street outreach")
+    # The recipient is picked from the list of programs and partners, never typed.
+    recipient = page.get_by_label("Program or partner agency")
+    expect(recipient.get_by_role("option", name=f"{PARTNER} (partner agency)")).to_have_count(1)
+    choose_recipient(recipient, PROGRAM)
     page.get_by_label("Case code (optional)").fill("C-201")
     fill_rows(page, {short_item: on_hand + 5, other_item: 2})
     page.get_by_role("button", name="Record distribution").click()
@@ -187,7 +230,7 @@ def test_staff_moves_counts_and_kits_goods_and_receives_a_pledge(page: Page, pag
         f"Only {on_hand} on hand at {HARBOR} (asked for {on_hand + 5})."
     )
     # What was typed is kept, to correct.
-    expect(page.get_by_label("Program or partner agency")).to_have_value("Street outreach")
+    expect(recipient.locator("option:checked")).to_have_text(f"{PROGRAM} (program)")
     expect(page.get_by_label("Item, row 2", exact=True)).to_have_value(other_item)
     # Nothing moved.
     assert read_stock(page, pages, [short_item, other_item], [HARBOR]) == before
@@ -198,9 +241,20 @@ def test_staff_moves_counts_and_kits_goods_and_receives_a_pledge(page: Page, pag
     page.get_by_role("link", name="Record a distribution").click()
     pages.check("distribution form")
     choose_site(page.get_by_label("Given out from"), HARBOR)
-    page.get_by_label("Program or partner agency").fill("Street outreach")
+    recipient = page.get_by_label("Program or partner agency")
+    choose_recipient(recipient, PARTNER)
     given = {short_item: on_hand, other_item: 2}
     fill_rows(page, given)
+    # A note that names the person served is refused, saying why.
+    note = page.get_by_label("Note", exact=True)
+    note.fill(NAME_NOTE)
+    page.get_by_role("button", name="Record distribution").click()
+    pages.check("note refused")
+    expect(note).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#note-error")).to_contain_text(
+        "Don't write the names or contact details of the people you serve"
+    )
+    note.fill("Winter supplies for the partner's drop-in")
     # A case code that could name or reach a person is refused.
     case_code = page.get_by_label("Case code (optional)")
     for identifying, reason in (
@@ -216,8 +270,9 @@ def test_staff_moves_counts_and_kits_goods_and_receives_a_pledge(page: Page, pag
     page.get_by_role("button", name="Record distribution").click()
     pages.check("distribution recorded")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Distribution")
-    expect(page.get_by_text("Street outreach", exact=True)).to_be_visible()
+    expect(page.locator("dd", has_text=PARTNER)).to_be_visible()
     expect(page.get_by_text("C-201", exact=True)).to_be_visible()
+    expect(page.get_by_text("Maria Gonzalez")).to_have_count(0)
     assert document_lines(page) == {item: -n for item, n in given.items()}
     after = read_stock(page, pages, given, [HARBOR])
     assert after[(short_item, HARBOR)] == 0

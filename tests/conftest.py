@@ -29,7 +29,7 @@ from donations import create_app
 from donations.config import normalize_database_url
 from donations.extensions import db, limiter
 from donations.models import Donor, Item, Role, Site, User
-from donations.services import accounts, catalog, donors, inventory, user_sessions
+from donations.services import accounts, catalog, donors, inventory, recipients, user_sessions
 from donations.services.organization import update_organization
 
 pytest_plugins = ["stripe_fixtures"]
@@ -292,6 +292,15 @@ def goods(app) -> Goods:
         city="Springfield",
         public_hours="Mon-Fri 9-5",
     )
+    # Distributions pick one of these records (issue 11: never free text).
+    for kind, name in (
+        ("program", "Street outreach"),
+        ("program", "Outreach program"),
+        ("program", "Youth program"),
+        ("partner", "Safe Passage clinic"),
+        ("partner", "Legal advocacy partner"),
+    ):
+        recipients.create_recipient(actor=None, kind=kind, name=name)
     db.session.commit()
     items = {i.code: i for i in db.session.scalars(select(Item))}
     return Goods(shelter, warehouse, dropoff, items)

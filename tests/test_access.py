@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from conftest import sign_in
 from donations.extensions import db
-from donations.models import Frequency, Role, StripeEvent, utcnow
+from donations.models import Frequency, Recipient, Role, StripeEvent, utcnow
 from donations.services import accounts, giving, inventory, payments, pledges
 from donations.services.mail import queue_mail
 
@@ -66,6 +66,13 @@ ROUTES = [
     ("admin.requeue_mail", "POST", "/admin/mail/{message_id}/requeue", BOOKS),
     ("admin.audit_log", "GET", "/admin/audit", ADMIN),
     ("admin.verify_audit", "POST", "/admin/audit/verify", ADMIN),
+    ("recipients.index", "GET", "/admin/recipients", ADMIN),
+    ("recipients.index", "POST", "/admin/recipients", ADMIN),
+    ("recipients.edit", "GET", "/admin/recipients/{recipient_id}", ADMIN),
+    ("recipients.edit", "POST", "/admin/recipients/{recipient_id}", ADMIN),
+    ("recipients.set_active", "POST", "/admin/recipients/{recipient_id}/active", ADMIN),
+    ("recipients.privacy_scan", "GET", "/admin/privacy", ADMIN),
+    ("recipients.redact", "POST", "/admin/privacy/document/{document_id}/redact", ADMIN),
     ("donors.index", "GET", "/donors/", BOOKS),
     ("donors.new", "GET", "/donors/new", BOOKS),
     ("donors.new", "POST", "/donors/new", BOOKS),
@@ -283,6 +290,7 @@ def _goods_objects(goods, donor) -> dict[str, object]:
         "site_id": goods.shelter.id,
         "document_id": document.id,
         "pledge_id": pledge.id,
+        "recipient_id": db.session.scalar(select(Recipient.id).order_by(Recipient.id).limit(1)),
     }
 
 

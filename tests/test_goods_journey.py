@@ -16,7 +16,7 @@ from donations.models import (
     StockLevel,
     utcnow,
 )
-from donations.services import inventory
+from donations.services import inventory, recipients
 
 TODAY = utcnow().date().isoformat()
 
@@ -83,13 +83,16 @@ def test_staff_and_a_donor_run_the_goods_side_end_to_end(staff_client, client, g
     assert db.session.scalar(select(InKindGift.document_id)) == intake.id
     assert on_hand(warehouse, items["SOCKS-M"]) == 30
 
+    # Distributions go to a program record (set up by the goods fixture; issue 11).
+    program = recipients.find_active_recipient(name="Street outreach")
+
     # Too many for a program: refused, naming the item, the site, asked and on hand.
     too_many = staff_client.post(
         "/inventory/distribution/new",
         data={
             "site_id": str(warehouse.id),
             "effective_date": TODAY,
-            "recipient": "Street outreach",
+            "recipient_id": str(program.id),
             "case_code": "C-104",
             **rows(("SOCKS-M", "31")),
         },
@@ -97,7 +100,7 @@ def test_staff_and_a_donor_run_the_goods_side_end_to_end(staff_client, client, g
     assert too_many.status_code == 400
     page = too_many.get_data(as_text=True)
     assert "Socks (M) at Main warehouse: asked for 31, there are 30" in page
-    assert 'value="Street outreach"' in page  # input kept
+    assert f'<option selected value="{program.id}">' in page  # input kept
 
     # Distribute what is there to a program, then move stock to the shelter.
     posted(
@@ -106,7 +109,7 @@ def test_staff_and_a_donor_run_the_goods_side_end_to_end(staff_client, client, g
             data={
                 "site_id": str(warehouse.id),
                 "effective_date": TODAY,
-                "recipient": "Street outreach",
+                "recipient_id": str(program.id),
                 "case_code": "C-104",
                 **rows(("SOCKS-M", "12")),
             },

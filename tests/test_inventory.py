@@ -250,7 +250,8 @@ def test_short_staff_codes_are_accepted(code):
 
 
 @pytest.mark.parametrize(
-    "recipient", ["", "Call Maria 555-123-4567", "maria@example.com", "Born 1990-05-12"]
+    "recipient",
+    ["", "Call Maria 555-123-4567", "maria@example.com", "Born 1990-05-12", "Maria Gonzalez"],
 )
 def test_recipient_must_be_a_program_not_a_person(goods, stock_in, recipient):
     stock_in(goods.shelter, SOAP=1)
@@ -262,7 +263,9 @@ def test_recipient_must_be_a_program_not_a_person(goods, stock_in, recipient):
         recipient=recipient,
         lines=[goods.line("SOAP", 1)],
     )
-    assert error.field == "recipient"
+    # Free text names no program or partner record: refused (issue 11).
+    assert error.field == "recipient_id"
+    assert "from the list" in error.message
 
 
 # --- transfer and adjustment -----------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from donations.extensions import db
 from donations.models import InKindGift, Role, StockDocument, StockEntry, StockLevel
-from donations.services import inventory
+from donations.services import inventory, recipients
 from donations.services import inventory_files as files
 from donations.services.errors import InvalidInput
 
@@ -363,11 +363,12 @@ def ledger(goods, stock_in, create_donor):
         donor_id=donor.id,
         lines=[goods.line("BLANKET", 6, "good_used")],
     )
+    youth = recipients.create_recipient(actor=None, kind="program", name="+Youth program")
     distribution = inventory.record_distribution(
         actor=None,
         site_id=goods.shelter.id,
         effective_date=date.today(),
-        recipient="+Youth program",
+        recipient_id=youth.id,
         case_code="C-104",
         lines=[goods.line("SOCKS-M", 3)],
     )

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from donations.extensions import db
-from donations.models import InKindGift, Item, StockDocument, StockEntry, StockLevel
+from donations.models import InKindGift, Item, Recipient, StockDocument, StockEntry, StockLevel
 
 TODAY = date.today().isoformat()
 
@@ -365,11 +365,15 @@ def test_intake_donor_search_without_javascript(staff_client, goods, create_dono
 # --- distribution -----------------------------------------------------------------------
 
 
-def distribution_data(goods, *lines, **fields) -> dict[str, str]:
+def recipient_id(name: str) -> int:
+    return db.session.scalar(select(Recipient.id).where(Recipient.name == name))
+
+
+def distribution_data(goods, *lines, recipient: str = "Safe Passage clinic", **fields):
     data = {
         "site_id": str(goods.shelter.id),
         "effective_date": TODAY,
-        "recipient": "Safe Passage clinic",
+        "recipient_id": str(recipient_id(recipient) or "") if recipient else "",
         **rows(*lines),
     }
     data.update({k: str(v) for k, v in fields.items()})
@@ -406,7 +410,7 @@ def test_distribution_shortage_names_item_site_asked_and_on_hand(staff_client, g
     ) in html
     assert "lines-0-quantity-error" not in html
     # Every input is kept.
-    assert 'value="Safe Passage clinic"' in html
+    assert f'<option selected value="{recipient_id("Safe Passage clinic")}">' in html
     assert 'value="9"' in html and "For the new family" in html
     assert documents() == before
     assert on_hand(goods.shelter, "SOAP", goods) == 5
@@ -443,17 +447,19 @@ def test_distribution_case_code_hint_and_recipient_list(staff_client, goods, sto
     staff_client.post("/inventory/distribution/new", data=distribution_data(goods, ("SOAP", "1")))
     html = staff_client.get("/inventory/distribution/new").get_data(as_text=True)
     assert "A short code your team chose, such as C-104" in html
-    assert 'list="recipient-options"' in html
-    assert '<option value="Safe Passage clinic">' in html
+    # The recipient is picked from the programs and partner agencies, not typed.
+    assert 'id="recipient_id" name="recipient_id"' in html
+    assert ">Safe Passage clinic (partner agency)</option>" in html
+    assert ">Street outreach (program)</option>" in html
 
 
 def test_distribution_refuses_contact_details_as_recipient(staff_client, goods, stock_in):
     stock_in(goods.shelter, SOAP=5)
     before = documents()
-    data = distribution_data(goods, ("SOAP", "1"), recipient="Maria 555-123-4567")
+    data = distribution_data(goods, ("SOAP", "1"), recipient_id="Maria 555-123-4567")
     response = staff_client.post("/inventory/distribution/new", data=data)
     assert response.status_code == 400
-    assert 'id="recipient-error"' in response.get_data(as_text=True)
+    assert 'id="recipient_id-error"' in response.get_data(as_text=True)
     assert documents() == before
 
 
@@ -463,7 +469,7 @@ def test_distribution_needs_a_recipient(staff_client, goods, stock_in):
     data = distribution_data(goods, ("SOAP", "1"), recipient="")
     response = staff_client.post("/inventory/distribution/new", data=data)
     assert response.status_code == 400
-    assert "Name the program or partner agency." in response.get_data(as_text=True)
+    assert "Choose a program or partner agency from the list." in response.get_data(as_text=True)
     assert documents() == before
 
 

@@ -124,6 +124,16 @@ class OrganizationForm(FlaskForm):
             "anyone without one sets it up at their next sign-in."
         ),
     )
+    case_code_pattern = StringField(
+        "Case-code pattern (optional)",
+        validators=[Length(max=200)],
+        description=(
+            "A regular expression every case code on a distribution must match in full, "
+            "in capitals, such as C-[0-9]{3}. Leave blank for the default: up to 12 letters, "
+            "digits and hyphens with at least one digit. Codes that read like a name are "
+            "refused whatever the pattern."
+        ),
+    )
     submit = SubmitField("Save settings")
 
 
@@ -377,7 +387,10 @@ AUDIT_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "gift": ("Gifts", ("gift", "stripe_event")),
     "receipt": ("Receipts", ("receipt", "year_end_run")),
     "donor": ("Donors", ("donor",)),
-    "goods": ("Goods", ("stock_document", "item", "item_category", "site", "pledge")),
+    "goods": (
+        "Goods",
+        ("stock_document", "item", "item_category", "site", "pledge", "recipient"),
+    ),
     "user": ("Users", ("user",)),
     "settings": (
         "Settings",
@@ -393,6 +406,7 @@ AUDIT_LINKS = {
     "stock_document": ("inventory.document", "document_id"),
     "item": ("inventory.item", "item_id"),
     "pledge": ("needs.pledge_detail", "pledge_id"),
+    "recipient": ("recipients.edit", "recipient_id"),
     "user": ("admin.edit_user", "user_id"),
     "mail": ("admin.mail_message", "message_id"),
     "year_end_run": ("year_end.run", "run_id"),

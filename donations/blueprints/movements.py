@@ -50,7 +50,8 @@ from donations.models import (
 from donations.money import AmountError, parse_amount
 from donations.ranges import CHOOSE_AGAIN, NO_SUCH_DONOR, BoundedIntegerField, id_arg, parse_id
 from donations.services import donors as donor_service
-from donations.services import inventory
+from donations.services import inventory, privacy
+from donations.services import recipients as recipient_service
 from donations.services.errors import DomainError, NotAllowed, NotFound
 from donations.services.giving import default_currency
 
@@ -63,7 +64,6 @@ ROWS_MAX = inventory.LINES_MAX
 ITEM_TEXT_MAX_LENGTH = 160
 QUANTITY_TEXT_MAX_LENGTH = 20
 DONOR_CHOICES_LIMIT = 20
-RECIPIENTS_LIMIT = 200
 COUNT_ROWS_MAX = 5000
 SITE_SESSION_KEY = "goods_site_id"
 DIRECTION_LABELS = {"in": "Add to stock", "out": "Remove from stock"}
@@ -193,11 +193,15 @@ class IntakeForm(LinesForm):
 class DistributionForm(LinesForm):
     site_id = _site_field("Given out from", "Choose the site the goods left.")
     effective_date = _date_field()
-    recipient = StringField(
+    recipient_id = SelectField(
         "Program or partner agency",
-        filters=[strip_text],
-        validators=[Length(max=inventory.RECIPIENT_MAX_LENGTH)],
-        description="Such as Harbor House residents or Safe Passage clinic. Never a person's name.",
+        coerce=_coerce_id,
+        validate_choice=False,
+        validators=[InputRequired("Choose a program or partner agency from the list.")],
+        description=(
+            "Goods go to one of your programs or to a partner agency, never to a named "
+            "person. An admin adds new ones under Programs and partners."
+        ),
     )
     case_code = StringField(
         "Case code (optional)", filters=[strip_text], description=inventory.CASE_CODE_HINT
@@ -344,17 +348,12 @@ def _item_options() -> list[Item]:
     )
 
 
-def _recipients() -> list[str]:
-    """Programs and partners goods went to before, for the recipient's <datalist>."""
-    return list(
-        db.session.scalars(
-            select(StockDocument.recipient)
-            .where(StockDocument.recipient != "")
-            .distinct()
-            .order_by(StockDocument.recipient)
-            .limit(RECIPIENTS_LIMIT)
-        )
-    )
+def _recipient_choices() -> list[SelectChoice]:
+    """Open programs and partner agencies: the only recipients a distribution may name."""
+    return [SelectChoice("", "Choose a program or partner agency")] + [
+        SelectChoice(r.id, f"{r.name} ({r.kind_label.lower()})")
+        for r in recipient_service.list_recipients(include_archived=False)
+    ]
 
 
 # --- the rows ----------------------------------------------------------------------
@@ -427,6 +426,8 @@ def read_lines(rows: FieldList, *, with_condition: bool = False) -> ReadLines:
         item = None
         if item_text:
             item, problem = resolver.resolve(item_text)
+            if problem and privacy.personal_details(item_text):
+                problem = f"{privacy.SCREEN_MESSAGE} Choose the item from the catalog."
             if problem:
                 _add_error(row.item, problem)
                 result.ok = False
@@ -689,6 +690,7 @@ def distribution():
     form = DistributionForm()
     sites = _open_sites()
     form.site_id.choices = _site_choices(sites)
+    form.recipient_id.choices = _recipient_choices()
     status, read, focus = 200, None, None
     if not form.is_submitted():
         form.site_id.data = _default_site_id(sites)
@@ -699,7 +701,7 @@ def distribution():
                 actor=current_user,
                 site_id=form.site_id.data,
                 effective_date=form.effective_date.data,
-                recipient=form.recipient.data or "",
+                recipient_id=form.recipient_id.data,
                 case_code=form.case_code.data or "",
                 lines=lines,
                 note=form.note.data or "",
@@ -719,7 +721,7 @@ def distribution():
         status,
         read,
         focus,
-        recipients=_recipients(),
+        has_recipients=len(form.recipient_id.choices) > 1,
         case_code_max=inventory.CASE_CODE_MAX_LENGTH,
     )
 
@@ -1009,7 +1011,9 @@ def count():
         )
         return redirect(url_for("inventory.document", document_id=document.id))
     try:
-        differences = inventory.preview_count(site_id=site.id, counts=counts)
+        differences = inventory.preview_count(
+            site_id=site.id, counts=counts, note=form.note.data or ""
+        )
     except DomainError as error:
         show_error(form, error)
         return render_sheet(form, site, 400)

@@ -514,7 +514,7 @@ def cancel(pledge_id: int):
         pledges.cancel_pledge(actor=current_user, pledge=found, reason=form.reason.data)
     except DomainError as error:
         db.session.rollback()
-        form.form_errors.append(error.message)
+        show_domain_error(form, error)
         return _render_detail(found, cancel_form=form, status=400)
     db.session.commit()
     flash(f"Pledge #{found.id} from {found.donor.name} is cancelled.", "success")

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from donations.extensions import db
 from donations.models import Item, ItemCategory, KitComponent, Site, SiteKind, User
+from donations.services import privacy
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput, NotFound
 
@@ -150,6 +151,7 @@ def create_category(*, actor: User | None, name: str, sort_order: int = 0) -> It
         raise InvalidInput("Enter the category's name.", field="name")
     if len(name) > _limit(ItemCategory, "name"):
         raise InvalidInput(f"Use at most {_limit(ItemCategory, 'name')} characters.", field="name")
+    privacy.check_free_text(name, field="name")
     exists = db.session.scalar(
         select(ItemCategory.id).where(func.lower(ItemCategory.name) == name.lower())
     )
@@ -212,6 +214,8 @@ def _item_values(item: Item | None, values: dict[str, Any]) -> dict[str, Any]:
         limit = _limit(Item, key)
         if len(clean[key]) > limit:
             raise InvalidInput(f"Use at most {limit} characters.", field=key)
+    for key in ("name", "size", "unit"):
+        privacy.check_free_text(clean[key], field=key)
     if not clean["unit"]:
         clean["unit"] = "each"
     if not clean["code"]:
@@ -219,6 +223,11 @@ def _item_values(item: Item | None, values: dict[str, Any]) -> dict[str, Any]:
     if not CODE_RE.match(clean["code"]):
         raise InvalidInput(
             "Use capital letters, digits and dashes only, such as COAT-A-M.", field="code"
+        )
+    if privacy.name_in_code(clean["code"]):
+        raise InvalidInput(
+            f"{privacy.SCREEN_MESSAGE} This code looks like a name; describe the item.",
+            field="code",
         )
     same_code = select(Item.id).where(Item.code == clean["code"])
     if item is not None and item.id is not None:
@@ -368,6 +377,8 @@ def _site_values(site: Site | None, values: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidInput(f"Use at most {limit} characters.", field=key)
     if not clean["name"]:
         raise InvalidInput("Enter the site's name.", field="name")
+    for key in ("name", "public_hours"):
+        privacy.check_free_text(clean.get(key) or "", field=key)
     if clean.get("kind") not in {k.value for k in SiteKind}:
         raise InvalidInput("Choose what kind of site it is.", field="kind")
     if clean["kind"] == SiteKind.DROPOFF and clean["is_confidential"]:

@@ -7,9 +7,11 @@ if any balance would go negative, then appends the entries and moves the
 balances in the same transaction. Nothing is ever edited: a mistake is undone
 by ``reverse_document``.
 
-Survivor safety: a distribution names a program or partner and at most a short
-case code chosen by staff; ``check_case_code`` refuses anything that looks like
-a name, a date of birth, a phone number or an email address.
+Survivor safety: a distribution picks a program or partner agency record
+(services/recipients.py) and at most a short case code chosen by staff;
+``check_case_code`` refuses anything that looks like a name, a date of birth, a
+phone number or an email address, or that does not match the organisation's
+pattern. Every free-text note is screened by ``privacy.check_free_text``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from donations.models import (
     User,
     utcnow,
 )
+from donations.services import privacy
+from donations.services import recipients as recipient_service
 from donations.services.audit import record_audit
 from donations.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from donations.services.locking import serialize_writes
@@ -48,7 +52,6 @@ LOCK_NAME = "inventory"
 QUANTITY_MAX = 1_000_000  # per line: more is a typing mistake
 LINES_MAX = 200
 NOTE_MAX_LENGTH = 1000
-RECIPIENT_MAX_LENGTH: int = StockDocument.__table__.c.recipient.type.length
 DRIVE_NAME_MAX_LENGTH: int = StockDocument.__table__.c.drive_name.type.length
 CASE_CODE_MAX_LENGTH: int = StockDocument.__table__.c.case_code.type.length
 BACKDATE_MAX_DAYS = 366
@@ -179,17 +182,20 @@ def reversal_of(document: StockDocument) -> StockDocument | None:
 
 _CASE_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _DATE_LIKE_RE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(19|20)\d{6}")
-_CONTACT_LIKE_RE = re.compile(
-    r"@|\d{3}[\s.-]?\d{3}[\s.-]?\d{4}|\(\d{3}\)|\+\d|(19|20)\d\d-\d\d-\d\d"
-)
 CASE_CODE_HINT = (
     "A short code your team chose, such as C-104: letters, digits and dashes, with at least "
     "one digit. Never a name, birth date, phone number or email."
 )
 
 
-def check_case_code(code: str) -> str:
-    """Return the cleaned case code, or refuse one that could identify a person."""
+def check_case_code(code: str, *, pattern: str | None = None) -> str:
+    """Return the cleaned case code, or refuse one that could identify a person.
+
+    ``pattern`` is the organisation's (a regular expression the upper-cased code
+    must match in full); None or blank means the default: up to 12 letters,
+    digits and hyphens with at least one digit. A code that holds a given name is
+    refused whatever the pattern says.
+    """
     code = code.strip()
     if not code:
         return ""
@@ -206,27 +212,24 @@ def check_case_code(code: str) -> str:
             f"This looks like a phone number or an email address. {CASE_CODE_HINT}",
             field="case_code",
         )
-    if not _CASE_CODE_RE.match(code) or not digits:
+    if privacy.name_in_code(code) or privacy.personal_details(code):
+        raise InvalidInput(f"This looks like a name. {CASE_CODE_HINT}", field="case_code")
+    custom = (pattern or "").strip()
+    if not custom or custom == recipient_service.DEFAULT_CASE_CODE_PATTERN:
+        if not _CASE_CODE_RE.match(code) or not digits:
+            raise InvalidInput(
+                f"This looks like a name or a sentence. {CASE_CODE_HINT}", field="case_code"
+            )
+        if not re.fullmatch(recipient_service.DEFAULT_CASE_CODE_PATTERN, code):
+            raise InvalidInput(
+                f"A case code has at most 12 characters. {CASE_CODE_HINT}", field="case_code"
+            )
+    elif not re.fullmatch(custom, code.upper()):
         raise InvalidInput(
-            f"This looks like a name or a sentence. {CASE_CODE_HINT}", field="case_code"
+            f"This does not match the form of case code your organisation chose. {CASE_CODE_HINT}",
+            field="case_code",
         )
     return code.upper()
-
-
-def check_recipient(text: str) -> str:
-    """Return the program or partner name, refusing contact details."""
-    text = " ".join(text.split())
-    if not text:
-        raise InvalidInput("Name the program or partner agency.", field="recipient")
-    if len(text) > RECIPIENT_MAX_LENGTH:
-        raise InvalidInput(f"Use at most {RECIPIENT_MAX_LENGTH} characters.", field="recipient")
-    if _CONTACT_LIKE_RE.search(text):
-        raise InvalidInput(
-            "Name the program or partner, without phone numbers, emails or dates: "
-            "never details of the person served.",
-            field="recipient",
-        )
-    return text
 
 
 def _check_note(note: str, *, required: bool = False, label: str = "a note") -> str:
@@ -235,7 +238,7 @@ def _check_note(note: str, *, required: bool = False, label: str = "a note") -> 
         raise InvalidInput(f"Write {label}.", field="note")
     if len(note) > NOTE_MAX_LENGTH:
         raise InvalidInput(f"Use at most {NOTE_MAX_LENGTH} characters.", field="note")
-    return note
+    return privacy.check_free_text(note, field="note")
 
 
 def _check_date(day: date | None) -> date:
@@ -510,16 +513,21 @@ def record_distribution(
     actor: User | None,
     site_id: int | None,
     effective_date: date | None,
-    recipient: str,
     lines: Iterable[Line],
+    recipient_id: int | None = None,
+    recipient: str = "",
     case_code: str = "",
     note: str = "",
 ) -> StockDocument:
-    """Give goods out to a program or partner agency, never to a named person."""
+    """Give goods out to a program or partner agency, never to a named person.
+
+    The recipient is a record, by id (or by its exact name, for scripts and the
+    demo); free text that names no open program or partner is refused.
+    """
     site = _active_site(site_id)
     day = _check_date(effective_date)
-    recipient = check_recipient(recipient)
-    case_code = check_case_code(case_code)
+    record = recipient_service.find_active_recipient(recipient_id=recipient_id, name=recipient)
+    case_code = check_case_code(case_code, pattern=recipient_service.case_code_pattern())
     note = _check_note(note)
     checked, items = _check_lines(lines, allow_inactive=True)
     document = _new_document(
@@ -527,7 +535,7 @@ def record_distribution(
         kind=DocumentKind.DISTRIBUTION,
         effective_date=day,
         site_id=site.id,
-        recipient=recipient,
+        recipient_id=record.id,
         case_code=case_code,
         note=note,
     )
@@ -535,7 +543,7 @@ def record_distribution(
     _audit(
         actor,
         document,
-        f"Distribution from {site.name} to {recipient}: {_describe_lines(checked, items)}",
+        f"Distribution from {site.name} to {record.name}: {_describe_lines(checked, items)}",
     )
     return document
 
@@ -646,9 +654,16 @@ def _check_counts(counts: dict[int, int]) -> dict[int, Item]:
     return items
 
 
-def preview_count(*, site_id: int | None, counts: dict[int, int]) -> list[CountDifference]:
-    """Return what the count would change: expected against counted, per item."""
+def preview_count(
+    *, site_id: int | None, counts: dict[int, int], note: str = ""
+) -> list[CountDifference]:
+    """Return what the count would change: expected against counted, per item.
+
+    The note is checked as the count will check it, so the review never shows one
+    that would be refused.
+    """
     site = _active_site(site_id)
+    _check_note(note)
     items = _check_counts(counts)
     on_hand = dict(
         db.session.execute(

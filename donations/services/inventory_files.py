@@ -35,6 +35,7 @@ from donations.models import (
     IntakeSource,
     Item,
     ItemCategory,
+    Recipient,
     Site,
     StockDocument,
     StockEntry,
@@ -42,7 +43,7 @@ from donations.models import (
     User,
     utcnow,
 )
-from donations.services import inventory
+from donations.services import inventory, privacy
 from donations.services.errors import InvalidInput
 
 UPLOAD_MAX_BYTES = 1_000_000
@@ -50,6 +51,7 @@ ROWS_MAX = 2_000  # item rows in one file
 CELL_SHOWN_MAX = 120  # characters of a cell kept for the preview
 EXPORT_BATCH = 1_000  # rows read from the database at a time
 FILE_FIELD = "csv_file"
+REMOVED_CELL = "[removed]"  # what the preview shows of a cell that held personal details
 
 SAVE_AS_HINT = (
     "In Excel choose File > Save As > CSV UTF-8 (comma delimited); in LibreOffice or "
@@ -291,11 +293,16 @@ def parse_intake_text(text: str) -> IntakeList:
                 f"most {ROWS_MAX:,} rows and import each one.",
                 field=FILE_FIELD,
             )
+        # A cell holding a person's name or contact details is neither shown nor kept.
+        screened = [key for key, value in values.items() if privacy.personal_details(value)]
+        for key in screened:
+            values[key] = REMOVED_CELL
         rows.append(
             PreviewRow(
                 number,
                 number,
-                "ok",
+                "error" if screened else "ok",
+                message=privacy.SCREEN_MESSAGE if screened else "",
                 code=values.get("code", ""),
                 item=values.get("item", ""),
                 size=values.get("size", ""),
@@ -504,6 +511,7 @@ def check_intake_header(header: IntakeHeader) -> None:
             )
     if len(header.note.strip()) > inventory.NOTE_MAX_LENGTH:
         raise InvalidInput(f"Use at most {inventory.NOTE_MAX_LENGTH} characters.", field="note")
+    privacy.check_free_text(header.note, field="note")
 
 
 def record_intake_list(
@@ -612,7 +620,7 @@ def ledger_rows(
             StockDocument.source,
             Donor.name,
             StockDocument.drive_name,
-            StockDocument.recipient,
+            Recipient.name,
             StockDocument.case_code,
             StockDocument.reason,
             StockDocument.reverses_id,
@@ -621,6 +629,7 @@ def ledger_rows(
         .join(Site, Site.id == StockEntry.site_id)
         .join(Item, Item.id == StockEntry.item_id)
         .outerjoin(Donor, Donor.id == StockDocument.donor_id)
+        .outerjoin(Recipient, Recipient.id == StockDocument.recipient_id)
         .order_by(StockEntry.id)
     )
     if date_from:
@@ -665,7 +674,7 @@ def ledger_rows(
             inventory.SOURCE_LABELS.get(source, source),
             donor or "",
             drive,
-            recipient,
+            recipient or "",
             case_code,
             inventory.REASON_LABELS.get(reason, reason),
             _number(reverses_id),

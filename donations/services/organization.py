@@ -14,6 +14,7 @@ from donations.models import Organization, User
 from donations.money import is_currency_code
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput
+from donations.services.recipients import check_case_code_pattern
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ ORGANIZATION_FIELDS = (
     "default_currency",
     "fiscal_year_start_month",
     "require_two_factor",
+    "case_code_pattern",
 )
 
 
@@ -99,6 +101,8 @@ def update_organization(*, actor: User | None, **fields: Any) -> Organization:
         raise InvalidInput(
             "Choose whether two-step sign-in is required.", field="require_two_factor"
         )
+    if "case_code_pattern" in values:
+        values["case_code_pattern"] = check_case_code_pattern(values["case_code_pattern"])
     if "tax_id" in values:
         values["tax_id"] = normalize_ein(values["tax_id"], country=values.get("country", ""))
 

@@ -25,7 +25,7 @@ from donations.models import (
     User,
     utcnow,
 )
-from donations.services import inventory
+from donations.services import inventory, privacy
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.locking import serialize_writes
@@ -94,6 +94,7 @@ def make_pledge(request: PledgeRequest) -> Pledge:
     note = request.note.strip()
     if len(note) > NOTE_MAX_LENGTH:
         raise InvalidInput(f"Use at most {NOTE_MAX_LENGTH} characters.", field="note")
+    privacy.check_free_text(note, field="note")
     merged: dict[int, int] = defaultdict(int)
     for line in request.lines:
         if isinstance(line.quantity, bool) or not isinstance(line.quantity, int):
@@ -282,6 +283,7 @@ def cancel_pledge(*, actor: User | None, pledge: Pledge, reason: str = "") -> Pl
     """Close a pledge that will not come; what already arrived stays recorded."""
     if pledge.status != PledgeStatus.OPEN:
         raise NotAllowed("This pledge is already closed.")
+    privacy.check_free_text(reason, field="reason")
     pledge.status = PledgeStatus.CANCELLED.value
     pledge.closed_at = utcnow()
     record_audit(

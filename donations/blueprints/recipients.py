@@ -1,0 +1,201 @@
+"""Admin screens for privacy: programs and partner agencies, and the stored-notes scan."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+from donations.authz import roles_required
+from donations.extensions import db
+from donations.forms import show_domain_error, strip_text
+from donations.models import Recipient, RecipientKind, Role
+from donations.services import audit, privacy
+from donations.services import recipients as recipient_service
+from donations.services.errors import DomainError
+
+bp = Blueprint("recipients", __name__, url_prefix="/admin")
+
+CONTACT_HINT = (
+    "Optional: how to reach the agency itself, such as its intake desk or general line. "
+    "Never a client's details."
+)
+
+
+class RecipientForm(FlaskForm):
+    kind = RadioField(
+        "Kind",
+        choices=[
+            SelectChoice(RecipientKind.PROGRAM.value, "Program: one of our own services"),
+            SelectChoice(
+                RecipientKind.PARTNER.value,
+                "Partner agency: another organisation (legal aid, a clinic, a shelter)",
+            ),
+        ],
+        default=RecipientKind.PROGRAM.value,
+        validators=[InputRequired(message="Choose program or partner agency.")],
+    )
+    name = StringField(
+        "Name",
+        filters=[strip_text],
+        validators=[
+            InputRequired(message="Name the program or partner agency."),
+            Length(max=recipient_service.NAME_MAX_LENGTH),
+        ],
+        description="Such as Residential program or Safe Passage clinic. Never a person's name.",
+    )
+    contact = StringField(
+        "Agency contact (partners only)",
+        filters=[strip_text],
+        validators=[Length(max=recipient_service.CONTACT_MAX_LENGTH)],
+        description=CONTACT_HINT,
+    )
+    submit = SubmitField("Add")
+
+
+class RenameForm(FlaskForm):
+    name = RecipientForm.name
+    contact = RecipientForm.contact
+    submit = SubmitField("Save changes")
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for one-button actions."""
+
+
+# --- programs and partner agencies ----------------------------------------------------
+
+
+@bp.route("/recipients", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def index():
+    """List programs and partner agencies, and add one."""
+    form = RecipientForm()
+    status = 200
+    if form.is_submitted():
+        if form.validate():
+            try:
+                recipient = recipient_service.create_recipient(
+                    actor=current_user,
+                    kind=form.kind.data,
+                    name=form.name.data or "",
+                    contact=form.contact.data or "",
+                )
+            except DomainError as error:
+                db.session.rollback()
+                show_domain_error(form, error)
+            else:
+                db.session.commit()
+                flash(f"Added {recipient.kind_label.lower()} {recipient.name}.", "success")
+                return redirect(url_for("recipients.index"))
+        status = 400
+    return (
+        render_template(
+            "recipients/index.html",
+            form=form,
+            recipients=recipient_service.list_recipients(),
+            button=EmptyForm(),
+        ),
+        status,
+    )
+
+
+@bp.route("/recipients/<int:recipient_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit(recipient_id: int):
+    """Rename a program or partner agency, or change the agency's contact."""
+    recipient = db.get_or_404(Recipient, recipient_id)
+    form = RenameForm(obj=recipient)
+    status = 200
+    if form.is_submitted():
+        if form.validate():
+            try:
+                recipient_service.update_recipient(
+                    actor=current_user,
+                    recipient_id=recipient.id,
+                    name=form.name.data or "",
+                    contact=form.contact.data or "",
+                )
+            except DomainError as error:
+                db.session.rollback()
+                show_domain_error(form, error)
+            else:
+                db.session.commit()
+                flash(f"Saved {recipient.name}.", "success")
+                return redirect(url_for("recipients.index"))
+        status = 400
+    history = db.session.scalars(
+        audit.audit_query(object_type="recipient", object_id=recipient.id).limit(20)
+    )
+    return (
+        render_template(
+            "recipients/edit.html",
+            form=form,
+            recipient=recipient,
+            history=list(history),
+            button=EmptyForm(),
+        ),
+        status,
+    )
+
+
+@bp.post("/recipients/<int:recipient_id>/active")
+@roles_required(Role.ADMIN)
+def set_active(recipient_id: int):
+    """Archive a program or partner agency, or reopen it."""
+    recipient = db.get_or_404(Recipient, recipient_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    make_active = request.form.get("active") == "1"
+    try:
+        recipient_service.set_recipient_active(
+            actor=current_user, recipient_id=recipient.id, active=make_active
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        if make_active:
+            flash(f"{recipient.name} is offered on new distributions again.", "success")
+        else:
+            flash(
+                f"{recipient.name} is archived: old documents keep it, new distributions "
+                "cannot choose it.",
+                "success",
+            )
+    return redirect(url_for("recipients.index"))
+
+
+# --- the privacy scan ---------------------------------------------------------------------
+
+
+@bp.get("/privacy")
+@roles_required(Role.ADMIN)
+def privacy_scan():
+    """List stored notes the screen would refuse today, each with a Redact button."""
+    return render_template(
+        "recipients/privacy.html", findings=privacy.scan_stored_text(), button=EmptyForm()
+    )
+
+
+@bp.post("/privacy/<kind>/<int:object_id>/redact")
+@roles_required(Role.ADMIN)
+def redact(kind: str, object_id: int):
+    """Replace one stored note with "[redacted]"; the audit log records only that it happened."""
+    if kind not in privacy.KINDS:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        what = privacy.redact(actor=current_user, kind=kind, object_id=object_id)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Redacted the {what}.", "success")
+    return redirect(url_for("recipients.privacy_scan"))
