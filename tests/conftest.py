@@ -78,6 +78,9 @@ def base_config(database_url: str, tmp_path) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "PASSWORD_MIN_LENGTH": 10,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # The suite runs without a Stripe key; its receipts use the live number series
+        # (tests/test_test_mode_marks.py covers the test series).
+        "RECEIPTS_TEST_MODE": False,
     }
 
 

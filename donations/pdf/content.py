@@ -97,6 +97,8 @@ class ReceiptContent:
     goods_received: list[tuple[str, GoodsLine]] = field(default_factory=list)  # (date, line)
     # Sent by post: the donor has no email address.
     for_post: bool = False
+    # Made in payments test mode: marked "TEST — not a tax receipt" on every page.
+    is_test: bool = False
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False, sort_keys=True)
