@@ -345,12 +345,12 @@ TEST_MARK = "TEST \u2014 not a tax receipt"
 def _test_mark(canvas: Canvas, page_width: float, page_height: float) -> None:
     """A test-mode document: a band across the top and "TEST" diagonally across the page."""
     canvas.saveState()
-    band = 9 * mm
+    band = 7 * mm  # clear of the running header on pages 2+
     canvas.setFillColor(ALERT)
     canvas.rect(0, page_height - band, page_width, band, stroke=0, fill=1)
     canvas.setFillColor(colors.white)
-    canvas.setFont(BOLD, 13)
-    canvas.drawCentredString(page_width / 2, page_height - band + 3 * mm, TEST_MARK.upper())
+    canvas.setFont(BOLD, 11)
+    canvas.drawCentredString(page_width / 2, page_height - band + 2.2 * mm, TEST_MARK.upper())
     canvas.setFillColor(ALERT, alpha=0.16)
     canvas.translate(page_width / 2, page_height / 2)
     canvas.rotate(45 if page_height >= page_width else 30)
