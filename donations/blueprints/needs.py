@@ -51,6 +51,7 @@ from donations.models import (
     utcnow,
 )
 from donations.services import catalog, inventory, pledges
+from donations.services import donors as donor_service
 from donations.services import needs as needs_service
 from donations.services.audit import audit_query
 from donations.services.errors import DomainError, NotFound
@@ -493,9 +494,8 @@ def receive(pledge_id: int):
         show_domain_error(form, error)
         return _render_detail(found, receive_form=form, values=values, status=400)
     db.session.commit()
-    message = (
-        f"Recorded {document.number}: the goods are in stock and {found.donor.name} is thanked."
-    )
+    who = donor_service.visible_name(donor=found.donor, role=current_user.role)
+    message = f"Recorded {document.number}: the goods are in stock and {who} is thanked."
     if found.status == PledgeStatus.OPEN:
         message += " The pledge stays open for the rest."
     else:
@@ -519,7 +519,8 @@ def cancel(pledge_id: int):
         form.form_errors.append(error.message)
         return _render_detail(found, cancel_form=form, status=400)
     db.session.commit()
-    flash(f"Pledge #{found.id} from {found.donor.name} is cancelled.", "success")
+    who = donor_service.visible_name(donor=found.donor, role=current_user.role)
+    flash(f"Pledge #{found.id} from {who} is cancelled.", "success")
     return redirect(url_for("needs.pledge_detail", pledge_id=found.id))
 
 
