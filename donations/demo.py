@@ -358,11 +358,11 @@ class _Year:
         for n, (when, donor, fund, method, dollars, cheque, ref, extras) in enumerate(
             DEMO_OFFLINE_GIFTS
         ):
-            day = self.day(when)
+            moment = self.moment(self.day(when), n)
             at(
-                self.moment(day, n),
-                lambda d=day, a=(donor, fund, method, dollars, cheque, ref, extras): self.by_hand(
-                    d, *a
+                moment,
+                lambda m=moment, a=(donor, fund, method, dollars, cheque, ref, extras): (
+                    self.by_hand(m, *a)
                 ),
             )
         if self.online:
@@ -395,7 +395,7 @@ class _Year:
 
     def by_hand(
         self,
-        day: date,
+        moment: datetime,
         donor: str,
         fund: int,
         method: str,
@@ -413,13 +413,13 @@ class _Year:
             method=method,
             amount_cents=dollars * 100,
             currency="USD",
-            received_on=day,
+            received_on=moment.date(),
             cheque_number=cheque,
             reference=reference,
             **extras,
         )
-        # With its receipt, as the form does by default, issued at the gift's moment.
-        notifications.thank_donor(gift, now=gift.received_at)
+        # With its receipt, as the form does by default, issued when it was entered.
+        notifications.thank_donor(gift, now=min(moment, datetime.now(UTC)))
         if corrected is not None:
             self.corrections.append((gift, *corrected))
 
