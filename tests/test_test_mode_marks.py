@@ -191,3 +191,12 @@ def test_staff_pages_show_the_test_badge(app, gift, treasurer_client):
     assert receipt.number in listing and ">Test<" in listing
     detail = treasurer_client.get(f"/receipts/{receipt.id}").get_data(as_text=True)
     assert "TEST — not a tax receipt" in detail
+
+
+def test_the_donors_own_page_marks_a_test_receipt(app, client, gift):
+    set_mode(app, None)
+    receipt = issue(gift)
+    token = receipt_delivery.donor_token([receipt.donor_id])
+    page = client.get(f"/my-gifts/{token}").get_data(as_text=True)
+    assert receipt.number in page
+    assert "Test — not a tax receipt" in page
