@@ -164,7 +164,7 @@ def test_verify_shows_a_test_receipt_as_a_test(app, client, gift):
     live = issue(gift)
 
     page = client.get(f"/verify?code={test.verification_code}").get_data(as_text=True)
-    assert f"Test receipt {test.number}" in page
+    assert f"Test</span> Receipt {test.number}" in page
     assert "not a tax receipt" in page
     assert ">Valid<" not in page
 
