@@ -8,6 +8,10 @@ rolled-back issue gives its number back, so there are no gaps.
 What a receipt prints is frozen at issue as JSON (``Receipt.content``, a
 ``donations.pdf.content.ReceiptContent``). A void keeps the number and adds a
 VOID mark; a reissue is a new number pointing at the voided receipt.
+
+In payments test mode (see ``making_test_receipts``) a receipt is a test
+receipt: ``is_test`` is set, its number comes from a series of its own
+("TEST-2026-000001"), and its PDF and mail say "TEST — not a tax receipt".
 """
 
 from __future__ import annotations
