@@ -92,6 +92,11 @@ class Defaults:
     STRIPE_MAX_NETWORK_RETRIES = 2
     STRIPE_WEBHOOK_TOLERANCE = 300
 
+    # Test-mode receipts: None follows the payments mode (a test receipt unless
+    # STRIPE_SECRET_KEY is a live key); True or False decides outright. Test
+    # receipts get "TEST-" numbers of their own series and a "not a tax receipt" mark.
+    RECEIPTS_TEST_MODE: bool | None = None
+
 
 # Environment variables read by create_app, with the type each is parsed as.
 ENV_SETTINGS: dict[str, type] = {
@@ -115,6 +120,7 @@ ENV_SETTINGS: dict[str, type] = {
     "STRIPE_WEBHOOK_SECRET": str,
     "STRIPE_API_BASE": str,
     "STRIPE_API_VERSION": str,
+    "RECEIPTS_TEST_MODE": bool,
 }
 
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"

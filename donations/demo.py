@@ -35,9 +35,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import func, select
+
 from donations.demo_goods import load_demo_goods
+from donations.extensions import db
 from donations.integrations.local_stripe import add_interval, sign_payload
-from donations.models import Donor, Frequency, Fund, Gift, RecurringPlan, Role, TributeType, User
+from donations.models import (
+    Donor,
+    Frequency,
+    Fund,
+    Gift,
+    Pledge,
+    RecurringPlan,
+    Role,
+    StockDocument,
+    TributeType,
+    User,
+)
 from donations.services import (
     accounts,
     donors,
@@ -245,13 +259,50 @@ def load_demo() -> None:
     funds = giving.ensure_default_funds()
     treasurer = next(u for u in _users() if u.role == Role.TREASURER.value)
     _Year(people, funds, treasurer).tell()
+    _date_donors()
+
+
+def _date_donors() -> None:
+    """Each donor was added when they first gave, not on the day the demo was loaded.
+
+    A donor who has given nothing yet (money or goods) was added a few days
+    before their first pledge, or, with none, on a day spread over the year.
+    """
+    first_gift = dict(
+        db.session.execute(
+            select(Gift.donor_id, func.min(Gift.received_at)).group_by(Gift.donor_id)
+        ).all()
+    )
+    first_goods = dict(
+        db.session.execute(
+            select(StockDocument.donor_id, func.min(StockDocument.effective_date))
+            .where(StockDocument.donor_id.is_not(None))
+            .group_by(StockDocument.donor_id)
+        ).all()
+    )
+    first_pledge = dict(
+        db.session.execute(
+            select(Pledge.donor_id, func.min(Pledge.created_at)).group_by(Pledge.donor_id)
+        ).all()
+    )
+    now = datetime.now(UTC)
+    for n, donor in enumerate(db.session.scalars(select(Donor).order_by(Donor.id))):
+        moments = [first_gift.get(donor.id)]
+        goods_day = first_goods.get(donor.id)
+        if goods_day is not None:
+            moments.append(datetime(goods_day.year, goods_day.month, goods_day.day, 9, tzinfo=UTC))
+        pledged = first_pledge.get(donor.id)
+        if pledged is not None:
+            moments.append(pledged - timedelta(days=3))
+        known = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None]
+        first = min(known) if known else now - timedelta(days=(n * 37) % 330 + 5)
+        # A minute before: the record is made, then the gift is entered against it.
+        donor.created_at = min(first, now) - timedelta(minutes=1)
+        donor.updated_at = donor.created_at
+    db.session.flush()
 
 
 def _users() -> list[User]:
-    from sqlalchemy import select
-
-    from donations.extensions import db
-
     return list(db.session.scalars(select(User).order_by(User.id)))
 
 
@@ -309,11 +360,11 @@ class _Year:
         for n, (when, donor, fund, method, dollars, cheque, ref, extras) in enumerate(
             DEMO_OFFLINE_GIFTS
         ):
-            day = self.day(when)
+            moment = self.moment(self.day(when), n)
             at(
-                self.moment(day, n),
-                lambda d=day, a=(donor, fund, method, dollars, cheque, ref, extras): self.by_hand(
-                    d, *a
+                moment,
+                lambda m=moment, a=(donor, fund, method, dollars, cheque, ref, extras): (
+                    self.by_hand(m, *a)
                 ),
             )
         if self.online:
@@ -346,7 +397,7 @@ class _Year:
 
     def by_hand(
         self,
-        day: date,
+        moment: datetime,
         donor: str,
         fund: int,
         method: str,
@@ -364,12 +415,13 @@ class _Year:
             method=method,
             amount_cents=dollars * 100,
             currency="USD",
-            received_on=day,
+            received_on=moment.date(),
             cheque_number=cheque,
             reference=reference,
             **extras,
         )
-        notifications.thank_donor(gift)  # with its receipt, as the form does by default
+        # With its receipt, as the form does by default, issued when it was entered.
+        notifications.thank_donor(gift, now=min(moment, datetime.now(UTC)))
         if corrected is not None:
             self.corrections.append((gift, *corrected))
 
@@ -378,12 +430,14 @@ class _Year:
     def deliver(self, events: list[dict]) -> None:
         """Send the local Stripe's events through the webhook code, signed as Stripe signs."""
         secret = payments.webhook_secret() or ""
+        now = datetime.fromtimestamp(self.clock(), UTC)  # received when the story says
         for event in events:
             payload = json.dumps(event)
             stripe_events.receive_webhook(
                 payload=payload.encode(),
                 signature=sign_payload(payload, secret),
                 gateway=self.gateway,
+                now=now,
             )
 
     def checkout(

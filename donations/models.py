@@ -1219,11 +1219,16 @@ YEARLY_BASES = (StatementBasis.CALENDAR, StatementBasis.FISCAL)
 
 
 class ReceiptSequence(db.Model):
-    """The last receipt number used in a fiscal year; locked while a number is taken."""
+    """The last receipt number used in a fiscal year; locked while a number is taken.
+
+    Receipts made in payments test mode count in their own rows (``is_test``), so
+    a live series never holds a test number.
+    """
 
     __tablename__ = "receipt_sequences"
     __table_args__ = (CheckConstraint("last_number >= 0", name="last_number_not_negative"),)
 
+    is_test: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
     fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -1258,7 +1263,9 @@ class Receipt(db.Model):
             "(basis IS NOT NULL AND period_start IS NOT NULL AND period_end IS NOT NULL)",
             name="statement_has_a_period",
         ),
-        db.UniqueConstraint("fiscal_year", "sequence_number", name="uq_receipts_year_sequence"),
+        db.UniqueConstraint(
+            "is_test", "fiscal_year", "sequence_number", name="uq_receipts_year_sequence"
+        ),
         Index("ix_receipts_donor_issued", "donor_id", "issued_at"),
         Index("ix_receipts_statement_period", "period_start", "period_end", "donor_id"),
     )
@@ -1272,6 +1279,8 @@ class Receipt(db.Model):
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
     gift_id: Mapped[int | None] = mapped_column(ForeignKey("gifts.id"), index=True)
     in_kind_gift_id: Mapped[int | None] = mapped_column(ForeignKey("in_kind_gifts.id"), index=True)
+    # Made in payments test mode: a "TEST-" number of its own series, marked on every copy.
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
     # Statements: the year it is named by, its basis (a StatementBasis) and the dates it
     # covers. A donor has at most one valid statement per period.
     tax_year: Mapped[int | None] = mapped_column(Integer)

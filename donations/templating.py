@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask
+from flask import Flask, g
+from flask_login import current_user
 from markupsafe import Markup
 
-from donations.models import Role
+from donations.models import Donor, Role
 from donations.money import format_money
+from donations.services import donors
 
 
 def _time(value: date | datetime, text: str) -> Markup:
@@ -33,6 +35,20 @@ def format_date(value: date | datetime | None) -> Markup | str:
     return _time(day, value.strftime("%Y-%m-%d"))
 
 
+def donor_name(donor: Donor | None) -> str:
+    """A donor's name as the signed-in user may see it: staff see "Anonymous donor #id"."""
+    if donor is None:
+        return ""
+    role = getattr(current_user, "role", None)
+    if donors.sees_donor_names(role):
+        return donor.name
+    if "anonymous_donor_ids" not in g:
+        g.anonymous_donor_ids = donors.anonymous_donor_ids()
+    if donor.id in g.anonymous_donor_ids:
+        return donors.anonymous_label(donor.id)
+    return donor.name
+
+
 def register(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = format_datetime
@@ -40,6 +56,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["Role"] = Role
 
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["donor_name"] = donor_name
 
     @app.context_processor
     def site_wide():

@@ -84,6 +84,9 @@ def base_config(database_url: str, tmp_path) -> dict[str, Any]:
         # Two-step sign-in is on for a real installation; tests/test_two_factor.py
         # turns it on where it is what the test is about.
         "TWO_FACTOR_REQUIRED_BY_DEFAULT": False,
+        # The suite runs without a Stripe key; its receipts use the live number series
+        # (tests/test_test_mode_marks.py covers the test series).
+        "RECEIPTS_TEST_MODE": False,
     }
 
 

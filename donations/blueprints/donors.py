@@ -284,7 +284,9 @@ def lookup():
     """Find donors by name, showing names only."""
     search = LookupForm(request.args)
     q = _search_text(search)
-    results = donors.lookup_donors_by_name(text=q, limit=LOOKUP_LIMIT)
+    results = donors.lookup_donors_by_name(
+        text=q, limit=LOOKUP_LIMIT, show_names=donors.sees_donor_names(current_user.role)
+    )
     return render_template(
         "donors/lookup.html",
         search=search,
@@ -301,7 +303,9 @@ def lookup_json():
     """Return donors whose name matches, as id, name and organisation flag."""
     search = LookupForm(request.args)
     q = _search_text(search)
-    results = donors.lookup_donors_by_name(text=q, limit=LOOKUP_LIMIT)
+    results = donors.lookup_donors_by_name(
+        text=q, limit=LOOKUP_LIMIT, show_names=donors.sees_donor_names(current_user.role)
+    )
     return jsonify(
         results=[
             {"id": donor_id, "name": name, "is_organization": is_organization}

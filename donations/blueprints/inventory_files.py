@@ -191,7 +191,12 @@ def _donor(donor_id: int | None) -> Donor | None:
 def _donor_search(donor: Donor | None) -> dict[str, Any]:
     search = DonorSearchForm(request.args)
     q = (search.q.data or "") if search.validate() else ""
-    results = donors.lookup_donors_by_name(text=q, limit=DONOR_CHOICES_LIMIT + 1) if q else None
+    show_names = donors.sees_donor_names(current_user.role)
+    results = (
+        donors.lookup_donors_by_name(text=q, limit=DONOR_CHOICES_LIMIT + 1, show_names=show_names)
+        if q
+        else None
+    )
     return {
         "show": donor is None or bool(q) or "change_donor" in request.args,
         "search": search,
@@ -320,6 +325,7 @@ def export_ledger():
         date_to=ledger.date_to.data,
         site_id=_int(ledger.site.data),
         item_id=ledger.item_id,
+        show_names=donors.sees_donor_names(current_user.role),
     )
     return _csv_response(rows, "ledger")
 

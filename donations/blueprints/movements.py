@@ -602,7 +602,11 @@ def _donor_choice(donor_id: int | None) -> tuple[Donor | None, dict[str, Any]]:
     q = (search.q.data or "") if search.validate() else ""
     results = None
     if q:
-        results = donor_service.lookup_donors_by_name(text=q, limit=DONOR_CHOICES_LIMIT + 1)
+        results = donor_service.lookup_donors_by_name(
+            text=q,
+            limit=DONOR_CHOICES_LIMIT + 1,
+            show_names=donor_service.sees_donor_names(current_user.role),
+        )
     return donor, {
         "search": search,
         "q": q,
@@ -655,9 +659,9 @@ def intake():
             )
             where = f"{_units(lines)} received at {document.site.name}"
             if document.donor is not None:
+                who = donor_service.visible_name(donor=document.donor, role=current_user.role)
                 return document, (
-                    f"Recorded {document.number}: {where}, and an in-kind gift "
-                    f"from {document.donor.name}."
+                    f"Recorded {document.number}: {where}, and an in-kind gift from {who}."
                 )
             return document, f"Recorded {document.number}: {where}."
 

@@ -51,6 +51,7 @@ from donations.models import (
 )
 from donations.ranges import IdSelectField, id_arg, page_arg, parse_id
 from donations.services import catalog, inventory, pledges
+from donations.services import donors as donor_service
 from donations.services import needs as needs_service
 from donations.services.audit import audit_query
 from donations.services.errors import DomainError, NotFound
@@ -491,9 +492,8 @@ def receive(pledge_id: int):
         show_domain_error(form, error)
         return _render_detail(found, receive_form=form, values=values, status=400)
     db.session.commit()
-    message = (
-        f"Recorded {document.number}: the goods are in stock and {found.donor.name} is thanked."
-    )
+    who = donor_service.visible_name(donor=found.donor, role=current_user.role)
+    message = f"Recorded {document.number}: the goods are in stock and {who} is thanked."
     if found.status == PledgeStatus.OPEN:
         message += " The pledge stays open for the rest."
     else:
@@ -517,7 +517,8 @@ def cancel(pledge_id: int):
         show_domain_error(form, error)
         return _render_detail(found, cancel_form=form, status=400)
     db.session.commit()
-    flash(f"Pledge #{found.id} from {found.donor.name} is cancelled.", "success")
+    who = donor_service.visible_name(donor=found.donor, role=current_user.role)
+    flash(f"Pledge #{found.id} from {who} is cancelled.", "success")
     return redirect(url_for("needs.pledge_detail", pledge_id=found.id))
 
 

@@ -108,6 +108,8 @@ class ReceiptContent:
     benefit_cents_total: int = 0
     # Sent by post: the donor has no email address.
     for_post: bool = False
+    # Made in payments test mode: marked "TEST — not a tax receipt" on every page.
+    is_test: bool = False
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False, sort_keys=True)

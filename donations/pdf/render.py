@@ -288,6 +288,7 @@ class _Decor:
     void: bool
     running_header: str = ""  # on pages 2+ (statements)
     preview: bool = False  # a statement shown before it is issued
+    test: bool = False  # made in payments test mode
 
     def draw(self, canvas: Canvas, page: int, pages: int) -> None:
         width = self.page_width
@@ -324,6 +325,8 @@ class _Decor:
             self.draw_void(canvas)
         if self.preview:
             self.draw_mark(canvas, "PREVIEW", 110)
+        if self.test:
+            _test_mark(canvas, self.page_width, self.page_height)
 
     def draw_running_header(self, canvas: Canvas) -> None:
         y = self.page_height - HEADER_BASE
@@ -350,6 +353,32 @@ class _Decor:
         canvas.setFont(BOLD, size)
         canvas.drawCentredString(0, -size * 0.35, text)
         canvas.restoreState()
+
+
+TEST_MARK = "TEST \u2014 not a tax receipt"
+
+
+def _test_mark(canvas: Canvas, page_width: float, page_height: float) -> None:
+    """A test-mode document: a band across the top and "TEST" diagonally across the page."""
+    canvas.saveState()
+    band = 7 * mm  # clear of the running header on pages 2+
+    canvas.setFillColor(ALERT)
+    canvas.rect(0, page_height - band, page_width, band, stroke=0, fill=1)
+    canvas.setFillColor(colors.white)
+    canvas.setFont(BOLD, 11)
+    canvas.drawCentredString(page_width / 2, page_height - band + 2.2 * mm, TEST_MARK.upper())
+    canvas.setFillColor(ALERT, alpha=0.16)
+    canvas.translate(page_width / 2, page_height / 2)
+    canvas.rotate(45 if page_height >= page_width else 30)
+    canvas.setFont(BOLD, 150)
+    canvas.drawCentredString(0, 10, "TEST")
+    canvas.setFont(BOLD, 30)
+    canvas.drawCentredString(0, -40, "not a tax receipt")
+    canvas.restoreState()
+
+
+def _test_suffix(content: ReceiptContent) -> str:
+    return f" ({TEST_MARK})" if content.is_test else ""
 
 
 class _ReceiptCanvas(Canvas):
@@ -714,6 +743,7 @@ def render_receipt(
         void=void is not None,
         running_header=_running_header(content, width),
         preview=preview,
+        test=content.is_test,
     )
 
     story: list[Flowable] = _header(content, branding, width)
@@ -726,6 +756,9 @@ def render_receipt(
     if period:
         story.append(_p(period, "notice"))
         story.append(Spacer(1, 2 * mm))
+    if content.is_test:
+        story += [_p(f"{TEST_MARK}: made in test mode, for trying the system out.", "alert")]
+        story.append(Spacer(1, 3 * mm))
     story += _notices(content, void)
     facts = [("Receipt number", content.number), ("Date issued", _day(content.issued_on))]
     if content.kind == "statement" and not period and (content.period_start or content.period_end):
@@ -752,7 +785,7 @@ def render_receipt(
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=FOOTER_BASE + decor.height() + 5 * mm,
-        title=f"{_title(content)} {content.number}",
+        title=f"{_title(content)} {content.number}{_test_suffix(content)}",
         author=content.org.legal_name,
         subject=f"{_title(content)} for {content.donor.name}",
         creator="donations",

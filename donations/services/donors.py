@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, or_, select, update
 
 from donations.extensions import db
-from donations.models import Donor, User, utcnow
+from donations.models import Donor, Gift, RecurringPlan, Role, User, utcnow
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.text import like_pattern
@@ -70,22 +70,78 @@ def donor_search_query(
     return query
 
 
-def lookup_donors_by_name(*, text: str, limit: int = 20) -> list[tuple[int, str, bool]]:
+# --- anonymity: who may see an anonymous donor's name --------------------------------
+
+ANONYMOUS_DONOR = "Anonymous donor"
+NAME_READERS = frozenset({Role.ADMIN.value, Role.TREASURER.value})
+
+
+def sees_donor_names(role: str | None) -> bool:
+    """Treasurers and admins see every donor's name; staff do not see anonymous donors'."""
+    return role in NAME_READERS
+
+
+def is_anonymous_condition() -> ColumnElement[bool]:
+    """SQL: the donor asked not to be named, or gave a gift or monthly plan anonymously."""
+    return or_(
+        Donor.prefers_anonymous.is_(True),
+        Donor.id.in_(select(Gift.donor_id).where(Gift.is_anonymous.is_(True))),
+        Donor.id.in_(select(RecurringPlan.donor_id).where(RecurringPlan.is_anonymous.is_(True))),
+    )
+
+
+def anonymous_donor_ids() -> set[int]:
+    """The ids of every anonymous donor (see ``is_anonymous_condition``)."""
+    return set(db.session.scalars(select(Donor.id).where(is_anonymous_condition())))
+
+
+def anonymous_label(donor_id: int) -> str:
+    return f"{ANONYMOUS_DONOR} #{donor_id}"
+
+
+def visible_name(*, donor: Donor, role: str | None) -> str:
+    """The donor's name, or "Anonymous donor #id" when ``role`` may not see it."""
+    if sees_donor_names(role):
+        return donor.name
+    anonymous = db.session.scalar(
+        select(Donor.id).where(Donor.id == donor.id, is_anonymous_condition())
+    )
+    return anonymous_label(donor.id) if anonymous is not None else donor.name
+
+
+def lookup_donors_by_name(
+    *, text: str, limit: int = 20, show_names: bool = True
+) -> list[tuple[int, str, bool]]:
     """Return (id, name, is_organization) of donors whose name contains ``text``.
 
-    For staff attaching a donor to goods: no address, email or notes.
+    For staff attaching a donor to goods: no address, email or notes. With
+    ``show_names`` off (staff), an anonymous donor is listed as "Anonymous
+    donor #id", after the named ones, and "#id" finds a donor by id.
     """
     text = text.strip()
     if not text:
         return []
+    matches = Donor.name.ilike(like_pattern(text), escape="\\")
+    wanted_id = text.removeprefix("#").strip()
+    if wanted_id.isdigit() and 0 < int(wanted_id) <= MAX_ID:
+        matches = or_(matches, Donor.id == int(wanted_id))
+    anonymous = is_anonymous_condition().label("anonymous")
     query = (
-        select(Donor.id, Donor.name, Donor.is_organization)
+        select(Donor.id, Donor.name, Donor.is_organization, anonymous)
         .where(Donor.merged_into_id.is_(None))
-        .where(Donor.name.ilike(like_pattern(text), escape="\\"))
-        .order_by(Donor.name, Donor.id)
+        .where(matches)
         .limit(limit)
     )
-    return [(row.id, row.name, row.is_organization) for row in db.session.execute(query)]
+    if not show_names:  # anonymous donors last, by id: a place among names hints at the name
+        query = query.order_by(anonymous)
+    query = query.order_by(Donor.name, Donor.id)
+    named, hidden = [], []
+    for row in db.session.execute(query):
+        if row.anonymous and not show_names:
+            hidden.append((row.id, anonymous_label(row.id), False))
+        else:
+            named.append((row.id, row.name, row.is_organization))
+    return named + sorted(hidden)
 
 
 def get_donor(donor_id: int) -> Donor:

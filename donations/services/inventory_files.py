@@ -43,6 +43,7 @@ from donations.models import (
     User,
     utcnow,
 )
+from donations.services import donors as donor_service
 from donations.services import inventory, privacy
 from donations.services.errors import InvalidInput
 
@@ -603,8 +604,12 @@ def ledger_rows(
     date_to: date | None = None,
     site_id: int | None = None,
     item_id: int | None = None,
+    show_names: bool = True,
 ) -> Iterator[list[Any]]:
-    """Yield the header, then one row per ledger entry in the order recorded."""
+    """Yield the header, then one row per ledger entry in the order recorded.
+
+    Without ``show_names`` (staff), an anonymous donor is "Anonymous donor #id".
+    """
     query = (
         select(
             StockEntry.document_id,
@@ -619,6 +624,7 @@ def ledger_rows(
             StockEntry.condition,
             StockDocument.source,
             Donor.name,
+            Donor.id,
             StockDocument.drive_name,
             Recipient.name,
             StockDocument.case_code,
@@ -640,6 +646,7 @@ def ledger_rows(
         query = query.where(StockEntry.site_id == site_id)
     if item_id:
         query = query.where(StockEntry.item_id == item_id)
+    hidden = set() if show_names else donor_service.anonymous_donor_ids()
     yield LEDGER_HEADER
     result = db.session.execute(query.execution_options(yield_per=EXPORT_BATCH))
     for (
@@ -655,12 +662,15 @@ def ledger_rows(
         condition,
         source,
         donor,
+        donor_id,
         drive,
         recipient,
         case_code,
         reason,
         reverses_id,
     ) in result:
+        if donor_id in hidden:
+            donor = donor_service.anonymous_label(donor_id)
         yield [
             _number(document_id),
             _KIND_LABELS.get(kind, kind),

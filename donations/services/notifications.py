@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 
 from donations.extensions import db
@@ -17,19 +19,25 @@ def _org_name() -> str:
     return org.legal_name if org else "our shelter"
 
 
-def thank_donor(gift: Gift) -> None:
-    """Queue the donor's thank-you note (once per gift) and any tribute card."""
+def thank_donor(gift: Gift, *, now: datetime | None = None) -> None:
+    """Queue the donor's thank-you note (once per gift) and any tribute card.
+
+    ``now`` is when the gift is thanked and its receipt issued (the demo passes
+    the gift's own moment); the clock's time when left out.
+    """
     if gift.thanked_at is not None:
         return
-    from donations.services import receipt_delivery
+    from donations.services import receipt_delivery, receipts
 
     # Per-gift receipts: issued now and sent in this note (each instalment is a gift).
-    receipt, pdf = receipt_delivery.thank_you_receipt(gift) or (None, None)
-    gift.thanked_at = utcnow()
+    receipt, pdf = receipt_delivery.thank_you_receipt(gift, issued_at=now) or (None, None)
+    gift.thanked_at = now or utcnow()
+    is_test = receipt.is_test if receipt is not None else receipts.making_test_receipts()
     donor = gift.donor
     amount = format_money(gift.amount_cents, gift.currency)
     org_name = _org_name()
     lines = [
+        *(receipt_delivery.TEST_MAIL_LINES if is_test else []),
         f"Dear {donor.name},",
         "",
         f"Thank you for your gift of {amount} to {org_name} ({gift.fund.name}), "
@@ -67,7 +75,9 @@ def thank_donor(gift: Gift) -> None:
         message = queue_mail(
             kind="gift_thanks",
             to=donor.email,
-            subject=f"Thank you for your gift to {org_name}",
+            subject=receipt_delivery.test_subject(
+                f"Thank you for your gift to {org_name}", is_test=is_test
+            ),
             body_text="\n".join(lines) + "\n",
             attachments=[pdf] if pdf is not None else [],
         )

@@ -131,7 +131,8 @@ def make_pledge(request: PledgeRequest) -> Pledge:
         action="pledge.created",
         object_type="pledge",
         object_id=pledge.id,
-        summary=f"{donor.name}: "
+        # By id, not name: staff read a pledge's history and may not see an anonymous donor's name.
+        summary=f"Donor #{donor.id}: "
         + ", ".join(f"{q} x {items[i].label}" for i, q in merged.items())
         + f" at {site.name} on {request.expected_on:%Y-%m-%d}",
     )

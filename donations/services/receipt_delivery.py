@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -160,6 +160,18 @@ def download_lines(receipt: Receipt, *, attached: bool) -> list[str]:
     return [f"{intro} within {days} days from: {receipt_url(receipt)}"]
 
 
+TEST_MAIL_LINES = [
+    "TEST — NOT A TAX RECEIPT. This message was made in test mode, while the site was",
+    "being tried out; no money changed hands and it cannot be used for taxes.",
+    "",
+]
+
+
+def test_subject(subject: str, *, is_test: bool) -> str:
+    """A test-mode message says so in its subject line first."""
+    return f"[TEST — not a tax receipt] {subject}" if is_test else subject
+
+
 def _receipt_mail(receipt: Receipt, *, attached: bool) -> tuple[str, str]:
     from donations.services import receipts
 
@@ -212,8 +224,10 @@ def _receipt_mail(receipt: Receipt, *, attached: bool) -> tuple[str, str]:
     body += ["", *download_lines(receipt, attached=attached)]
     if receipt.kind == ReceiptKind.CASH:
         body += manage_plan_line(receipt.gift)
-    text = "\n".join([f"Dear {name},", "", *body, "", f"With gratitude,\n{org_name}"]) + "\n"
-    return subject, text
+    lines = [f"Dear {name},", "", *body, "", f"With gratitude,\n{org_name}"]
+    if receipt.is_test:
+        lines = [*TEST_MAIL_LINES, *lines]
+    return test_subject(subject, is_test=receipt.is_test), "\n".join(lines) + "\n"
 
 
 def _long_date(iso: str) -> str:
@@ -286,7 +300,9 @@ def send_receipt(
     return message
 
 
-def thank_you_receipt(gift: Gift) -> tuple[Receipt, Attachment | None] | None:
+def thank_you_receipt(
+    gift: Gift, *, issued_at: datetime | None = None
+) -> tuple[Receipt, Attachment | None] | None:
     """Issue a gift's receipt for its thank-you note, when per-gift receipts are on.
 
     Returns the receipt and its PDF (None if it cannot be rendered now), or
@@ -309,7 +325,7 @@ def thank_you_receipt(gift: Gift) -> tuple[Receipt, Attachment | None] | None:
     ):
         return None
     db.session.flush()
-    receipt = receipts.issue_gift_receipt(actor=None, gift=gift)
+    receipt = receipts.issue_gift_receipt(actor=None, gift=gift, issued_at=issued_at)
     return receipt, _pdf_attachment(receipt)
 
 

@@ -8,6 +8,10 @@ rolled-back issue gives its number back, so there are no gaps.
 What a receipt prints is frozen at issue as JSON (``Receipt.content``, a
 ``donations.pdf.content.ReceiptContent``). A void keeps the number and adds a
 VOID mark; a reissue is a new number pointing at the voided receipt.
+
+In payments test mode (see ``making_test_receipts``) a receipt is a test
+receipt: ``is_test`` is set, its number comes from a series of its own
+("TEST-2026-000001"), and its PDF and mail say "TEST — not a tax receipt".
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -161,26 +165,44 @@ def statement_label(tax_year: int, basis: StatementBasis | str, start_month: int
 
 # --- numbers -------------------------------------------------------------------
 
+TEST_PREFIX = "TEST-"
 
-def take_number(fiscal_year: int) -> tuple[int, str]:
-    """Take the next receipt number of a fiscal year; the caller's transaction keeps it."""
+
+def making_test_receipts() -> bool:
+    """True when receipts made now are test receipts (payments test mode, see config)."""
+    from flask import current_app
+
+    setting = current_app.config.get("RECEIPTS_TEST_MODE")
+    if setting is not None:
+        return bool(setting)
+    key = str(current_app.config.get("STRIPE_SECRET_KEY") or "")
+    return not key.startswith(("sk_live_", "rk_live_"))
+
+
+def take_number(fiscal_year: int, *, is_test: bool = False) -> tuple[int, str]:
+    """Take the next receipt number of a fiscal year; the caller's transaction keeps it.
+
+    Test receipts count in their own series ("TEST-2026-000001"), so a live
+    series never holds a test number.
+    """
     serialize_writes(LOCK_NAME)
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     db.session.execute(
         insert(ReceiptSequence)
-        .values(fiscal_year=fiscal_year, last_number=0)
+        .values(is_test=is_test, fiscal_year=fiscal_year, last_number=0)
         .on_conflict_do_nothing()
     )
     sequence = db.session.scalar(
         select(ReceiptSequence)
-        .where(ReceiptSequence.fiscal_year == fiscal_year)
+        .where(ReceiptSequence.is_test.is_(is_test), ReceiptSequence.fiscal_year == fiscal_year)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     sequence.last_number += 1
     db.session.flush()
-    return sequence.last_number, f"{fiscal_year}-{sequence.last_number:06d}"
+    prefix = TEST_PREFIX if is_test else ""
+    return sequence.last_number, f"{prefix}{fiscal_year}-{sequence.last_number:06d}"
 
 
 def new_verification_code() -> str:
@@ -276,7 +298,14 @@ def _goods_lines(document: StockDocument) -> list[GoodsLine]:
 
 
 def _base_content(
-    *, kind: ReceiptKind, number: str, code: str, donor: Donor, currency: str
+    *,
+    kind: ReceiptKind,
+    number: str,
+    code: str,
+    donor: Donor,
+    currency: str,
+    issued_at: datetime,
+    is_test: bool = False,
 ) -> ReceiptContent:
     from donations.services.links import absolute_url
 
@@ -285,7 +314,7 @@ def _base_content(
     return ReceiptContent(
         kind=kind.value,
         number=number,
-        issued_on=utcnow().date().isoformat(),
+        issued_on=issued_at.date().isoformat(),
         verification_code=code,
         verify_url=absolute_url("receipts_public.verify", code=code),
         org=_org_block(org),
@@ -293,6 +322,7 @@ def _base_content(
         currency=currency,
         page_size=settings.page_size,
         for_post=not donor.email,
+        is_test=is_test,
     )
 
 
@@ -305,13 +335,24 @@ def _new_receipt(
     amount_cents: int,
     fill,
     replaces: Receipt | None = None,
+    issued_at: datetime | None = None,
     **columns,
 ) -> Receipt:
     org = _organization()
-    fiscal_year = fiscal_year_of(utcnow().date(), org.fiscal_year_start_month)
-    sequence, number = take_number(fiscal_year)
+    issued_at = issued_at or utcnow()
+    is_test = making_test_receipts() or (replaces is not None and replaces.is_test)
+    fiscal_year = fiscal_year_of(issued_at.date(), org.fiscal_year_start_month)
+    sequence, number = take_number(fiscal_year, is_test=is_test)
     code = new_verification_code()
-    content = _base_content(kind=kind, number=number, code=code, donor=donor, currency=currency)
+    content = _base_content(
+        kind=kind,
+        number=number,
+        code=code,
+        donor=donor,
+        currency=currency,
+        issued_at=issued_at,
+        is_test=is_test,
+    )
     content = fill(content)
     if replaces is not None:
         content = replace(content, replaces_number=replaces.number)
@@ -326,7 +367,8 @@ def _new_receipt(
         currency=currency,
         verification_code=code,
         content=content.to_json(),
-        issued_at=utcnow(),
+        is_test=is_test,
+        issued_at=issued_at,
         issued_by_id=actor.id if actor is not None else None,
         delivery="" if donor.email else "post",
         replaces_id=replaces.id if replaces is not None else None,
@@ -339,8 +381,8 @@ def _new_receipt(
         action="receipt.issued",
         object_type="receipt",
         object_id=receipt.id,
-        summary=f"{receipt.number} ({kind.label}) for {donor.name}"
-        + (f", replacing {replaces.number}" if replaces else ""),
+        summary=f"{receipt.number} ({kind.label}{', test mode' if is_test else ''}) "
+        f"for {donor.name}" + (f", replacing {replaces.number}" if replaces else ""),
     )
     return receipt
 
@@ -404,9 +446,16 @@ def was_corrected(gift_id: int) -> bool:
 
 
 def issue_gift_receipt(
-    *, actor: User | None, gift: Gift, replaces: Receipt | None = None
+    *,
+    actor: User | None,
+    gift: Gift,
+    replaces: Receipt | None = None,
+    issued_at: datetime | None = None,
 ) -> Receipt:
-    """Issue the receipt of one paid gift of money (an instalment is one gift)."""
+    """Issue the receipt of one paid gift of money (an instalment is one gift).
+
+    ``issued_at`` is now unless given (the demo issues at the gift's moment).
+    """
     gift = _lock_gift(gift)
     if gift.is_reversal or gift.status != GiftStatus.PAID:
         state = "a correction entry" if gift.is_reversal else f"{gift.status}, not paid"
@@ -440,6 +489,7 @@ def issue_gift_receipt(
         amount_cents=amount,
         fill=fill,
         replaces=replaces,
+        issued_at=issued_at,
         gift_id=gift.id,
     )
 
@@ -466,7 +516,11 @@ def _non_cash_total(donor_id: int, year_start: date, year_end: date) -> int:
 
 
 def issue_in_kind_receipt(
-    *, actor: User | None, in_kind: InKindGift, replaces: Receipt | None = None
+    *,
+    actor: User | None,
+    in_kind: InKindGift,
+    replaces: Receipt | None = None,
+    issued_at: datetime | None = None,
 ) -> Receipt:
     """Acknowledge goods from a donor: items, quantities, condition, date; no value."""
     serialize_writes(LOCK_NAME)
@@ -495,6 +549,7 @@ def issue_in_kind_receipt(
         amount_cents=0,
         fill=fill,
         replaces=replaces,
+        issued_at=issued_at,
         in_kind_gift_id=in_kind.id,
     )
 
@@ -901,4 +956,5 @@ def verify_code(code: str) -> dict[str, object] | None:
         "currency": receipt.currency,
         "is_goods": receipt.kind == ReceiptKind.IN_KIND,
         "status": receipt.status,
+        "is_test": receipt.is_test,
     }

@@ -73,6 +73,7 @@ class Run:
     """One processing run: the gateway, and what the handlers touched."""
 
     gateway: PaymentGateway
+    now: datetime | None = None  # when it happens; the clock's time when None (the demo sets it)
     gift: Gift | None = None
     plan: RecurringPlan | None = None
     linked_ids: set[str] = field(default_factory=set)
@@ -90,21 +91,30 @@ class Receipt:
     duplicate: bool
 
 
-def receive_webhook(*, payload: bytes, signature: str | None, gateway: PaymentGateway) -> Receipt:
+def receive_webhook(
+    *,
+    payload: bytes,
+    signature: str | None,
+    gateway: PaymentGateway,
+    now: datetime | None = None,
+) -> Receipt:
     """Verify, store and process one webhook delivery.
 
     Raises SignatureError (nothing stored) when the signature does not hold.
-    A delivery of an event already stored changes nothing.
+    A delivery of an event already stored changes nothing. ``now`` is when it
+    arrived (the demo replays a year); the clock's time when left out.
     """
     event = gateway.verify_webhook(payload, signature)
-    return record_event(event=event, payload=payload.decode("utf-8"), gateway=gateway)
+    return record_event(event=event, payload=payload.decode("utf-8"), gateway=gateway, now=now)
 
 
 def _stored_status(event_id: str) -> str | None:
     return db.session.scalar(select(StripeEvent.status).where(StripeEvent.event_id == event_id))
 
 
-def record_event(*, event: Json, payload: str, gateway: PaymentGateway) -> Receipt:
+def record_event(
+    *, event: Json, payload: str, gateway: PaymentGateway, now: datetime | None = None
+) -> Receipt:
     """Store an event by its id and process it; a repeat has no effect."""
     event_id = str(event["id"])
     status = _stored_status(event_id)  # most repeats stop here, before any lock
@@ -125,17 +135,20 @@ def record_event(*, event: Json, payload: str, gateway: PaymentGateway) -> Recei
         payload=payload,
         status=StripeEventStatus.PROCESSED.value,
         object_id=str(obj.get("id") or "")[:255],
+        received_at=now or utcnow(),
     )
     try:
         with db.session.begin_nested():
             db.session.add(row)
     except IntegrityError:  # the same event, delivered twice at the same moment
         return Receipt(event_id, _stored_status(event_id) or "", duplicate=True)
-    process_event(row, gateway=gateway)
+    process_event(row, gateway=gateway, now=now)
     return Receipt(event_id, row.status, duplicate=False)
 
 
-def process_event(row: StripeEvent, *, gateway: PaymentGateway) -> StripeEvent:
+def process_event(
+    row: StripeEvent, *, gateway: PaymentGateway, now: datetime | None = None
+) -> StripeEvent:
     """Run the handler for a stored event and record the outcome on the row."""
     row.attempts += 1
     handler = HANDLERS.get(row.type)
@@ -156,7 +169,7 @@ def process_event(row: StripeEvent, *, gateway: PaymentGateway) -> StripeEvent:
         log.warning("stripe event %s: %s", row.event_id, row.last_error)
         db.session.flush()
         return row
-    run = Run(gateway=gateway)
+    run = Run(gateway=gateway, now=now)
     try:
         with db.session.begin_nested():
             handler(obj, run)
@@ -179,7 +192,7 @@ def process_event(row: StripeEvent, *, gateway: PaymentGateway) -> StripeEvent:
     else:
         row.status = StripeEventStatus.PROCESSED.value
         row.last_error = ""
-        row.processed_at = utcnow()
+        row.processed_at = now or utcnow()
         if run.gift is not None:
             row.gift_id = run.gift.id
         if run.plan is not None:
@@ -282,7 +295,7 @@ def apply_payment(gift: Gift, payment: PaymentSnapshot, run: Run) -> None:
             gift.received_at = payment.charge_created
         if gift.thanked_at is None:
             db.session.flush()
-            notifications.thank_donor(gift)
+            notifications.thank_donor(gift, now=run.now)
     elif payment.status == "processing":
         if gift.status in (GiftStatus.PENDING.value, GiftStatus.FAILED.value):
             gift.status = GiftStatus.PROCESSING.value
