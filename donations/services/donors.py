@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 
 from donations.extensions import db
 from donations.models import Donor, Gift, RecurringPlan, Role, User, utcnow
@@ -116,12 +116,16 @@ def lookup_donors_by_name(
 
     For staff attaching a donor to goods: no address, email or notes. With
     ``show_names`` off (staff), an anonymous donor is listed as "Anonymous
-    donor #id", after the named ones, and "#id" finds a donor by id.
+    donor #id", found only by "#id", never by a typed name.
     """
     text = text.strip()
     if not text:
         return []
     matches = Donor.name.ilike(like_pattern(text), escape="\\")
+    if not show_names:
+        # Staff find an anonymous donor by "#id" only: a hit on a typed name would tell
+        # them that someone of that name gave, which is what anonymity withholds.
+        matches = and_(matches, ~is_anonymous_condition())
     wanted_id = text.removeprefix("#").strip()
     if wanted_id.isdigit() and 0 < int(wanted_id) <= MAX_ID:
         matches = or_(matches, Donor.id == int(wanted_id))

@@ -709,6 +709,8 @@ def preview_statement_content(
             code=PREVIEW_NUMBER,
             donor=draft.donor,
             currency=draft.currency,
+            issued_at=utcnow(),
+            is_test=making_test_receipts(),
         ),
         verify_url=absolute_url("receipts_public.verify"),
     )
