@@ -356,7 +356,7 @@ def reset_request():
 @limiter.limit(_login_limit, methods=["POST"])
 def reset_password(token: str):
     """Set a new password from an emailed link."""
-    with unit_of_work(flash_errors=True, commit=False) as check:
+    with unit_of_work(flash_errors=True, read_only=True) as check:
         accounts.user_for_reset_token(token)
     if not check.ok:
         return redirect(url_for("auth.reset_request"))

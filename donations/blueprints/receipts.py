@@ -31,7 +31,7 @@ from donations.ranges import page_arg
 from donations.services import gifts as gift_service
 from donations.services import receipt_delivery, receipts
 from donations.services import receipt_files as files
-from donations.services.errors import NotFound
+from donations.services.errors import DomainError, NotFound
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("receipts", __name__)
@@ -389,7 +389,7 @@ def settings():
 @roles_required(Role.ADMIN)
 def sample_pdf():
     """Show a sample receipt to "Sample Donor" with the current settings; nothing is stored."""
-    with unit_of_work(flash_errors=True, catch=(ModuleNotFoundError,)) as work:
+    with unit_of_work(flash_errors=True, errors=(DomainError, ModuleNotFoundError)) as work:
         data = files.sample_pdf()
         work.discard()  # reading the settings may have created their row: keep nothing
     if isinstance(work.error, ModuleNotFoundError):
