@@ -22,7 +22,6 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from donations.authz import roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error
 from donations.models import (
     AuditEvent,
     MailStatus,
@@ -33,9 +32,9 @@ from donations.models import (
 )
 from donations.ranges import page_arg
 from donations.services import accounts, audit, mail, two_factor, user_sessions
-from donations.services.errors import DomainError
 from donations.services.links import public_base_url
 from donations.services.organization import get_organization, update_organization
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -161,7 +160,7 @@ def new_user():
     """Create a user with a role and an initial password."""
     form = NewUserForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             user = accounts.create_user(
                 actor=current_user,
                 email=form.email.data,
@@ -169,11 +168,7 @@ def new_user():
                 role=form.role.data,
                 password=form.password.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"{user.name} can now sign in as {user.role}.", "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
@@ -186,7 +181,7 @@ def edit_user(user_id: int):
     user = db.get_or_404(User, user_id)
     form = EditUserForm(obj=user)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             accounts.update_user(
                 actor=current_user,
                 user=user,
@@ -195,11 +190,7 @@ def edit_user(user_id: int):
                 role=form.role.data,
                 active=form.active.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"Saved {user.name}.", "success")
             return redirect(url_for("admin.users"))
     history = db.session.scalars(audit.audit_query(object_type="user", object_id=user.id).limit(20))
@@ -220,10 +211,10 @@ def sign_user_out_everywhere(user_id: int):
     user = db.get_or_404(User, user_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    ended = user_sessions.revoke_all_sessions(
-        user=user, reason="signed out by an admin", actor=current_user
-    )
-    db.session.commit()
+    with unit_of_work():
+        ended = user_sessions.revoke_all_sessions(
+            user=user, reason="signed out by an admin", actor=current_user
+        )
     flash(f"{user.name} is signed out everywhere ({ended} session(s) ended).", "success")
     if user.id == current_user.id:
         return redirect(url_for("auth.login"))
@@ -237,13 +228,9 @@ def reset_two_factor(user_id: int):
     user = db.get_or_404(User, user_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
+    with unit_of_work(flash_errors=True) as work:
         two_factor.reset_two_factor(actor=current_user, user=user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    if work.ok:
         flash(
             f"Two-step sign-in is reset for {user.name}, who is signed out everywhere "
             "and sets it up again at the next sign-in.",
@@ -261,13 +248,9 @@ def set_user_active(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     make_active = request.form.get("active") == "1"
-    try:
+    with unit_of_work(flash_errors=True) as work:
         accounts.set_user_active(actor=current_user, user=user, active=make_active)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    if work.ok:
         state = "active again" if make_active else "deactivated and signed out"
         flash(f"{user.name} is {state}.", "success")
     return redirect(url_for("admin.users"))
@@ -285,13 +268,9 @@ def organization():
     if form.validate_on_submit():
         data = {name: form[name].data for name in form.data if name not in ("submit", "csrf_token")}
         data["email"] = data["email"] or ""
-        try:
+        with unit_of_work(form) as work:
             update_organization(actor=current_user, **data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash("Organisation settings saved.", "success")
             return redirect(url_for("admin.organization"))
     return render_template(
@@ -368,13 +347,9 @@ def requeue_mail(message_id: int):
     message = db.get_or_404(OutboxMessage, message_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
+    with unit_of_work(flash_errors=True) as work:
         mail.requeue_message(actor=current_user, message=message)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    if work.ok:
         flash("The message is queued again.", "success")
     return redirect(url_for("admin.mail_message", message_id=message.id))
 
@@ -448,8 +423,8 @@ def verify_audit():
     """Recompute the audit log's hash chain now and store the result."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    verification = audit.verify_chain(actor=current_user)
-    db.session.commit()
+    with unit_of_work():
+        verification = audit.verify_chain(actor=current_user)
     if verification.ok:
         flash("Checked the chain just now: it is intact.", "success")
     else:

@@ -23,12 +23,12 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from donations.authz import ANY_ROLE, public, roles_required, two_factor_required
 from donations.extensions import db, limiter
-from donations.forms import show_domain_error, strip_text
+from donations.forms import strip_text
 from donations.models import User
 from donations.services import accounts, two_factor, user_sessions
-from donations.services.errors import DomainError
 from donations.services.links import absolute_url
 from donations.services.organization import current_organization_name
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("auth", __name__)
 
@@ -111,10 +111,13 @@ def _pending_user_key() -> str:
     return f"second-step:{pending.get('user_id', request.remote_addr)}"
 
 
-def _finish_sign_in(user: User, next_url: str | None, message: str | None = None):
-    """Start a server-side session for this browser, commit, and sign the user in."""
+def _start_session(user: User) -> None:
+    """Start a server-side session for this browser (the caller's unit of work commits it)."""
     user_sessions.start_session(user=user, user_agent=request.user_agent.string or "")
-    db.session.commit()
+
+
+def _finish_sign_in(user: User, next_url: str | None, message: str | None = None):
+    """Sign the user in once their session is committed."""
     login_user(user)
     flash(message or f"Signed in as {user.name}.", "success")
     return redirect(_safe_next(next_url) or url_for("main.dashboard"))
@@ -129,14 +132,18 @@ def login():
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(
-            email=form.email.data, password=form.password.data, remote_addr=request.remote_addr
-        )
+        with unit_of_work() as work:
+            user = accounts.authenticate(
+                email=form.email.data, password=form.password.data, remote_addr=request.remote_addr
+            )
+            if user is None or user.has_two_factor:
+                # Keep nothing: with two steps, the sign-in is recorded after the second step.
+                work.discard()
+            else:
+                _start_session(user)
         if user is None:
-            db.session.rollback()
             form.form_errors.append(GENERIC_LOGIN_ERROR)
         elif user.has_two_factor:
-            db.session.rollback()  # the sign-in is recorded after the second step
             session[_PENDING] = {
                 "user_id": user.id,
                 "at": int(user_sessions.now().timestamp()),
@@ -167,20 +174,18 @@ def second_step():
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
-        try:
+        message = None
+        with unit_of_work(form) as work:
             used = two_factor.verify_second_factor(user=user, code=form.code.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            session.pop(_PENDING, None)
-            message = None
             if used == "recovery":
                 left = two_factor.unused_recovery_codes(user=user)
                 message = (
                     f"Signed in with a recovery code; {left} left. "
                     "Make new ones on your account page if you are running low."
                 )
+            _start_session(user)
+        if work.ok:
+            session.pop(_PENDING, None)
             return _finish_sign_in(user, pending.get("next"), message)
     return render_template("auth/second_step.html", form=form)
 
@@ -190,8 +195,8 @@ def second_step():
 def logout():
     """Sign this browser out; its session cookie stops working at once."""
     if g.get("user_session") is not None:
-        user_sessions.revoke_session(record=g.user_session)
-        db.session.commit()
+        with unit_of_work():
+            user_sessions.revoke_session(record=g.user_session)
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
@@ -230,15 +235,11 @@ def two_factor_setup():
         secret = session[_SETUP_SECRET] = two_factor.new_secret()
     form = CodeForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             codes = two_factor.enable_two_factor(
                 user=current_user, secret=secret, code=form.code.data
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             session.pop(_SETUP_SECRET, None)
             session[_NEW_CODES] = codes
             flash("Two-step sign-in is on.", "success")
@@ -272,13 +273,10 @@ def regenerate_recovery_codes():
     """Replace the recovery codes with ten new ones."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
+    with unit_of_work(flash_errors=True) as work:
         codes = two_factor.regenerate_recovery_codes(user=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not work.ok:
         return redirect(url_for("auth.account"))
-    db.session.commit()
     session[_NEW_CODES] = codes
     flash("New recovery codes made; the old ones no longer work.", "success")
     return redirect(url_for("auth.recovery_codes"))
@@ -290,13 +288,9 @@ def disable_two_factor():
     """Turn off two-step sign-in, where the organisation does not require it."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
+    with unit_of_work(flash_errors=True) as work:
         two_factor.disable_two_factor(user=current_user, required=two_factor_required(current_user))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    if work.ok:
         flash("Two-step sign-in is off.", "success")
     return redirect(url_for("auth.account"))
 
@@ -307,10 +301,10 @@ def sign_out_everywhere():
     """Sign the user out of every browser, this one included."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    user_sessions.revoke_all_sessions(
-        user=current_user, reason="signed out everywhere", actor=current_user
-    )
-    db.session.commit()
+    with unit_of_work():
+        user_sessions.revoke_all_sessions(
+            user=current_user, reason="signed out everywhere", actor=current_user
+        )
     logout_user()
     flash("You are signed out on every device and browser.", "info")
     return redirect(url_for("auth.login"))
@@ -322,18 +316,14 @@ def change_password():
     """Let a signed-in user change their own password."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             accounts.change_password(
                 user=current_user,
                 current_password=form.current_password.data,
                 new_password=form.new_password.data,
                 keep_session=g.get("user_session"),
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash("Your password is changed. Other browsers you used are signed out.", "success")
             return redirect(url_for("main.dashboard"))
     return render_template("auth/change_password.html", form=form)
@@ -346,11 +336,11 @@ def reset_request():
     """Email a password reset link, without saying whether the address is known."""
     form = ResetRequestForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(
-            email=form.email.data,
-            reset_url_for=lambda token: absolute_url("auth.reset_password", token=token),
-        )
-        db.session.commit()
+        with unit_of_work():
+            accounts.request_password_reset(
+                email=form.email.data,
+                reset_url_for=lambda token: absolute_url("auth.reset_password", token=token),
+            )
         minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
         flash(
             "If that address belongs to an account, a reset link is on its way. "
@@ -366,20 +356,15 @@ def reset_request():
 @limiter.limit(_login_limit, methods=["POST"])
 def reset_password(token: str):
     """Set a new password from an emailed link."""
-    try:
+    with unit_of_work(flash_errors=True, read_only=True) as check:
         accounts.user_for_reset_token(token)
-    except DomainError as error:
-        flash(error.message, "error")
+    if not check.ok:
         return redirect(url_for("auth.reset_request"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             accounts.reset_password(token=token, new_password=form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash("Your password is set. Sign in with it now.", "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)

@@ -35,13 +35,13 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error, strip_text
+from donations.forms import strip_text
 from donations.models import Item, ItemCategory, Role, Site, SiteKind, StockLevel
 from donations.money import AmountError, format_plain, parse_amount
 from donations.ranges import BoundedIntegerField, IdSelectField, page_arg, parse_id
 from donations.services import audit, inventory
 from donations.services import catalog as catalog_service
-from donations.services.errors import DomainError
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("catalog", __name__, url_prefix="/inventory")
 
@@ -389,13 +389,9 @@ def new_item():
     """Add an item to the catalog."""
     form = _item_form(None)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             item = catalog_service.create_item(actor=current_user, **form.item_values())
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"Added {item.label} ({item.code}) to the catalog.", "success")
             if item.is_kit:
                 flash("Now list what one kit holds.", "info")
@@ -411,13 +407,9 @@ def edit_item(item_id: int):
     item = db.get_or_404(Item, item_id)
     form = _item_form(item)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             catalog_service.update_item(actor=current_user, item=item, **form.item_values())
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"Saved {item.label} ({item.code}).", "success")
             return redirect(url_for("catalog.items", category=item.category_id))
     return _render_item_form(form, item, 400 if form.is_submitted() else 200)
@@ -430,15 +422,11 @@ def new_category():
     form = CategoryForm()
     status = 200
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             category = catalog_service.create_category(
                 actor=current_user, name=form.name.data, sort_order=form.sort_order.data or 0
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"Added the category {category.name}.", "success")
             return redirect(url_for("catalog.items", category=category.id))
     if form.is_submitted():
@@ -539,13 +527,10 @@ def kit_components(kit_id: int):
     components = _parse_components(form)
     if components is None:
         return _render_kit(kit, form, 400)
-    try:
+    with unit_of_work(form) as work:
         catalog_service.set_kit_components(actor=current_user, kit=kit, components=components)
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
+    if not work.ok:
         return _render_kit(kit, form, 400)
-    db.session.commit()
     flash(f"Saved what one {kit.label} holds.", "success")
     return redirect(url_for("catalog.kit_components", kit_id=kit.id))
 
@@ -638,13 +623,9 @@ def new_site():
     """Add a shelter, warehouse or drop-off point."""
     form = SiteForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             site = catalog_service.create_site(actor=current_user, **form.site_values())
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"Added the site {site.name}.", "success")
             return redirect(url_for("catalog.sites"))
     return _render_site_form(form, None, 400 if form.is_submitted() else 200)
@@ -657,13 +638,9 @@ def edit_site(site_id: int):
     site = db.get_or_404(Site, site_id)
     form = SiteForm(obj=site)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             catalog_service.update_site(actor=current_user, site=site, **form.site_values())
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"Saved the site {site.name}.", "success")
             return redirect(url_for("catalog.sites"))
     return _render_site_form(form, site, 400 if form.is_submitted() else 200)
@@ -723,15 +700,13 @@ def par_levels(site_id: int):
             else:
                 levels[item_id] = int(text)
         if not errors:
-            try:
+            with unit_of_work() as work:
                 changed = inventory.set_par_levels(
                     actor=current_user, site_id=site.id, levels=levels
                 )
-            except DomainError as error:
-                db.session.rollback()
-                form.form_errors.append(error.message)
-            else:
-                db.session.commit()
+            if work.error is not None:
+                form.form_errors.append(work.error.message)
+            if work.ok:
                 flash(
                     f"Saved par levels at {site.name}: {changed} changed."
                     if changed

@@ -30,11 +30,12 @@ from wtforms.widgets import HiddenInput
 
 from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error, strip_text
+from donations.forms import strip_text
 from donations.models import Donor, GiftMethod, RecurringPlan, Role
 from donations.ranges import BoundedIntegerField, id_arg, page_arg
 from donations.services import audit, donors, gifts, inventory, receipt_files
-from donations.services.errors import DomainError, NotFound
+from donations.services.errors import NotFound
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("donors", __name__, url_prefix="/donors")
 
@@ -159,13 +160,9 @@ def new():
     """Add a donor."""
     form = DonorForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             donor = donors.create_donor(actor=current_user, **form.donor_fields())
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"Added {donor.name}.", "success")
             return redirect(url_for("donors.detail", donor_id=donor.id))
     return render_template("donors/form.html", form=form, donor=None)
@@ -207,13 +204,9 @@ def edit(donor_id: int):
         return _to_current(donor, "donors.edit")
     form = DonorForm(obj=donor)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             donors.update_donor(actor=current_user, donor=donor, **form.donor_fields())
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"Saved {donor.name}.", "success")
             return redirect(url_for("donors.detail", donor_id=donor.id))
     return render_template("donors/form.html", form=form, donor=donor)
@@ -228,15 +221,11 @@ def merge(donor_id: int):
         return _to_current(donor, "donors.merge")
     form = MergeForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             other = donors.get_donor(form.other_id.data)
             label = f"#{other.id} ({other.name})"
             donors.merge_donors(actor=current_user, source=other, target=donor)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"Merged donor {label} into this record.", "success")
             return redirect(url_for("donors.detail", donor_id=donor.id))
     elif form.is_submitted():
@@ -245,11 +234,11 @@ def merge(donor_id: int):
     other_id = form.other_id.data if form.is_submitted() else id_arg("other")
     other, problem = None, None
     if other_id is not None:
-        try:
+        with unit_of_work(read_only=True) as check:
             other = donors.get_donor(other_id)
             donors.check_mergeable(source=other, target=donor)
-        except DomainError as error:
-            other, problem = None, error.message
+        if check.error is not None:
+            other, problem = None, check.error.message
     if other is not None:
         form.other_id.data = other.id
         filled = donors.fields_filled_by_merge(source=other, target=donor)

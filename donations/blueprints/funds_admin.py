@@ -13,14 +13,14 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from donations.authz import roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error, strip_text
+from donations.forms import strip_text
 from donations.models import Fund, GivingSettings, Role
 from donations.money import format_plain
 from donations.ranges import BoundedIntegerField, IdSelectField, parse_id
 from donations.services import audit
 from donations.services import funds as fund_service
-from donations.services.errors import DomainError
 from donations.services.giving import active_funds, default_currency, get_giving_settings
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("funds_admin", __name__, url_prefix="/admin")
 
@@ -132,10 +132,8 @@ def _parsed_settings(form: GivingForm, currency: str) -> dict[str, Any] | None:
     }
     values: dict[str, Any] = {}
     for name, parse in parsers.items():
-        try:
+        with unit_of_work(form, read_only=True):
             values[name] = parse()
-        except DomainError as error:
-            show_domain_error(form, error)
     if len(values) < len(parsers):
         return None
     fund_id = form.default_fund.data or ""
@@ -159,13 +157,9 @@ def new_fund():
     """Add a fund donors can choose."""
     form = FundForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             fund = fund_service.create_fund(actor=current_user, **form.fund_fields())
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"Added the fund {fund.name}.", "success")
             return redirect(url_for("funds_admin.funds"))
     return render_template("admin/fund_form.html", form=form, fund=None)
@@ -178,13 +172,9 @@ def edit_fund(fund_id: int):
     fund = db.get_or_404(Fund, fund_id)
     form = FundForm(obj=fund)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             fund_service.update_fund(actor=current_user, fund=fund, **form.fund_fields())
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(f"Saved the fund {fund.name}.", "success")
             return redirect(url_for("funds_admin.funds"))
     history = db.session.scalars(
@@ -206,13 +196,9 @@ def giving():
     if form.validate_on_submit():
         values = _parsed_settings(form, currency)
         if values is not None:
-            try:
+            with unit_of_work(form) as work:
                 fund_service.update_giving_settings(actor=current_user, currency=currency, **values)
-            except DomainError as error:
-                db.session.rollback()
-                show_domain_error(form, error)
-            else:
-                db.session.commit()
+            if work.ok:
                 flash("Donation page settings saved.", "success")
                 return redirect(url_for("funds_admin.giving"))
     history = db.session.scalars(audit.audit_query(object_type="giving_settings").limit(20)).all()

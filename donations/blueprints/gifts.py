@@ -25,7 +25,7 @@ from wtforms.widgets import HiddenInput
 
 from donations.authz import roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error, strip_text
+from donations.forms import strip_text
 from donations.models import (
     Donor,
     Frequency,
@@ -41,8 +41,9 @@ from donations.money import AmountError, format_plain, parse_amount
 from donations.ranges import NO_SUCH_DONOR, BoundedIntegerField, id_arg, page_arg
 from donations.services import audit, donors, notifications, receipt_files
 from donations.services import gifts as gift_service
-from donations.services.errors import DomainError, NotFound
+from donations.services.errors import NotFound
 from donations.services.giving import active_funds, default_currency
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("gifts", __name__, url_prefix="/gifts")
 
@@ -394,20 +395,16 @@ def new_offline():
     if not form.is_submitted():
         form.donor_id.data = id_arg("donor_id")
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             gift = gift_service.record_offline_gift(
                 actor=current_user,
                 currency=form.currency,
                 **form.gift_values(),
                 **form.benefit_values(),
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
             if form.send_thanks.data:
                 notifications.thank_donor(gift)
-            db.session.commit()
+        if work.ok:
             flash(f"Recorded gift #{gift.id}: {gift_service.describe_gift(gift)}.", "success")
             return redirect(url_for("gifts.detail", gift_id=gift.id))
     donor, choice = _donor_choice(form.donor_id.data)
@@ -445,7 +442,7 @@ def correct(gift_id: int):
     form.currency = gift.currency
     form.fund_id.choices = _fund_choices(gift.fund_id)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             reversal, replacement = gift_service.correct_gift(
                 actor=current_user,
                 gift=gift,
@@ -454,11 +451,7 @@ def correct(gift_id: int):
                 **form.gift_values(),
                 **form.benefit_values(),
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             if replacement is None:
                 flash(f"Gift #{gift.id} is void: reversed by entry #{reversal.id}.", "success")
                 return redirect(url_for("gifts.detail", gift_id=reversal.id))
@@ -538,13 +531,11 @@ def replay_event(event_row_id: int):
     event = db.get_or_404(StripeEvent, event_row_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
+    with unit_of_work() as work:
         gift_service.replay_event(actor=current_user, event=event)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "info")
-    else:
-        db.session.commit()
+    if work.error is not None:
+        flash(work.error.message, "info")
+    if work.ok:
         failed = event.status == StripeEventStatus.FAILED.value
         message = f"Event {event.event_id} ({event.type}) processed again: now {event.status}."
         if event.last_error and event.status != StripeEventStatus.PROCESSED.value:

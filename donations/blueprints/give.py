@@ -67,6 +67,7 @@ from donations.services.funds import (
 )
 from donations.services.links import absolute_url
 from donations.services.organization import current_organization_name
+from donations.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -512,11 +513,10 @@ def index():
         amount_cents, amount_note = _amount_cents(form, settings, currency)
         if valid and amount_cents is not None:
             donation = form.donation(amount_cents=amount_cents, currency=currency)
-            try:
+            with unit_of_work() as work:
                 cover = giving.check_donation(donation)
-            except DomainError as error:
-                db.session.rollback()
-                _show_error(form, error)
+            if work.error is not None:
+                _show_error(form, work.error)
             else:
                 payload = _sign(donation, uuid.uuid4().hex)
                 return _review(donation, cover, payload=payload, notice=amount_note)
@@ -529,40 +529,37 @@ def index():
 def checkout():
     """Record the pending gift, then send the donor to Stripe's payment page."""
     donation, attempt_id, payload = _signed_donation()
-    try:
+    with unit_of_work() as work:
         gift = giving.prepare_checkout(donation=donation, attempt_id=attempt_id)
-    except DomainError as error:
-        db.session.rollback()
+    if work.error is not None:
         settings, funds = giving.get_giving_settings(), giving.active_funds()
         if not funds:
             return render_template("give/closed.html")
         data = _form_data(donation, settings)
         form = _donation_form(settings, funds, donation.currency, data=data)
-        _show_error(form, error)
+        _show_error(form, work.error)
         return _form_page(form, settings, funds, donation.currency)
-    db.session.commit()
     if gift.status in (GiftStatus.PAID.value, GiftStatus.PROCESSING.value):
         return redirect(_thanks_url(gift), 303)
     if gift.status != GiftStatus.PENDING.value:
         fresh = _sign(donation, uuid.uuid4().hex)
         return _review(donation, _cover_of(gift), payload=fresh, notice=ATTEMPT_CLOSED)
     token = giving.gift_token(gift)
-    try:
+    with unit_of_work(errors=(GatewayError,)) as opened:
         session = giving.open_checkout_session(
             gift=gift,
             gateway=payments.get_gateway(),
             success_url=absolute_url("give.thanks", token=token),
             cancel_url=absolute_url("give.cancelled", token=token),
         )
-    except GatewayError as error:
-        db.session.rollback()
-        log.warning("could not open a checkout for gift %s: %s", gift.id, error.message)
+        if not session.url:  # e.g. a session made for an embedded form: nowhere to send the donor
+            opened.discard()  # the gift stays pending, with no session that cannot be paid
+    if opened.error is not None:
+        log.warning("could not open a checkout for gift %s: %s", gift.id, opened.error.message)
         return _review(donation, _cover_of(gift), payload=payload, message=GATEWAY_TROUBLE)
-    if not session.url:  # e.g. a session made for an embedded form: nowhere to send the donor
-        db.session.rollback()  # the gift stays pending, with no session that cannot be paid
+    if not opened.ok:
         log.warning("checkout session %s for gift %s came without a url", session.id, gift.id)
         return _problem(NO_PAYMENT_PAGE, 502, heading="We could not open the payment page")
-    db.session.commit()
     return redirect(session.url, 303)
 
 
@@ -605,19 +602,19 @@ def cancelled(token: str):
 @public
 def manage_plan(token: str):
     """Open Stripe's billing portal, where the donor changes the card or stops the gift."""
-    try:
+    with unit_of_work(errors=(DomainError, GatewayError), read_only=True) as work:
         plan = giving.plan_for_token(token)
         url = giving.portal_url(
             plan=plan,
             gateway=payments.get_gateway(),
             return_url=absolute_url("give.index"),
         )
-    except NotFound as error:
-        return _problem(error.message, 404)
-    except DomainError as error:
-        return _problem(error.message)
-    except GatewayError as error:
-        log.warning("could not open the billing portal: %s", error.message)
+    if isinstance(work.error, NotFound):
+        return _problem(work.error.message, 404)
+    if isinstance(work.error, DomainError):
+        return _problem(work.error.message)
+    if isinstance(work.error, GatewayError):
+        log.warning("could not open the billing portal: %s", work.error.message)
         return _problem(PORTAL_TROUBLE, 503)
     return redirect(url, 303)
 
@@ -637,13 +634,9 @@ def test_checkout(id: str):  # the name payments.py builds the address with
     form = TestPaymentForm()
     if form.validate_on_submit():
         paying = form.action.data == "pay"
-        try:
+        with unit_of_work(form) as work:
             payments.complete_test_checkout(session_id=id, outcome="paid" if paying else "cancel")
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             return redirect(session["success_url" if paying else "cancel_url"], 303)
     elif form.is_submitted():
         form.form_errors.extend(form.action.errors)
@@ -665,13 +658,9 @@ def test_portal(customer: str):
         if cancelled:  # a second click: Stripe would refuse to cancel twice
             flash("Your monthly gift is already cancelled.", "info")
             return redirect(url_for("give.test_portal", customer=customer), 303)
-        try:
+        with unit_of_work(flash_errors=True) as work:
             payments.cancel_test_plan(plan=plan)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
+        if work.ok:
             flash("Your monthly gift is cancelled. No more payments will be taken.", "success")
         return redirect(url_for("give.test_portal", customer=customer), 303)
     return render_template("give/test_portal.html", plan=plan, form=form, cancelled=cancelled)

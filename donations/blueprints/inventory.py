@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error, strip_text
+from donations.forms import strip_text
 from donations.models import (
     Condition,
     DocumentKind,
@@ -29,7 +29,8 @@ from donations.models import (
 )
 from donations.ranges import page_arg, parse_id
 from donations.services import catalog, inventory
-from donations.services.errors import DomainError, NotFound
+from donations.services.errors import NotFound
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
 
@@ -380,14 +381,11 @@ def reverse(document_id: int):
     form = ReverseForm()
     if not form.validate_on_submit():
         return _render_document(found, form, 400)
-    try:
+    with unit_of_work(form) as work:
         reversal = inventory.reverse_document(
             actor=current_user, document_id=found.id, note=form.note.data
         )
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
+    if not work.ok:
         return _render_document(found, form, 400)
-    db.session.commit()
     flash(f"{found.number} was reversed by {reversal.number}.", "success")
     return redirect(url_for("inventory.document", document_id=reversal.id))

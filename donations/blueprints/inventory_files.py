@@ -33,12 +33,13 @@ from wtforms.widgets import HiddenInput
 
 from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error, strip_text
+from donations.forms import strip_text
 from donations.models import Donor, Role, Site, utcnow
 from donations.ranges import NO_SUCH_DONOR, BoundedIntegerField, id_arg, parse_id
 from donations.services import donors, inventory
 from donations.services import inventory_files as files
-from donations.services.errors import DomainError, InvalidInput, NotFound
+from donations.services.errors import InvalidInput, NotFound
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("inventory_files", __name__, url_prefix="/inventory")
 
@@ -236,28 +237,20 @@ def import_intake():
     if form.is_submitted():
         header_ok = form.validate()
         if header_ok:
-            try:
+            with unit_of_work(form, read_only=True) as check:
                 files.check_intake_header(_header(form))
-            except DomainError as error:
-                show_domain_error(form, error)
-                header_ok = False
-        try:
+            header_ok = check.ok
+        with unit_of_work(form, read_only=True):
             if recording:
                 intake = files.parse_intake_text(form.rows.data or "")
             else:
                 intake = files.read_intake_csv(data=_uploaded_bytes(form))
-        except DomainError as error:
-            show_domain_error(form, error)
         if recording and header_ok and intake is not None and intake.ok:
-            try:
+            with unit_of_work(form) as work:
                 document = files.record_intake_list(
                     actor=current_user, header=_header(form), intake=intake
                 )
-            except DomainError as error:
-                db.session.rollback()
-                show_domain_error(form, error)
-            else:
-                db.session.commit()
+            if work.ok:
                 flash(
                     f"Recorded intake {document.number}: {len(intake.lines)} "
                     f"line{'' if len(intake.lines) == 1 else 's'}, {intake.units:,} "

@@ -54,6 +54,7 @@ from donations.services import inventory, privacy
 from donations.services import recipients as recipient_service
 from donations.services.errors import DomainError, NotAllowed, NotFound
 from donations.services.giving import default_currency
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("movements", __name__, url_prefix="/inventory")
 
@@ -544,13 +545,11 @@ def _post_lines(
             else "Please correct the fields and rows marked below."
         )
     if valid and read.ok:
-        try:
+        with unit_of_work() as work:
             document, message = post(read.lines)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error, read)
+        if work.error is not None:
+            show_error(form, work.error, read)
         else:
-            db.session.commit()
             _remember_site(form.site_id.data)
             flash(message, "success")
             return redirect(url_for("inventory.document", document_id=document.id)), None, None
@@ -982,7 +981,7 @@ def count():
     if not (valid and counts_ok):
         return render_sheet(form, site, 400)
     if form.confirm.data:
-        try:
+        with unit_of_work() as work:
             document = inventory.record_count(
                 actor=current_user,
                 site_id=site.id,
@@ -991,21 +990,18 @@ def count():
                 expected=_read_expected(form),
                 note=form.note.data or "",
             )
-        except NotAllowed as error:
-            db.session.rollback()
-            form.form_errors.append(error.message)
-            try:
+        if isinstance(work.error, NotAllowed):
+            form.form_errors.append(work.error.message)
+            with unit_of_work(read_only=True) as again:
                 differences = inventory.preview_count(site_id=site.id, counts=counts)
-            except DomainError as again:
-                show_error(form, again)
+            if again.error is not None:
+                show_error(form, again.error)
                 return render_sheet(form, site, 400)
             _set_expected(form, differences)
             return render_review(form, site, differences, 400)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
+        if work.error is not None:
+            show_error(form, work.error)
             return render_sheet(form, site, 400)
-        db.session.commit()
         _remember_site(site.id)
         changed = sum(1 for entry in document.entries if entry.quantity)
         flash(
@@ -1014,12 +1010,12 @@ def count():
             "success",
         )
         return redirect(url_for("inventory.document", document_id=document.id))
-    try:
+    with unit_of_work(read_only=True) as preview:
         differences = inventory.preview_count(
             site_id=site.id, counts=counts, note=form.note.data or ""
         )
-    except DomainError as error:
-        show_error(form, error)
+    if preview.error is not None:
+        show_error(form, preview.error)
         return render_sheet(form, site, 400)
     _set_expected(form, differences)
     return render_review(form, site, differences)
@@ -1094,7 +1090,7 @@ def kits():
             _add_error(form.action, "Choose assemble or take apart.")
         if valid and quantity is not None and not form.action.errors:
             disassemble = form.action.data == "disassemble"
-            try:
+            with unit_of_work() as work:
                 document = inventory.assemble_kits(
                     actor=current_user,
                     site_id=form.site_id.data,
@@ -1104,16 +1100,13 @@ def kits():
                     note=form.note.data or "",
                     disassemble=disassemble,
                 )
-            except DomainError as error:
-                db.session.rollback()
-                if isinstance(error, inventory.InsufficientStock):
-                    form.form_errors.append(error.message)
-                    for shortage in error.shortages:
-                        _add_error(form.quantity, shortage.describe() + ".")
-                else:
-                    show_domain_error(form, error)
+            if isinstance(work.error, inventory.InsufficientStock):
+                form.form_errors.append(work.error.message)
+                for shortage in work.error.shortages:
+                    _add_error(form.quantity, shortage.describe() + ".")
+            elif work.error is not None:
+                show_domain_error(form, work.error)
             else:
-                db.session.commit()
                 _remember_site(form.site_id.data)
                 verb = "took apart" if disassemble else "assembled"
                 flash(

@@ -38,7 +38,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from donations.authz import ANY_ROLE, public, roles_required
 from donations.extensions import db, limiter
-from donations.forms import show_domain_error, strip_text
+from donations.forms import strip_text
 from donations.models import (
     Condition,
     Item,
@@ -54,7 +54,8 @@ from donations.services import catalog, inventory, pledges
 from donations.services import donors as donor_service
 from donations.services import needs as needs_service
 from donations.services.audit import audit_query
-from donations.services.errors import DomainError, NotFound
+from donations.services.errors import NotFound
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("needs", __name__)
 
@@ -312,7 +313,7 @@ def pledge():
     if not form.validate():
         return _pledge_page(form, dropoffs, 400)
     site_id = form.site_id.data
-    try:
+    with unit_of_work(form) as work:
         made = pledges.make_pledge(
             pledges.PledgeRequest(
                 name=form.name.data,
@@ -323,11 +324,8 @@ def pledge():
                 note=form.note.data or "",
             )
         )
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
+    if not work.ok:
         return _pledge_page(form, dropoffs, 400)
-    db.session.commit()
     session[PLEDGE_SESSION_KEY] = made.id
     return redirect(url_for("needs.pledge_thanks"))
 
@@ -477,7 +475,7 @@ def receive(pledge_id: int):
             found, receive_form=form, values=values, row_errors=row_errors, status=400
         )
     site_id = form.site_id.data
-    try:
+    with unit_of_work(form) as work:
         document = pledges.receive_pledge(
             actor=current_user,
             pledge=found,
@@ -487,11 +485,8 @@ def receive(pledge_id: int):
             close=form.close.data,
             note=form.note.data or "",
         )
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
+    if not work.ok:
         return _render_detail(found, receive_form=form, values=values, status=400)
-    db.session.commit()
     who = donor_service.visible_name(donor=found.donor, role=current_user.role)
     message = f"Recorded {document.number}: the goods are in stock and {who} is thanked."
     if found.status == PledgeStatus.OPEN:
@@ -510,13 +505,10 @@ def cancel(pledge_id: int):
     form = CancelForm(prefix="cancel")
     if not form.validate():
         return _render_detail(found, cancel_form=form, status=400)
-    try:
+    with unit_of_work(form) as work:
         pledges.cancel_pledge(actor=current_user, pledge=found, reason=form.reason.data)
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
+    if not work.ok:
         return _render_detail(found, cancel_form=form, status=400)
-    db.session.commit()
     who = donor_service.visible_name(donor=found.donor, role=current_user.role)
     flash(f"Pledge #{found.id} from {who} is cancelled.", "success")
     return redirect(url_for("needs.pledge_detail", pledge_id=found.id))
@@ -540,13 +532,11 @@ def settings():
             prefix, _, item_id = key.partition("-")
             if prefix == "visibility" and item_id.isdigit():
                 choices[int(item_id)] = value
-        try:
+        with unit_of_work() as work:
             changed = needs_service.set_needs_visibility(actor=current_user, choices=choices)
-        except DomainError as error:
-            db.session.rollback()
-            form.form_errors.append(error.message)
-        else:
-            db.session.commit()
+        if work.error is not None:
+            form.form_errors.append(work.error.message)
+        if work.ok:
             if changed:
                 flash(
                     f"Saved: {changed} item{'' if changed == 1 else 's'} changed. "

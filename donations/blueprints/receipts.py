@@ -25,13 +25,14 @@ from wtforms.validators import DataRequired, Length
 
 from donations.authz import roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error, strip_text
+from donations.forms import strip_text
 from donations.models import InKindGift, Receipt, ReceiptKind, ReceiptStatus, Role
 from donations.ranges import page_arg
 from donations.services import gifts as gift_service
 from donations.services import receipt_delivery, receipts
 from donations.services import receipt_files as files
 from donations.services.errors import DomainError, NotFound
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("receipts", __name__)
 
@@ -267,13 +268,9 @@ def void(receipt_id: int):
     receipt = _load(receipt_id)
     form = VoidForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             receipts.void_receipt(actor=current_user, receipt=receipt, reason=form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(
                 f"Receipt {receipt.number} is void. Reissue it if the donor should get "
                 "a corrected one.",
@@ -296,14 +293,11 @@ def reissue(receipt_id: int):
     """Issue a new receipt, with a new number, in place of a void one."""
     receipt = _load(receipt_id)
     _checked_post()
-    try:
+    with unit_of_work(flash_errors=True) as work:
         new = receipts.reissue_receipt(actor=current_user, receipt=receipt)
         receipt_delivery.send_receipt(new, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not work.ok:
         return redirect(url_for("receipts.detail", receipt_id=receipt_id))
-    db.session.commit()
     flash(f"Issued {new.number} in place of {receipt.number}; {_sent(new)}.", "success")
     return redirect(url_for("receipts.detail", receipt_id=new.id))
 
@@ -317,14 +311,11 @@ def issue_for_gift(gift_id: int):
     except NotFound:
         abort(404)
     _checked_post()
-    try:
+    with unit_of_work(flash_errors=True) as work:
         receipt = receipts.issue_gift_receipt(actor=current_user, gift=gift)
         receipt_delivery.send_receipt(receipt, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not work.ok:
         return redirect(url_for("gifts.detail", gift_id=gift_id))
-    db.session.commit()
     flash(f"Issued receipt {receipt.number} for gift #{gift_id}; {_sent(receipt)}.", "success")
     return redirect(url_for("receipts.detail", receipt_id=receipt.id))
 
@@ -338,14 +329,11 @@ def issue_for_in_kind(in_kind_id: int):
         abort(404)
     donor_id = in_kind.donor_id
     _checked_post()
-    try:
+    with unit_of_work(flash_errors=True) as work:
         receipt = receipts.issue_in_kind_receipt(actor=current_user, in_kind=in_kind)
         receipt_delivery.send_receipt(receipt, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not work.ok:
         return redirect(url_for("donors.detail", donor_id=donor_id))
-    db.session.commit()
     flash(f"Issued acknowledgement {receipt.number}; {_sent(receipt)}.", "success")
     return redirect(url_for("receipts.detail", receipt_id=receipt.id))
 
@@ -368,7 +356,7 @@ def settings():
     form = ReceiptSettingsForm(data=files.settings_values(current))
     if form.validate_on_submit():
         values = {name: form[name].data for name in files.ACCOUNT_FIELDS}
-        try:
+        with unit_of_work(form) as work:
             files.update_receipt_settings(
                 actor=current_user,
                 per_gift_receipts=form.per_gift_receipts.data,
@@ -377,11 +365,7 @@ def settings():
                 remove_logo=form.remove_logo.data,
                 **values,
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if work.ok:
             flash("Receipt settings saved.", "success")
             return redirect(url_for("receipts.settings"))
     current = receipts.get_receipt_settings()
@@ -405,16 +389,14 @@ def settings():
 @roles_required(Role.ADMIN)
 def sample_pdf():
     """Show a sample receipt to "Sample Donor" with the current settings; nothing is stored."""
-    try:
+    with unit_of_work(flash_errors=True, errors=(DomainError, ModuleNotFoundError)) as work:
         data = files.sample_pdf()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("receipts.settings"))
-    except ModuleNotFoundError as error:
-        if error.name != RENDER_MODULE:
-            raise
+        work.discard()  # reading the settings may have created their row: keep nothing
+    if isinstance(work.error, ModuleNotFoundError):
+        if work.error.name != RENDER_MODULE:
+            raise work.error
         flash("Receipt PDFs cannot be made yet on this server.", "error")
         return redirect(url_for("receipts.settings"))
-    db.session.rollback()  # reading the settings may have created their row: keep nothing
+    if work.error is not None:
+        return redirect(url_for("receipts.settings"))
     return _pdf_response(data, "receipt-sample.pdf")

@@ -19,9 +19,10 @@ from wtforms.validators import DataRequired, Email, Length
 
 from donations.authz import public
 from donations.errors import render_error
-from donations.extensions import db, limiter
+from donations.extensions import limiter
 from donations.forms import strip_text
 from donations.services import receipt_delivery, receipts
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("receipts_public", __name__)
 
@@ -102,8 +103,8 @@ def request_link():
     """Email a donor a link to their gifts, without saying whether the address is known."""
     form = GiftsLinkForm()
     if form.validate_on_submit():
-        receipt_delivery.request_gifts_link(email=form.email.data)
-        db.session.commit()
+        with unit_of_work():
+            receipt_delivery.request_gifts_link(email=form.email.data)
         flash(LINK_SENT, "info")
         return redirect(url_for("receipts_public.request_link"))
     status = 400 if form.errors else 200

@@ -11,11 +11,11 @@ from wtforms.validators import InputRequired, Length
 
 from donations.authz import roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error, strip_text
+from donations.forms import strip_text
 from donations.models import Recipient, RecipientKind, Role
 from donations.services import audit, privacy
 from donations.services import recipients as recipient_service
-from donations.services.errors import DomainError
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("recipients", __name__, url_prefix="/admin")
 
@@ -77,18 +77,14 @@ def index():
     status = 200
     if form.is_submitted():
         if form.validate():
-            try:
+            with unit_of_work(form) as work:
                 recipient = recipient_service.create_recipient(
                     actor=current_user,
                     kind=form.kind.data,
                     name=form.name.data or "",
                     contact=form.contact.data or "",
                 )
-            except DomainError as error:
-                db.session.rollback()
-                show_domain_error(form, error)
-            else:
-                db.session.commit()
+            if work.ok:
                 flash(f"Added {recipient.kind_label.lower()} {recipient.name}.", "success")
                 return redirect(url_for("recipients.index"))
         status = 400
@@ -112,18 +108,14 @@ def edit(recipient_id: int):
     status = 200
     if form.is_submitted():
         if form.validate():
-            try:
+            with unit_of_work(form) as work:
                 recipient_service.update_recipient(
                     actor=current_user,
                     recipient_id=recipient.id,
                     name=form.name.data or "",
                     contact=form.contact.data or "",
                 )
-            except DomainError as error:
-                db.session.rollback()
-                show_domain_error(form, error)
-            else:
-                db.session.commit()
+            if work.ok:
                 flash(f"Saved {recipient.name}.", "success")
                 return redirect(url_for("recipients.index"))
         status = 400
@@ -150,15 +142,11 @@ def set_active(recipient_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     make_active = request.form.get("active") == "1"
-    try:
+    with unit_of_work(flash_errors=True) as work:
         recipient_service.set_recipient_active(
             actor=current_user, recipient_id=recipient.id, active=make_active
         )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    if work.ok:
         if make_active:
             flash(f"{recipient.name} is offered on new distributions again.", "success")
         else:
@@ -190,12 +178,8 @@ def redact(kind: str, object_id: int):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
+    with unit_of_work(flash_errors=True) as work:
         what = privacy.redact(actor=current_user, kind=kind, object_id=object_id)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    if work.ok:
         flash(f"Redacted the {what}.", "success")
     return redirect(url_for("recipients.privacy_scan"))

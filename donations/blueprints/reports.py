@@ -12,16 +12,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from donations.authz import roles_required
-from donations.forms import show_domain_error
 from donations.models import GiftMethod, Role
 from donations.pdf.report import render_report
 from donations.ranges import parse_id
 from donations.services import exports as export_service
 from donations.services import gifts as gift_service
 from donations.services import reports as report_service
-from donations.services.errors import DomainError
 from donations.services.receipts import get_receipt_settings
 from donations.services.report_charts import month_bars_svg
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -141,12 +140,11 @@ def _period() -> tuple[PeriodForm, report_service.Report | None]:
         form.date_to.data = end
     if not form.validate() or form.date_from.data is None or form.date_to.data is None:
         return form, None
-    try:
+    with unit_of_work(form, read_only=True) as work:
         report = report_service.build_report(
             date_from=form.date_from.data, date_to=form.date_to.data
         )
-    except DomainError as error:
-        show_domain_error(form, error)
+    if work.error is not None:
         return form, None
     return form, report
 

@@ -7,9 +7,10 @@ import logging
 from flask import Blueprint, request
 
 from donations.authz import public
-from donations.extensions import csrf, db
+from donations.extensions import csrf
 from donations.integrations.stripe_gateway import SignatureError
 from donations.services import payments, stripe_events
+from donations.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +25,13 @@ def stripe_webhook():
     if not payments.webhook_secret():
         log.error("a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set")
         return {"error": "webhook secret not configured"}, 400
-    try:
+    with unit_of_work(errors=(SignatureError,)) as work:
         receipt = stripe_events.receive_webhook(
             payload=request.get_data(cache=False),
             signature=request.headers.get("Stripe-Signature"),
             gateway=payments.get_gateway(),
         )
-    except SignatureError as exc:
-        db.session.rollback()
-        log.warning("refused a Stripe webhook from %s: %s", request.remote_addr, exc)
+    if work.error is not None:
+        log.warning("refused a Stripe webhook from %s: %s", request.remote_addr, work.error)
         return {"error": "invalid signature"}, 400
-    db.session.commit()
     return {"received": True, "status": receipt.status, "duplicate": receipt.duplicate}

@@ -28,11 +28,11 @@ from wtforms.validators import InputRequired, Optional
 
 from donations.authz import roles_required
 from donations.extensions import db
-from donations.forms import show_domain_error
 from donations.models import Organization, Role, StatementBasis, YearEndStatus
 from donations.services import receipts as receipt_service
 from donations.services import year_end
 from donations.services.errors import DomainError, NotFound
+from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("year_end", __name__, url_prefix="/receipts/year-end")
 
@@ -152,17 +152,15 @@ def preview():
     form = _start_form()
     if not form.validate_on_submit():
         return _index_page(form, status=400)
-    try:
+    with unit_of_work(form) as work:
         summary = year_end.preview_run(
             tax_year=form.tax_year.data,
             basis=form.basis.data,
             open_confirmed=form.confirm_open.data,
         )
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
+        work.discard()  # nothing to keep: a preview stores nothing
+    if work.error is not None:
         return _index_page(form, status=400)
-    db.session.rollback()  # nothing to keep: a preview stores nothing
     return render_template(
         "year_end/preview.html",
         preview=summary,
@@ -181,18 +179,16 @@ def sample_pdf():
         donor_id = int(request.args["donor"]) if request.args.get("donor") else None
     except ValueError:
         abort(404)
-    try:
+    with unit_of_work(flash_errors=True) as work:
         _donor, data = year_end.sample_statement_pdf(
             tax_year=tax_year,
             basis=request.args.get("basis", StatementBasis.FISCAL.value),
             open_confirmed=request.args.get("confirm_open") == "y",
             donor_id=donor_id,
         )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        work.discard()  # nothing to keep: a preview stores nothing
+    if work.error is not None:
         return redirect(url_for(".index"))
-    db.session.rollback()
     return _pdf_response(data, f"statement-preview-{tax_year}.pdf")
 
 
@@ -211,17 +207,14 @@ def start():
     form = _start_form()
     if not form.validate_on_submit():
         return _index_page(form, status=400)
-    try:
+    with unit_of_work(form) as work:
         run = year_end.start_run(
             actor=current_user,
             tax_year=form.tax_year.data,
             basis=form.basis.data,
             open_confirmed=form.confirm_open.data,
         )
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
+    if not work.ok:
         return _index_page(form, status=400)
     if current_app.testing:
         _run_here(run.id)
@@ -232,11 +225,10 @@ def start():
 
 def _run_here(run_id: int) -> None:
     """Tests: run to the end inside the request, so what follows is deterministic."""
-    try:
+    with unit_of_work(errors=(Exception,)) as work:
         year_end.run_year_end(run_id, workers=1)
-    except Exception:  # recorded on the run as failed; its page says so
-        log.exception("year-end run %s failed", run_id)
-        db.session.rollback()
+    if work.error is not None:  # recorded on the run as failed; its page says so
+        log.error("year-end run %s failed", run_id, exc_info=work.error)
         flash("The run stopped with an error; see its page.", "error")
 
 
@@ -267,10 +259,10 @@ def _run_in_background(run_id: int, tax_year: int) -> None:
             )
     except OSError as error:
         log.exception("could not start the year-end run %s", run_id)
-        run = year_end.get_run(run_id)
-        run.status = YearEndStatus.FAILED.value
-        run.last_error = f"Could not start: {error}"
-        db.session.commit()
+        with unit_of_work():
+            run = year_end.get_run(run_id)
+            run.status = YearEndStatus.FAILED.value
+            run.last_error = f"Could not start: {error}"
         flash("The run could not be started; tell an admin. Nothing was issued.", "error")
 
 
@@ -314,14 +306,14 @@ def _parse_day(value: str | None, what: str) -> date:
 @roles_required(*BOOKS)
 def receipts_zip():
     """Every receipt issued in a period, one PDF each, in a ZIP streamed as it is made."""
-    try:
+    with unit_of_work(errors=(ValueError, DomainError), read_only=True) as work:
         start = _parse_day(request.args.get("from"), "first")
         end = _parse_day(request.args.get("to"), "last")
         ids = year_end.receipts_issued_between(start, end)
-    except ValueError as error:
-        return _index_page(_start_form(), status=400, zip_error=str(error))
-    except DomainError as error:
-        return _index_page(_start_form(), status=400, zip_error=error.message)
+    if isinstance(work.error, DomainError):
+        return _index_page(_start_form(), status=400, zip_error=work.error.message)
+    if work.error is not None:
+        return _index_page(_start_form(), status=400, zip_error=str(work.error))
     if not ids:
         return _index_page(
             _start_form(),
@@ -381,15 +373,13 @@ def donor_statement_preview(donor_id: int):
     form = DonorStatementForm()
     if not form.validate_on_submit():
         return _donor_page(donor, form, status=400)
-    try:
+    with unit_of_work(form) as work:
         draft = year_end.preview_donor_statement(
             donor_id=donor.id, start=form.start.data, end=form.end.data
         )
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
+        work.discard()  # nothing to keep: a preview stores nothing
+    if work.error is not None:
         return _donor_page(donor, form, status=400)
-    db.session.rollback()
     return _donor_page(donor, form, draft=draft)
 
 
@@ -398,18 +388,15 @@ def donor_statement_preview(donor_id: int):
 def donor_statement_pdf(donor_id: int):
     """The statement as it would be issued, marked "PREVIEW — not issued"."""
     donor = _donor_or_404(donor_id)
-    try:
+    with unit_of_work(errors=(ValueError, DomainError), flash_errors=True) as work:
         start = _parse_day(request.args.get("start"), "first")
         end = _parse_day(request.args.get("end"), "last")
         data = year_end.donor_statement_pdf(donor_id=donor.id, start=start, end=end)
-    except ValueError as error:
-        flash(str(error), "error")
+        work.discard()  # nothing to keep: a preview stores nothing
+    if work.error is not None:
+        if not isinstance(work.error, DomainError):
+            flash(str(work.error), "error")
         return redirect(url_for(".donor_statement", donor_id=donor.id))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for(".donor_statement", donor_id=donor.id))
-    db.session.rollback()
     return _pdf_response(data, f"statement-preview-{start.isoformat()}-to-{end.isoformat()}.pdf")
 
 
@@ -421,7 +408,7 @@ def donor_statement_issue(donor_id: int):
     form = DonorStatementForm()
     if not form.validate_on_submit():
         return _donor_page(donor, form, status=400)
-    try:
+    with unit_of_work(form) as work:
         receipt = year_end.issue_donor_statement(
             actor=current_user,
             donor_id=donor.id,
@@ -429,10 +416,7 @@ def donor_statement_issue(donor_id: int):
             end=form.end.data,
             email=form.email.data,
         )
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
+    if not work.ok:
         return _donor_page(donor, form, status=400)
     if receipt.delivery == "email":
         flash(f"Statement {receipt.number} issued and emailed to {donor.email}.", "success")
