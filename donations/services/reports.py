@@ -30,8 +30,9 @@ from donations.models import (
     utcnow,
 )
 from donations.services.errors import InvalidInput
-from donations.services.gifts import GiftFilters, gift_conditions, start_of_day
+from donations.services.gifts import GiftFilters, gift_conditions
 from donations.services.giving import default_currency
+from donations.services.periods import start_of_day
 
 MAX_DAYS = 3_660  # ten years: a longer period is refused
 MONTHS_FILLED_MAX = 60  # empty months are shown as zero up to five years

@@ -58,6 +58,7 @@ from donations.services import receipts
 from donations.services.audit import record_audit
 from donations.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from donations.services.locking import serialize_writes
+from donations.services.periods import day_after, fiscal_year_of, start_of_day
 
 log = logging.getLogger(__name__)
 
@@ -114,20 +115,14 @@ def _start_month() -> int:
     return org.fiscal_year_start_month
 
 
-def _after(day: date) -> date:
-    return date.fromordinal(day.toordinal() + 1)
-
-
 def _donor_ids_with_gifts(start: date, end: date) -> Select:
     """Donors with a paid gift of money or an in-kind gift in a period (a subquery)."""
-    from donations.services.gifts import start_of_day
-
     money = select(Gift.donor_id.label("donor_id")).where(
         Gift.donor_id.is_not(None),
         Gift.status == GiftStatus.PAID.value,
         Gift.is_reversal.is_(False),
         Gift.received_at >= start_of_day(start),
-        Gift.received_at < start_of_day(_after(end)),
+        Gift.received_at < start_of_day(day_after(end)),
     )
     goods = select(InKindGift.donor_id.label("donor_id")).where(
         InKindGift.donor_id.is_not(None),
@@ -195,7 +190,7 @@ def years_with_gifts(basis: StatementBasis | None = None) -> list[int]:
     months = [(int(y), int(m)) for y, m in db.session.execute(union(gift_months, goods_months))]
     years: set[int] = set()
     if basis in (None, StatementBasis.FISCAL):
-        years |= {receipts.fiscal_year_of(date(y, m, 1), start_month) for y, m in months}
+        years |= {fiscal_year_of(date(y, m, 1), start_month) for y, m in months}
     if basis in (None, StatementBasis.CALENDAR):
         years |= {y for y, _ in months}
     return sorted(years, reverse=True)
@@ -293,7 +288,7 @@ def last_closed_year(
     """The newest tax year on ``basis`` that has ended."""
     today = today or utcnow().date()
     start_month = 1 if basis == StatementBasis.CALENDAR else _start_month_or_default()
-    return receipts.fiscal_year_of(today, start_month) - 1
+    return fiscal_year_of(today, start_month) - 1
 
 
 def start_run(
@@ -450,8 +445,6 @@ def _preview_totals(preview: YearEndPreview) -> None:
     queries (a run of thousands of donors is previewed in one request). The same rules
     as ``receipts.draft_statement``: paid gifts, corrections left out, less refunds and
     lost disputes, less the value received; goods whose intake was not reversed."""
-    from donations.services.gifts import start_of_day
-
     start, end = preview.start, preview.end
     ids = _donor_ids_with_gifts(start, end)
     pending = select(ids.c.donor_id).where(ids.c.donor_id.not_in(_with_statement(start, end)))
@@ -474,7 +467,7 @@ def _preview_totals(preview: YearEndPreview) -> None:
             Gift.is_reversal.is_(False),
             Gift.id.not_in(corrected),
             Gift.received_at >= start_of_day(start),
-            Gift.received_at < start_of_day(_after(end)),
+            Gift.received_at < start_of_day(day_after(end)),
         )
     ):
         given = receipts.receipted_amount(amount, refunded, dispute, status)
@@ -924,8 +917,6 @@ def _finish_badly(run_id: int, result: YearEndResult, status: YearEndStatus, err
 
 def receipts_issued_between(start: date, end: date) -> list[int]:
     """The ids of the receipts issued in a period (void ones too), in number order."""
-    from donations.services.gifts import start_of_day
-
     if end < start:
         raise InvalidInput("The last date of the period is before its first date.", field="to")
     return list(
@@ -933,7 +924,7 @@ def receipts_issued_between(start: date, end: date) -> list[int]:
             select(Receipt.id)
             .where(
                 Receipt.issued_at >= start_of_day(start),
-                Receipt.issued_at < start_of_day(_after(end)),
+                Receipt.issued_at < start_of_day(day_after(end)),
             )
             .order_by(Receipt.fiscal_year, Receipt.sequence_number)
         )
