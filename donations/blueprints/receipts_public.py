@@ -21,7 +21,8 @@ from donations.authz import public
 from donations.errors import render_error
 from donations.extensions import db, limiter
 from donations.forms import strip_text
-from donations.services import receipt_delivery, receipts
+from donations.services import receipt_delivery, receipt_files, receipts
+from donations.services.giving import plan_token
 
 bp = Blueprint("receipts_public", __name__)
 
@@ -80,8 +81,6 @@ def download(token: str):
     receipt = receipt_delivery.receipt_for_token(token)
     if receipt is None:
         abort(404)
-    from donations.services import receipt_files
-
     try:
         data = receipt_files.receipt_pdf(receipt)
     except ModuleNotFoundError as error:
@@ -118,8 +117,6 @@ def my_gifts(token: str):
     if not donors:
         return render_error(404, LINK_GONE, (url_for("receipts_public.request_link"), NEW_LINK))
     page = receipt_delivery.donor_gifts(donors)
-    from donations.services.giving import plan_token
-
     response = make_response(
         render_template(
             "receipts_public/my_gifts.html",

@@ -199,7 +199,7 @@ def normalize_code(code: str) -> str:
 # --- content -------------------------------------------------------------------
 
 
-def _org_block(org: Organization) -> OrgBlock:
+def org_block(org: Organization) -> OrgBlock:
     return OrgBlock(
         legal_name=org.legal_name,
         tax_id=org.tax_id,
@@ -293,7 +293,7 @@ def _base_content(
         issued_on=issued_at.date().isoformat(),
         verification_code=code,
         verify_url=absolute_url("receipts_public.verify", code=code),
-        org=_org_block(org),
+        org=org_block(org),
         donor=_donor_block(donor),
         currency=currency,
         page_size=settings.page_size,

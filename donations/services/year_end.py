@@ -54,11 +54,15 @@ from donations.models import (
     YearEndStatus,
     utcnow,
 )
+from donations.pdf.content import Branding, ReceiptContent
+from donations.pdf.render import render_receipt
 from donations.services import receipts
 from donations.services.audit import record_audit
 from donations.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from donations.services.locking import serialize_writes
 from donations.services.periods import day_after, fiscal_year_of, start_of_day
+from donations.services.receipt_delivery import send_receipt
+from donations.services.receipt_files import receipt_filename, receipt_pdf
 
 log = logging.getLogger(__name__)
 
@@ -537,9 +541,6 @@ def sample_statement_pdf(
 
     Returns the donor's name and the PDF.
     """
-    from donations.pdf.content import Branding
-    from donations.pdf.render import render_receipt
-
     basis, label, start, end = _period_of(tax_year, basis, open_confirmed=open_confirmed)
     if donor_id is None:
         candidates = _next_donors(start, end, 0, BATCH_SIZE)
@@ -580,9 +581,6 @@ def preview_donor_statement(
 
 def donor_statement_pdf(*, donor_id: int, start: date | None, end: date | None) -> bytes:
     """One donor's statement of a range marked "PREVIEW — not issued"; nothing stored."""
-    from donations.pdf.content import Branding
-    from donations.pdf.render import render_receipt
-
     draft = preview_donor_statement(donor_id=donor_id, start=start, end=end)
     label = receipts.range_label(draft.start, draft.end)
     content = receipts.preview_statement_content(draft, label=label, basis=StatementBasis.RANGE)
@@ -595,8 +593,6 @@ def issue_donor_statement(
 ) -> Receipt:
     """Issue one donor's numbered statement of a range and, if asked and the donor has an
     email address, queue it to them with its PDF."""
-    from donations.services.receipt_delivery import send_receipt
-
     _start_month()
     receipt = receipts.issue_range_statement(
         actor=actor, donor=get_donor(donor_id), start=start, end=end
@@ -621,9 +617,6 @@ def _init_worker(logo: bytes | None) -> None:
 
 def _render(content_json: str) -> bytes:
     """Render one receipt snapshot as PDF bytes (runs in a worker process)."""
-    from donations.pdf.content import Branding, ReceiptContent
-    from donations.pdf.render import render_receipt
-
     return render_receipt(
         ReceiptContent.from_json(content_json), void=None, branding=Branding(logo=_worker_logo)
     )
@@ -660,8 +653,6 @@ def _executor(workers: int, logo: bytes | None):
 
 def _send(receipt: Receipt, pdf: bytes, actor: User | None) -> bool:
     """Queue the email of one statement with its rendered PDF; False when it goes by post."""
-    from donations.services.receipt_delivery import send_receipt
-
     send_receipt(receipt, actor=actor, pdf=pdf)
     return receipt.delivery != "post"
 
@@ -959,8 +950,6 @@ class _ChunkSink(io.RawIOBase):
 
 def zip_member_name(receipt: Receipt) -> str:
     """ "statement-2026-000042.pdf", or "receipt-2026-000007-VOID.pdf" for a void one."""
-    from donations.services.receipt_files import receipt_filename
-
     name = receipt_filename(receipt)
     return name[: -len(".pdf")] + "-VOID.pdf" if receipt.is_void else name
 
@@ -971,8 +960,6 @@ def stream_receipts_zip(receipt_ids: list[int], *, chunk: int = 100) -> Iterator
     The archive is written to an unseekable sink, so ``zipfile`` puts each
     file's sizes after its data and nothing has to be rewritten.
     """
-    from donations.services.receipt_files import receipt_pdf
-
     sink = _ChunkSink()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
         for ids in _chunks(receipt_ids, chunk):
