@@ -175,7 +175,7 @@ def report_pdf():
     form, report = _period()
     if report is None:
         return render_template("reports/index.html", form=form, report=None, chart=None), 400
-    data = report_service.report_pdf(report)
+    data = report_service.report_pdf(report=report)
     response = Response(data, mimetype="application/pdf")
     name = f"report-{report.date_from.isoformat()}-to-{report.date_to.isoformat()}.pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -248,6 +248,6 @@ def build_report(*, date_from: date, date_to: date) -> Report:
     )
 
 
-def report_pdf(report: Report) -> bytes:
+def report_pdf(*, report: Report) -> bytes:
     """Render the report as a PDF on the receipts' page size."""
     return render_report(report, page_size=get_receipt_settings().page_size)
