@@ -7,6 +7,7 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Mapping
+from importlib import import_module
 from typing import Any
 
 from flask import Flask
@@ -21,6 +22,7 @@ from donations.config import (
     settings_from_env,
     trusted_hosts_for,
 )
+from donations.extensions import csrf, db, limiter, login_manager, migrate
 from donations.ranges import RowIdConverter
 
 log = logging.getLogger(__name__)
@@ -63,20 +65,25 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: config, then extensions, then blueprints."""
+    """Build the app: config, then extensions, then blueprints.
+
+    The modules that load services (cli, errors, templating, authz, mail) are
+    imported inside the factory on purpose: importing the package, as a worker
+    process, Alembic or a test of one module does, must not load the whole app.
+    """
     app = Flask(__name__, instance_relative_config=True)
     _load_config(app, test_config)
     _init_extensions(app)
     _register_blueprints(app)
     _register_hooks(app)
 
-    from donations import cli, errors, templating
+    from donations import cli, errors, templating  # noqa: PLC0415 -- see create_app
 
     errors.register(app)
     templating.register(app)
     cli.register(app)
 
-    from donations.authz import check_every_view_declares_access
+    from donations.authz import check_every_view_declares_access  # noqa: PLC0415 -- see create_app
 
     check_every_view_declares_access(app)
     return app
@@ -117,8 +124,6 @@ def _load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from donations.extensions import csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
     migrate.init_app(
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
@@ -130,14 +135,12 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
 
-    from donations.authz import load_user
+    from donations.authz import load_user  # noqa: PLC0415 -- see create_app
 
     login_manager.user_loader(load_user)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from importlib import import_module
-
     app.url_map.converters["int"] = RowIdConverter
 
     for name in BLUEPRINTS:
@@ -145,7 +148,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
-    from donations.authz import enforce_access
+    from donations.authz import enforce_access  # noqa: PLC0415 -- see create_app
 
     app.before_request(enforce_access)
 
@@ -159,7 +162,7 @@ def _register_hooks(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
 
-    from donations.services import mail
+    from donations.services import mail  # noqa: PLC0415 -- see create_app
 
     mail.register_after_commit_delivery(app)
 

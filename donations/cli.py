@@ -14,6 +14,7 @@ from donations.extensions import db
 from donations.models import Role, User
 from donations.services import accounts
 from donations.services.errors import DomainError
+from donations.services.mail import deliver_due
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 demo_cli = AppGroup("demo", help="Demo data for trying the app.")
@@ -78,15 +79,13 @@ def list_users_command() -> None:
 @demo_cli.command("load")
 def load_demo_command() -> None:
     """Load demo users, donors, gifts, goods and the organisation profile, once."""
-    from donations.demo import DEMO_USERS, load_demo
+    from donations.demo import DEMO_USERS, load_demo  # noqa: PLC0415 -- the demo loads the Stripe simulator
 
     if db.session.scalar(select(func.count(User.id))):
         click.echo("Demo data not loaded: the database already has users.")
         return
     load_demo()
     db.session.commit()
-    from donations.services.mail import deliver_due
-
     deliver_due(app=current_app._get_current_object())  # the demo's thank-you notes
     click.echo("Demo data loaded. Sign in with one of:")
     for email, _name, role, password in DEMO_USERS:
@@ -98,8 +97,6 @@ def load_demo_command() -> None:
 @click.option("--interval", default=15.0, show_default=True, help="Seconds between polls.")
 def mail_work_command(once: bool, interval: float) -> None:
     """Send queued mail and retry failures; several may run at once."""
-    from donations.services.mail import deliver_due
-
     app = current_app._get_current_object()
     while True:
         report = deliver_due(app=app)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    inspect,
     true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -1394,8 +1395,6 @@ def _receipts_are_kept(mapper, connection, target) -> None:
 
 @event.listens_for(Receipt, "before_update")
 def _receipts_only_get_voided(mapper, connection, target) -> None:
-    from sqlalchemy import inspect
-
     state = inspect(target)
     allowed = {
         "status",

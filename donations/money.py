@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 # ISO 4217 currencies in circulation, with the number of minor-unit digits.
 CURRENCY_EXPONENTS: dict[str, int] = {
     "AED": 2, "AFN": 2, "ALL": 2, "AMD": 2, "ANG": 2, "AOA": 2, "ARS": 2, "AUD": 2,
@@ -50,8 +52,6 @@ def parse_amount(text: str, currency: str) -> int:
     Accepts "50", "50.5", "1,234.56" and a leading currency symbol; refuses
     negative, zero, non-numeric and over-precise amounts with AmountError.
     """
-    from decimal import Decimal, InvalidOperation
-
     cleaned = (text or "").strip().replace(",", "").replace(" ", "")
     symbol = CURRENCY_SYMBOLS.get(currency.upper(), "")
     for prefix in (symbol, "$"):

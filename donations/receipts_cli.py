@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from donations.extensions import db
 from donations.models import YEARLY_BASES, StatementBasis
 from donations.services import year_end
 from donations.services.errors import DomainError
+from donations.services.mail import deliver_due
 
 receipts_cli = AppGroup("receipts", help="Receipts and year-end statements.")
 
@@ -92,10 +93,6 @@ def year_end_command(tax_year: int, basis: str | None, workers: int, run_id: int
         click.echo("Stopped. Run it again to continue: donors already done are skipped.", err=True)
         raise SystemExit(130)
     if result.emailed:
-        from flask import current_app
-
-        from donations.services.mail import deliver_due
-
         sent = 0
         while (report := deliver_due(app=current_app._get_current_object(), limit=200)).handled:
             sent += report.sent

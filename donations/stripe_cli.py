@@ -9,7 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from donations.extensions import db
-from donations.services import payments, stripe_events
+from donations.services import payments, stripe_replay
 
 stripe_cli = AppGroup("stripe", help="Stripe webhook events.")
 
@@ -25,7 +25,7 @@ stripe_cli = AppGroup("stripe", help="Stripe webhook events.")
 )
 def replay_command(event_ids: tuple[int, ...]) -> None:
     """Process failed or parked Stripe events again and print what became of them."""
-    rows = stripe_events.replay_events(
+    rows = stripe_replay.replay_events(
         gateway=payments.get_gateway(), event_ids=list(event_ids) if event_ids else None
     )
     db.session.commit()

@@ -11,6 +11,8 @@ from markupsafe import Markup
 from donations.models import Donor, Role
 from donations.money import format_money
 from donations.services import donors
+from donations.services.organization import current_organization_name
+from donations.services.payments import is_test_mode
 
 
 def _time(value: date | datetime, text: str) -> Markup:
@@ -60,7 +62,4 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def site_wide():
-        from donations.services.organization import current_organization_name
-        from donations.services.payments import is_test_mode
-
         return {"org_name": current_organization_name(), "payments_test_mode": is_test_mode()}

@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from donations.models import UTCDateTime
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -43,8 +45,6 @@ def get_metadata():
 
 def render_item(type_, obj, autogen_context):
     """Render our UTC timestamp type as plain sa.DateTime(timezone=True)."""
-    from donations.models import UTCDateTime
-
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False

@@ -39,7 +39,7 @@ from donations.models import (
 )
 from donations.money import AmountError, format_plain, parse_amount
 from donations.ranges import NO_SUCH_DONOR, BoundedIntegerField, id_arg, page_arg
-from donations.services import audit, donors, notifications, receipt_files
+from donations.services import audit, donors, notifications, receipt_files, stripe_replay
 from donations.services import gifts as gift_service
 from donations.services.errors import NotFound
 from donations.services.giving import active_funds, default_currency
@@ -532,7 +532,7 @@ def replay_event(event_row_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     with unit_of_work() as work:
-        gift_service.replay_event(actor=current_user, event=event)
+        stripe_replay.replay_event(actor=current_user, event=event)
     if work.error is not None:
         flash(work.error.message, "info")
     if work.ok:

@@ -46,7 +46,6 @@ from wtforms.validators import (
 from donations.authz import public
 from donations.extensions import db, limiter
 from donations.forms import show_domain_error, strip_text
-from donations.integrations.stripe_gateway import GatewayError
 from donations.models import (
     Frequency,
     Fund,
@@ -67,6 +66,7 @@ from donations.services.funds import (
 )
 from donations.services.links import absolute_url
 from donations.services.organization import current_organization_name
+from donations.services.payments import GatewayError
 from donations.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)

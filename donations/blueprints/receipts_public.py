@@ -21,7 +21,8 @@ from donations.authz import public
 from donations.errors import render_error
 from donations.extensions import limiter
 from donations.forms import strip_text
-from donations.services import receipt_delivery, receipts
+from donations.services import receipt_delivery, receipt_files, receipts
+from donations.services.giving import plan_token
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("receipts_public", __name__)
@@ -81,8 +82,6 @@ def download(token: str):
     receipt = receipt_delivery.receipt_for_token(token)
     if receipt is None:
         abort(404)
-    from donations.services import receipt_files
-
     try:
         data = receipt_files.receipt_pdf(receipt)
     except ModuleNotFoundError as error:
@@ -119,8 +118,6 @@ def my_gifts(token: str):
     if not donors:
         return render_error(404, LINK_GONE, (url_for("receipts_public.request_link"), NEW_LINK))
     page = receipt_delivery.donor_gifts(donors)
-    from donations.services.giving import plan_token
-
     response = make_response(
         render_template(
             "receipts_public/my_gifts.html",

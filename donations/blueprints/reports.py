@@ -13,12 +13,10 @@ from wtforms.validators import Optional
 
 from donations.authz import roles_required
 from donations.models import GiftMethod, Role
-from donations.pdf.report import render_report
 from donations.ranges import parse_id
 from donations.services import exports as export_service
 from donations.services import gifts as gift_service
 from donations.services import reports as report_service
-from donations.services.receipts import get_receipt_settings
 from donations.services.report_charts import month_bars_svg
 from donations.unit_of_work import unit_of_work
 
@@ -175,7 +173,7 @@ def report_pdf():
     form, report = _period()
     if report is None:
         return render_template("reports/index.html", form=form, report=None, chart=None), 400
-    data = render_report(report, page_size=get_receipt_settings().page_size)
+    data = report_service.report_pdf(report=report)
     response = Response(data, mimetype="application/pdf")
     name = f"report-{report.date_from.isoformat()}-to-{report.date_to.isoformat()}.pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -8,8 +8,8 @@ from flask import Blueprint, request
 
 from donations.authz import public
 from donations.extensions import csrf
-from donations.integrations.stripe_gateway import SignatureError
 from donations.services import payments, stripe_events
+from donations.services.payments import SignatureError
 from donations.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)

@@ -32,6 +32,7 @@ from donations.models import Organization, Role, StatementBasis, YearEndStatus
 from donations.services import receipts as receipt_service
 from donations.services import year_end
 from donations.services.errors import DomainError, NotFound
+from donations.services.periods import tax_year_period
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("year_end", __name__, url_prefix="/receipts/year-end")
@@ -122,8 +123,6 @@ def _index_page(form: StartForm, *, status: int = 200, zip_error: str = "", zip_
 
 def _fiscal_example() -> str:
     """ "Fiscal year 2026 is July 1, 2025 to June 30, 2026." for the form's hint."""
-    from donations.services.receipts import tax_year_period
-
     year = year_end.default_tax_year()
     start, end = tax_year_period(year, _start_month())
     first = f"{start:%B} {start.day}, {start.year}"
@@ -131,8 +130,6 @@ def _fiscal_example() -> str:
 
 
 def _default_zip_period() -> tuple[date, date]:
-    from donations.services.receipts import tax_year_period
-
     org = db.session.get(Organization, 1)
     start_month = org.fiscal_year_start_month if org is not None else 1
     return tax_year_period(year_end.default_tax_year(), start_month)

@@ -22,6 +22,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 
 import segno
+from PIL import Image as PILImage
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
@@ -211,8 +212,6 @@ def _grid(
 @lru_cache(maxsize=8)
 def _logo_size(logo: bytes) -> tuple[int, int] | None:
     """The pixel size of a readable PNG/JPEG logo, or None when it cannot be read."""
-    from PIL import Image as PILImage
-
     try:
         with PILImage.open(io.BytesIO(logo)) as image:
             if image.format not in {"PNG", "JPEG"}:

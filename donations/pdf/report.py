@@ -1,15 +1,14 @@
 """The treasurer's report as a PDF: the same tables as the page, and a bar chart.
 
-``render_report`` takes the plain ``Report`` dataclass built by
-``donations.services.reports.build_report`` (read through its attributes only,
-no database access here) and returns the PDF bytes.
+``render_report`` takes the plain ``Report`` dataclass (``report_content``) that
+``donations.services.reports.build_report`` fills (read through its attributes
+only, no database access here) and returns the PDF bytes.
 """
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -23,9 +22,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from donations.money import format_money
-
-if TYPE_CHECKING:
-    from donations.services.reports import MoneyRow, Report
+from donations.pdf.report_content import MoneyRow, Report
 
 FONTS = Path(__file__).parent / "fonts"
 FONT = "ReportSans"

@@ -17,6 +17,7 @@ from donations.models import Role, User, UserSession, new_session_token, utcnow
 from donations.services import user_sessions
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import DuplicateEmail, InvalidInput, NotAllowed, NotFound
+from donations.services.mail import queue_mail
 
 log = logging.getLogger(__name__)
 
@@ -253,8 +254,6 @@ def user_for_reset_token(token: str) -> User:
 
 def request_password_reset(*, email: str, reset_url_for: Callable[[str], str]) -> None:
     """Queue a reset email if an active user has this address; say nothing either way."""
-    from donations.services.mail import queue_mail
-
     user = find_user_by_email(email)
     if user is None or not user.active:
         log.info("password reset asked for unknown or inactive email %r", normalize_email(email))

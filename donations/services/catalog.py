@@ -12,8 +12,11 @@ from sqlalchemy import func, select
 from donations.extensions import db
 from donations.models import Item, ItemCategory, KitComponent, Site, SiteKind, User
 from donations.services import privacy
+from donations.services.accounts import normalize_email
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput, NotFound
+from donations.services.giving import default_currency
+from donations.services.text import like_pattern
 
 ITEM_FIELDS = (
     "category_id",
@@ -101,8 +104,6 @@ def seed_catalog() -> int:
     """Add the standard categories and items if the catalog is empty; return items added."""
     if db.session.scalar(select(func.count()).select_from(Item)):
         return 0
-    from donations.services.giving import default_currency
-
     currency = default_currency()
     added = 0
     for order, (category_name, entries) in enumerate(SEED):
@@ -175,8 +176,6 @@ def create_category(*, actor: User | None, name: str, sort_order: int = 0) -> It
 
 def items_query(*, text: str = "", category_id: int | None = None, include_inactive: bool = True):
     """Items ordered by name and size, optionally searched by name or code."""
-    from donations.services.text import like_pattern
-
     query = select(Item).order_by(func.lower(Item.name), Item.size, Item.id)
     text = text.strip()
     if text:
@@ -249,8 +248,6 @@ def _item_values(item: Item | None, values: dict[str, Any]) -> dict[str, Any]:
 
 def create_item(*, actor: User | None, **values: Any) -> Item:
     """Add an item to the catalog."""
-    from donations.services.giving import default_currency
-
     clean = _item_values(None, values)
     item = Item(**{k: clean.get(k) for k in ITEM_FIELDS if k in clean})
     item.fair_value_currency = default_currency()
@@ -364,8 +361,6 @@ def get_site(site_id: int) -> Site:
 
 
 def _site_values(site: Site | None, values: dict[str, Any]) -> dict[str, Any]:
-    from donations.services.accounts import normalize_email
-
     clean = dict(values)
     for key in SITE_FIELDS:
         if key in ("is_confidential", "active"):

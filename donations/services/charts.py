@@ -35,13 +35,13 @@ LABEL_CLEARANCE = 26  # viewBox units between the last value's label and the par
 ITEM_CHART_DAYS = 90
 
 
-def _fmt(value: float) -> str:
+def coord(value: float) -> str:
     """A coordinate with at most one decimal, without a trailing ".0"."""
     text = f"{value:.1f}"
     return text[:-2] if text.endswith(".0") else text
 
 
-def _nice_top(value: int) -> int:
+def nice_top(value: int) -> int:
     """The smallest "round" number (1, 2, 2.5, 5 x 10^k) at or above ``value``."""
     if value <= 0:
         return 1
@@ -67,7 +67,8 @@ def _tick_indexes(count: int) -> list[int]:
     return sorted({round(i * (count - 1) / (DATE_TICKS - 1)) for i in range(DATE_TICKS)})
 
 
-def _safe_id(text: str) -> str:
+def safe_id(text: str) -> str:
+    """``text`` made safe for an SVG id: letters, digits, "_" and "-" only."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", text) or "chart"
 
 
@@ -100,7 +101,7 @@ def stock_chart_svg(
     when given (and above zero). ``chart_id`` keeps element ids unique when a
     page holds more than one chart. Returns markup safe to insert as is.
     """
-    chart_id = _safe_id(chart_id)
+    chart_id = safe_id(chart_id)
     summary = describe_series(series, par=par)
     label = f"{title}. {summary}"
     parts: list[str] = [
@@ -119,7 +120,7 @@ def stock_chart_svg(
         return Markup("".join(parts))  # noqa: S704 - every text part above is escaped
 
     values = [value for _day, value in series]
-    top = _nice_top(max([*values, par or 0, 1]))
+    top = nice_top(max([*values, par or 0, 1]))
     bottom_value = min(0, *values)  # stock is never negative, but draw it if it were
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
@@ -136,7 +137,7 @@ def stock_chart_svg(
     # Grid lines and value labels: zero, half and top.
     parts.append('<g class="chart-grid" aria-hidden="true">')
     for value in sorted({bottom_value, (top + bottom_value) // 2, top}):
-        y = _fmt(y_at(value))
+        y = coord(y_at(value))
         parts.append(
             f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}"'
             ' stroke="#d5dadf" stroke-width="1"/>'
@@ -148,8 +149,8 @@ def stock_chart_svg(
     # Axes.
     parts.append(
         f'<g class="chart-axis" aria-hidden="true" stroke="#5a6570" stroke-width="1">'
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{_fmt(base_y)}"/>'
-        f'<line x1="{LEFT}" y1="{_fmt(base_y)}" x2="{WIDTH - RIGHT}" y2="{_fmt(base_y)}"/>'
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{coord(base_y)}"/>'
+        f'<line x1="{LEFT}" y1="{coord(base_y)}" x2="{WIDTH - RIGHT}" y2="{coord(base_y)}"/>'
         "</g>"
     )
 
@@ -157,16 +158,16 @@ def stock_chart_svg(
     parts.append('<g class="chart-ticks" aria-hidden="true">')
     last_index = len(series) - 1
     for index in _tick_indexes(len(series)):
-        x = _fmt(x_at(index))
+        x = coord(x_at(index))
         anchor = "middle"
         if len(series) > 1 and index == 0:
             anchor = "start"
         elif len(series) > 1 and index == last_index:
             anchor = "end"
         parts.append(
-            f'<line x1="{x}" y1="{_fmt(base_y)}" x2="{x}" y2="{_fmt(base_y + 4)}"'
+            f'<line x1="{x}" y1="{coord(base_y)}" x2="{x}" y2="{coord(base_y + 4)}"'
             ' stroke="#5a6570" stroke-width="1"/>'
-            f'<text class="chart-label" x="{x}" y="{_fmt(base_y + 18)}" text-anchor="{anchor}"'
+            f'<text class="chart-label" x="{x}" y="{coord(base_y + 18)}" text-anchor="{anchor}"'
             f' font-size="13" fill="#5a6570">{escape(_day_label(series[index][0]))}</text>'
         )
     parts.append("</g>")
@@ -182,7 +183,7 @@ def stock_chart_svg(
 
     # The par line, dashed, labelled at its right end.
     if par:
-        y = _fmt(y_at(par))
+        y = coord(y_at(par))
         parts.append(
             f'<g class="chart-par" aria-hidden="true">'
             f'<line class="chart-par-line" x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}"'
@@ -193,16 +194,16 @@ def stock_chart_svg(
         )
 
     # The stock line: one point per day.
-    points = " ".join(f"{_fmt(x_at(i))},{_fmt(y_at(v))}" for i, v in enumerate(values))
+    points = " ".join(f"{coord(x_at(i))},{coord(y_at(v))}" for i, v in enumerate(values))
     parts.append(
         f'<polyline class="chart-line" points="{points}" fill="none" stroke="#1f5f5b"'
         ' stroke-width="2" stroke-linejoin="round" aria-hidden="true"/>'
     )
     # The latest value, marked and written at the end of the line.
     parts.append(
-        f'<circle class="chart-point" cx="{_fmt(end_x)}" cy="{_fmt(end_y)}" r="3.5"'
+        f'<circle class="chart-point" cx="{coord(end_x)}" cy="{coord(end_y)}" r="3.5"'
         ' fill="#1f5f5b" aria-hidden="true"/>'
-        f'<text class="chart-label chart-last" x="{_fmt(end_x + 6)}" y="{_fmt(end_y)}"'
+        f'<text class="chart-label chart-last" x="{coord(end_x + 6)}" y="{coord(end_y)}"'
         f' dy="{last_dy}" font-size="13" font-weight="600" fill="#1d2327">{values[-1]}</text>'
     )
     parts.append("</svg>")

@@ -48,6 +48,7 @@ from donations.models import (
 from donations.money import exponent
 from donations.services.gifts import GiftFilters, gift_conditions
 from donations.services.inventory_files import safe_cell
+from donations.services.periods import start_of_day
 from donations.services.receipts import get_receipt_settings
 
 EXPORT_BATCH = 5_000  # rows read from the database at a time
@@ -602,8 +603,6 @@ def _adjustment_rows(
     Refunds and disputes: Dr refunds / Cr clearing; dispute fees: Dr fees /
     Cr clearing; a reinstatement (negative change) gives the mirror entry.
     """
-    from donations.services.gifts import start_of_day
-
     query = (
         select(
             GiftAdjustment.id,

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from donations.extensions import db
-from donations.integrations.stripe_gateway import PaymentGateway
 from donations.models import (
     Donor,
     Frequency,
@@ -35,11 +34,14 @@ from donations.models import (
     utcnow,
 )
 from donations.money import format_money, is_currency_code
-from donations.services import payments, stripe_events
+from donations.services import receipt_delivery
 from donations.services.audit import describe_changes, record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.funds import AMOUNT_CENTS_MAX
 from donations.services.locking import serialize_writes
+from donations.services.periods import start_of_day
+from donations.services.receipts import correct_gift_receipt
+from donations.services.stripe_replay import REPLAYABLE
 from donations.services.text import like_pattern
 
 # --- listing and totals ---------------------------------------------------------
@@ -95,11 +97,6 @@ class Totals:
     fee_cents: int
     returned_cents: int
     net_cents: int
-
-
-def start_of_day(day: date) -> datetime:
-    """Return midnight UTC at the start of ``day``."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _status_condition(status: str) -> ColumnElement[bool] | None:
@@ -601,9 +598,11 @@ def correct_gift(
         object_id=locked.id,
         summary=f"{outcome}: {reason}",
     )
-    from donations.services.receipts import correct_gift_receipt
-
-    correct_gift_receipt(actor=actor, gift=locked, replacement=replacement, reason=reason)
+    new_receipt = correct_gift_receipt(
+        actor=actor, gift=locked, replacement=replacement, reason=reason
+    )
+    if new_receipt is not None:
+        receipt_delivery.send_receipt(new_receipt)
     return reversal, replacement
 
 
@@ -654,7 +653,6 @@ def next_payment_at(plan: RecurringPlan) -> datetime | None:
 # --- Stripe events ---------------------------------------------------------------
 
 NEEDS_ATTENTION = "attention"
-REPLAYABLE = (StripeEventStatus.FAILED.value, StripeEventStatus.PARKED.value)
 EVENT_FILTERS: dict[str, str] = {
     NEEDS_ATTENTION: "Failed or parked",
     **{s.value: s.value.capitalize() for s in StripeEventStatus},
@@ -689,24 +687,3 @@ def count_events_needing_attention() -> int:
         )
         or 0
     )
-
-
-def replay_event(
-    *, actor: User | None, event: StripeEvent, gateway: PaymentGateway | None = None
-) -> StripeEvent:
-    """Process a failed or parked Stripe event again; return it with its new status."""
-    if event.status not in REPLAYABLE:
-        raise NotAllowed(f"Event {event.event_id} is {event.status}: there is nothing to redo.")
-    before = event.status
-    stripe_events.replay_events(
-        gateway=gateway if gateway is not None else payments.get_gateway(),
-        event_ids=[event.id],
-    )
-    record_audit(
-        actor=actor,
-        action="stripe_event.replay",
-        object_type="stripe_event",
-        object_id=event.id,
-        summary=f"{event.type} {event.event_id}: {before} -> {event.status}",
-    )
-    return event

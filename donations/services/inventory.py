@@ -35,6 +35,7 @@ from donations.models import (
     InKindGift,
     IntakeSource,
     Item,
+    ItemCategory,
     Site,
     StockDocument,
     StockEntry,
@@ -47,6 +48,7 @@ from donations.services import recipients as recipient_service
 from donations.services.audit import record_audit
 from donations.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from donations.services.locking import serialize_writes
+from donations.services.stock_alerts import queue_low_stock_alerts
 
 LOCK_NAME = "inventory"
 QUANTITY_MAX = 1_000_000  # per line: more is a typing mistake
@@ -397,8 +399,6 @@ def _post(document: StockDocument, moves: Sequence[Move]) -> PostResult:
     )
     db.session.flush()
     if fell:
-        from donations.services.stock_alerts import queue_low_stock_alerts
-
         queue_low_stock_alerts(fell)
     return PostResult(document=document, fell_under_par=fell)
 
@@ -918,8 +918,6 @@ def public_needs() -> list[Need]:
     needed when under half of par somewhere; pinned items always show,
     hidden ones never do.
     """
-    from donations.models import ItemCategory
-
     urgent = func.max(case((StockLevel.on_hand * 2 < StockLevel.par_level, 1), else_=0))
     short = func.max(case((StockLevel.on_hand < StockLevel.par_level, 1), else_=0))
     levels = (

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from donations.extensions import db
 from donations.models import Frequency, Gift, RecurringPlan, Role, TributeType, User, utcnow
 from donations.money import format_money
+from donations.services import receipt_delivery, receipts
+from donations.services.giving import plan_token
 from donations.services.links import absolute_url
 from donations.services.mail import queue_mail
 from donations.services.organization import get_organization
@@ -27,8 +29,6 @@ def thank_donor(gift: Gift, *, now: datetime | None = None) -> None:
     """
     if gift.thanked_at is not None:
         return
-    from donations.services import receipt_delivery, receipts
-
     # Per-gift receipts: issued now and sent in this note (each instalment is a gift).
     receipt, pdf = receipt_delivery.thank_you_receipt(gift, issued_at=now) or (None, None)
     gift.thanked_at = now or utcnow()
@@ -47,8 +47,6 @@ def thank_donor(gift: Gift, *, now: datetime | None = None) -> None:
         covered = format_money(gift.covered_fee_cents, gift.currency)
         lines.append(f"It includes {covered} you added so that the card fee does not reduce it.")
     if gift.frequency == Frequency.MONTHLY.value and gift.plan is not None:
-        from donations.services.giving import plan_token
-
         link = absolute_url("give.manage_plan", token=plan_token(gift.plan))
         lines += [
             "",

@@ -1,4 +1,10 @@
-"""Which payment gateway the app talks to: Stripe, or the local test mode."""
+"""Which payment gateway the app talks to: Stripe, or the local test mode.
+
+The gateway's errors are re-exported here (``payments.GatewayError`` when Stripe
+cannot be reached or refuses a call, ``payments.SignatureError`` for a webhook
+whose signature does not check out), so views catch them without importing
+``donations.integrations``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from donations.extensions import db
+from donations.integrations.stripe_gateway import GatewayError as GatewayError
 from donations.integrations.stripe_gateway import PaymentGateway, StripeGateway
+from donations.integrations.stripe_gateway import SignatureError as SignatureError
 from donations.models import Gift, RecurringPlan, StripeTestObject
 from donations.services import stripe_events
 from donations.services.errors import InvalidInput, NotFound
@@ -50,7 +58,7 @@ def get_gateway() -> PaymentGateway:
             )
             app.extensions[_CACHE_KEY] = gateway
         return gateway
-    from donations.integrations.local_gateway import LocalGateway
+    from donations.integrations.local_gateway import LocalGateway  # noqa: PLC0415 -- simulator: test mode only
 
     return LocalGateway(_local_stripe, webhook_secret=webhook_secret() or "", tolerance=300)
 
@@ -81,7 +89,7 @@ def _template(endpoint: str, name: str) -> str:
 
 
 def _local_stripe():
-    from donations.integrations.local_stripe import LocalStripe
+    from donations.integrations.local_stripe import LocalStripe  # noqa: PLC0415 -- simulator: test mode only
 
     settings = get_giving_settings()
     return LocalStripe(
@@ -95,7 +103,7 @@ def _local_stripe():
 
 
 def _local_gateway():
-    from donations.integrations.local_gateway import LocalGateway
+    from donations.integrations.local_gateway import LocalGateway  # noqa: PLC0415 -- simulator: test mode only
 
     if not is_test_mode():
         raise NotFound("Test payments are only available in test mode.")
@@ -106,7 +114,7 @@ def _local_gateway():
 
 def _deliver(events: list[dict[str, Any]], gateway: PaymentGateway) -> None:
     """Send Stripe-shaped events through the webhook code, signed as Stripe signs them."""
-    from donations.integrations.local_stripe import sign_payload
+    from donations.integrations.local_stripe import sign_payload  # noqa: PLC0415 -- simulator: test mode only
 
     secret = webhook_secret() or ""
     for event in events:

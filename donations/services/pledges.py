@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func, select
 
 from donations.extensions import db
@@ -25,6 +26,7 @@ from donations.models import (
     User,
     utcnow,
 )
+from donations.services import donors as donor_service
 from donations.services import inventory, privacy
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
@@ -52,8 +54,6 @@ class PledgeRequest:
 
 
 def _donor_for(name: str, email: str) -> Donor:
-    from donations.services import donors as donor_service
-
     donor = db.session.scalar(
         select(Donor)
         .where(Donor.email == email, Donor.merged_into_id.is_(None))
@@ -67,8 +67,6 @@ def _donor_for(name: str, email: str) -> Donor:
 
 def make_pledge(request: PledgeRequest) -> Pledge:
     """Record a donor's pledge from the public needs page, and tell staff."""
-    from email_validator import EmailNotValidError, validate_email
-
     name = " ".join(request.name.split())
     if not name:
         raise InvalidInput("Enter your name.", field="name")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -24,6 +24,7 @@ from donations.models import (
     Frequency,
     Gift,
     GiftStatus,
+    Organization,
     OutboxMessage,
     PlanStatus,
     Receipt,
@@ -32,11 +33,16 @@ from donations.models import (
     User,
 )
 from donations.money import format_money
+from donations.services import receipt_files, receipts
+from donations.services.accounts import normalize_email
 from donations.services.audit import record_audit
+from donations.services.donors import resolve_merged
 from donations.services.errors import NotAllowed
+from donations.services.giving import plan_token
 from donations.services.links import absolute_url
 from donations.services.locking import serialize_writes
 from donations.services.mail import queue_mail
+from donations.services.organization import get_organization
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +114,6 @@ def donors_for_token(token: str) -> list[Donor]:
 
 
 def _resolved(rows) -> list[Donor]:
-    from donations.services.donors import resolve_merged
-
     found: dict[int, Donor] = {}
     for donor in rows:
         donor = resolve_merged(donor)
@@ -122,8 +126,6 @@ def _resolved(rows) -> list[Donor]:
 
 def _pdf_attachment(receipt: Receipt) -> Attachment | None:
     """The receipt's PDF, or None (logged) when it cannot be rendered right now."""
-    from donations.services import receipt_files
-
     try:
         data = receipt_files.receipt_pdf(receipt)
     except Exception:  # the mail still carries the download link
@@ -135,8 +137,6 @@ def _pdf_attachment(receipt: Receipt) -> Attachment | None:
 
 
 def _email_of(donor: Donor) -> str:
-    from donations.services.donors import resolve_merged
-
     return donor.email or resolve_merged(donor).email or ""
 
 
@@ -144,8 +144,6 @@ def manage_plan_line(gift: Gift | None) -> list[str]:
     """For an instalment of a monthly gift: how to change or stop it."""
     if gift is None or gift.frequency != Frequency.MONTHLY.value or gift.plan is None:
         return []
-    from donations.services.giving import plan_token
-
     link = absolute_url("give.manage_plan", token=plan_token(gift.plan))
     return [
         "",
@@ -173,8 +171,6 @@ def test_subject(subject: str, *, is_test: bool) -> str:
 
 
 def _receipt_mail(receipt: Receipt, *, attached: bool) -> tuple[str, str]:
-    from donations.services import receipts
-
     content = receipts.content_of(receipt)
     org_name = content.org.legal_name
     name = receipt.donor.name
@@ -231,8 +227,6 @@ def _receipt_mail(receipt: Receipt, *, attached: bool) -> tuple[str, str]:
 
 
 def _long_date(iso: str) -> str:
-    from datetime import date
-
     try:
         return f"{date.fromisoformat(iso):%B %-d, %Y}"
     except (TypeError, ValueError):
@@ -248,10 +242,8 @@ def mark_delivered(receipt: Receipt, message: OutboxMessage | None) -> None:
 
 
 def _lock(receipt: Receipt) -> Receipt:
-    from donations.services.receipts import LOCK_NAME
-
     db.session.flush()
-    serialize_writes(LOCK_NAME)
+    serialize_writes(receipts.LOCK_NAME)
     db.session.refresh(receipt, with_for_update=True)
     return receipt
 
@@ -276,9 +268,7 @@ def send_receipt(
             mark_delivered(receipt, None)
         return None
     if pdf is not None:
-        from donations.services.receipt_files import receipt_filename
-
-        attachment = Attachment(receipt_filename(receipt), PDF_TYPE, pdf)
+        attachment = Attachment(receipt_files.receipt_filename(receipt), PDF_TYPE, pdf)
     else:
         attachment = _pdf_attachment(receipt)
     subject, text = _receipt_mail(receipt, attached=attachment is not None)
@@ -309,9 +299,6 @@ def thank_you_receipt(
     None when no receipt is issued: the setting is off, the organisation has no
     legal name yet, the gift already has one or there is nothing to receipt.
     """
-    from donations.models import Organization
-    from donations.services import receipts
-
     if not receipts.get_receipt_settings().per_gift_receipts:
         return None
     org = db.session.get(Organization, 1)
@@ -334,8 +321,6 @@ def thank_you_receipt(
 
 def request_gifts_link(*, email: str) -> None:
     """Email a link to the donor's gifts if any donor has this address; say nothing either way."""
-    from donations.services.accounts import normalize_email
-
     address = normalize_email(email)
     rows = db.session.scalars(select(Donor).where(Donor.email == address)).all() if address else []
     donors = _resolved(rows)
@@ -344,8 +329,6 @@ def request_gifts_link(*, email: str) -> None:
         return
     minutes = _max_age("DONOR_LINK_MAX_AGE", DONOR_LINK_MAX_AGE) // 60
     link = absolute_url("receipts_public.my_gifts", token=donor_token([d.id for d in donors]))
-    from donations.services.organization import get_organization
-
     org = get_organization()
     org_name = org.legal_name if org and org.legal_name else "our shelter"
     queue_mail(

@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
@@ -29,8 +30,11 @@ from donations.models import (
     utcnow,
 )
 from donations.pdf.content import Branding, DonorBlock, GiftLine, ReceiptContent
+from donations.pdf.render import render_receipt
 from donations.services import audit, receipts
 from donations.services.errors import InvalidInput, NotAllowed
+from donations.services.links import absolute_url
+from donations.services.organization import get_organization
 from donations.services.text import like_pattern
 
 LOGO_MAX_BYTES = 512 * 1024
@@ -66,8 +70,6 @@ def branding() -> Branding:
 
 def render(content: ReceiptContent, *, void=None) -> bytes:
     """Render a receipt's content as PDF bytes."""
-    from donations.pdf.render import render_receipt  # reportlab only under donations/pdf
-
     return render_receipt(content, void=void, branding=branding())
 
 
@@ -195,8 +197,6 @@ def in_kind_receipts(in_kind_ids: list[int]) -> dict[int, Receipt]:
 
 def check_logo(data: bytes) -> str:
     """Return the content type of a PNG or JPEG logo; raise InvalidInput otherwise."""
-    from PIL import Image, UnidentifiedImageError
-
     if not data:
         raise InvalidInput("The logo file is empty.", field="logo")
     if len(data) > LOGO_MAX_BYTES:
@@ -287,9 +287,6 @@ def settings_values(settings: ReceiptSettings) -> dict[str, Any]:
 
 def sample_content() -> ReceiptContent:
     """A receipt from the organisation profile to a made-up donor: nothing stored, no number."""
-    from donations.services.links import absolute_url
-    from donations.services.organization import get_organization
-
     org = get_organization()
     if org is None or not org.legal_name:
         raise NotAllowed(
@@ -306,7 +303,7 @@ def sample_content() -> ReceiptContent:
         issued_on=today,
         verification_code="SAMP-LE00-00",
         verify_url=absolute_url("receipts_public.verify"),
-        org=receipts._org_block(org),
+        org=receipts.org_block(org),
         donor=DonorBlock(
             name="Sample Donor",
             address_lines=["100 Example Street", "Springfield, IL 62701"],

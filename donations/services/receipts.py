@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -29,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from donations.extensions import db
 from donations.models import (
     YEARLY_BASES,
+    Condition,
     Donor,
     Gift,
     GiftMethod,
@@ -57,7 +59,15 @@ from donations.pdf.content import (
 )
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
+from donations.services.links import absolute_url
 from donations.services.locking import serialize_writes
+from donations.services.periods import (
+    day_after,
+    fiscal_year_of,
+    start_of_day,
+    tax_year_label,
+    tax_year_period,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,34 +103,6 @@ def _organization() -> Organization:
             "before issuing receipts."
         )
     return org
-
-
-def fiscal_year_of(day: date, start_month: int) -> int:
-    """Name the fiscal year a day falls in by the calendar year it ends in.
-
-    With a January start this is the calendar year; with a July start,
-    July 2025 to June 2026 is fiscal year 2026.
-    """
-    if start_month == 1:
-        return day.year
-    return day.year + 1 if day.month >= start_month else day.year
-
-
-def tax_year_period(tax_year: int, start_month: int) -> tuple[date, date]:
-    """Return the first and last day of a tax year named as ``fiscal_year_of`` does."""
-    if start_month == 1:
-        return date(tax_year, 1, 1), date(tax_year, 12, 31)
-    start = date(tax_year - 1, start_month, 1)
-    end_month = start_month - 1
-    end = date(tax_year, end_month + 1, 1) if end_month < 12 else date(tax_year + 1, 1, 1)
-    return start, date.fromordinal(end.toordinal() - 1)
-
-
-def tax_year_label(tax_year: int, start_month: int) -> str:
-    if start_month == 1:
-        return str(tax_year)
-    start, end = tax_year_period(tax_year, start_month)
-    return f"FY {tax_year} ({start:%B %Y} - {end:%B %Y})"
 
 
 # --- the basis of a statement: calendar or fiscal year ------------------------------
@@ -170,8 +152,6 @@ TEST_PREFIX = "TEST-"
 
 def making_test_receipts() -> bool:
     """True when receipts made now are test receipts (payments test mode, see config)."""
-    from flask import current_app
-
     setting = current_app.config.get("RECEIPTS_TEST_MODE")
     if setting is not None:
         return bool(setting)
@@ -219,7 +199,7 @@ def normalize_code(code: str) -> str:
 # --- content -------------------------------------------------------------------
 
 
-def _org_block(org: Organization) -> OrgBlock:
+def org_block(org: Organization) -> OrgBlock:
     return OrgBlock(
         legal_name=org.legal_name,
         tax_id=org.tax_id,
@@ -278,8 +258,6 @@ def _gift_line(gift: Gift, *, receipt_number: str = "") -> GiftLine:
 
 
 def _goods_lines(document: StockDocument) -> list[GoodsLine]:
-    from donations.models import Condition
-
     merged: dict[tuple[int, str], int] = defaultdict(int)
     items = {}
     for entry in document.entries:
@@ -307,8 +285,6 @@ def _base_content(
     issued_at: datetime,
     is_test: bool = False,
 ) -> ReceiptContent:
-    from donations.services.links import absolute_url
-
     org = _organization()
     settings = get_receipt_settings()
     return ReceiptContent(
@@ -317,7 +293,7 @@ def _base_content(
         issued_on=issued_at.date().isoformat(),
         verification_code=code,
         verify_url=absolute_url("receipts_public.verify", code=code),
-        org=_org_block(org),
+        org=org_block(org),
         donor=_donor_block(donor),
         currency=currency,
         page_size=settings.page_size,
@@ -556,9 +532,7 @@ def issue_in_kind_receipt(
 
 def statement_gifts(donor_id: int, start: date, end: date) -> list[Gift]:
     """The donor's paid gifts of money in a period, oldest first, corrections left out."""
-    from donations.services.gifts import start_of_day
-
-    after_end = date.fromordinal(end.toordinal() + 1)
+    after_end = day_after(end)
     reversed_ids = select(Gift.corrects_gift_id).where(
         Gift.is_reversal.is_(True), Gift.corrects_gift_id.is_not(None)
     )
@@ -700,8 +674,6 @@ def preview_statement_content(
     draft: StatementDraft, *, label: str, basis: StatementBasis | str
 ) -> ReceiptContent:
     """The content of a statement not issued: no number taken, nothing stored."""
-    from donations.services.links import absolute_url
-
     content = replace(
         _base_content(
             kind=ReceiptKind.STATEMENT,
@@ -889,16 +861,11 @@ def reissue_receipt(*, actor: User | None, receipt: Receipt) -> Receipt:
     )
 
 
-def _send(receipt: Receipt) -> None:
-    from donations.services.receipt_delivery import send_receipt
-
-    send_receipt(receipt)
-
-
 def sync_gift_receipt(gift: Gift) -> Receipt | None:
     """After a refund or a lost dispute: void the receipt and reissue it for what is left.
 
-    Returns the new receipt, if one was issued (and queued to the donor). Called
+    Returns the new receipt, if one was issued: the caller sends it to the donor
+    (``receipt_delivery.send_receipt``). Called
     by the Stripe event code whenever a gift's refunded or disputed amounts
     change; safe to call twice. If the reissue cannot be made (the organisation
     profile was emptied), the void stands and the treasurer reissues by hand
@@ -918,7 +885,6 @@ def sync_gift_receipt(gift: Gift) -> Receipt | None:
     except NotAllowed as error:
         log.warning("receipt %s voided but not reissued: %s", receipt.number, error.message)
         return None
-    _send(new)
     return new
 
 
@@ -928,7 +894,7 @@ def correct_gift_receipt(
     """An offline gift was corrected: void its receipt; receipt the replacement instead.
 
     Returns the replacement's receipt, which points at the voided one, if the
-    gift had a receipt and a replacement was recorded.
+    gift had a receipt and a replacement was recorded: the caller sends it.
     """
     receipt = valid_receipt_for_gift(gift.id)
     if receipt is None:
@@ -936,9 +902,7 @@ def correct_gift_receipt(
     void_receipt(actor=actor, receipt=receipt, reason=f"Gift corrected: {reason}"[:500])
     if replacement is None:
         return None
-    new = issue_gift_receipt(actor=actor, gift=replacement, replaces=receipt)
-    _send(new)
-    return new
+    return issue_gift_receipt(actor=actor, gift=replacement, replaces=receipt)
 
 
 # --- public verification -----------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 from donations.money import format_money
-from donations.services.charts import _fmt, _nice_top, _safe_id
+from donations.services.charts import coord, nice_top, safe_id
 from donations.services.reports import MoneyRow
 
 WIDTH = 640
@@ -44,7 +44,7 @@ def month_bars_svg(
     rows: Sequence[MoneyRow], *, title: str, chart_id: str = "month-chart"
 ) -> Markup:
     """Draw gross (light) and net (dark) side by side for each month."""
-    chart_id = _safe_id(chart_id)
+    chart_id = safe_id(chart_id)
     summary = describe_months(rows)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart bar-chart" viewBox="0 0 {WIDTH}'
@@ -61,9 +61,9 @@ def month_bars_svg(
         return Markup("".join(parts))  # noqa: S704 - every text part is escaped
     currency = rows[0].currency
     values = [v for r in rows for v in (r.gross_cents, r.net_cents)]
-    top = _nice_top(max(max(values), 1))
+    top = nice_top(max(max(values), 1))
     low = min(0, min(values))
-    bottom = -_nice_top(-low) if low < 0 else 0
+    bottom = -nice_top(-low) if low < 0 else 0
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
 
@@ -74,9 +74,9 @@ def month_bars_svg(
     for tick in sorted({bottom, 0, top // 2, top}):
         y = y_at(tick)
         parts.append(
-            f'<line class="chart-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_fmt(y)}"'
-            f' y2="{_fmt(y)}" stroke="#dde3e8"/>'
-            f'<text class="chart-tick" x="{LEFT - 6}" y="{_fmt(y + 4)}" text-anchor="end"'
+            f'<line class="chart-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{coord(y)}"'
+            f' y2="{coord(y)}" stroke="#dde3e8"/>'
+            f'<text class="chart-tick" x="{LEFT - 6}" y="{coord(y + 4)}" text-anchor="end"'
             f' font-size="11" fill="#5a6570">{escape(_axis_label(tick, currency))}</text>'
         )
     slot = plot_w / len(rows)
@@ -91,20 +91,20 @@ def month_bars_svg(
             y = min(y_at(value), zero)
             height = abs(y_at(value) - zero)
             parts.append(
-                f'<rect class="{css}" x="{_fmt(x0 + offset)}" y="{_fmt(y)}"'
-                f' width="{_fmt(bar)}" height="{_fmt(height)}" fill="{fill}">'
+                f'<rect class="{css}" x="{coord(x0 + offset)}" y="{coord(y)}"'
+                f' width="{coord(bar)}" height="{coord(height)}" fill="{fill}">'
                 f"<title>{escape(row.label)} {name}: "
                 f"{escape(format_money(value, row.currency))}</title></rect>"
             )
         if index % label_every == 0:
             parts.append(
-                f'<text class="chart-tick" x="{_fmt(LEFT + slot * index + slot / 2)}"'
+                f'<text class="chart-tick" x="{coord(LEFT + slot * index + slot / 2)}"'
                 f' y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="11"'
                 f' fill="#5a6570">{escape(row.label.split(" ")[0])}</text>'
             )
     parts.append(
-        f'<line class="chart-axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_fmt(zero)}"'
-        f' y2="{_fmt(zero)}" stroke="#5a6570"/>'
+        f'<line class="chart-axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{coord(zero)}"'
+        f' y2="{coord(zero)}" stroke="#5a6570"/>'
         f'<rect class="chart-bar-gross" x="{LEFT}" y="4" width="10" height="10"'
         f' fill="{GROSS_FILL}"/>'
         f'<text x="{LEFT + 14}" y="13" font-size="11" fill="#333">Gross</text>'

@@ -1,16 +1,15 @@
 """The treasurer's report for a period: money by month, fund and method, donor
 retention against the previous period, and goods received and distributed.
 
-``build_report`` returns plain dataclasses, so the page and the PDF
-(``donations.pdf.report``) render the same numbers. Money rows are summed in
-SQL over ``gifts.gift_conditions`` with the gifts screen's default status
-("received": paid gifts and correcting entries), so each table's total equals
-``gifts.gift_totals`` for the same dates.
+``build_report`` returns plain dataclasses (``donations.pdf.report_content``), so
+the page and the PDF (``donations.pdf.report``, through ``report_pdf``) render the
+same numbers. Money rows are summed in SQL over ``gifts.gift_conditions`` with the
+gifts screen's default status ("received": paid gifts and correcting entries), so
+each table's total equals ``gifts.gift_totals`` for the same dates.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -29,79 +28,16 @@ from donations.models import (
     StockEntry,
     utcnow,
 )
+from donations.pdf.report import render_report
+from donations.pdf.report_content import GoodsRow, MoneyRow, Report, Retention
 from donations.services.errors import InvalidInput
-from donations.services.gifts import GiftFilters, gift_conditions, start_of_day
+from donations.services.gifts import GiftFilters, gift_conditions
 from donations.services.giving import default_currency
+from donations.services.periods import start_of_day
+from donations.services.receipts import get_receipt_settings
 
 MAX_DAYS = 3_660  # ten years: a longer period is refused
 MONTHS_FILLED_MAX = 60  # empty months are shown as zero up to five years
-
-
-@dataclass(frozen=True)
-class MoneyRow:
-    """Sums of the gifts in one group (a month, a fund, a method), in one currency."""
-
-    label: str
-    currency: str
-    count: int
-    gross_cents: int
-    fee_cents: int
-    returned_cents: int
-    net_cents: int
-
-
-@dataclass(frozen=True)
-class Retention:
-    """Donors who gave in this period, against the previous period of the same length."""
-
-    previous_from: date
-    previous_to: date
-    donors: int  # gave in this period
-    previous_donors: int  # gave in the previous period
-    new: int  # first gift ever in this period
-    returning: int  # gave in both periods
-    reactivated: int  # gave now and before the previous period, not in it
-    lapsed: int  # gave in the previous period, not in this one
-
-    @property
-    def retention_percent(self) -> int | None:
-        """Share of the previous period's donors who gave again, rounded down."""
-        if not self.previous_donors:
-            return None
-        return self.returning * 100 // self.previous_donors
-
-
-@dataclass(frozen=True)
-class GoodsRow:
-    category: str
-    received: int  # units taken in, less reversed intakes
-    distributed: int  # units given out, less reversed distributions
-
-
-@dataclass(frozen=True)
-class Report:
-    date_from: date
-    date_to: date
-    currency: str  # the organisation's currency: the chart shows it
-    months: list[MoneyRow]
-    funds: list[MoneyRow]
-    methods: list[MoneyRow]
-    totals: list[MoneyRow]  # one per currency
-    retention: Retention
-    goods: list[GoodsRow]
-    generated_on: date = field(default_factory=lambda: utcnow().date())
-
-    @property
-    def goods_received(self) -> int:
-        return sum(row.received for row in self.goods)
-
-    @property
-    def goods_distributed(self) -> int:
-        return sum(row.distributed for row in self.goods)
-
-    def chart_months(self) -> list[MoneyRow]:
-        """The month rows in the organisation's currency, for the bar chart."""
-        return [row for row in self.months if row.currency == self.currency]
 
 
 def default_period(today: date | None = None) -> tuple[date, date]:
@@ -310,3 +246,8 @@ def build_report(*, date_from: date, date_to: date) -> Report:
         retention=retention(date_from, date_to),
         goods=goods_rows(date_from, date_to),
     )
+
+
+def report_pdf(*, report: Report) -> bytes:
+    """Render the report as a PDF on the receipts' page size."""
+    return render_report(report, page_size=get_receipt_settings().page_size)

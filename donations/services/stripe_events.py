@@ -47,7 +47,7 @@ from donations.models import (
     StripeEventStatus,
     utcnow,
 )
-from donations.services import notifications, receipts
+from donations.services import notifications, receipt_delivery, receipts
 from donations.services.locking import serialize_writes
 
 log = logging.getLogger(__name__)
@@ -216,27 +216,6 @@ def _release_parked(ids: Iterable[str], *, gateway: PaymentGateway, exclude: int
         process_event(row, gateway=gateway)
 
 
-def replay_events(
-    *, gateway: PaymentGateway, event_ids: Iterable[int] | None = None
-) -> list[StripeEvent]:
-    """Process failed and parked events again (all, or those with these row ids)."""
-    serialize_writes("stripe")
-    query = (
-        select(StripeEvent)
-        .where(
-            StripeEvent.status.in_([StripeEventStatus.FAILED.value, StripeEventStatus.PARKED.value])
-        )
-        .order_by(StripeEvent.id)
-    )
-    if event_ids is not None:
-        query = query.where(StripeEvent.id.in_(list(event_ids)))
-    rows = list(db.session.scalars(query))
-    for row in rows:
-        if row.status in (StripeEventStatus.FAILED.value, StripeEventStatus.PARKED.value):
-            process_event(row, gateway=gateway)
-    return rows
-
-
 # --- finding and locking what an event is about ------------------------------------
 
 
@@ -290,7 +269,7 @@ def apply_payment(gift: Gift, payment: PaymentSnapshot, run: Run) -> None:
         if payment.fee_cents is not None:
             gift.fee_cents = payment.fee_cents
         _adjust(gift, "refunded_cents", min(payment.refunded_cents, payment.amount_cents))
-        receipts.sync_gift_receipt(gift)  # a refund voids the receipt; reissued for the rest
+        _sync_receipt(gift)  # a refund voids the receipt; reissued for the rest
         if newly_paid and payment.charge_created is not None:
             gift.received_at = payment.charge_created
         if gift.thanked_at is None:
@@ -328,13 +307,20 @@ def _adjust(gift: Gift, attr: str, value: int) -> None:
     )
 
 
+def _sync_receipt(gift: Gift) -> None:
+    """Void and reissue the gift's receipt for what is left, and send the new one."""
+    new = receipts.sync_gift_receipt(gift)
+    if new is not None:
+        receipt_delivery.send_receipt(new)
+
+
 def apply_dispute(gift: Gift, dispute: DisputeSnapshot, run: Run) -> None:
     """Make the gift show its dispute as Stripe has it now."""
     gift.stripe_dispute_id = dispute.id
     gift.dispute_status = dispute.status
     _adjust(gift, "dispute_cents", max(dispute.withdrawn_cents, 0))
     _adjust(gift, "dispute_fee_cents", max(dispute.fee_cents, 0))
-    receipts.sync_gift_receipt(gift)  # a lost dispute voids the receipt; reissued for the rest
+    _sync_receipt(gift)  # a lost dispute voids the receipt; reissued for the rest
     run.gift = gift
 
 

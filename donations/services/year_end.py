@@ -54,10 +54,15 @@ from donations.models import (
     YearEndStatus,
     utcnow,
 )
+from donations.pdf.content import Branding, ReceiptContent
+from donations.pdf.render import render_receipt
 from donations.services import receipts
 from donations.services.audit import record_audit
 from donations.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from donations.services.locking import serialize_writes
+from donations.services.periods import day_after, fiscal_year_of, start_of_day
+from donations.services.receipt_delivery import send_receipt
+from donations.services.receipt_files import receipt_filename, receipt_pdf
 
 log = logging.getLogger(__name__)
 
@@ -114,20 +119,14 @@ def _start_month() -> int:
     return org.fiscal_year_start_month
 
 
-def _after(day: date) -> date:
-    return date.fromordinal(day.toordinal() + 1)
-
-
 def _donor_ids_with_gifts(start: date, end: date) -> Select:
     """Donors with a paid gift of money or an in-kind gift in a period (a subquery)."""
-    from donations.services.gifts import start_of_day
-
     money = select(Gift.donor_id.label("donor_id")).where(
         Gift.donor_id.is_not(None),
         Gift.status == GiftStatus.PAID.value,
         Gift.is_reversal.is_(False),
         Gift.received_at >= start_of_day(start),
-        Gift.received_at < start_of_day(_after(end)),
+        Gift.received_at < start_of_day(day_after(end)),
     )
     goods = select(InKindGift.donor_id.label("donor_id")).where(
         InKindGift.donor_id.is_not(None),
@@ -195,7 +194,7 @@ def years_with_gifts(basis: StatementBasis | None = None) -> list[int]:
     months = [(int(y), int(m)) for y, m in db.session.execute(union(gift_months, goods_months))]
     years: set[int] = set()
     if basis in (None, StatementBasis.FISCAL):
-        years |= {receipts.fiscal_year_of(date(y, m, 1), start_month) for y, m in months}
+        years |= {fiscal_year_of(date(y, m, 1), start_month) for y, m in months}
     if basis in (None, StatementBasis.CALENDAR):
         years |= {y for y, _ in months}
     return sorted(years, reverse=True)
@@ -293,7 +292,7 @@ def last_closed_year(
     """The newest tax year on ``basis`` that has ended."""
     today = today or utcnow().date()
     start_month = 1 if basis == StatementBasis.CALENDAR else _start_month_or_default()
-    return receipts.fiscal_year_of(today, start_month) - 1
+    return fiscal_year_of(today, start_month) - 1
 
 
 def start_run(
@@ -450,8 +449,6 @@ def _preview_totals(preview: YearEndPreview) -> None:
     queries (a run of thousands of donors is previewed in one request). The same rules
     as ``receipts.draft_statement``: paid gifts, corrections left out, less refunds and
     lost disputes, less the value received; goods whose intake was not reversed."""
-    from donations.services.gifts import start_of_day
-
     start, end = preview.start, preview.end
     ids = _donor_ids_with_gifts(start, end)
     pending = select(ids.c.donor_id).where(ids.c.donor_id.not_in(_with_statement(start, end)))
@@ -474,7 +471,7 @@ def _preview_totals(preview: YearEndPreview) -> None:
             Gift.is_reversal.is_(False),
             Gift.id.not_in(corrected),
             Gift.received_at >= start_of_day(start),
-            Gift.received_at < start_of_day(_after(end)),
+            Gift.received_at < start_of_day(day_after(end)),
         )
     ):
         given = receipts.receipted_amount(amount, refunded, dispute, status)
@@ -544,9 +541,6 @@ def sample_statement_pdf(
 
     Returns the donor's name and the PDF.
     """
-    from donations.pdf.content import Branding
-    from donations.pdf.render import render_receipt
-
     basis, label, start, end = _period_of(tax_year, basis, open_confirmed=open_confirmed)
     if donor_id is None:
         candidates = _next_donors(start, end, 0, BATCH_SIZE)
@@ -587,9 +581,6 @@ def preview_donor_statement(
 
 def donor_statement_pdf(*, donor_id: int, start: date | None, end: date | None) -> bytes:
     """One donor's statement of a range marked "PREVIEW — not issued"; nothing stored."""
-    from donations.pdf.content import Branding
-    from donations.pdf.render import render_receipt
-
     draft = preview_donor_statement(donor_id=donor_id, start=start, end=end)
     label = receipts.range_label(draft.start, draft.end)
     content = receipts.preview_statement_content(draft, label=label, basis=StatementBasis.RANGE)
@@ -602,8 +593,6 @@ def issue_donor_statement(
 ) -> Receipt:
     """Issue one donor's numbered statement of a range and, if asked and the donor has an
     email address, queue it to them with its PDF."""
-    from donations.services.receipt_delivery import send_receipt
-
     _start_month()
     receipt = receipts.issue_range_statement(
         actor=actor, donor=get_donor(donor_id), start=start, end=end
@@ -628,9 +617,6 @@ def _init_worker(logo: bytes | None) -> None:
 
 def _render(content_json: str) -> bytes:
     """Render one receipt snapshot as PDF bytes (runs in a worker process)."""
-    from donations.pdf.content import Branding, ReceiptContent
-    from donations.pdf.render import render_receipt
-
     return render_receipt(
         ReceiptContent.from_json(content_json), void=None, branding=Branding(logo=_worker_logo)
     )
@@ -667,8 +653,6 @@ def _executor(workers: int, logo: bytes | None):
 
 def _send(receipt: Receipt, pdf: bytes, actor: User | None) -> bool:
     """Queue the email of one statement with its rendered PDF; False when it goes by post."""
-    from donations.services.receipt_delivery import send_receipt
-
     send_receipt(receipt, actor=actor, pdf=pdf)
     return receipt.delivery != "post"
 
@@ -924,8 +908,6 @@ def _finish_badly(run_id: int, result: YearEndResult, status: YearEndStatus, err
 
 def receipts_issued_between(start: date, end: date) -> list[int]:
     """The ids of the receipts issued in a period (void ones too), in number order."""
-    from donations.services.gifts import start_of_day
-
     if end < start:
         raise InvalidInput("The last date of the period is before its first date.", field="to")
     return list(
@@ -933,7 +915,7 @@ def receipts_issued_between(start: date, end: date) -> list[int]:
             select(Receipt.id)
             .where(
                 Receipt.issued_at >= start_of_day(start),
-                Receipt.issued_at < start_of_day(_after(end)),
+                Receipt.issued_at < start_of_day(day_after(end)),
             )
             .order_by(Receipt.fiscal_year, Receipt.sequence_number)
         )
@@ -968,8 +950,6 @@ class _ChunkSink(io.RawIOBase):
 
 def zip_member_name(receipt: Receipt) -> str:
     """ "statement-2026-000042.pdf", or "receipt-2026-000007-VOID.pdf" for a void one."""
-    from donations.services.receipt_files import receipt_filename
-
     name = receipt_filename(receipt)
     return name[: -len(".pdf")] + "-VOID.pdf" if receipt.is_void else name
 
@@ -980,8 +960,6 @@ def stream_receipts_zip(receipt_ids: list[int], *, chunk: int = 100) -> Iterator
     The archive is written to an unseekable sink, so ``zipfile`` puts each
     file's sizes after its data and nothing has to be rewritten.
     """
-    from donations.services.receipt_files import receipt_pdf
-
     sink = _ChunkSink()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
         for ids in _chunks(receipt_ids, chunk):
