@@ -81,10 +81,10 @@ def _template(endpoint: str, name: str) -> str:
 
 
 def _local_stripe():
-    from donations.integrations.local_stripe import LocalStripe
+    from donations.integrations.local_gateway import OfflineStripe
 
     settings = get_giving_settings()
-    return LocalStripe(
+    return OfflineStripe(
         DatabaseStore(),
         fee_percent_bp=settings.fee_percent_bp,
         fee_fixed_cents=settings.fee_fixed_cents,
@@ -106,7 +106,7 @@ def _local_gateway():
 
 def _deliver(events: list[dict[str, Any]], gateway: PaymentGateway) -> None:
     """Send Stripe-shaped events through the webhook code, signed as Stripe signs them."""
-    from donations.integrations.local_stripe import sign_payload
+    from donations.integrations.local_gateway import sign_payload
 
     secret = webhook_secret() or ""
     for event in events:
