@@ -1,13 +1,15 @@
 """The full Stripe simulator the suite talks to, one concern a module.
 
 ``objects`` holds the object store, Stripe's limits and the helpers (signing,
-ids, validation); ``core`` builds and reads objects and events and creates
-checkout and portal sessions; ``payments`` plays one-time payments, bank
-debits, refunds and disputes; ``subscriptions`` plays monthly gifts; ``server``
-puts it all behind Stripe's HTTP API. The product's own test mode is the much
+ids, parameter validation); ``core`` builds, reads and expands objects and
+events; ``checkout`` creates checkout and portal sessions as Stripe validates
+them; ``payments`` plays one-time payments, bank debits (async), refunds and
+disputes; ``subscriptions`` plays monthly gifts; ``server`` puts it all
+behind Stripe's HTTP API. The product's own test mode is the much
 smaller ``donations.integrations.local_gateway``.
 """
 
+from fakes.stripe.checkout import CheckoutApi
 from fakes.stripe.objects import (
     DEFAULT_API_VERSION,
     LocalStripeError,
@@ -22,7 +24,7 @@ from fakes.stripe.payments import PaymentScenarios
 from fakes.stripe.subscriptions import SubscriptionScenarios
 
 
-class LocalStripe(PaymentScenarios, SubscriptionScenarios):
+class LocalStripe(CheckoutApi, PaymentScenarios, SubscriptionScenarios):
     """Stripe's objects, API answers and webhook events, kept in ``store``."""
 
 

@@ -1,6 +1,7 @@
-"""The full Stripe simulator for the test suite, part 1: objects and state.
+"""The simulator's objects and state: Stripe's limits, errors, the object store, signing.
 
-A tiny Stripe: Stripe-shaped objects and the webhook events Stripe would send.
+Together with its sibling modules this is a tiny Stripe: Stripe-shaped objects
+and the webhook events Stripe would send.
 
 Standard library only (it never imports ``stripe``). ``LocalStripe`` keeps
 objects in an ``ObjectStore`` exactly as Stripe returns them (API version

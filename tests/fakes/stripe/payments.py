@@ -17,6 +17,8 @@ from fakes.stripe.objects import (
 
 
 class PaymentScenarios(StripeCore):
+    """A donor pays (by card or bank debit), a session expires, a refund, a dispute."""
+
     # --- scenarios: checkout -------------------------------------------------
 
     def _open_session(self, session_id: str) -> Json:

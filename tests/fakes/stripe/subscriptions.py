@@ -9,6 +9,8 @@ from fakes.stripe.objects import Json, _list, _state_error, add_interval, new_id
 
 
 class SubscriptionScenarios(StripeCore):
+    """A monthly gift starts, renews (paid or declined), is retried and is cancelled."""
+
     # --- scenarios: subscriptions ---------------------------------------------
 
     def _start_subscription(self, session: Json, email: str | None) -> list[Json]:
