@@ -22,7 +22,7 @@ from _common import gunicorn, instance, measure_get
 
 from donations import create_app
 from donations.extensions import db
-from donations.integrations.local_stripe import sign_payload
+from donations.integrations.local_gateway import sign_payload
 from donations.models import Fund, Gift
 from donations.services import giving, payments
 
@@ -56,7 +56,8 @@ def make_events(target: int, seed: int) -> tuple[list[dict], dict[str, int]]:
         if monthly:
             subscriptions.append(local.store.get(session.id)["subscription"])
         elif rng.random() < 0.15:
-            charge_id = local.session_charge_id(session.id)
+            pi_id = local.store.get(session.id)["payment_intent"]
+            charge_id = local.store.get(pi_id)["latest_charge"]
             amount = local.store.get(charge_id)["amount"]
             events += local.refund(charge_id, rng.choice([amount // 2, None]))
         if subscriptions and rng.random() < 0.3:

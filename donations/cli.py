@@ -79,7 +79,7 @@ def list_users_command() -> None:
 @demo_cli.command("load")
 def load_demo_command() -> None:
     """Load demo users, donors, gifts, goods and the organisation profile, once."""
-    from donations.demo import DEMO_USERS, load_demo  # noqa: PLC0415 -- the demo loads the Stripe simulator
+    from donations.demo import DEMO_USERS, load_demo  # noqa: PLC0415 -- the demo story is loaded only by this command
 
     if db.session.scalar(select(func.count(User.id))):
         click.echo("Demo data not loaded: the database already has users.")

@@ -39,7 +39,7 @@ from sqlalchemy import func, select
 
 from donations.demo_goods import load_demo_goods
 from donations.extensions import db
-from donations.integrations.local_stripe import add_interval, sign_payload
+from donations.integrations.local_gateway import add_months, sign_payload
 from donations.models import (
     Donor,
     Frequency,
@@ -521,7 +521,7 @@ class _Year:
         anchor = int(start.timestamp())
         renewals = []
         cycle = 1
-        while (due := datetime.fromtimestamp(add_interval(anchor, "month", 1, cycle), UTC)) < end:
+        while (due := datetime.fromtimestamp(add_months(anchor, cycle), UTC)) < end:
             renewals.append(due)
             cycle += 1
         for cycle, due in enumerate(renewals, start=1):

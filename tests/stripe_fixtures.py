@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from stripe_server import StripeServer
 
-from donations.integrations.local_stripe import DEFAULT_API_VERSION, sign_payload
+from fakes.stripe import DEFAULT_API_VERSION, sign_payload
+from fakes.stripe.server import StripeServer
 
 API_KEY = "sk_test_x"
 WEBHOOK_SECRET = "whsec_test"

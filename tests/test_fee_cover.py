@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from donations.extensions import db
-from donations.integrations.local_stripe import LocalStripe
+from donations.integrations.local_gateway import OfflineStripe
 from donations.models import Gift, GivingSettings
 from donations.money import gross_up, processing_fee
 from donations.services import funds as fund_service
 from donations.services import giving
+from fakes.stripe import LocalStripe
 
 MAX_AMOUNT_CENTS = GivingSettings.__table__.c.max_amount_cents.default.arg  # $25,000
 PERCENT_BP = GivingSettings.__table__.c.fee_percent_bp.default.arg  # 2.9 %
@@ -75,10 +76,11 @@ def test_any_amount_is_exact_at_any_rates_an_admin_may_set(gift, percent_bp, fix
     fixed_cents=st.integers(min_value=0, max_value=1_000),
 )
 def test_the_fee_rule_is_the_one_the_local_stripe_charges(total, percent_bp, fixed_cents):
+    expected = processing_fee(total, percent_bp=percent_bp, fixed_cents=fixed_cents)
     stripe = LocalStripe(None, fee_percent_bp=percent_bp, fee_fixed_cents=fixed_cents)
-    assert processing_fee(
-        total, percent_bp=percent_bp, fixed_cents=fixed_cents
-    ) == stripe.processing_fee(total)
+    assert stripe.processing_fee(total) == expected
+    test_mode = OfflineStripe(None, fee_percent_bp=percent_bp, fee_fixed_cents=fixed_cents)
+    assert test_mode.processing_fee(total) == expected
 
 
 def test_no_fee_means_no_extra():

@@ -13,21 +13,21 @@ import pytest
 import stripe
 from flask import Flask, request
 from stripe_fixtures import API_KEY, API_VERSION, WEBHOOK_SECRET, deliver
-from stripe_server import StripeServer, parse_form
 
-from donations.integrations.local_stripe import (
-    LocalStripe,
-    LocalStripeError,
-    MemoryStore,
-    add_interval,
-    sign_payload,
-)
 from donations.integrations.stripe_gateway import (
     CheckoutRequest,
     GatewayError,
     SignatureError,
     StripeGateway,
 )
+from fakes.stripe import (
+    LocalStripe,
+    LocalStripeError,
+    MemoryStore,
+    add_interval,
+    sign_payload,
+)
+from fakes.stripe.server import StripeServer, parse_form
 
 
 def checkout_request(**overrides) -> CheckoutRequest:

@@ -13,7 +13,6 @@ from stripe_fixtures import deliver
 
 from conftest import PASSWORD
 from donations.extensions import db
-from donations.integrations.local_stripe import sign_payload
 from donations.models import (
     Fund,
     Gift,
@@ -23,6 +22,7 @@ from donations.models import (
     StripeEvent,
 )
 from donations.services import accounts, giving, payments
+from fakes.stripe import sign_payload
 
 SECRET = "whsec_test_secret"
 

@@ -2,7 +2,7 @@
 
 Everything here takes and returns plain data. The parse functions turn
 Stripe-shaped dicts into snapshots; the local test-mode gateway
-(``local_stripe``) reuses them, so both read Stripe's objects the same way.
+(``local_gateway``) reuses them, so both read Stripe's objects the same way.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from donations.extensions import db
+from donations.integrations.local_gateway import LocalGateway, OfflineStripe, sign_payload
 from donations.integrations.stripe_gateway import GatewayError as GatewayError
 from donations.integrations.stripe_gateway import PaymentGateway, StripeGateway
 from donations.integrations.stripe_gateway import SignatureError as SignatureError
@@ -58,7 +59,6 @@ def get_gateway() -> PaymentGateway:
             )
             app.extensions[_CACHE_KEY] = gateway
         return gateway
-    from donations.integrations.local_gateway import LocalGateway  # noqa: PLC0415 -- simulator: test mode only
 
     return LocalGateway(_local_stripe, webhook_secret=webhook_secret() or "", tolerance=300)
 
@@ -88,11 +88,9 @@ def _template(endpoint: str, name: str) -> str:
     return absolute_url(endpoint, **{name: marker}).replace(marker, "{" + name + "}")
 
 
-def _local_stripe():
-    from donations.integrations.local_stripe import LocalStripe  # noqa: PLC0415 -- simulator: test mode only
-
+def _local_stripe() -> OfflineStripe:
     settings = get_giving_settings()
-    return LocalStripe(
+    return OfflineStripe(
         DatabaseStore(),
         fee_percent_bp=settings.fee_percent_bp,
         fee_fixed_cents=settings.fee_fixed_cents,
@@ -103,7 +101,6 @@ def _local_stripe():
 
 
 def _local_gateway():
-    from donations.integrations.local_gateway import LocalGateway  # noqa: PLC0415 -- simulator: test mode only
 
     if not is_test_mode():
         raise NotFound("Test payments are only available in test mode.")
@@ -114,8 +111,6 @@ def _local_gateway():
 
 def _deliver(events: list[dict[str, Any]], gateway: PaymentGateway) -> None:
     """Send Stripe-shaped events through the webhook code, signed as Stripe signs them."""
-    from donations.integrations.local_stripe import sign_payload  # noqa: PLC0415 -- simulator: test mode only
-
     secret = webhook_secret() or ""
     for event in events:
         payload = json.dumps(event)

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from donations.integrations.local_stripe import (
+from fakes.stripe import (
     DEFAULT_API_VERSION,
     LocalStripe,
     LocalStripeError,
