@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import test_big_numbers as big
 from pypdf import PdfReader
 from sqlalchemy import select
 from wtforms import FieldList, FormField, StringField
@@ -459,3 +460,124 @@ def test_goods_csv_cells_never_come_back(staff_client, goods, content):
     assert response.status_code < 500
     body = response.get_data(as_text=True)
     assert [needle for needle in NEEDLES if needle in body] == []
+
+
+# --- huge, negative and non-numeric values in every query argument and form field -------
+
+world = big.world  # the fixture: one object of every kind, for the pages' path arguments
+
+BAD_VALUES = (str(2**70), "-1", "-99999999999999999999", "abc", str(2**31))
+# Query arguments read in the code (request.args, id_arg, int_arg, page_arg) and by the
+# filter forms; every GET page gets all of them at once, as well as its own forms' fields.
+QUERY_ARGS = [
+    *("page", "donor_id", "donor", "item", "item_id", "site", "site_id", "to_site_id"),
+    *("other", "category", "category_id", "status", "kind", "type", "tax_year", "year"),
+    *("run", "run_id", "fund", "fund_id", "default_fund", "recipient_id", "pledge_id"),
+    *("document_id", "kit_item_id", "copies", "scale", "from", "to", "start", "end"),
+    *("basis", "frequency", "code", "reason", "scan", "q", "confirm_open", "show"),
+    *("date_from", "date_to", "per_page", "user_id", "gift_id", "receipt_id"),
+]
+
+
+def _forms(html: str) -> list[dict[str, Any]]:
+    parser = big._Forms()
+    parser.feed(html)
+    return parser.forms
+
+
+def _fuzz_forms(client, url: str, html: str, failures: list[str], seen: set) -> None:
+    """Send every field of every form on the page each bad value, one field at a time."""
+    for form in _forms(html):
+        action = form["action"] or url
+        if action.startswith(("http", "/logout", "/give/checkout")) or "sign-out" in action:
+            continue  # leaving, paying, or signing this very client out
+        method = form["method"].upper()
+        key = (method, action.split("?")[0], tuple(sorted(form["fields"])))
+        if key in seen:
+            continue
+        seen.add(key)
+        base = {k: v for k, v in form["fields"].items() if v is not None}
+        for name in sorted(form["fields"]):
+            if name in ("csrf_token", "require_two_factor"):
+                continue  # the second would send this very client to enrol a second factor
+            for value in BAD_VALUES:
+                data = {**base, name: value}
+                if method == "GET":
+                    status = big._status(client, "GET", action.split("?")[0], query_string=data)
+                else:
+                    status = big._status(client, "POST", action, data=data)
+                if status >= 500:
+                    failures.append(f"{method} {action} {name}={value} -> {status}")
+
+
+def _pages(app, world):
+    for rule in big._rules(app):
+        if "GET" not in rule.methods or rule.arguments - set(world):
+            continue
+        yield big.ARG.sub(lambda m: str(world.get(m.group(2), 1)), rule.rule)
+
+
+def test_every_query_argument_of_every_page_never_500(app, create_user, world):
+    from conftest import sign_in
+    from donations.models import Role
+
+    failures: list[str] = []
+    pages = list(_pages(app, world))
+    assert "/account" in pages and "/admin/privacy" in pages and "/admin/recipients" in pages
+    assert any(page.startswith("/receipts/year-end/donor/") for page in pages)
+    for role in (None, Role.STAFF, Role.TREASURER, Role.ADMIN):
+        client = app.test_client()
+        if role is not None:
+            sign_in(client, create_user(role))
+        for value in BAD_VALUES:
+            query = {name: value for name in QUERY_ARGS}
+            for url in pages:
+                status = big._status(client, "GET", url, query_string=query)
+                if status >= 500:
+                    failures.append(f"{role} GET {url}?…={value} -> {status}")
+    assert failures == [], "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["staff", "admin"])  # an admin sees every treasurer page
+def test_every_field_of_every_form_never_500(app, create_user, world, role):
+    """GET filter forms and POST forms alike, every field, not only the integer-looking ones."""
+    from conftest import sign_in
+    from donations.models import Role
+
+    client = sign_in(app.test_client(), create_user(Role(role)))
+    failures: list[str] = []
+    seen: set = set()
+    for url in _pages(app, world):
+        page = client.get(url)
+        if page.status_code == 200 and "html" in page.content_type:
+            _fuzz_forms(client, url, page.get_data(as_text=True), failures, seen)
+    assert len(seen) >= 30, sorted(seen)
+    assert failures == [], "\n".join(failures)
+
+
+def test_forms_reached_only_after_a_preview_never_500(app, create_user, world):
+    """The year-end preview and the one-donor statement preview are POST results."""
+    from conftest import sign_in
+    from donations.models import Role
+
+    client = sign_in(app.test_client(), create_user(Role.TREASURER))
+    failures: list[str] = []
+    seen: set = set()
+    start_page = client.get("/receipts/year-end/").get_data(as_text=True)
+    start = next(f for f in _forms(start_page) if f["action"].endswith("/preview"))
+    data = {k: v for k, v in start["fields"].items() if v is not None}
+    data["confirm_open"] = "y"
+    preview = client.post("/receipts/year-end/preview", data=data)
+    assert preview.status_code == 200, preview.status_code
+    html = preview.get_data(as_text=True)
+    assert any(f["action"].endswith("/start") for f in _forms(html))
+    _fuzz_forms(client, "/receipts/year-end/preview", html, failures, seen)
+    donor_url = f"/receipts/year-end/donor/{world['donor_id']}"
+    page = client.get(donor_url).get_data(as_text=True)
+    form = next(f for f in _forms(page) if f["action"].endswith("/preview"))
+    data = {k: v for k, v in form["fields"].items() if v is not None}
+    preview = client.post(form["action"], data=data)
+    assert preview.status_code == 200, preview.status_code
+    _fuzz_forms(client, form["action"], preview.get_data(as_text=True), failures, seen)
+    assert any(key[1].endswith("/issue") for key in seen)
+    assert failures == [], "\n".join(failures)
