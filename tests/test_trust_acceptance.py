@@ -581,3 +581,124 @@ def test_forms_reached_only_after_a_preview_never_500(app, create_user, world):
     _fuzz_forms(client, form["action"], preview.get_data(as_text=True), failures, seen)
     assert any(key[1].endswith("/issue") for key in seen)
     assert failures == [], "\n".join(failures)
+
+
+# --- point 2: links made outside a request ---------------------------------------------
+
+PUBLIC = "https://give.example.org/harbor"
+
+
+def test_statements_made_by_the_cli_link_to_the_public_address(app, organization, create_donor):
+    """No SERVER_NAME, no request: the statement, its QR code and its mail use PUBLIC_BASE_URL."""
+    from donations.models import Fund, OutboxMessage, Receipt, utcnow
+    from donations.services import gifts as gift_service
+    from donations.services import receipt_files
+
+    app.config.update(PUBLIC_BASE_URL=PUBLIC, SERVER_NAME=None)
+    year = utcnow().year - 1
+    fund = Fund(name="General")
+    db.session.add(fund)
+    db.session.flush()
+    donor = create_donor("Link Giver", email="link@example.com")
+    gift_service.record_offline_gift(
+        actor=None,
+        donor_id=donor.id,
+        fund_id=fund.id,
+        method="cash",
+        amount_cents=12_500,
+        currency="USD",
+        received_on=date(year, 5, 1),
+    )
+    db.session.commit()
+    result = app.test_cli_runner().invoke(
+        args=["receipts", "year-end", str(year), "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    statement = db.session.scalar(select(Receipt).where(Receipt.kind == "statement"))
+    assert statement is not None
+    mails = list(db.session.scalars(select(OutboxMessage)))
+    assert mails
+    texts = [m.body_text for m in mails] + [m.body_html or "" for m in mails]
+    # The PDF mailed by the run, and the one staff download now.
+    attached = [a.data for m in mails for a in m.attachments if a.content_type.endswith("pdf")]
+    assert attached
+    for data in [*attached, receipt_files.receipt_pdf(statement)]:
+        pages = PdfReader(io.BytesIO(data)).pages
+        texts.append(" ".join(page.extract_text() or "" for page in pages))
+    links = [link for text in texts for link in _links(text)]
+    assert links, texts
+    assert [link for link in links if not link.startswith(PUBLIC + "/")] == []
+    assert any("/verify" in link for link in links)
+
+
+def _links(text: str) -> list[str]:
+    import re
+
+    return [m.rstrip(".,)") for m in re.findall(r"https?://[^\s<>\"']+", text)]
+
+
+# --- point 10: every page staff can open --------------------------------------------------
+
+
+def test_no_page_staff_can_open_names_an_anonymous_donor(app, staff_client, goods, create_donor):
+    """Zed gave anonymously, money and goods, and pledged more: staff never read his name."""
+    from test_anonymous_to_staff import SECRET
+
+    from donations.models import Fund, utcnow
+    from donations.services import gifts as gift_service
+    from donations.services import inventory
+
+    fund = Fund(name="General")
+    db.session.add(fund)
+    db.session.flush()
+    donor = create_donor(f"Zed {SECRET}", email="zed@example.com")
+    gift_service.record_offline_gift(
+        actor=None,
+        donor_id=donor.id,
+        fund_id=fund.id,
+        method="cash",
+        amount_cents=2500,
+        currency="USD",
+        received_on=utcnow().date(),
+        is_anonymous=True,
+    )
+    document = inventory.record_intake(
+        actor=None,
+        site_id=goods.dropoff.id,
+        effective_date=date.today(),
+        source="donor",
+        donor_id=donor.id,
+        lines=[goods.line("SOCKS-M", 4, "new")],
+    )
+    pledge = pledges.make_pledge(
+        pledges.PledgeRequest(
+            name=donor.name,
+            email=donor.email,
+            site_id=goods.dropoff.id,
+            expected_on=date.today() + timedelta(days=3),
+            lines=[goods.line("SOCKS-M", 2)],
+        )
+    )
+    db.session.commit()
+    objects = {
+        "donor_id": donor.id,
+        "document_id": document.id,
+        "pledge_id": pledge.id,
+        "item_id": goods.items["SOCKS-M"].id,
+        "site_id": goods.dropoff.id,
+    }
+    seen = []
+    for url in _pages(app, objects):
+        for query in ("", f"?q={SECRET}", f"?q=Zed&donor_id={donor.id}", f"?donor={donor.id}"):
+            response = staff_client.get(url + query)
+            if response.status_code != 200:
+                continue
+            seen.append(url + query)
+            # What staff typed comes back in the search box; nothing else may name him.
+            body = response.get_data(as_text=True)
+            for echo in (f'value="{SECRET}"', f"&ldquo;{SECRET}&rdquo;"):
+                body = body.replace(echo, "")
+            assert SECRET not in body and "zed@example.com" not in body, url + query
+    assert f"/inventory/documents/{document.id}" in seen
+    assert f"/inventory/pledges/{pledge.id}" in seen
