@@ -702,3 +702,13 @@ def test_no_page_staff_can_open_names_an_anonymous_donor(app, staff_client, good
             assert SECRET not in body and "zed@example.com" not in body, url + query
     assert f"/inventory/documents/{document.id}" in seen
     assert f"/inventory/pledges/{pledge.id}" in seen
+
+
+@pytest.mark.parametrize(
+    "text",
+    [*TYPED, "Mei Chen", "Kwame Mensah", "Deshawn Carter", "Yuki Tanaka", "Imani Brooks"],
+)
+def test_the_screen_knows_realistic_names_and_contact_details(text):
+    from donations.services import privacy
+
+    assert privacy.personal_details(text)
