@@ -26,7 +26,7 @@ from donations.blueprints import inventory_files as files_bp
 from donations.blueprints import movements as movements_bp
 from donations.blueprints import needs as needs_bp
 from donations.extensions import db, limiter
-from donations.models import Pledge, StockDocument
+from donations.models import AuditEvent, Item, OutboxMessage, Pledge, StockDocument
 from donations.ranges import BoundedIntegerField, IdSelectField
 from donations.services import pledges, recipients
 
@@ -386,6 +386,16 @@ def _surfaces(staff, treasurer, admin, public) -> dict[str, str]:
     add("report", treasurer.get("/reports/"))
     add("report.pdf", treasurer.get("/reports/report.pdf"))
     add("audit", admin.get("/admin/audit"))
+    add("privacy scan", admin.get("/admin/privacy"))
+    add("recipients", admin.get("/admin/recipients"))
+    add("record", staff.get("/inventory/record"))
+    add("in-kind.csv", treasurer.get("/reports/in-kind.csv"))
+    add("journal.csv", treasurer.get("/reports/journal.csv"))
+    for item_id in db.session.scalars(select(Item.id)):
+        add(f"item {item_id}", staff.get(f"/inventory/items/{item_id}"))
+    for message in db.session.scalars(select(OutboxMessage)):
+        out[f"mail {message.id}"] = f"{message.subject} {message.body_text} {message.body_html}"
+    out["audit summaries"] = " ".join(db.session.scalars(select(AuditEvent.summary)))
     for document_id in db.session.scalars(select(StockDocument.id)):
         add(f"document {document_id}", staff.get(f"/inventory/documents/{document_id}"))
     for pledge_id in db.session.scalars(select(Pledge.id)):
