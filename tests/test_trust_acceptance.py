@@ -722,3 +722,19 @@ def test_the_screen_knows_realistic_names_and_contact_details(text):
     from donations.services import privacy
 
     assert privacy.personal_details(text)
+
+
+@pytest.mark.parametrize("value", [str(2**31), str(2**31 + 5), str(2**40)])
+def test_a_donor_search_or_id_past_int4_is_no_500(staff_client, treasurer_client, goods, value):
+    """PostgreSQL's Integer is int4: "#2147483648" used to reach it and fail there."""
+    for client, url in [
+        (staff_client, f"/donors/lookup?q={value}"),
+        (staff_client, f"/donors/lookup.json?q=%23{value}"),
+        (staff_client, f"/inventory/intake/new?q={value}"),
+        (staff_client, f"/inventory/import?q={value}"),
+        (treasurer_client, f"/gifts/new?q={value}"),
+        (treasurer_client, f"/donors/{value}"),
+        (treasurer_client, f"/gifts/{value}"),
+        (treasurer_client, f"/receipts/{value}"),
+    ]:
+        assert client.get(url).status_code in (200, 404), url
