@@ -738,3 +738,26 @@ def test_a_donor_search_or_id_past_int4_is_no_500(staff_client, treasurer_client
         (treasurer_client, f"/receipts/{value}"),
     ]:
         assert client.get(url).status_code in (200, 404), url
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/my-gifts", {"email": "giver@example.com"}),
+        ("/reset-password", {"email": "staff-host@example.org"}),
+        ("/needs/pledge", {}),
+        ("/give", {}),
+    ],
+)
+def test_another_host_gets_a_400_and_no_mail(client, create_user, create_donor, url, data):
+    from sqlalchemy import func
+
+    from donations.models import OutboxMessage
+
+    create_user(email="staff-host@example.org")
+    create_donor("Host Giver", email="giver@example.com")
+    for host in ("evil.example", "evil.example:5000", "donations.test.evil.example"):
+        response = client.post(url, data=data, headers={"Host": host})
+        assert response.status_code == 400, (url, host)
+        assert client.get(url, headers={"Host": host}).status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
