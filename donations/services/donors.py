@@ -30,7 +30,7 @@ _ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_c
 MERGE_FILLED_FIELDS = ("email", *_ADDRESS_FIELDS)
 # Notes are an unbounded Text column; this is the policy limit for one edit.
 NOTES_MAX_LENGTH = 5000
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are Integer columns: int4 on PostgreSQL
 
 
 def _max_lengths() -> dict[str, int]:

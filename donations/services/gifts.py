@@ -70,7 +70,7 @@ REASON_MAX_LENGTH = 500
 CHEQUE_NUMBER_MAX_LENGTH = Gift.__table__.c["cheque_number"].type.length
 REFERENCE_MAX_LENGTH = Gift.__table__.c["reference"].type.length
 BENEFIT_DESCRIPTION_MAX_LENGTH = Gift.__table__.c["benefit_description"].type.length
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are Integer columns: int4 on PostgreSQL
 
 
 @dataclass(frozen=True)

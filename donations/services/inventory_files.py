@@ -248,14 +248,16 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
 def _columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
     columns: dict[str, int] = {}
     ignored = []
+    # A first row holding a person's name or contact details is not shown back either.
+    safe = [REMOVED_CELL if privacy.personal_details(name) else name for name in header]
     for index, name in enumerate(header):
         key = _HEADER_ALIASES.get(" ".join(name.replace("_", " ").split()).lower())
         if key and key not in columns:
             columns[key] = index
         elif name:
-            ignored.append(name[:CELL_SHOWN_MAX])
+            ignored.append(safe[index][:CELL_SHOWN_MAX])
     if "quantity" not in columns or not ({"code", "item"} & set(columns)):
-        shown = ", ".join(c for c in header if c)[:200] or "(empty)"
+        shown = ", ".join(c for c in safe if c)[:200] or "(empty)"
         raise InvalidInput(
             f"{COLUMNS_HINT} This file's first row is: {shown}.",
             field=FILE_FIELD,

@@ -57,7 +57,7 @@ FILENAME_PREFIX = {
     ReceiptKind.STATEMENT.value: "statement",
 }
 SAMPLE_NUMBER = "SAMPLE"
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are Integer columns: int4 on PostgreSQL
 
 
 # --- the PDF ---------------------------------------------------------------------
