@@ -34,6 +34,10 @@ from sqlalchemy.types import TypeDecorator
 
 from donations.extensions import db
 
+# The largest id or quantity an Integer column holds (int4 on PostgreSQL): anything larger
+# is simply not there, and is never sent to the database.
+MAX_ROW_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""

@@ -16,7 +16,9 @@ from werkzeug.routing import IntegerConverter
 from wtforms import IntegerField, SelectField
 from wtforms.validators import ValidationError
 
-MAX_INT = 2**31 - 1  # every id and quantity column is an Integer (int4 on PostgreSQL)
+from donations.models import MAX_ROW_ID
+
+MAX_INT = MAX_ROW_ID  # every id and quantity column is an Integer (int4 on PostgreSQL)
 MIN_INT = -(2**31)
 MAX_PAGE = 1_000_000  # far beyond any list; keeps LIMIT/OFFSET well inside a bigint
 

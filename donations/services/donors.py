@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 
 from donations.extensions import db
-from donations.models import Donor, Gift, RecurringPlan, Role, User, utcnow
+from donations.models import MAX_ROW_ID, Donor, Gift, RecurringPlan, Role, User, utcnow
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.text import like_pattern
@@ -30,7 +30,7 @@ _ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_c
 MERGE_FILLED_FIELDS = ("email", *_ADDRESS_FIELDS)
 # Notes are an unbounded Text column; this is the policy limit for one edit.
 NOTES_MAX_LENGTH = 5000
-MAX_ID = 2**31 - 1  # ids are Integer columns: int4 on PostgreSQL
+MAX_ID = MAX_ROW_ID
 
 
 def _max_lengths() -> dict[str, int]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from donations.extensions import db
 from donations.models import (
+    MAX_ROW_ID,
     Donor,
     Frequency,
     Fund,
@@ -70,7 +71,7 @@ REASON_MAX_LENGTH = 500
 CHEQUE_NUMBER_MAX_LENGTH = Gift.__table__.c["cheque_number"].type.length
 REFERENCE_MAX_LENGTH = Gift.__table__.c["reference"].type.length
 BENEFIT_DESCRIPTION_MAX_LENGTH = Gift.__table__.c["benefit_description"].type.length
-MAX_ID = 2**31 - 1  # ids are Integer columns: int4 on PostgreSQL
+MAX_ID = MAX_ROW_ID
 
 
 @dataclass(frozen=True)

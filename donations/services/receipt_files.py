@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from donations.extensions import db
 from donations.models import (
+    MAX_ROW_ID,
     AuditEvent,
     Donor,
     Gift,
@@ -57,7 +58,7 @@ FILENAME_PREFIX = {
     ReceiptKind.STATEMENT.value: "statement",
 }
 SAMPLE_NUMBER = "SAMPLE"
-MAX_ID = 2**31 - 1  # ids are Integer columns: int4 on PostgreSQL
+MAX_ID = MAX_ROW_ID
 
 
 # --- the PDF ---------------------------------------------------------------------

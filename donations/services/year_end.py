@@ -39,6 +39,7 @@ from sqlalchemy import Select, extract, func, select, union
 
 from donations.extensions import db
 from donations.models import (
+    MAX_ROW_ID,
     Donor,
     Gift,
     GiftStatus,
@@ -252,7 +253,7 @@ def runs_query(*, period: tuple[date, date] | None = None) -> Select[tuple[YearE
 
 
 def get_run(run_id: int) -> YearEndRun:
-    run = db.session.get(YearEndRun, run_id) if 0 < run_id < 2**63 else None
+    run = db.session.get(YearEndRun, run_id) if 0 < run_id <= MAX_ROW_ID else None
     if run is None:
         raise NotFound("There is no such year-end run.")
     return run
@@ -545,7 +546,7 @@ def sample_statement_pdf(
     if donor_id is None:
         candidates = _next_donors(start, end, 0, BATCH_SIZE)
     else:
-        candidates = [donor_id] if 0 < donor_id < 2**63 else []
+        candidates = [donor_id] if 0 < donor_id <= MAX_ROW_ID else []
     for candidate in candidates:
         donor = db.session.get(Donor, candidate)
         if donor is None:
@@ -564,7 +565,7 @@ def sample_statement_pdf(
 
 
 def get_donor(donor_id: int) -> Donor:
-    donor = db.session.get(Donor, donor_id) if 0 < donor_id < 2**63 else None
+    donor = db.session.get(Donor, donor_id) if 0 < donor_id <= MAX_ROW_ID else None
     if donor is None or donor.is_merged:
         raise NotFound("There is no such donor.")
     return donor
