@@ -105,9 +105,7 @@ def test_staff_intake_picker_hides_the_name(staff_client, zed, goods):
     page = text(staff_client.get(f"/inventory/intake/new?q=Zed&site_id={goods.dropoff.id}"))
     assert SECRET not in page
     assert f"Anonymous donor #{zed.id}" not in page
-    page = text(
-        staff_client.get(f"/inventory/intake/new?q=%23{zed.id}&site_id={goods.dropoff.id}")
-    )
+    page = text(staff_client.get(f"/inventory/intake/new?q=%23{zed.id}&site_id={goods.dropoff.id}"))
     assert SECRET not in page
     assert f"Anonymous donor #{zed.id}" in page
     chosen = text(staff_client.get(f"/inventory/intake/new?donor_id={zed.id}"))
