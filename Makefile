@@ -7,6 +7,9 @@ PORT ?= 5000
 # `make run` serves on 127.0.0.1:$(PORT) unless PUBLIC_BASE_URL is set.
 PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 PYTEST_ARGS ?=
+# `make test` spreads the suite over the CPU cores (pytest-xdist); PYTEST_WORKERS=0 runs it
+# in one process. `make e2e` always runs serially: its journeys are one story in file order.
+PYTEST_WORKERS ?= auto
 CHROMIUM ?= /usr/bin/chromium
 export FLASK_APP := donations
 
@@ -19,7 +22,7 @@ run: $(VENV)/.installed instance/config.py
 	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Browser tests: the journeys in headless Chromium (Debian's), with axe and
 # screenshots at 1280 and 375 px under artifacts/e2e/. Needs chromium and
@@ -27,7 +30,7 @@ test: $(VENV)/.installed-dev
 e2e: $(VENV)/.installed-e2e
 	@command -v $(CHROMIUM) >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 \
 	  || $(MAKE) --no-print-directory e2e-system-packages
-	$(BIN)/python -m pytest e2e $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p no:xdist e2e $(PYTEST_ARGS)
 
 # Debian's chromium and poppler-utils, installed when missing (needs root, as on CI).
 e2e-system-packages:

@@ -2,7 +2,10 @@
 factories for rows, and a real SMTP server on loopback.
 
 The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL
-is set (``.ci/run`` does both).
+is set (``.ci/run`` does both). Under pytest-xdist (``make test`` runs ``-n auto``)
+each worker has a database of its own: a temporary SQLite file, or on PostgreSQL
+``<database>_<worker>`` (e.g. ``donations_test_gw0``) on the same server, created
+when missing.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from aiosmtpd.controller import Controller
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 from werkzeug.routing import Rule
 
 from donations import create_app
@@ -53,11 +58,41 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(skip)
 
 
+def worker_database_url(url: str, worker: str | None) -> str:
+    """The PostgreSQL database of one xdist worker: ``<database>_<worker>``.
+
+    Created (owner: the URL's user) through the server's ``postgres`` maintenance
+    database when missing. Without xdist (``worker`` None) the URL is used as given.
+    """
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if not exists:
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                except ProgrammingError as error:  # made meanwhile by another run
+                    if "already exists" not in str(error):
+                        raise
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        return normalize_database_url(url)
+        return worker_database_url(
+            normalize_database_url(url), os.environ.get("PYTEST_XDIST_WORKER")
+        )
+    # tmp_path_factory's base folder is already one per xdist worker.
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
@@ -411,14 +446,36 @@ class RecordingHandler:
         self.refuse_with = None
 
 
+def free_port() -> int:
+    """Return a loopback port that nobody listens on (at the time of asking)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_smtp(handler: Any, attempts: int = 5) -> Controller:
+    """Start an aiosmtpd server for ``handler`` on a free loopback port.
+
+    aiosmtpd needs the port number up front; with the suite's xdist workers (and
+    other programs) taking ports meanwhile, a port found free may be gone when the
+    server binds it, so try another.
+    """
+    for attempt in range(attempts):
+        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+        try:
+            controller.start()
+        except OSError:
+            if attempt == attempts - 1:
+                raise
+            continue
+        return controller
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[Controller, RecordingHandler]]:
     handler = RecordingHandler()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    controller = start_smtp(handler)
     try:
         yield controller, handler
     finally:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -16,9 +15,9 @@ from email import message_from_bytes
 from email.message import Message
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from conftest import free_port, start_smtp
 from donations.extensions import db
 from donations.integrations.mailer import Attachment
 from donations.models import AuditEvent, MailStatus, OutboxMessage, Role, utcnow
@@ -319,8 +318,7 @@ class RcptRefuser:
 def rcpt_refusing_server(app):
     """Start a second loopback server that refuses recipients; yield its handler."""
     handler = RcptRefuser("550 5.1.1 no such user")
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    controller = start_smtp(handler)
     try:
         app.config["MAIL_SERVER"] = "127.0.0.1"
         app.config["MAIL_PORT"] = controller.port
@@ -652,13 +650,3 @@ def test_outgoing_mail_needs_sign_in(app, client):
     response = client.get("/admin/mail")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
-
-
-# --- helpers ----------------------------------------------------------------
-
-
-def free_port() -> int:
-    """Return a loopback port that nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
