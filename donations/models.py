@@ -28,6 +28,7 @@ from sqlalchemy import (
     inspect,
     true,
 )
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -80,6 +81,19 @@ class Role(enum.StrEnum):
 
 def _sql_in(values: list[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
+
+
+def str_enum(enum_class: type[enum.StrEnum], length: int) -> SAEnum:
+    """A status column typed as its enum: stored as the member's value in a
+    VARCHAR of `length` (the named CHECK constraint beside it keeps the list),
+    read back as the member. Plain strings still bind, so `?status=` filters work."""
+    return SAEnum(
+        enum_class,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def new_session_token() -> str:
@@ -372,7 +386,7 @@ class OutboxMessage(db.Model):
     # Bodies with secrets (reset links) are not shown on the Outgoing mail page.
     is_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    status: Mapped[str] = mapped_column(String(12), default=MailStatus.PENDING.value)
+    status: Mapped[MailStatus] = mapped_column(str_enum(MailStatus, 12), default=MailStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -512,7 +526,9 @@ class RecurringPlan(db.Model):
     amount_cents: Mapped[int] = mapped_column(Integer)  # charged each month, fee cover included
     covered_fee_cents: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(20), default=PlanStatus.INCOMPLETE.value)
+    status: Mapped[PlanStatus] = mapped_column(
+        str_enum(PlanStatus, 20), default=PlanStatus.INCOMPLETE
+    )
     is_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
@@ -563,7 +579,7 @@ class Gift(db.Model):
     source: Mapped[str] = mapped_column(String(10))
     method: Mapped[str] = mapped_column(String(20))
     frequency: Mapped[str] = mapped_column(String(10), default=Frequency.ONE_TIME.value)
-    status: Mapped[str] = mapped_column(String(12), default=GiftStatus.PENDING.value)
+    status: Mapped[GiftStatus] = mapped_column(str_enum(GiftStatus, 12), default=GiftStatus.PENDING)
     currency: Mapped[str] = mapped_column(String(3))
     amount_cents: Mapped[int] = mapped_column(Integer)  # gross: what the donor paid
     covered_fee_cents: Mapped[int] = mapped_column(Integer, default=0)  # part added to cover fees
@@ -712,7 +728,7 @@ class StripeEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     payload: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[StripeEventStatus] = mapped_column(str_enum(StripeEventStatus, 12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     # The Stripe object the event is about (charge, invoice, subscription...).
@@ -1150,7 +1166,9 @@ class Pledge(db.Model):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     expected_on: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[str] = mapped_column(String(12), default=PledgeStatus.OPEN.value, index=True)
+    status: Mapped[PledgeStatus] = mapped_column(
+        str_enum(PledgeStatus, 12), default=PledgeStatus.OPEN, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -1280,7 +1298,9 @@ class Receipt(db.Model):
     fiscal_year: Mapped[int] = mapped_column(Integer)
     sequence_number: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(12))
-    status: Mapped[str] = mapped_column(String(8), default=ReceiptStatus.VALID.value)
+    status: Mapped[ReceiptStatus] = mapped_column(
+        str_enum(ReceiptStatus, 8), default=ReceiptStatus.VALID
+    )
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
     gift_id: Mapped[int | None] = mapped_column(ForeignKey("gifts.id"), index=True)
     in_kind_gift_id: Mapped[int | None] = mapped_column(ForeignKey("in_kind_gifts.id"), index=True)
@@ -1377,7 +1397,9 @@ class YearEndRun(db.Model):
     basis: Mapped[str] = mapped_column(String(10), default=StatementBasis.FISCAL.value)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(10), default=YearEndStatus.RUNNING.value)
+    status: Mapped[YearEndStatus] = mapped_column(
+        str_enum(YearEndStatus, 10), default=YearEndStatus.RUNNING
+    )
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
