@@ -114,7 +114,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(str_enum(Role, 20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Rotated on a password change or deactivation. Since 0008 the cookie names a
     # UserSession row instead; sessions are revoked there.
@@ -576,9 +576,11 @@ class Gift(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
     fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
-    source: Mapped[str] = mapped_column(String(10))
-    method: Mapped[str] = mapped_column(String(20))
-    frequency: Mapped[str] = mapped_column(String(10), default=Frequency.ONE_TIME.value)
+    source: Mapped[GiftSource] = mapped_column(str_enum(GiftSource, 10))
+    method: Mapped[GiftMethod] = mapped_column(str_enum(GiftMethod, 20))
+    frequency: Mapped[Frequency] = mapped_column(
+        str_enum(Frequency, 10), default=Frequency.ONE_TIME
+    )
     status: Mapped[GiftStatus] = mapped_column(str_enum(GiftStatus, 12), default=GiftStatus.PENDING)
     currency: Mapped[str] = mapped_column(String(3))
     amount_cents: Mapped[int] = mapped_column(Integer)  # gross: what the donor paid
@@ -694,7 +696,7 @@ class GiftAdjustment(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     gift_id: Mapped[int] = mapped_column(ForeignKey("gifts.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[AdjustmentKind] = mapped_column(str_enum(AdjustmentKind, 12))
     delta_cents: Mapped[int] = mapped_column(Integer)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -801,7 +803,7 @@ class Site(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[SiteKind] = mapped_column(str_enum(SiteKind, 20))
     is_confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     address_line1: Mapped[str] = mapped_column(String(200), default="")
     address_line2: Mapped[str] = mapped_column(String(200), default="")
@@ -1001,7 +1003,7 @@ class Recipient(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[RecipientKind] = mapped_column(str_enum(RecipientKind, 10))
     name: Mapped[str] = mapped_column(String(120))
     # A partner's organisational contact (an intake desk, a general line): never a client.
     contact: Mapped[str] = mapped_column(String(200), default="")
@@ -1039,7 +1041,7 @@ class StockDocument(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind, 20))
     effective_date: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -1297,7 +1299,7 @@ class Receipt(db.Model):
     number: Mapped[str] = mapped_column(String(20), unique=True)  # "2026-000042"
     fiscal_year: Mapped[int] = mapped_column(Integer)
     sequence_number: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[ReceiptKind] = mapped_column(str_enum(ReceiptKind, 12))
     status: Mapped[ReceiptStatus] = mapped_column(
         str_enum(ReceiptStatus, 8), default=ReceiptStatus.VALID
     )
@@ -1394,7 +1396,9 @@ class YearEndRun(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tax_year: Mapped[int] = mapped_column(Integer, index=True)
-    basis: Mapped[str] = mapped_column(String(10), default=StatementBasis.FISCAL.value)
+    basis: Mapped[StatementBasis] = mapped_column(
+        str_enum(StatementBasis, 10), default=StatementBasis.FISCAL
+    )
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     status: Mapped[YearEndStatus] = mapped_column(
