@@ -8,6 +8,10 @@ from wtforms import Field
 from donations.services.errors import DomainError
 
 
+class EmptyForm(FlaskForm):
+    """Only the CSRF token, for one-button actions (delete, retry, send)."""
+
+
 def strip_text(value: str | None) -> str | None:
     """A WTForms filter: trim spaces around typed text."""
     return value.strip() if isinstance(value, str) else value

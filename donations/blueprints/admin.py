@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from donations.authz import roles_required
 from donations.extensions import db
+from donations.forms import EmptyForm
 from donations.models import (
     AuditEvent,
     MailStatus,
@@ -134,10 +135,6 @@ class OrganizationForm(FlaskForm):
         ),
     )
     submit = SubmitField("Save settings")
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for one-button actions."""
 
 
 def _page() -> int:

@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from donations.authz import ANY_ROLE, public, roles_required, two_factor_required
 from donations.extensions import db, limiter
-from donations.forms import strip_text
+from donations.forms import EmptyForm, strip_text
 from donations.models import User
 from donations.services import accounts, two_factor, user_sessions
 from donations.services.links import absolute_url
@@ -48,10 +48,6 @@ class CodeForm(FlaskForm):
         validators=[DataRequired(message="Enter the code."), Length(max=40)],
     )
     submit = SubmitField("Continue")
-
-
-class EmptyForm(FlaskForm):
-    """Only the CSRF token, for one-button actions."""
 
 
 class ChangePasswordForm(FlaskForm):

@@ -35,7 +35,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from donations.authz import ANY_ROLE, roles_required
 from donations.extensions import db
-from donations.forms import strip_text
+from donations.forms import EmptyForm, strip_text
 from donations.models import Item, ItemCategory, Role, Site, SiteKind, StockLevel
 from donations.money import AmountError, format_plain, parse_amount
 from donations.ranges import BoundedIntegerField, IdSelectField, page_arg, parse_id
@@ -295,10 +295,6 @@ class SiteForm(FlaskForm):
 
     def site_values(self) -> dict[str, Any]:
         return {name: self[name].data for name in catalog_service.SITE_FIELDS}
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for pages whose inputs are read by hand."""
 
 
 # --- the catalog -----------------------------------------------------------------

@@ -25,7 +25,7 @@ from wtforms.widgets import HiddenInput
 
 from donations.authz import roles_required
 from donations.extensions import db
-from donations.forms import strip_text
+from donations.forms import EmptyForm, strip_text
 from donations.models import (
     Donor,
     Frequency,
@@ -247,10 +247,6 @@ class CorrectGiftForm(OfflineGiftForm):
         description="For a gift that was never received, or was recorded twice.",
     )
     submit = SubmitField("Save the correction")
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for one-button actions."""
 
 
 # --- helpers -------------------------------------------------------------------

@@ -45,7 +45,7 @@ from wtforms.validators import (
 
 from donations.authz import public
 from donations.extensions import db, limiter
-from donations.forms import show_domain_error, strip_text
+from donations.forms import EmptyForm, show_domain_error, strip_text
 from donations.models import (
     Frequency,
     Fund,
@@ -223,10 +223,6 @@ class SignedForm(FlaskForm):
 
 class TestPaymentForm(FlaskForm):
     action = HiddenField(validators=[AnyOf(["pay", "cancel"], message="Choose pay or cancel.")])
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for one-button actions."""
 
 
 # --- helpers -----------------------------------------------------------------

@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, Length
 
 from donations.authz import roles_required
 from donations.extensions import db
-from donations.forms import strip_text
+from donations.forms import EmptyForm, strip_text
 from donations.models import InKindGift, Receipt, ReceiptKind, ReceiptStatus, Role
 from donations.ranges import page_arg
 from donations.services import gifts as gift_service
@@ -92,10 +92,6 @@ class VoidForm(FlaskForm):
             "Printed on the voided PDF and kept in the history, such as “Wrong donor name”."
         ),
     )
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for one-button actions."""
 
 
 def _account_field(name: str) -> StringField:

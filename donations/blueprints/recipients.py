@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, Length
 
 from donations.authz import roles_required
 from donations.extensions import db
-from donations.forms import strip_text
+from donations.forms import EmptyForm, strip_text
 from donations.models import Recipient, RecipientKind, Role
 from donations.services import audit, privacy
 from donations.services import recipients as recipient_service
@@ -60,10 +60,6 @@ class RenameForm(FlaskForm):
     name = RecipientForm.name
     contact = RecipientForm.contact
     submit = SubmitField("Save changes")
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for one-button actions."""
 
 
 # --- programs and partner agencies ----------------------------------------------------
