@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from donations.extensions import db
 from donations.models import Gift, RecurringPlan
 from donations.services.stripe_events.run import NotOurs, Run
 
 
-def locked_gift(*conditions) -> Gift | None:
+def locked_gift(*conditions: ColumnElement[bool]) -> Gift | None:
     return db.session.scalar(select(Gift).where(*conditions).with_for_update().limit(1))
 
 
-def locked_plan(*conditions) -> RecurringPlan | None:
+def locked_plan(*conditions: ColumnElement[bool]) -> RecurringPlan | None:
     return db.session.scalar(select(RecurringPlan).where(*conditions).with_for_update().limit(1))
 
 
