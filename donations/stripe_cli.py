@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from donations.extensions import db
+from donations.models import StripeEventStatus
 from donations.services import payments, stripe_replay
 
 stripe_cli = AppGroup("stripe", help="Stripe webhook events.")
@@ -36,7 +37,7 @@ def replay_command(event_ids: tuple[int, ...]) -> None:
     summary = ", ".join(f"{status} {count}" for status, count in sorted(counts.items()))
     click.echo(f"Processed {len(rows)} event{'' if len(rows) == 1 else 's'} again: {summary}.")
     for row in rows:
-        if row.status == "failed":
+        if row.status == StripeEventStatus.FAILED:
             click.echo(f"  still failed: #{row.id} {row.type} {row.event_id}: {row.last_error}")
 
 

@@ -6,13 +6,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, ValidationError
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
 
 from donations.authz import roles_required
-from donations.models import GiftMethod, Role
+from donations.blueprints.reports_forms import (
+    GiftsExportForm,
+    InKindExportForm,
+    JournalExportForm,
+    PeriodForm,
+)
+from donations.models import Role
 from donations.ranges import parse_id
 from donations.services import exports as export_service
 from donations.services import gifts as gift_service
@@ -23,56 +26,6 @@ from donations.unit_of_work import unit_of_work
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 BOOKS = (Role.ADMIN, Role.TREASURER)
-
-
-# --- forms (GET forms: no CSRF token) ----------------------------------------------
-
-
-class _DatesForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
-
-    def validate_date_to(self, field: DateField) -> None:
-        if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValidationError("The end date is before the start date.")
-
-    def ids(self, prefix: str) -> None:
-        """Give the fields ids of their own: three forms share one page."""
-        for name in self._fields:
-            self[name].id = self[name].label.field_id = f"{prefix}-{name}"
-
-
-class PeriodForm(_DatesForm):
-    pass
-
-
-class GiftsExportForm(_DatesForm):
-    fund = SelectField("Fund", choices=[SelectChoice("", "All funds")], default="")
-    method = SelectField(
-        "Method",
-        choices=[
-            SelectChoice("", "All methods"),
-            *(SelectChoice(m.value, m.label) for m in GiftMethod),
-        ],
-        default="",
-    )
-    status = SelectField(
-        "Status",
-        choices=[SelectChoice(v, label) for v, label in gift_service.STATUS_FILTERS.items()],
-        default=gift_service.DEFAULT_STATUS,
-    )
-
-
-class JournalExportForm(_DatesForm):
-    fund = SelectField("Fund", choices=[SelectChoice("", "All funds")], default="")
-    method = GiftsExportForm.method
-
-
-class InKindExportForm(_DatesForm):
-    pass
 
 
 # --- helpers -------------------------------------------------------------------

@@ -21,7 +21,7 @@ from donations.integrations.local_gateway import LocalGateway, OfflineStripe, si
 from donations.integrations.stripe_gateway import GatewayError as GatewayError
 from donations.integrations.stripe_gateway import PaymentGateway, StripeGateway
 from donations.integrations.stripe_gateway import SignatureError as SignatureError
-from donations.models import Gift, RecurringPlan, StripeTestObject
+from donations.models import Gift, PlanStatus, RecurringPlan, StripeTestObject
 from donations.services import stripe_events
 from donations.services.errors import InvalidInput, NotFound
 from donations.services.giving import get_giving_settings
@@ -152,7 +152,7 @@ def cancel_test_plan(*, plan: RecurringPlan) -> RecurringPlan:
     gateway = _local_gateway()
     if not plan.stripe_subscription_id:
         raise InvalidInput("This monthly gift has not started yet.")
-    if plan.status == "cancelled":
+    if plan.status == PlanStatus.CANCELLED:
         raise InvalidInput("This monthly gift is already cancelled.")
     _deliver(gateway.local.cancel_subscription(plan.stripe_subscription_id), gateway)
     return plan

@@ -150,7 +150,7 @@ def total_rows(filters: GiftFilters) -> list[MoneyRow]:
 
 def _gave() -> list:
     return [
-        Gift.status == GiftStatus.PAID.value,
+        Gift.status == GiftStatus.PAID,
         Gift.is_reversal.is_(False),
         Gift.amount_cents > 0,
     ]
@@ -210,7 +210,7 @@ def goods_rows(date_from: date, date_to: date) -> list[GoodsRow]:
         .where(
             StockEntry.effective_date >= date_from,
             StockEntry.effective_date <= date_to,
-            kind.in_([DocumentKind.INTAKE.value, DocumentKind.DISTRIBUTION.value]),
+            kind.in_([DocumentKind.INTAKE, DocumentKind.DISTRIBUTION]),
         )
         .group_by(ItemCategory.name, ItemCategory.sort_order, kind)
     )
@@ -220,8 +220,8 @@ def goods_rows(date_from: date, date_to: date) -> list[GoodsRow]:
     return [
         GoodsRow(
             category=name,
-            received=values.get(DocumentKind.INTAKE.value, 0),
-            distributed=-values.get(DocumentKind.DISTRIBUTION.value, 0),
+            received=values.get(DocumentKind.INTAKE, 0),
+            distributed=-values.get(DocumentKind.DISTRIBUTION, 0),
         )
         for (_order, name), values in sorted(sums.items())
     ]

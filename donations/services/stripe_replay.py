@@ -20,7 +20,7 @@ from donations.services.errors import NotAllowed
 from donations.services.locking import serialize_writes
 from donations.services.stripe_events import process_event
 
-REPLAYABLE = (StripeEventStatus.FAILED.value, StripeEventStatus.PARKED.value)
+REPLAYABLE = (StripeEventStatus.FAILED, StripeEventStatus.PARKED)
 
 
 def replay_events(
