@@ -73,7 +73,7 @@ def donor_search_query(
 # --- anonymity: who may see an anonymous donor's name --------------------------------
 
 ANONYMOUS_DONOR = "Anonymous donor"
-NAME_READERS = frozenset({Role.ADMIN.value, Role.TREASURER.value})
+NAME_READERS = frozenset({Role.ADMIN, Role.TREASURER})
 
 
 def sees_donor_names(role: str | None) -> bool:

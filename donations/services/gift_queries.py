@@ -1,0 +1,26 @@
+"""Read-only look-ups the gift pages need: a fund, a gift's audit history, a stored Stripe event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from donations.extensions import db
+from donations.models import AuditEvent, Fund, Gift, StripeEvent
+from donations.services.audit import audit_query
+
+GIFT_HISTORY_LIMIT = 50
+
+
+def fund_or_none(fund_id: int | None) -> Fund | None:
+    """Return the fund with this id, active or not, or None."""
+    return db.session.get(Fund, fund_id) if fund_id is not None else None
+
+
+def gift_history(gift: Gift, *, limit: int = GIFT_HISTORY_LIMIT) -> Sequence[AuditEvent]:
+    """Return the latest audit entries about ``gift``."""
+    return db.session.scalars(audit_query(object_type="gift", object_id=gift.id).limit(limit)).all()
+
+
+def stripe_event_or_none(event_row_id: int) -> StripeEvent | None:
+    """Return the stored Stripe event with this row id, or None."""
+    return db.session.get(StripeEvent, event_row_id)
