@@ -146,7 +146,7 @@ def detail(gift_id: int):
         events=gift_service.gift_events(gift),
         correction_problem=gift_service.correction_problem(gift),
         history=gift_history(gift),
-        method_label=GiftMethod(gift.method).label,
+        method_label=gift.method.label,
         frequency_labels=FREQUENCY_LABELS,
         receipts=receipt_files.gift_receipts(gift),
     )
@@ -222,7 +222,7 @@ def correct(gift_id: int):
         donor=donor,
         choice=choice,
         gift=gift,
-        method_label=GiftMethod(gift.method).label,
+        method_label=gift.method.label,
     )
 
 
