@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from donations.demo import load_demo
-from donations.demo_goods import DEMO_SITES, PROGRAMS
+from donations.demo.goods import DEMO_SITES, PROGRAMS
 from donations.extensions import db
 from donations.models import (
     DocumentKind,

@@ -17,13 +17,17 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from donations.authz import ANY_ROLE, public, roles_required, two_factor_required
-from donations.extensions import db, limiter
-from donations.forms import EmptyForm, strip_text
+from donations.blueprints.auth_forms import (
+    ChangePasswordForm,
+    CodeForm,
+    LoginForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+)
+from donations.extensions import limiter
+from donations.forms import EmptyForm
 from donations.models import User
 from donations.services import accounts, two_factor, user_sessions
 from donations.services.links import absolute_url
@@ -33,53 +37,6 @@ from donations.unit_of_work import unit_of_work
 bp = Blueprint("auth", __name__)
 
 GENERIC_LOGIN_ERROR = "That email and password do not match an active account."
-
-
-class LoginForm(FlaskForm):
-    email = EmailField("Email", filters=[strip_text], validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    submit = SubmitField("Sign in")
-
-
-class CodeForm(FlaskForm):
-    code = StringField(
-        "Code",
-        filters=[strip_text],
-        validators=[DataRequired(message="Enter the code."), Length(max=40)],
-    )
-    submit = SubmitField("Continue")
-
-
-class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        "Current password", validators=[DataRequired(), Length(max=200)]
-    )
-    new_password = PasswordField(
-        "New password", validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX_LENGTH)]
-    )
-    confirm = PasswordField(
-        "New password again",
-        validators=[DataRequired(), EqualTo("new_password", message="The two passwords differ.")],
-    )
-    submit = SubmitField("Change password")
-
-
-class ResetRequestForm(FlaskForm):
-    email = EmailField(
-        "Email", filters=[strip_text], validators=[DataRequired(), Email(), Length(max=254)]
-    )
-    submit = SubmitField("Email me a reset link")
-
-
-class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        "New password", validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX_LENGTH)]
-    )
-    confirm = PasswordField(
-        "New password again",
-        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
-    )
-    submit = SubmitField("Set new password")
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -163,7 +120,7 @@ def second_step():
     user = None
     elapsed = user_sessions.now().timestamp() - (pending or {}).get("at", 0)
     if isinstance(pending, dict) and elapsed < PENDING_SECOND_STEP_SECONDS:
-        user = db.session.get(User, pending.get("user_id"))
+        user = two_factor.user_by_id(pending.get("user_id"))
     if user is None or not user.active or not user.has_two_factor:
         session.pop(_PENDING, None)
         flash("Sign in with your email and password first.", "info")

@@ -14,115 +14,33 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import (
-    BooleanField,
-    EmailField,
-    Form,
-    SearchField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
-from wtforms.widgets import HiddenInput
 
 from donations.authz import ANY_ROLE, roles_required
+from donations.blueprints.donors_forms import (
+    DonorForm,
+    LookupForm,
+    MergeForm,
+    SearchForm,
+    search_text,
+)
 from donations.extensions import db
-from donations.forms import strip_text
-from donations.models import Donor, GiftMethod, RecurringPlan, Role
-from donations.ranges import BoundedIntegerField, id_arg, page_arg
-from donations.services import audit, donors, gifts, inventory, receipt_files
+from donations.models import Donor, GiftMethod, Role
+from donations.ranges import id_arg, page_arg
+from donations.services import donors, gifts, inventory, receipt_files
 from donations.services.errors import NotFound
+from donations.services.gift_queries import plans_of_donor, recent_gifts_of_donor
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("donors", __name__, url_prefix="/donors")
 
 BOOKKEEPERS = (Role.ADMIN, Role.TREASURER)
-SEARCH_MAX_LENGTH = 200
 LOOKUP_LIMIT = 20
 RECENT_GIFTS = 5  # the donor's page shows the latest gifts; the gifts screen has them all
-MAX = donors.MAX_LENGTHS
-
-
-class DonorForm(FlaskForm):
-    name = StringField(
-        "Name",
-        filters=[strip_text],
-        validators=[DataRequired(message="Enter the donor's name."), Length(max=MAX["name"])],
-        description="A person's full name, or an organisation's name as receipts should show it.",
-    )
-    email = EmailField(
-        "Email",
-        filters=[strip_text],
-        validators=[Optional(), Email(), Length(max=MAX["email"])],
-    )
-    address_line1 = StringField(
-        "Address line 1", filters=[strip_text], validators=[Length(max=MAX["address_line1"])]
-    )
-    address_line2 = StringField(
-        "Address line 2", filters=[strip_text], validators=[Length(max=MAX["address_line2"])]
-    )
-    city = StringField("City", filters=[strip_text], validators=[Length(max=MAX["city"])])
-    region = StringField(
-        "State or region", filters=[strip_text], validators=[Length(max=MAX["region"])]
-    )
-    postal_code = StringField(
-        "Postal code", filters=[strip_text], validators=[Length(max=MAX["postal_code"])]
-    )
-    country = StringField("Country", filters=[strip_text], validators=[Length(max=MAX["country"])])
-    is_organization = BooleanField(
-        "This donor is an organisation",
-        description="A business, church, club or foundation rather than a person.",
-    )
-    prefers_anonymous = BooleanField(
-        "Don't show my name publicly",
-        description="Leave this donor out of public thank-you lists and newsletters.",
-    )
-    notes = TextAreaField(
-        "Notes",
-        filters=[strip_text],
-        validators=[Length(max=MAX["notes"])],
-        description="Seen only by treasurers and admins. Changes are logged, their text is not.",
-    )
-    submit = SubmitField("Save")
-
-    def donor_fields(self) -> dict[str, object]:
-        """Return the submitted values keyed by donor field name."""
-        return {name: self[name].data for name in donors.DONOR_FIELDS}
-
-
-class MergeForm(FlaskForm):
-    other_id = BoundedIntegerField(
-        widget=HiddenInput(),
-        range_message="There is no donor #{value}.",
-        validators=[InputRequired(message="Choose the duplicate donor first.")],
-    )
-    submit = SubmitField("Merge")
-
-
-class SearchForm(Form):
-    """A GET search box; no CSRF token, since searching changes nothing."""
-
-    q = SearchField(
-        "Name or email", filters=[strip_text], validators=[Length(max=SEARCH_MAX_LENGTH)]
-    )
-
-
-class LookupForm(Form):
-    q = SearchField("Donor name", filters=[strip_text], validators=[Length(max=SEARCH_MAX_LENGTH)])
 
 
 def _page() -> int:
     return page_arg()
-
-
-def _search_text(form: Form) -> str:
-    """Return the validated search text, or blank when it is too long."""
-    if not form.validate():
-        return ""
-    return form.q.data or ""
 
 
 def _load(donor_id: int) -> Donor:
@@ -144,7 +62,7 @@ def _to_current(donor: Donor, endpoint: str) -> Response:
 def index():
     """List donors, searched by name or email, one page at a time."""
     search = SearchForm(request.args)
-    q = _search_text(search)
+    q = search_text(search)
     page = db.paginate(
         donors.donor_search_query(text=q),
         page=_page(),
@@ -175,21 +93,16 @@ def detail(donor_id: int):
     donor = _load(donor_id)
     if donor.is_merged:
         return _to_current(donor, "donors.detail")
-    history = db.session.scalars(
-        audit.audit_query(object_type="donor", object_id=donor.id).limit(50)
-    ).all()
     in_kind = inventory.in_kind_gifts_of(donor.id)
     received = gifts.GiftFilters(donor_id=donor.id)
     return render_template(
         "donors/detail.html",
         donor=donor,
         gift_totals=gifts.gift_totals(received),
-        recent_gifts=db.session.scalars(gifts.gift_query(received).limit(RECENT_GIFTS)).all(),
-        plans=db.session.scalars(
-            gifts.plans_query().where(RecurringPlan.donor_id == donor.id)
-        ).all(),
+        recent_gifts=recent_gifts_of_donor(donor.id, limit=RECENT_GIFTS),
+        plans=plans_of_donor(donor.id),
         method_labels={m.value: m.label for m in GiftMethod},
-        history=history,
+        history=donors.donor_history(donor),
         in_kind=in_kind,
         in_kind_receipts=receipt_files.in_kind_receipts([g.id for g, _reversed in in_kind]),
     )
@@ -231,6 +144,18 @@ def merge(donor_id: int):
     elif form.is_submitted():
         form.form_errors.extend(form.other_id.errors)
 
+    other, problem = _merge_candidate(form, donor)
+    if other is not None:
+        form.other_id.data = other.id
+        filled = donors.fields_filled_by_merge(source=other, target=donor)
+        return render_template(
+            "donors/merge_confirm.html", donor=donor, other=other, form=form, filled=filled
+        )
+    return _merge_choose_page(donor, form, problem)
+
+
+def _merge_candidate(form: MergeForm, donor: Donor) -> tuple[Donor | None, str | None]:
+    """Return the duplicate chosen for merging into ``donor``, or why it cannot be merged."""
     other_id = form.other_id.data if form.is_submitted() else id_arg("other")
     other, problem = None, None
     if other_id is not None:
@@ -239,15 +164,13 @@ def merge(donor_id: int):
             donors.check_mergeable(source=other, target=donor)
         if check.error is not None:
             other, problem = None, check.error.message
-    if other is not None:
-        form.other_id.data = other.id
-        filled = donors.fields_filled_by_merge(source=other, target=donor)
-        return render_template(
-            "donors/merge_confirm.html", donor=donor, other=other, form=form, filled=filled
-        )
+    return other, problem
 
+
+def _merge_choose_page(donor: Donor, form: MergeForm, problem: str | None) -> str:
+    """Show the search for the duplicate donor to merge into ``donor``."""
     search = SearchForm(request.args)
-    q = _search_text(search)
+    q = search_text(search)
     results = None
     if q:
         results = db.paginate(
@@ -272,7 +195,7 @@ def merge(donor_id: int):
 def lookup():
     """Find donors by name, showing names only."""
     search = LookupForm(request.args)
-    q = _search_text(search)
+    q = search_text(search)
     results = donors.lookup_donors_by_name(
         text=q, limit=LOOKUP_LIMIT, show_names=donors.sees_donor_names(current_user.role)
     )
@@ -291,7 +214,7 @@ def lookup():
 def lookup_json():
     """Return donors whose name matches, as id, name and organisation flag."""
     search = LookupForm(request.args)
-    q = _search_text(search)
+    q = search_text(search)
     results = donors.lookup_donors_by_name(
         text=q, limit=LOOKUP_LIMIT, show_names=donors.sees_donor_names(current_user.role)
     )

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 
 from donations.extensions import db
-from donations.models import MAX_ROW_ID, Donor, Gift, RecurringPlan, Role, User, utcnow
-from donations.services.audit import describe_changes, record_audit, snapshot
+from donations.models import MAX_ROW_ID, AuditEvent, Donor, Gift, RecurringPlan, Role, User, utcnow
+from donations.services.audit import audit_query, describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.text import like_pattern
 
@@ -30,6 +30,7 @@ _ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_c
 MERGE_FILLED_FIELDS = ("email", *_ADDRESS_FIELDS)
 # Notes are an unbounded Text column; this is the policy limit for one edit.
 NOTES_MAX_LENGTH = 5000
+HISTORY_LIMIT = 50  # audit entries shown on a donor's page
 MAX_ID = MAX_ROW_ID
 
 
@@ -73,7 +74,7 @@ def donor_search_query(
 # --- anonymity: who may see an anonymous donor's name --------------------------------
 
 ANONYMOUS_DONOR = "Anonymous donor"
-NAME_READERS = frozenset({Role.ADMIN.value, Role.TREASURER.value})
+NAME_READERS = frozenset({Role.ADMIN, Role.TREASURER})
 
 
 def sees_donor_names(role: str | None) -> bool:
@@ -155,6 +156,23 @@ def get_donor(donor_id: int) -> Donor:
     if donor is None:
         raise NotFound(f"There is no donor #{donor_id}.")
     return donor
+
+
+def find_donor(donor_id: int | None) -> Donor | None:
+    """Return the donor with this id, merged or not, or None."""
+    return db.session.get(Donor, donor_id) if donor_id else None
+
+
+def search_donors(*, text: str, limit: int) -> list[Donor]:
+    """Return up to ``limit`` donors whose name or email matches ``text``."""
+    return list(db.session.scalars(donor_search_query(text=text).limit(limit)))
+
+
+def donor_history(donor: Donor, *, limit: int = HISTORY_LIMIT) -> list[AuditEvent]:
+    """Return the latest audit entries about ``donor``."""
+    return list(
+        db.session.scalars(audit_query(object_type="donor", object_id=donor.id).limit(limit))
+    )
 
 
 def resolve_merged(donor: Donor) -> Donor:

@@ -27,12 +27,17 @@ ISSUER = "Donations"
 RECOVERY_CODE_COUNT = 10
 # Letters and digits that cannot be mistaken for one another.
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-REQUIRED_ROLES = frozenset({Role.ADMIN.value, Role.TREASURER.value})
+REQUIRED_ROLES = frozenset({Role.ADMIN, Role.TREASURER})
 
 
 def new_secret() -> str:
     """Return a fresh base32 TOTP secret (160 bits)."""
     return pyotp.random_base32(32)
+
+
+def user_by_id(user_id: int | None) -> User | None:
+    """Return the user waiting for their second step, or None."""
+    return db.session.get(User, user_id)
 
 
 def provisioning_uri(*, secret: str, email: str, issuer: str = ISSUER) -> str:

@@ -23,7 +23,7 @@ from donations.models import Role, User, UserSession, utcnow
 from donations.services.audit import record_audit
 
 # Roles whose sessions end after the idle timeout.
-IDLE_LIMITED_ROLES = frozenset({Role.ADMIN.value, Role.TREASURER.value})
+IDLE_LIMITED_ROLES = frozenset({Role.ADMIN, Role.TREASURER})
 # last_seen_at is written at most this often, so most requests do not write.
 TOUCH_EVERY = timedelta(seconds=60)
 

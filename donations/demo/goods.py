@@ -103,7 +103,7 @@ class _Season:
         self.donors = {d.name: d for d in donors}
         self.today = utcnow().date()
         self.actor = db.session.scalar(
-            select(User).where(User.role == Role.STAFF.value, User.active.is_(True)).limit(1)
+            select(User).where(User.role == Role.STAFF, User.active.is_(True)).limit(1)
         )
 
     # --- small helpers -------------------------------------------------------

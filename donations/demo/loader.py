@@ -1,0 +1,74 @@
+"""Loading the demo: the organisation, users, donors, goods, gifts, and when donors were added."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from donations.demo.goods import load_demo_goods
+from donations.demo.people import DEMO_DONORS, DEMO_ORGANIZATION, DEMO_USERS
+from donations.demo.year import Year
+from donations.extensions import db
+from donations.models import Donor, Gift, Pledge, Role, StockDocument, User
+from donations.services import accounts, donors, giving
+from donations.services.organization import update_organization
+
+
+def load_demo() -> None:
+    """Add the demo organisation, users, donors, funds, goods and gifts in this transaction."""
+    # Off in the demo, so anyone can try it with the printed passwords; the
+    # dashboard tells admins so.
+    update_organization(actor=None, require_two_factor=False, **DEMO_ORGANIZATION)
+    for email, name, role, password in DEMO_USERS:
+        accounts.create_user(actor=None, email=email, name=name, role=role, password=password)
+    people = [donors.create_donor(actor=None, **fields) for fields in DEMO_DONORS]
+    load_demo_goods(donors=people)
+    funds = giving.ensure_default_funds()
+    treasurer = next(u for u in _users() if u.role == Role.TREASURER)
+    Year(people, funds, treasurer).tell()
+    _date_donors()
+
+
+def _date_donors() -> None:
+    """Each donor was added when they first gave, not on the day the demo was loaded.
+
+    A donor who has given nothing yet (money or goods) was added a few days
+    before their first pledge, or, with none, on a day spread over the year.
+    """
+    first_gift = dict(
+        db.session.execute(
+            select(Gift.donor_id, func.min(Gift.received_at)).group_by(Gift.donor_id)
+        ).all()
+    )
+    first_goods = dict(
+        db.session.execute(
+            select(StockDocument.donor_id, func.min(StockDocument.effective_date))
+            .where(StockDocument.donor_id.is_not(None))
+            .group_by(StockDocument.donor_id)
+        ).all()
+    )
+    first_pledge = dict(
+        db.session.execute(
+            select(Pledge.donor_id, func.min(Pledge.created_at)).group_by(Pledge.donor_id)
+        ).all()
+    )
+    now = datetime.now(UTC)
+    for n, donor in enumerate(db.session.scalars(select(Donor).order_by(Donor.id))):
+        moments = [first_gift.get(donor.id)]
+        goods_day = first_goods.get(donor.id)
+        if goods_day is not None:
+            moments.append(datetime(goods_day.year, goods_day.month, goods_day.day, 9, tzinfo=UTC))
+        pledged = first_pledge.get(donor.id)
+        if pledged is not None:
+            moments.append(pledged - timedelta(days=3))
+        known = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None]
+        first = min(known) if known else now - timedelta(days=(n * 37) % 330 + 5)
+        # A minute before: the record is made, then the gift is entered against it.
+        donor.created_at = min(first, now) - timedelta(minutes=1)
+        donor.updated_at = donor.created_at
+    db.session.flush()
+
+
+def _users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.id)))
