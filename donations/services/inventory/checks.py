@@ -17,14 +17,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from donations.extensions import db
-from donations.models import (
-    AdjustmentReason,
-    Condition,
-    Item,
-    Site,
-    StockDocument,
-    utcnow,
-)
+from donations.models import AdjustmentReason, Condition, Item, Site, StockDocument, utcnow
 from donations.services import privacy
 from donations.services import recipients as recipient_service
 from donations.services.errors import InvalidInput, NotFound

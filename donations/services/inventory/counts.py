@@ -8,13 +8,7 @@ from datetime import date
 from sqlalchemy import select
 
 from donations.extensions import db
-from donations.models import (
-    DocumentKind,
-    Item,
-    StockDocument,
-    StockLevel,
-    User,
-)
+from donations.models import DocumentKind, Item, StockDocument, StockLevel, User
 from donations.services.errors import InvalidInput, NotAllowed
 from donations.services.inventory.checks import QUANTITY_MAX, active_site, check_date, check_note
 from donations.services.inventory.ledger import (

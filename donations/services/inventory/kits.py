@@ -5,12 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from donations.extensions import db
-from donations.models import (
-    DocumentKind,
-    Item,
-    StockDocument,
-    User,
-)
+from donations.models import DocumentKind, Item, StockDocument, User
 from donations.services.errors import InvalidInput
 from donations.services.inventory.checks import QUANTITY_MAX, active_site, check_date, check_note
 from donations.services.inventory.ledger import Move, audit_document, new_document, post_document

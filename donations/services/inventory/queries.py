@@ -228,3 +228,16 @@ def in_kind_gifts_of(donor_id: int, *, limit: int = 100) -> list[tuple[InKindGif
         .limit(limit)
     ).all()
     return [(gift, bool(is_reversed)) for gift, is_reversed in rows]
+
+
+def sites_open_first(*, active_only: bool) -> list[Site]:
+    """Sites for a choice list: open ones first, then by name; only open ones if ``active_only``."""
+    query = select(Site).order_by(Site.active.desc(), Site.name)
+    if active_only:
+        query = query.where(Site.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def find_site(site_id: int | None) -> Site | None:
+    """Return the site with this id, or None when there is none."""
+    return db.session.get(Site, site_id) if site_id else None
