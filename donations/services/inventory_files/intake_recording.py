@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from donations.extensions import db
-from donations.models import Donor, IntakeSource, StockDocument, User, utcnow
+from donations.models import Donor, IntakeSource, StockDocument, User
 from donations.services import donors as donor_service
 from donations.services import inventory, privacy
 from donations.services.errors import InvalidInput, NotFound
+from donations.services.inventory.checks import active_site, check_date
 from donations.services.inventory_files.intake_list import FILE_FIELD, IntakeList
 
 
@@ -30,19 +31,8 @@ def check_intake_header(header: IntakeHeader) -> None:
 
     ``inventory.record_intake`` checks everything again when the list is recorded.
     """
-    site = inventory.get_site(header.site_id)
-    if not site.active:
-        raise InvalidInput(f"{site.name} is closed; choose an open site.", field="site_id")
-    today = utcnow().date()
-    if header.effective_date is None:
-        raise InvalidInput("Enter the date.", field="effective_date")
-    if header.effective_date > today + timedelta(days=1):
-        raise InvalidInput("The date is in the future.", field="effective_date")
-    if header.effective_date < today - timedelta(days=inventory.BACKDATE_MAX_DAYS):
-        raise InvalidInput(
-            "The date is more than a year ago; record old stock as an adjustment today.",
-            field="effective_date",
-        )
+    active_site(header.site_id)
+    check_date(header.effective_date)
     if header.source not in {s.value for s in IntakeSource}:
         raise InvalidInput("Say where the goods came from.", field="source")
     if header.source == IntakeSource.DONOR:
