@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from donations.extensions import db
-from donations.models import Fund, Gift, Receipt, ReceiptSequence, utcnow
+from donations.models import Fund, Gift, InKindGift, Receipt, ReceiptSequence, utcnow
 from donations.services import gifts as gift_service
 from donations.services import inventory, receipts
 from donations.services.errors import DomainError, InvalidInput, NotAllowed
@@ -198,9 +198,7 @@ def test_in_kind_acknowledgement_states_no_value(goods, organization, create_don
         lines=[goods.line("COAT-A-M", 3, "good_used"), goods.line("SOCKS-M", 10, "new")],
     )
     db.session.commit()
-    in_kind = db.session.scalar(
-        select(inventory.InKindGift).where(inventory.InKindGift.document_id == document.id)
-    )
+    in_kind = db.session.scalar(select(InKindGift).where(InKindGift.document_id == document.id))
     receipt = receipts.issue_in_kind_receipt(actor=None, in_kind=in_kind)
     db.session.commit()
     content = receipts.content_of(receipt)

@@ -1,0 +1,243 @@
+"""Read-only views of the goods: stock as of a day, item history, under par, needs, charts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, case, func, or_, select
+
+from donations.extensions import db
+from donations.models import (
+    DocumentKind,
+    InKindGift,
+    Item,
+    ItemCategory,
+    Site,
+    StockDocument,
+    StockEntry,
+    StockLevel,
+    utcnow,
+)
+
+
+def reversal_of(document: StockDocument) -> StockDocument | None:
+    """Return the document that undid this one, if any."""
+    return db.session.scalar(select(StockDocument).where(StockDocument.reverses_id == document.id))
+
+
+def stock_as_of(*, site_id: int, day: date) -> list[tuple[Item, int]]:
+    """Return (item, quantity) held at a site at the end of a day, items held only."""
+    total = func.sum(StockEntry.quantity).label("total")
+    rows = db.session.execute(
+        select(StockEntry.item_id, total)
+        .where(StockEntry.site_id == site_id, StockEntry.effective_date <= day)
+        .group_by(StockEntry.item_id)
+        .having(func.sum(StockEntry.quantity) != 0)
+    ).all()
+    items = {
+        i.id: i for i in db.session.scalars(select(Item).where(Item.id.in_([r[0] for r in rows])))
+    }
+    result = [(items[item_id], int(qty)) for item_id, qty in rows]
+    return sorted(result, key=lambda pair: (pair[0].name.lower(), pair[0].size))
+
+
+def item_history_query(*, item_id: int, site_id: int | None = None) -> Select:
+    """Entries for an item, newest first, each with the running balance at its site."""
+    running = (
+        func.sum(StockEntry.quantity)
+        .over(
+            partition_by=StockEntry.site_id,
+            order_by=(StockEntry.effective_date, StockEntry.id),
+        )
+        .label("balance")
+    )
+    inner = select(StockEntry.id.label("entry_id"), running).where(StockEntry.item_id == item_id)
+    if site_id:
+        inner = inner.where(StockEntry.site_id == site_id)
+    inner = inner.subquery()
+    return (
+        select(StockEntry, inner.c.balance)
+        .join(inner, inner.c.entry_id == StockEntry.id)
+        .order_by(StockEntry.effective_date.desc(), StockEntry.id.desc())
+    )
+
+
+def under_par_query(site_id: int | None = None) -> Select[tuple[StockLevel]]:
+    """Balance rows under their par level at open sites, most short first."""
+    query = (
+        select(StockLevel)
+        .join(Site, Site.id == StockLevel.site_id)
+        .join(Item, Item.id == StockLevel.item_id)
+        .where(
+            StockLevel.par_level > 0,
+            StockLevel.on_hand < StockLevel.par_level,
+            Site.active.is_(True),
+            Item.active.is_(True),
+        )
+        .order_by((StockLevel.on_hand * 1.0 / StockLevel.par_level).asc(), Site.name, Item.name)
+    )
+    if site_id:
+        query = query.where(StockLevel.site_id == site_id)
+    return query
+
+
+@dataclass(frozen=True)
+class Need:
+    item_id: int
+    label: str
+    category: str
+    urgent: bool
+    pinned: bool
+
+
+def public_needs() -> list[Need]:
+    """What the public "What we need now" page lists: no site, no quantity.
+
+    An item is needed when it is under par at any open site and urgently
+    needed when under half of par somewhere; pinned items always show,
+    hidden ones never do.
+    """
+    urgent = func.max(case((StockLevel.on_hand * 2 < StockLevel.par_level, 1), else_=0))
+    short = func.max(case((StockLevel.on_hand < StockLevel.par_level, 1), else_=0))
+    levels = (
+        select(StockLevel.item_id, urgent.label("urgent"), short.label("short"))
+        .join(Site, Site.id == StockLevel.site_id)
+        .where(Site.active.is_(True), StockLevel.par_level > 0)
+        .group_by(StockLevel.item_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Item, ItemCategory.name, levels.c.urgent, levels.c.short)
+        .join(ItemCategory, ItemCategory.id == Item.category_id)
+        .outerjoin(levels, levels.c.item_id == Item.id)
+        .where(
+            Item.active.is_(True),
+            Item.needs_hidden.is_(False),
+            or_(Item.needs_pinned.is_(True), levels.c.short == 1),
+        )
+        .order_by(ItemCategory.sort_order, ItemCategory.name, Item.name, Item.size)
+    ).all()
+    return [
+        Need(item.id, item.label, category, bool(is_urgent), item.needs_pinned)
+        for item, category, is_urgent, _short in rows
+    ]
+
+
+def documents_query(
+    *,
+    kind: str | None = None,
+    site_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    item_id: int | None = None,
+) -> Select[tuple[StockDocument]]:
+    """Documents, newest first, filtered."""
+    query = select(StockDocument).order_by(StockDocument.id.desc())
+    if kind:
+        query = query.where(StockDocument.kind == kind)
+    if site_id:
+        query = query.where(
+            or_(StockDocument.site_id == site_id, StockDocument.to_site_id == site_id)
+        )
+    if date_from:
+        query = query.where(StockDocument.effective_date >= date_from)
+    if date_to:
+        query = query.where(StockDocument.effective_date <= date_to)
+    if item_id:
+        query = query.where(
+            select(StockEntry.id)
+            .where(StockEntry.document_id == StockDocument.id, StockEntry.item_id == item_id)
+            .exists()
+        )
+    return query
+
+
+def top_distributed(*, days: int = 30, limit: int = 10) -> list[tuple[Item, int]]:
+    """Items given out most in the last ``days`` days (reversals netted out)."""
+    since = utcnow().date() - timedelta(days=days)
+    out = func.sum(-StockEntry.quantity).label("given")
+    distributed = select(StockDocument.id).where(StockDocument.kind == DocumentKind.DISTRIBUTION)
+    reversed_distributions = (
+        select(StockDocument.id)
+        .where(StockDocument.kind == DocumentKind.REVERSAL)
+        .where(StockDocument.reverses_id.in_(distributed))
+    )
+    rows = db.session.execute(
+        select(StockEntry.item_id, out)
+        .join(StockDocument, StockDocument.id == StockEntry.document_id)
+        .where(
+            StockEntry.effective_date >= since,
+            or_(
+                StockDocument.kind == DocumentKind.DISTRIBUTION,
+                StockDocument.id.in_(reversed_distributions),
+            ),
+        )
+        .group_by(StockEntry.item_id)
+        .having(func.sum(-StockEntry.quantity) > 0)
+        .order_by(out.desc())
+        .limit(limit)
+    ).all()
+    items = {
+        i.id: i for i in db.session.scalars(select(Item).where(Item.id.in_([r[0] for r in rows])))
+    }
+    return [(items[item_id], int(given)) for item_id, given in rows]
+
+
+def stock_series(*, item_id: int, site_id: int | None, days: int = 90) -> list[tuple[date, int]]:
+    """Stock of an item at the end of each day of the last ``days`` days."""
+    today = utcnow().date()
+    start = today - timedelta(days=days - 1)
+    base = select(func.coalesce(func.sum(StockEntry.quantity), 0)).where(
+        StockEntry.item_id == item_id, StockEntry.effective_date < start
+    )
+    daily = select(StockEntry.effective_date, func.sum(StockEntry.quantity)).where(
+        StockEntry.item_id == item_id, StockEntry.effective_date >= start
+    )
+    if site_id:
+        base = base.where(StockEntry.site_id == site_id)
+        daily = daily.where(StockEntry.site_id == site_id)
+    level = int(db.session.scalar(base) or 0)
+    changes = dict(db.session.execute(daily.group_by(StockEntry.effective_date)).all())
+    series = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        level += int(changes.get(day, 0))
+        series.append((day, level))
+    return series
+
+
+def on_hand_by_site(item_id: int) -> list[StockLevel]:
+    return list(
+        db.session.scalars(
+            select(StockLevel)
+            .join(Site, Site.id == StockLevel.site_id)
+            .where(StockLevel.item_id == item_id)
+            .order_by(Site.name)
+        )
+    )
+
+
+def in_kind_gifts_of(donor_id: int, *, limit: int = 100) -> list[tuple[InKindGift, bool]]:
+    """A donor's in-kind gifts, newest first, each with whether its intake was reversed."""
+    reversed_ids = select(StockDocument.reverses_id).where(StockDocument.reverses_id.is_not(None))
+    rows = db.session.execute(
+        select(InKindGift, InKindGift.document_id.in_(reversed_ids))
+        .where(InKindGift.donor_id == donor_id)
+        .order_by(InKindGift.received_on.desc(), InKindGift.id.desc())
+        .limit(limit)
+    ).all()
+    return [(gift, bool(is_reversed)) for gift, is_reversed in rows]
+
+
+def sites_open_first(*, active_only: bool) -> list[Site]:
+    """Sites for a choice list: open ones first, then by name; only open ones if ``active_only``."""
+    query = select(Site).order_by(Site.active.desc(), Site.name)
+    if active_only:
+        query = query.where(Site.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def find_site(site_id: int | None) -> Site | None:
+    """Return the site with this id, or None when there is none."""
+    return db.session.get(Site, site_id) if site_id else None
