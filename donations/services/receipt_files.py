@@ -23,6 +23,7 @@ from donations.models import (
     Donor,
     Gift,
     GiftStatus,
+    InKindGift,
     Receipt,
     ReceiptKind,
     ReceiptSettings,
@@ -33,7 +34,7 @@ from donations.models import (
 from donations.pdf.content import Branding, DonorBlock, GiftLine, ReceiptContent
 from donations.pdf.render import render_receipt
 from donations.services import audit, receipts
-from donations.services.errors import InvalidInput, NotAllowed
+from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.links import absolute_url
 from donations.services.organization import get_organization
 from donations.services.text import like_pattern
@@ -98,6 +99,12 @@ class ReceiptFilters:
     number: str = ""
 
 
+def download_name(receipt: Receipt) -> str:
+    """The PDF's file name to save it under; a void one ends in -VOID.pdf (as in the ZIP)."""
+    name = receipt_filename(receipt)
+    return name.removesuffix(".pdf") + "-VOID.pdf" if receipt.is_void else name
+
+
 def receipts_query(filters: ReceiptFilters) -> Select[tuple[Receipt]]:
     """Return the receipts matching ``filters``, newest first."""
     query = select(Receipt).options(joinedload(Receipt.donor))
@@ -133,6 +140,14 @@ def fiscal_years() -> list[int]:
 def get_receipt(receipt_id: int) -> Receipt:
     """Return the receipt with this id or raise NotFound."""
     return receipts.get_receipt(receipt_id if 0 < receipt_id <= MAX_ID else 0)
+
+
+def get_in_kind_gift(in_kind_id: int) -> InKindGift:
+    """The in-kind gift to acknowledge; NotFound if there is none."""
+    in_kind = db.session.get(InKindGift, in_kind_id) if 0 < in_kind_id <= MAX_ID else None
+    if in_kind is None:
+        raise NotFound("There is no such gift of goods.")
+    return in_kind
 
 
 def receipt_history(receipt: Receipt, *, limit: int = 50) -> list[AuditEvent]:
