@@ -54,9 +54,9 @@ ACCOUNT_FIELDS = {
 ACCOUNT_MAX_LENGTH = 100
 SEARCH_MAX_LENGTH = 200
 FILENAME_PREFIX = {
-    ReceiptKind.CASH.value: "receipt",
-    ReceiptKind.IN_KIND.value: "acknowledgement",
-    ReceiptKind.STATEMENT.value: "statement",
+    ReceiptKind.CASH: "receipt",
+    ReceiptKind.IN_KIND: "acknowledgement",
+    ReceiptKind.STATEMENT: "statement",
 }
 SAMPLE_NUMBER = "SAMPLE"
 MAX_ID = MAX_ROW_ID
@@ -184,7 +184,7 @@ def gift_receipts(gift: Gift) -> GiftReceipts:
     can_issue = (
         valid is None
         and not gift.is_reversal
-        and gift.status == GiftStatus.PAID.value
+        and gift.status == GiftStatus.PAID
         and receipts.receipted_cents(gift) > 0
         and not receipts.was_corrected(gift.id)
     )

@@ -65,9 +65,9 @@ def start_run(
     ``basis`` is "fiscal" (the organisation's fiscal year, named by the calendar
     year it ends in) or "calendar" (January to December). Refuses an unknown
     basis, a period without gifts, a period whose run is still going, and a
-    period not over yet unless ``open_confirmed``. The caller commits, then
-    calls ``run_year_end`` (in this process or another), which issues and audits
-    every statement and email in the name of ``actor``.
+    period not over yet unless ``open_confirmed``. The caller commits, then calls
+    ``donations.jobs.year_end_run.run_year_end`` (here or in a process of its own),
+    which issues and audits every statement and email in the name of ``actor``.
     """
     basis, label, start, end = period_of(tax_year, basis, open_confirmed=open_confirmed)
     total = count_donors(start, end)
