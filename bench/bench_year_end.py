@@ -104,6 +104,7 @@ def run(workers: int) -> None:
 
     from donations import create_app
     from donations.extensions import db
+    from donations.jobs import year_end_run
     from donations.models import OutboxAttachment, Receipt
     from donations.services import year_end
 
@@ -113,7 +114,7 @@ def run(workers: int) -> None:
         db.session.commit()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t0 = time.perf_counter()
-        result = year_end.run_year_end(started.id, workers=workers)
+        result = year_end_run.run_year_end(started.id, workers=workers)
         seconds = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         statements = db.session.scalar(select(func.count()).select_from(Receipt))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -11,6 +9,7 @@ from sqlalchemy import func, select
 
 from donations import audit_cli, inventory_cli, privacy_cli, receipts_cli, stripe_cli
 from donations.extensions import db
+from donations.jobs import mail_worker
 from donations.models import Role, User
 from donations.services import accounts
 from donations.services.errors import DomainError
@@ -97,15 +96,14 @@ def load_demo_command() -> None:
 @click.option("--interval", default=15.0, show_default=True, help="Seconds between polls.")
 def mail_work_command(once: bool, interval: float) -> None:
     """Send queued mail and retry failures; several may run at once."""
-    app = current_app._get_current_object()
-    while True:
-        report = deliver_due(app=app)
-        if report.handled or once:
-            click.echo(f"sent {report.sent}, will retry {report.retrying}, failed {report.failed}")
-        if once:
-            return
-        if not report.handled:
-            time.sleep(interval)
+    mail_worker.work(
+        current_app._get_current_object(),
+        once=once,
+        interval=interval,
+        report_to=lambda report: click.echo(
+            f"sent {report.sent}, will retry {report.retrying}, failed {report.failed}"
+        ),
+    )
 
 
 def register(app: Flask) -> None:

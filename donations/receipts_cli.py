@@ -7,10 +7,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from donations.extensions import db
+from donations.jobs import mail_worker, year_end_run
 from donations.models import YEARLY_BASES, StatementBasis
 from donations.services import year_end
 from donations.services.errors import DomainError
-from donations.services.mail import deliver_due
 
 receipts_cli = AppGroup("receipts", help="Receipts and year-end statements.")
 
@@ -30,7 +30,7 @@ def _plural(n: int, word: str) -> str:
 )
 @click.option(
     "--workers",
-    type=click.IntRange(1, year_end.MAX_WORKERS),
+    type=click.IntRange(1, year_end_run.MAX_WORKERS),
     default=2,
     show_default=True,
     help="Processes rendering the PDFs (1: render in this process).",
@@ -67,7 +67,7 @@ def year_end_command(tax_year: int, basis: str | None, workers: int, run_id: int
     bar = click.progressbar(length=max(run.donors_total, 1), label="Donors", show_pos=True)
     shown = 0
 
-    def progress(p: year_end.Progress) -> None:
+    def progress(p: year_end_run.Progress) -> None:
         nonlocal shown
         bar.length = max(p.donors_total, 1)
         if p.donors_done > shown:
@@ -76,7 +76,7 @@ def year_end_command(tax_year: int, basis: str | None, workers: int, run_id: int
 
     try:
         with bar:
-            result = year_end.run_year_end(run.id, workers=workers, progress=progress)
+            result = year_end_run.run_year_end(run.id, workers=workers, progress=progress)
     except DomainError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
@@ -93,9 +93,7 @@ def year_end_command(tax_year: int, basis: str | None, workers: int, run_id: int
         click.echo("Stopped. Run it again to continue: donors already done are skipped.", err=True)
         raise SystemExit(130)
     if result.emailed:
-        sent = 0
-        while (report := deliver_due(app=current_app._get_current_object(), limit=200)).handled:
-            sent += report.sent
+        sent = mail_worker.drain(current_app._get_current_object(), limit=200)
         click.echo(f"Sent {sent:,} now; anything left is retried by `flask mail work`.")
 
 

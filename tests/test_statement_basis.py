@@ -16,6 +16,7 @@ from sqlalchemy import table as sa_table
 from conftest import base_config
 from donations import create_app
 from donations.extensions import db
+from donations.jobs import year_end_run
 from donations.models import (
     YEARLY_BASES,
     Fund,
@@ -83,11 +84,11 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def run(basis: str) -> year_end.YearEndResult:
+def run(basis: str) -> year_end_run.YearEndResult:
     # Calendar 2026 may not be over when this runs: the run is confirmed.
     started = year_end.start_run(actor=None, tax_year=YEAR, basis=basis, open_confirmed=True)
     db.session.commit()
-    return year_end.run_year_end(started.id, workers=1)
+    return year_end_run.run_year_end(started.id, workers=1)
 
 
 def pdf_text(receipt: Receipt) -> str:

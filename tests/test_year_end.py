@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from donations.extensions import db
+from donations.jobs import year_end_run
 from donations.models import (
     Fund,
     OutboxAttachment,
@@ -74,10 +75,10 @@ def outbox_count() -> int:
     return db.session.scalar(select(func.count()).select_from(OutboxMessage))
 
 
-def start_and_run(**kwargs) -> year_end.YearEndResult:
+def start_and_run(**kwargs) -> year_end_run.YearEndResult:
     run = year_end.start_run(actor=None, tax_year=YEAR)
     db.session.commit()
-    return year_end.run_year_end(run.id, **{"workers": 1, **kwargs})
+    return year_end_run.run_year_end(run.id, **{"workers": 1, **kwargs})
 
 
 def test_a_run_issues_one_statement_per_donor_and_queues_emails(donors_who_gave):
@@ -115,7 +116,7 @@ def test_a_run_issues_one_statement_per_donor_and_queues_emails(donors_who_gave)
 def test_a_rerun_after_an_interruption_continues_without_duplicates(donors_who_gave):
     seen = []
 
-    def interrupt_after_second_donor(progress: year_end.Progress) -> None:
+    def interrupt_after_second_donor(progress: year_end_run.Progress) -> None:
         seen.append(progress.donors_done)
         if progress.donors_done == 2:
             raise KeyboardInterrupt
@@ -150,7 +151,7 @@ def test_a_rerun_after_an_interruption_continues_without_duplicates(donors_who_g
 
 
 def test_sigterm_stops_after_the_current_donor(donors_who_gave):
-    def terminate(progress: year_end.Progress) -> None:
+    def terminate(progress: year_end_run.Progress) -> None:
         if progress.donors_done == 1:
             os.kill(os.getpid(), signal.SIGTERM)
 

@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from donations.extensions import db
+from donations.jobs import year_end_run
 from donations.models import (
     AuditEvent,
     Fund,
@@ -283,7 +284,7 @@ def test_the_preview_totals_are_what_the_run_then_issues(gala, fund, create_dono
 
     run = year_end.start_run(actor=None, tax_year=YEAR)
     db.session.commit()
-    result = year_end.run_year_end(run.id, workers=1)
+    result = year_end_run.run_year_end(run.id, workers=1)
     issued = db.session.scalars(select(Receipt).where(Receipt.kind == "statement")).all()
     assert result.issued == summary.count == len(issued)
     assert sum(s.amount_cents for s in issued) == summary.deductible_cents == 13_000 + 2_500 + 900

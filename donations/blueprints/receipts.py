@@ -16,17 +16,19 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, RadioField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
 
 from donations.authz import roles_required
+from donations.blueprints.receipts_forms import (
+    STATUS_LABELS,
+    ReceiptFilterForm,
+    ReceiptSettingsForm,
+    VoidForm,
+)
 from donations.extensions import db
-from donations.forms import EmptyForm, strip_text
-from donations.models import InKindGift, Receipt, ReceiptKind, ReceiptStatus, Role
+from donations.forms import EmptyForm
+from donations.models import Receipt, ReceiptSettings, Role
 from donations.ranges import page_arg
 from donations.services import gifts as gift_service
 from donations.services import receipt_delivery, receipts
@@ -40,99 +42,6 @@ BOOKS = (Role.ADMIN, Role.TREASURER)
 RECEIPTS_PER_PAGE = 50
 FILTER_PARAMS = ("kind", "status", "year", "donor", "number")
 RENDER_MODULE = "donations.pdf.render"  # written by the PDF helper; absent until it lands
-STATUS_LABELS = {ReceiptStatus.VALID.value: "Valid", ReceiptStatus.VOID.value: "Void"}
-
-
-# --- forms ---------------------------------------------------------------------
-
-
-class ReceiptFilterForm(FlaskForm):
-    """The filters above the receipts list: a GET form, so no CSRF token."""
-
-    class Meta:
-        csrf = False
-
-    kind = SelectField(
-        "Kind",
-        choices=[
-            SelectChoice("", "All kinds"),
-            *(SelectChoice(k.value, k.label) for k in ReceiptKind),
-        ],
-        default="",
-    )
-    status = SelectField(
-        "Status",
-        choices=[
-            SelectChoice("", "Valid and void"),
-            *(SelectChoice(v, lbl) for v, lbl in STATUS_LABELS.items()),
-        ],
-        default="",
-    )
-    year = SelectField("Fiscal year", choices=[SelectChoice("", "All years")], default="")
-    donor = SearchField(
-        "Donor name", filters=[strip_text], validators=[Length(max=files.SEARCH_MAX_LENGTH)]
-    )
-    number = SearchField(
-        "Receipt number",
-        filters=[strip_text],
-        validators=[Length(max=files.SEARCH_MAX_LENGTH)],
-        description="All or part of it, such as 2026-000042 or 42.",
-    )
-
-
-class VoidForm(FlaskForm):
-    reason = TextAreaField(
-        "Why is this receipt void?",
-        filters=[strip_text],
-        validators=[
-            DataRequired(message="Say why the receipt is void."),
-            Length(max=receipts.VOID_REASON_MAX_LENGTH),
-        ],
-        description=(
-            "Printed on the voided PDF and kept in the history, such as “Wrong donor name”."
-        ),
-    )
-
-
-def _account_field(name: str) -> StringField:
-    label = files.ACCOUNT_FIELDS[name]
-    return StringField(
-        label,
-        filters=[strip_text],
-        validators=[
-            DataRequired(message=f"Enter the name of the {label.lower()} account."),
-            Length(max=files.ACCOUNT_MAX_LENGTH),
-        ],
-    )
-
-
-class ReceiptSettingsForm(FlaskForm):
-    per_gift_receipts = BooleanField(
-        "Issue a receipt for each gift",
-        description=(
-            "Off: donors get no receipt per gift, only the year-end statement listing "
-            "all their gifts of the year."
-        ),
-    )
-    page_size = RadioField(
-        "Paper size",
-        choices=[SelectChoice(v, label) for v, label in files.PAGE_SIZES.items()],
-        validators=[DataRequired(message="Choose Letter or A4.")],
-    )
-    logo = FileField(
-        "Logo",
-        description=(
-            f"A PNG or JPEG of at most {files.LOGO_MAX_BYTES // 1024} KB, printed at the top "
-            "of every receipt. Leave empty to keep the current logo."
-        ),
-    )
-    remove_logo = BooleanField("Remove the logo")
-    account_bank = _account_field("account_bank")
-    account_clearing = _account_field("account_clearing")
-    account_fees = _account_field("account_fees")
-    account_income = _account_field("account_income")
-    account_in_kind = _account_field("account_in_kind")
-    account_refunds = _account_field("account_refunds")
 
 
 # --- helpers -------------------------------------------------------------------
@@ -157,12 +66,6 @@ def _filter_args() -> dict[str, str]:
     return {name: request.args[name] for name in FILTER_PARAMS if request.args.get(name)}
 
 
-def _download_name(receipt: Receipt) -> str:
-    """The PDF's file name; a void one ends in -VOID.pdf, as in the year-end ZIP."""
-    name = files.receipt_filename(receipt)
-    return name.removesuffix(".pdf") + "-VOID.pdf" if receipt.is_void else name
-
-
 def _render_detail(receipt: Receipt, *, void_form: VoidForm | None = None, status: int = 200):
     replacement = receipts.replacement_of(receipt)
     return (
@@ -175,7 +78,7 @@ def _render_detail(receipt: Receipt, *, void_form: VoidForm | None = None, statu
             void_form=void_form or VoidForm(formdata=None),
             action_form=EmptyForm(),
             history=files.receipt_history(receipt),
-            filename=_download_name(receipt),
+            filename=files.download_name(receipt),
         ),
         status,
     )
@@ -242,7 +145,7 @@ def pdf(receipt_id: int):
             raise
         flash("Receipt PDFs cannot be made yet on this server.", "error")
         return redirect(url_for("receipts.detail", receipt_id=receipt.id))
-    return _pdf_response(data, _download_name(receipt))
+    return _pdf_response(data, files.download_name(receipt))
 
 
 def _pdf_response(data: bytes, filename: str) -> Response:
@@ -320,8 +223,9 @@ def issue_for_gift(gift_id: int):
 @roles_required(*BOOKS)
 def issue_for_in_kind(in_kind_id: int):
     """Acknowledge goods from a donor, from the donor's page."""
-    in_kind = db.session.get(InKindGift, in_kind_id)
-    if in_kind is None:
+    try:
+        in_kind = files.get_in_kind_gift(in_kind_id)
+    except NotFound:
         abort(404)
     donor_id = in_kind.donor_id
     _checked_post()
@@ -342,6 +246,14 @@ def _uploaded_logo(form: ReceiptSettingsForm) -> bytes | None:
     if upload is None or not getattr(upload, "filename", ""):
         return None
     return upload.read(files.LOGO_MAX_BYTES + 1)
+
+
+def _logo_src(current: ReceiptSettings) -> str | None:
+    """The logo as a data: URL for the settings page, or None without one."""
+    if not current.logo:
+        return None
+    encoded = base64.b64encode(current.logo).decode("ascii")
+    return f"data:{current.logo_content_type or 'image/png'};base64,{encoded}"
 
 
 @bp.route("/admin/receipts", methods=["GET", "POST"])
@@ -365,16 +277,12 @@ def settings():
             flash("Receipt settings saved.", "success")
             return redirect(url_for("receipts.settings"))
     current = receipts.get_receipt_settings()
-    logo_src = None
-    if current.logo:
-        encoded = base64.b64encode(current.logo).decode("ascii")
-        logo_src = f"data:{current.logo_content_type or 'image/png'};base64,{encoded}"
     return (
         render_template(
             "receipts/settings.html",
             form=form,
             settings=current,
-            logo_src=logo_src,
+            logo_src=_logo_src(current),
             account_fields=list(files.ACCOUNT_FIELDS),
         ),
         400 if form.errors or form.form_errors else 200,

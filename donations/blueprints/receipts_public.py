@@ -13,14 +13,11 @@ from flask import (
     request,
     url_for,
 )
-from flask_wtf import FlaskForm
-from wtforms import EmailField, SubmitField
-from wtforms.validators import DataRequired, Email, Length
 
 from donations.authz import public
+from donations.blueprints.receipts_public_forms import GiftsLinkForm
 from donations.errors import render_error
 from donations.extensions import limiter
-from donations.forms import strip_text
 from donations.services import receipt_delivery, receipt_files, receipts
 from donations.services.giving import plan_token
 from donations.unit_of_work import unit_of_work
@@ -40,16 +37,6 @@ LINK_GONE = (
     "and the whole link must be copied. Ask for a new one with your email."
 )
 NEW_LINK = "Email me a new link"
-
-
-class GiftsLinkForm(FlaskForm):
-    email = EmailField(
-        "Your email",
-        filters=[strip_text],
-        validators=[DataRequired(), Email(), Length(max=254)],
-        description="The address you gave with your gifts.",
-    )
-    submit = SubmitField("Email me a link")
 
 
 def _private(response):

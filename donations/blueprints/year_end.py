@@ -4,9 +4,6 @@ progress; a ZIP of every receipt issued in a period."""
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from datetime import date
 
 from flask import (
@@ -22,17 +19,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField
-from wtforms.validators import InputRequired, Optional
 
 from donations.authz import roles_required
-from donations.extensions import db
-from donations.models import Organization, Role, StatementBasis, YearEndStatus
+from donations.blueprints.year_end_forms import DonorStatementForm, StartForm, start_form
+from donations.jobs import year_end_run
+from donations.models import Role, StatementBasis, YearEndStatus
+from donations.services import receipt_archive, year_end
 from donations.services import receipts as receipt_service
-from donations.services import year_end
 from donations.services.errors import DomainError, NotFound
-from donations.services.periods import tax_year_period
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("year_end", __name__, url_prefix="/receipts/year-end")
@@ -44,64 +38,18 @@ REFRESH_SECONDS = 2
 log = logging.getLogger(__name__)
 
 
-class StartForm(FlaskForm):
-    tax_year = SelectField(
-        "Tax year",
-        coerce=int,
-        validators=[InputRequired(message="Choose a tax year.")],
-        description="Every donor who gave money or goods in that year gets one statement.",
-    )
-    # Left out of the form (fiscal) when the fiscal year is the calendar year.
-    basis = SelectField("Year basis", default=StatementBasis.FISCAL.value)
-    confirm_open = BooleanField(
-        "Send statements for a year that is not over yet",
-        description="Only for a year still open: gifts still to come will not be on them.",
-    )
-
-
-class DonorStatementForm(FlaskForm):
-    start = DateField(
-        "From", validators=[Optional()], description="The first day the statement covers."
-    )
-    end = DateField(
-        "To (inclusive)", validators=[Optional()], description="The last day it covers."
-    )
-    email = BooleanField("Email it to the donor with the PDF attached", default=True)
-
-
-def _basis_choices(start_month: int) -> list[tuple[str, str]]:
-    first = date(2000, start_month, 1)
-    last = date(2000, (start_month - 2) % 12 + 1, 1)
-    return [
-        (
-            StatementBasis.FISCAL.value,
-            f"Fiscal year ({first:%B} to {last:%B}, named by the year it ends in)",
-        ),
-        (StatementBasis.CALENDAR.value, "Calendar year (January to December)"),
-    ]
-
-
-def _start_month() -> int:
-    org = db.session.get(Organization, 1)
-    return org.fiscal_year_start_month if org is not None else 1
-
-
 def _start_form(**kwargs) -> StartForm:
-    form = StartForm(**kwargs)
-    years = year_end.years_with_gifts()
-    form.tax_year.choices = [(y, str(y)) for y in years]
-    form.basis.choices = _basis_choices(_start_month())
-    if form.tax_year.data is None and years:
-        default = year_end.default_tax_year()
-        closed = [y for y in years if y <= default]
-        form.tax_year.data = default if default in years else (closed or years)[0]
-    return form
+    return start_form(
+        year_end.years_with_gifts(),
+        year_end.default_tax_year(),
+        year_end.start_month_or_default(),
+        **kwargs,
+    )
 
 
 def _index_page(form: StartForm, *, status: int = 200, zip_error: str = "", zip_notice: str = ""):
-    runs = db.session.scalars(year_end.runs_query().limit(RUNS_SHOWN)).all()
-    org = db.session.get(Organization, 1)
-    start, end = _default_zip_period()
+    runs = year_end.recent_runs(RUNS_SHOWN)
+    start, end = year_end.default_zip_period()
     return (
         render_template(
             "year_end/index.html",
@@ -110,8 +58,8 @@ def _index_page(form: StartForm, *, status: int = 200, zip_error: str = "", zip_
             is_alive=year_end.is_alive,
             label=year_end.run_label,
             bases_coincide=year_end.bases_coincide(),
-            fiscal_example=_fiscal_example(),
-            org_ready=org is not None and bool(org.legal_name),
+            fiscal_example=year_end.fiscal_example(),
+            org_ready=year_end.organization_ready(),
             zip_from=request.args.get("from", start.isoformat()),
             zip_to=request.args.get("to", end.isoformat()),
             zip_error=zip_error,
@@ -119,20 +67,6 @@ def _index_page(form: StartForm, *, status: int = 200, zip_error: str = "", zip_
         ),
         status,
     )
-
-
-def _fiscal_example() -> str:
-    """ "Fiscal year 2026 is July 1, 2025 to June 30, 2026." for the form's hint."""
-    year = year_end.default_tax_year()
-    start, end = tax_year_period(year, _start_month())
-    first = f"{start:%B} {start.day}, {start.year}"
-    return f"Fiscal year {year} is {first} to {end:%B} {end.day}, {end.year}."
-
-
-def _default_zip_period() -> tuple[date, date]:
-    org = db.session.get(Organization, 1)
-    start_month = org.fiscal_year_start_month if org is not None else 1
-    return tax_year_period(year_end.default_tax_year(), start_month)
 
 
 @bp.get("/")
@@ -216,50 +150,24 @@ def start():
     if current_app.testing:
         _run_here(run.id)
     else:
-        _run_in_background(run.id, run.tax_year)
+        _run_in_background(run.id)
     return redirect(url_for(".run", run_id=run.id))
 
 
 def _run_here(run_id: int) -> None:
     """Tests: run to the end inside the request, so what follows is deterministic."""
     with unit_of_work(errors=(Exception,)) as work:
-        year_end.run_year_end(run_id, workers=1)
+        year_end_run.run_year_end(run_id, workers=1)
     if work.error is not None:  # recorded on the run as failed; its page says so
         log.error("year-end run %s failed", run_id, exc_info=work.error)
         flash("The run stopped with an error; see its page.", "error")
 
 
-def _run_in_background(run_id: int, tax_year: int) -> None:
+def _run_in_background(run_id: int) -> None:
     """Run ``flask receipts year-end`` in a process of its own, detached from this one."""
-    app = current_app
-    env = dict(
-        os.environ,
-        FLASK_APP="donations",
-        DATABASE_URL=str(app.config["SQLALCHEMY_DATABASE_URI"]),
-    )
-    root = os.path.dirname(app.root_path)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-    command = [sys.executable, "-m", "flask", "receipts", "year-end", str(tax_year)]
-    command += ["--run-id", str(run_id)]
-    try:
-        os.makedirs(app.instance_path, exist_ok=True)
-        with open(os.path.join(app.instance_path, f"year-end-{run_id}.log"), "ab") as output:
-            subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-                command,
-                env=env,
-                cwd=root,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-            )
-    except OSError as error:
-        log.exception("could not start the year-end run %s", run_id)
-        with unit_of_work():
-            run = year_end.get_run(run_id)
-            run.status = YearEndStatus.FAILED.value
-            run.last_error = f"Could not start: {error}"
+    with unit_of_work():
+        started = year_end_run.launch(run_id)
+    if not started:
         flash("The run could not be started; tell an admin. Nothing was issued.", "error")
 
 
@@ -306,7 +214,7 @@ def receipts_zip():
     with unit_of_work(errors=(ValueError, DomainError), read_only=True) as work:
         start = _parse_day(request.args.get("from"), "first")
         end = _parse_day(request.args.get("to"), "last")
-        ids = year_end.receipts_issued_between(start, end)
+        ids = receipt_archive.receipts_issued_between(start, end)
     if isinstance(work.error, DomainError):
         return _index_page(_start_form(), status=400, zip_error=work.error.message)
     if work.error is not None:
@@ -318,7 +226,7 @@ def receipts_zip():
         )
     name = f"receipts-{start.isoformat()}-to-{end.isoformat()}.zip"
     return Response(
-        stream_with_context(year_end.stream_receipts_zip(ids)),
+        stream_with_context(receipt_archive.stream_receipts_zip(ids)),
         mimetype="application/zip",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',

@@ -57,7 +57,7 @@ def queue_mail(
         body_html=body_html,
         is_sensitive=sensitive,
         message_id=f"<{uuid.uuid4().hex}@donations.invalid>",
-        status=MailStatus.PENDING.value,
+        status=MailStatus.PENDING,
         attempts=0,
         next_attempt_at=utcnow(),
     )
@@ -110,7 +110,7 @@ def _due_query(
 ) -> Select[tuple[int]]:
     query = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == MailStatus.PENDING.value)
+        .where(OutboxMessage.status == MailStatus.PENDING)
         .where(OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
@@ -130,8 +130,8 @@ def _claim(
         result = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
-            .where(OutboxMessage.status == MailStatus.PENDING.value)
-            .values(status=MailStatus.SENDING.value, claimed_at=now)
+            .where(OutboxMessage.status == MailStatus.PENDING)
+            .values(status=MailStatus.SENDING, claimed_at=now)
         )
         if result.rowcount == 1:
             claimed.append(message_id)
@@ -187,11 +187,11 @@ def deliver_due(
                 message.attempts += 1
                 message.last_error = str(exc)[:2000]
                 if exc.permanent or message.attempts >= max_attempts:
-                    message.status = MailStatus.FAILED.value
+                    message.status = MailStatus.FAILED
                     report.failed += 1
                     log.error("mail %s to %s failed for good: %s", message.id, message.to_addr, exc)
                 else:
-                    message.status = MailStatus.PENDING.value
+                    message.status = MailStatus.PENDING
                     message.next_attempt_at = utcnow() + backoff(message.attempts)
                     report.retrying += 1
                     log.warning(
@@ -199,7 +199,7 @@ def deliver_due(
                     )
             else:
                 message.attempts += 1
-                message.status = MailStatus.SENT.value
+                message.status = MailStatus.SENT
                 message.sent_at = utcnow()
                 message.delivered_via = where
                 message.last_error = ""
@@ -210,17 +210,17 @@ def deliver_due(
 
 def is_stuck(message: OutboxMessage, *, now: datetime | None = None) -> bool:
     """True when a claim is old enough that its sender has probably died."""
-    if message.status != MailStatus.SENDING.value or message.claimed_at is None:
+    if message.status != MailStatus.SENDING or message.claimed_at is None:
         return False
     return (now or utcnow()) - message.claimed_at > STUCK_AFTER
 
 
 def requeue_message(*, actor: User | None, message: OutboxMessage) -> OutboxMessage:
     """Queue a failed or stuck message for another try."""
-    if message.status != MailStatus.FAILED.value and not is_stuck(message):
+    if message.status != MailStatus.FAILED and not is_stuck(message):
         raise NotAllowed("Only a failed or stuck message can be sent again.")
     previous = message.status
-    message.status = MailStatus.PENDING.value
+    message.status = MailStatus.PENDING
     message.next_attempt_at = utcnow()
     message.claimed_at = None
     db.session.flush()

@@ -46,7 +46,7 @@ def thank_donor(gift: Gift, *, now: datetime | None = None) -> None:
     if gift.covered_fee_cents:
         covered = format_money(gift.covered_fee_cents, gift.currency)
         lines.append(f"It includes {covered} you added so that the card fee does not reduce it.")
-    if gift.frequency == Frequency.MONTHLY.value and gift.plan is not None:
+    if gift.frequency == Frequency.MONTHLY and gift.plan is not None:
         link = absolute_url("give.manage_plan", token=plan_token(gift.plan))
         lines += [
             "",
@@ -99,7 +99,7 @@ def thank_donor(gift: Gift, *, now: datetime | None = None) -> None:
 def tell_treasurers_instalment_failed(plan: RecurringPlan, gift: Gift) -> None:
     """Queue a note to every active treasurer that a monthly instalment failed."""
     treasurers = db.session.scalars(
-        select(User).where(User.role == Role.TREASURER.value, User.active.is_(True))
+        select(User).where(User.role == Role.TREASURER, User.active.is_(True))
     ).all()
     amount = format_money(plan.amount_cents, plan.currency)
     link = absolute_url("gifts.plans")

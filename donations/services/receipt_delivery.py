@@ -52,8 +52,8 @@ RECEIPT_LINK_MAX_AGE = int(timedelta(days=90).total_seconds())
 DONOR_LINK_MAX_AGE = int(timedelta(hours=1).total_seconds())
 PDF_TYPE = "application/pdf"
 # Gifts a donor sees on their page: money that moved or was tried; not open checkouts.
-SHOWN_GIFT_STATUSES = (GiftStatus.PAID.value, GiftStatus.PROCESSING.value, GiftStatus.FAILED.value)
-OPEN_PLAN_STATUSES = (PlanStatus.ACTIVE.value, PlanStatus.PAST_DUE.value)
+SHOWN_GIFT_STATUSES = (GiftStatus.PAID, GiftStatus.PROCESSING, GiftStatus.FAILED)
+OPEN_PLAN_STATUSES = (PlanStatus.ACTIVE, PlanStatus.PAST_DUE)
 
 
 # --- signed links ------------------------------------------------------------------
@@ -142,7 +142,7 @@ def _email_of(donor: Donor) -> str:
 
 def manage_plan_line(gift: Gift | None) -> list[str]:
     """For an instalment of a monthly gift: how to change or stop it."""
-    if gift is None or gift.frequency != Frequency.MONTHLY.value or gift.plan is None:
+    if gift is None or gift.frequency != Frequency.MONTHLY or gift.plan is None:
         return []
     link = absolute_url("give.manage_plan", token=plan_token(gift.plan))
     return [
@@ -306,7 +306,7 @@ def thank_you_receipt(
         return None
     if (
         gift.is_reversal
-        or gift.status != GiftStatus.PAID.value
+        or gift.status != GiftStatus.PAID
         or receipts.receipted_cents(gift) <= 0
         or receipts.valid_receipt_for_gift(gift.id) is not None
     ):

@@ -23,6 +23,7 @@ from donations.models import (
     Donor,
     Gift,
     GiftStatus,
+    InKindGift,
     Receipt,
     ReceiptKind,
     ReceiptSettings,
@@ -33,7 +34,7 @@ from donations.models import (
 from donations.pdf.content import Branding, DonorBlock, GiftLine, ReceiptContent
 from donations.pdf.render import render_receipt
 from donations.services import audit, receipts
-from donations.services.errors import InvalidInput, NotAllowed
+from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.links import absolute_url
 from donations.services.organization import get_organization
 from donations.services.text import like_pattern
@@ -53,9 +54,9 @@ ACCOUNT_FIELDS = {
 ACCOUNT_MAX_LENGTH = 100
 SEARCH_MAX_LENGTH = 200
 FILENAME_PREFIX = {
-    ReceiptKind.CASH.value: "receipt",
-    ReceiptKind.IN_KIND.value: "acknowledgement",
-    ReceiptKind.STATEMENT.value: "statement",
+    ReceiptKind.CASH: "receipt",
+    ReceiptKind.IN_KIND: "acknowledgement",
+    ReceiptKind.STATEMENT: "statement",
 }
 SAMPLE_NUMBER = "SAMPLE"
 MAX_ID = MAX_ROW_ID
@@ -98,6 +99,12 @@ class ReceiptFilters:
     number: str = ""
 
 
+def download_name(receipt: Receipt) -> str:
+    """The PDF's file name to save it under; a void one ends in -VOID.pdf (as in the ZIP)."""
+    name = receipt_filename(receipt)
+    return name.removesuffix(".pdf") + "-VOID.pdf" if receipt.is_void else name
+
+
 def receipts_query(filters: ReceiptFilters) -> Select[tuple[Receipt]]:
     """Return the receipts matching ``filters``, newest first."""
     query = select(Receipt).options(joinedload(Receipt.donor))
@@ -135,6 +142,14 @@ def get_receipt(receipt_id: int) -> Receipt:
     return receipts.get_receipt(receipt_id if 0 < receipt_id <= MAX_ID else 0)
 
 
+def get_in_kind_gift(in_kind_id: int) -> InKindGift:
+    """The in-kind gift to acknowledge; NotFound if there is none."""
+    in_kind = db.session.get(InKindGift, in_kind_id) if 0 < in_kind_id <= MAX_ID else None
+    if in_kind is None:
+        raise NotFound("There is no such gift of goods.")
+    return in_kind
+
+
 def receipt_history(receipt: Receipt, *, limit: int = 50) -> list[AuditEvent]:
     return list(
         db.session.scalars(
@@ -169,7 +184,7 @@ def gift_receipts(gift: Gift) -> GiftReceipts:
     can_issue = (
         valid is None
         and not gift.is_reversal
-        and gift.status == GiftStatus.PAID.value
+        and gift.status == GiftStatus.PAID
         and receipts.receipted_cents(gift) > 0
         and not receipts.was_corrected(gift.id)
     )

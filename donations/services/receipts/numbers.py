@@ -1,0 +1,71 @@
+"""Receipt numbers: gap-free per fiscal year (and per test series), and verification codes.
+
+A number is taken from ``receipt_sequences`` in the same transaction as the
+receipt row: the sequence row is locked (``FOR UPDATE`` on PostgreSQL; SQLite's
+write lock, taken before reading), so two receipts never share a number, and a
+rolled-back issue gives its number back, so there are no gaps.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from donations.extensions import db
+from donations.models import ReceiptSequence
+from donations.services.locking import serialize_writes
+
+LOCK_NAME = "receipts"
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+
+TEST_PREFIX = "TEST-"
+
+
+def making_test_receipts() -> bool:
+    """True when receipts made now are test receipts (payments test mode, see config)."""
+    setting = current_app.config.get("RECEIPTS_TEST_MODE")
+    if setting is not None:
+        return bool(setting)
+    key = str(current_app.config.get("STRIPE_SECRET_KEY") or "")
+    return not key.startswith(("sk_live_", "rk_live_"))
+
+
+def take_number(fiscal_year: int, *, is_test: bool = False) -> tuple[int, str]:
+    """Take the next receipt number of a fiscal year; the caller's transaction keeps it.
+
+    Test receipts count in their own series ("TEST-2026-000001"), so a live
+    series never holds a test number.
+    """
+    serialize_writes(LOCK_NAME)
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(ReceiptSequence)
+        .values(is_test=is_test, fiscal_year=fiscal_year, last_number=0)
+        .on_conflict_do_nothing()
+    )
+    sequence = db.session.scalar(
+        select(ReceiptSequence)
+        .where(ReceiptSequence.is_test.is_(is_test), ReceiptSequence.fiscal_year == fiscal_year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    sequence.last_number += 1
+    db.session.flush()
+    prefix = TEST_PREFIX if is_test else ""
+    return sequence.last_number, f"{prefix}{fiscal_year}-{sequence.last_number:06d}"
+
+
+def new_verification_code() -> str:
+    """Return a short code that is easy to read aloud: "K7QM-2XPA-9D"."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def normalize_code(code: str) -> str:
+    raw = "".join(c for c in code.upper() if c.isalnum())
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}" if len(raw) == 10 else ""
