@@ -2,139 +2,25 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from sqlalchemy import select
-from wtforms import (
-    BooleanField,
-    EmailField,
-    PasswordField,
-    SelectField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from donations.authz import roles_required
+from donations.blueprints.admin_forms import (
+    EditUserForm,
+    NewUserForm,
+    OrganizationForm,
+)
 from donations.extensions import db
 from donations.forms import EmptyForm
-from donations.models import (
-    AuditEvent,
-    MailStatus,
-    OutboxAttachment,
-    OutboxMessage,
-    Role,
-    User,
-)
+from donations.models import MailStatus, OutboxMessage, Role, User
 from donations.ranges import page_arg
-from donations.services import accounts, audit, mail, two_factor, user_sessions
+from donations.services import accounts, audit, mail, mail_queries, two_factor, user_sessions
 from donations.services.links import public_base_url
 from donations.services.organization import get_organization, update_organization
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-ROLE_CHOICES = [
-    SelectChoice(Role.STAFF.value, "Staff: goods in and out, stock counts"),
-    SelectChoice(Role.TREASURER.value, "Treasurer: gifts, donors, receipts, exports"),
-    SelectChoice(Role.ADMIN.value, "Admin: everything, including users and settings"),
-]
-MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-]  # fmt: skip
-# What each kind of outgoing message is, in words; statements go out as receipts.
-MAIL_KINDS = {
-    "receipt": "Receipt or statement",
-    "gift_thanks": "Thank-you for a gift",
-    "goods_thanks": "Thank-you for goods",
-    "tribute_notice": "Tribute notice",
-    "instalment_failed": "Monthly payment failed",
-    "donor_gifts_link": "Link to a donor's gifts",
-    "pledge_confirmation": "Pledge confirmation",
-    "low_stock": "Low-stock alert",
-    "password_reset": "Password reset",
-}
-
-
-class UserForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.STAFF.value)
-
-
-class NewUserForm(UserForm):
-    password = PasswordField(
-        "Initial password",
-        validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX_LENGTH)],
-        description="Share it with the person privately; they can change it after signing in.",
-    )
-    confirm = PasswordField(
-        "Initial password again",
-        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
-    )
-    submit = SubmitField("Create user")
-
-
-class EditUserForm(UserForm):
-    active = BooleanField("Active (may sign in)")
-    submit = SubmitField("Save changes")
-
-
-class OrganizationForm(FlaskForm):
-    legal_name = StringField("Legal name", validators=[DataRequired(), Length(max=200)])
-    tax_id = StringField(
-        "Tax id / EIN",
-        validators=[Length(max=20)],
-        description="For a US organisation, the EIN as NN-NNNNNNN.",
-    )
-    address_line1 = StringField("Address line 1", validators=[Length(max=200)])
-    address_line2 = StringField("Address line 2", validators=[Length(max=200)])
-    city = StringField("City", validators=[Length(max=100)])
-    region = StringField("State or region", validators=[Length(max=100)])
-    postal_code = StringField("Postal code", validators=[Length(max=20)])
-    country = StringField("Country", validators=[Length(max=100)])
-    phone = StringField("Phone", validators=[Length(max=40)])
-    email = EmailField("Contact email", validators=[Optional(), Email(), Length(max=254)])
-    website = StringField("Website", validators=[Length(max=200)])
-    signatory_name = StringField("Receipt signatory name", validators=[Length(max=120)])
-    signatory_title = StringField("Receipt signatory title", validators=[Length(max=120)])
-    receipt_footer = TextAreaField("Receipt footer text", validators=[Length(max=2000)])
-    default_currency = StringField(
-        "Default currency",
-        validators=[DataRequired(), Length(min=3, max=3, message="Use a three-letter code.")],
-        description="ISO 4217 code, such as USD.",
-    )
-    fiscal_year_start_month = SelectField(
-        "Fiscal year starts in",
-        choices=[SelectChoice(i, name) for i, name in enumerate(MONTHS, start=1)],
-        coerce=int,
-        default=1,
-    )
-    require_two_factor = BooleanField(
-        "Require two-step sign-in for admins and treasurers",
-        default=True,
-        description=(
-            "They then enter a code from an authenticator app after their password; "
-            "anyone without one sets it up at their next sign-in."
-        ),
-    )
-    case_code_pattern = StringField(
-        "Case-code pattern (optional)",
-        validators=[Length(max=200)],
-        description=(
-            "A regular expression every case code on a distribution must match in full, "
-            "in capitals, such as C-[0-9]{3}. Leave blank for the default: up to 12 letters, "
-            "digits and hyphens with at least one digit. Codes that read like a name are "
-            "refused whatever the pattern."
-        ),
-    )
-    submit = SubmitField("Save settings")
 
 
 def _page() -> int:
@@ -190,12 +76,11 @@ def edit_user(user_id: int):
         if work.ok:
             flash(f"Saved {user.name}.", "success")
             return redirect(url_for("admin.users"))
-    history = db.session.scalars(audit.audit_query(object_type="user", object_id=user.id).limit(20))
     return render_template(
         "admin/user_form.html",
         form=form,
         user=user,
-        history=list(history),
+        history=audit.recent_history("user", user.id),
         action_form=EmptyForm(),
         live_sessions=len(user_sessions.live_sessions(user=user)),
     )
@@ -283,24 +168,6 @@ def organization():
 # --- outgoing mail -------------------------------------------------------
 
 
-def _kind_label(kind: str) -> str:
-    return MAIL_KINDS.get(kind, kind.replace("_", " ").capitalize())
-
-
-def _attachment_names(message_ids: list[int]) -> dict[int, list[str]]:
-    """Return each listed message's attachment file names (not their contents)."""
-    names: dict[int, list[str]] = defaultdict(list)
-    if message_ids:
-        rows = db.session.execute(
-            select(OutboxAttachment.message_id, OutboxAttachment.filename)
-            .where(OutboxAttachment.message_id.in_(message_ids))
-            .order_by(OutboxAttachment.id)
-        )
-        for message_id, filename in rows:
-            names[message_id].append(filename)
-    return names
-
-
 @bp.get("/mail")
 @roles_required(Role.ADMIN, Role.TREASURER)
 def outgoing_mail():
@@ -312,8 +179,8 @@ def outgoing_mail():
     return render_template(
         "admin/mail.html",
         page=page,
-        attachments=_attachment_names([m.id for m in page.items]),
-        kind_label=_kind_label,
+        attachments=mail_queries.attachment_names([m.id for m in page.items]),
+        kind_label=mail_queries.kind_label,
         status=status,
         statuses=[s.value for s in MailStatus],
         is_stuck=mail.is_stuck,
@@ -331,7 +198,7 @@ def mail_message(message_id: int):
     return render_template(
         "admin/mail_message.html",
         message=message,
-        kind_label=_kind_label,
+        kind_label=mail_queries.kind_label,
         stuck=mail.is_stuck(message),
         form=EmptyForm(),
     )
@@ -390,11 +257,10 @@ AUDIT_LINKS = {
 def audit_log():
     """List every recorded change, newest first, optionally of one kind."""
     kind = request.args.get("type") or None
-    query = audit.audit_query()
     if kind in AUDIT_FILTERS:
-        query = query.where(AuditEvent.object_type.in_(AUDIT_FILTERS[kind][1]))
-    elif kind is not None:  # an object type named directly, as older links did
-        query = query.where(AuditEvent.object_type == kind)
+        query = audit.audit_log_query(AUDIT_FILTERS[kind][1])
+    else:  # everything, or an object type named directly, as older links did
+        query = audit.audit_query(object_type=kind)
     page = db.paginate(query, page=_page(), per_page=50, error_out=False)
     verification = audit.latest_verification()
     links = {

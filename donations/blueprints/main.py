@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from sqlalchemy import func, select
-from wtforms import SelectField
-from wtforms.fields.choices import SelectChoice
 
 from donations.authz import ANY_ROLE, public, roles_required
+from donations.blueprints.main_forms import ChartForm, chart_form
 from donations.extensions import db
-from donations.models import Item, Role, Site, StockLevel
+from donations.models import Item, Role, Site
 from donations.services import catalog, charts, inventory
 from donations.services import dashboard as dashboard_service
 from donations.services.organization import get_organization
@@ -48,32 +45,15 @@ def dashboard():
     )
 
 
-class ChartForm(FlaskForm):
-    """The dashboard's choice of item and site for the stock chart (a GET form)."""
-
-    class Meta:
-        csrf = False
-
-    chart_item = SelectField("Item", default="")
-    chart_site = SelectField("Site", default="")
-
-
 def _goods_panels() -> dict:
     """What the dashboard shows stock keepers: shortages, recent documents, the chart."""
-    under_par_query = inventory.under_par_query()
-    under_par = list(db.session.scalars(under_par_query.limit(UNDER_PAR_SHOWN)))
-    under_par_total = db.session.scalar(
-        select(func.count()).select_from(under_par_query.order_by(None).subquery())
-    )
-    by_site: dict[int, list[StockLevel]] = {}
-    for level in under_par:  # most short first; a site appears where its worst item is
-        by_site.setdefault(level.site_id, []).append(level)
+    under_par = dashboard_service.under_par_overview(limit=UNDER_PAR_SHOWN)
     top = inventory.top_distributed(days=TOP_DISTRIBUTED_DAYS, limit=TOP_DISTRIBUTED)
     return {
-        "under_par": [(rows[0].site, rows) for rows in by_site.values()],
-        "under_par_total": under_par_total,
-        "under_par_shown": len(under_par),
-        "documents": list(db.session.scalars(inventory.documents_query().limit(RECENT_DOCUMENTS))),
+        "under_par": under_par.by_site,
+        "under_par_total": under_par.total,
+        "under_par_shown": under_par.shown,
+        "documents": dashboard_service.recent_documents(limit=RECENT_DOCUMENTS),
         "top": top,
         "top_days": TOP_DISTRIBUTED_DAYS,
         "can_record": "movements.record" in current_app.view_functions,
@@ -81,15 +61,8 @@ def _goods_panels() -> dict:
     }
 
 
-def _chart(*, default_item: Item | None) -> dict:
-    """The chart of one item's stock: the form's choice, else the default item."""
-    form = ChartForm(request.args)
-    items = catalog.active_items()
-    sites = catalog.list_sites(include_inactive=False)
-    form.chart_item.choices = [SelectChoice(str(i.id), i.label) for i in items]
-    form.chart_site.choices = [SelectChoice("", "All sites")] + [
-        SelectChoice(str(s.id), s.name) for s in sites
-    ]
+def _chosen(form: ChartForm) -> tuple[Item | None, Site | None]:
+    """The item and site chosen on the form, if any, marking a bad choice."""
     item = site = None
     if {"chart_item", "chart_site"} & request.args.keys():
         form.validate()
@@ -102,6 +75,15 @@ def _chart(*, default_item: Item | None) -> dict:
         if form.chart_site.errors:
             form.chart_site.errors = ["Choose a site from the list, or all sites."]
             form.chart_site.data = ""
+    return item, site
+
+
+def _chart(*, default_item: Item | None) -> dict:
+    """The chart of one item's stock: the form's choice, else the default item."""
+    form = chart_form(
+        request.args, catalog.active_items(), catalog.list_sites(include_inactive=False)
+    )
+    item, site = _chosen(form)
     if item is None:
         item = default_item or charts.first_item_held()
         form.chart_item.data = str(item.id) if item else ""

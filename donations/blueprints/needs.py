@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from flask import (
@@ -18,190 +17,45 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
-from wtforms import (
-    BooleanField,
-    DateField,
-    EmailField,
-    FieldList,
-    Form,
-    FormField,
-    StringField,
-    TextAreaField,
-    ValidationError,
-)
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
 
 from donations.authz import ANY_ROLE, public, roles_required
-from donations.extensions import db, limiter
-from donations.forms import strip_text
-from donations.models import (
-    Condition,
-    Item,
-    ItemCategory,
-    Pledge,
-    PledgeLine,
-    PledgeStatus,
-    Role,
-    utcnow,
+from donations.blueprints.needs_forms import (
+    CONDITION_CHOICES,
+    CancelForm,
+    PledgeForm,
+    ReceiveForm,
+    SettingsForm,
+    add_pledge_rows,
+    outstanding_values,
+    prepare_pledge_form,
+    read_arrived,
+    site_choices,
+    today,
+    visibility_choices,
 )
-from donations.ranges import IdSelectField, id_arg, page_arg, parse_id
-from donations.services import catalog, inventory, pledges
+from donations.extensions import db, limiter
+from donations.models import Pledge, PledgeStatus, Role, Site
+from donations.ranges import id_arg, page_arg, parse_id
+from donations.services import audit, catalog, inventory, pledges
 from donations.services import donors as donor_service
 from donations.services import needs as needs_service
-from donations.services.audit import audit_query
 from donations.services.errors import NotFound
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("needs", __name__)
 
 STOCK_KEEPERS = (Role.ADMIN, Role.STAFF)
-PLEDGE_ROWS = 5  # rows on a blank pledge form
-MORE_ROWS = 5  # rows "Add more rows" adds
 PLEDGES_PER_PAGE = 50
 # The public list changes only when stock or settings do: let browsers and proxies
 # keep it a little while.
 NEEDS_MAX_AGE = 60
 PLEDGE_SESSION_KEY = "needs.pledge_id"
-CANCEL_REASON_MAX = 500
+HISTORY_LIMIT = 50
 STATUS_FILTERS = {
     PledgeStatus.OPEN.value: "Open",
     PledgeStatus.RECEIVED.value: "Received",
     PledgeStatus.CANCELLED.value: "Cancelled",
 }
-CONDITION_CHOICES = [SelectChoice(c.value, c.label) for c in Condition]
-WHOLE_NUMBER = re.compile(r"[+-]?\d{1,9}")
-
-
-def _today():
-    return utcnow().date()
-
-
-def _quantity(raw: str) -> int | None:
-    """A typed quantity as an int, or None when it is not a whole number."""
-    raw = raw.replace(",", "").strip()
-    return int(raw) if WHOLE_NUMBER.fullmatch(raw) else None
-
-
-# --- forms ---------------------------------------------------------------------
-
-
-class PledgeLineForm(Form):
-    """One row of the pledge form: an item and how many."""
-
-    item = IdSelectField("Item", default="")
-    quantity = StringField("How many", filters=[strip_text], validators=[Length(max=12)])
-
-
-class PledgeForm(FlaskForm):
-    name = StringField(
-        "Your name",
-        filters=[strip_text],
-        validators=[
-            DataRequired(message="Enter your name."),
-            Length(max=pledges.NAME_MAX_LENGTH),
-        ],
-    )
-    email = EmailField(
-        "Your email",
-        filters=[strip_text],
-        validators=[
-            DataRequired(message="Enter your email address, such as you@example.com."),
-            Length(max=254),
-        ],
-        description="We email you a confirmation now, and a thank-you when your items arrive.",
-    )
-    site_id = IdSelectField(
-        "Drop-off point",
-        default="",
-        validators=[DataRequired(message="Choose a drop-off point from the list.")],
-    )
-    expected_on = DateField(
-        "The day you will bring them",
-        validators=[InputRequired(message="Say when you plan to bring the items.")],
-    )
-    lines = FieldList(
-        FormField(PledgeLineForm), min_entries=PLEDGE_ROWS, max_entries=pledges.PLEDGE_LINES_MAX
-    )
-    note = TextAreaField(
-        "Anything we should know? (optional)",
-        filters=[strip_text],
-        validators=[Length(max=pledges.NOTE_MAX_LENGTH)],
-        description="For example, the sizes of the coats, or that you need help unloading.",
-    )
-
-    parsed_lines: list[inventory.Line]
-
-    def validate_lines(self, field: FieldList) -> None:
-        """Read the rows that were filled in; mark half-filled and malformed ones."""
-        self.parsed_lines = []
-        marked = False
-        for entry in field.entries:
-            row = entry.form
-            item, raw = (row.item.data or "").strip(), row.quantity.data or ""
-            if not item and not raw:
-                continue
-            if parse_id(item) is None:
-                row.item.errors.append("Choose the item.")
-                marked = True
-                continue
-            quantity = _quantity(raw) if raw else None
-            if not raw:
-                row.quantity.errors.append("Enter how many.")
-            elif quantity is None:
-                row.quantity.errors.append("Enter a whole number, such as 3.")
-            elif not 0 < quantity <= pledges.PLEDGE_QUANTITY_MAX:
-                row.quantity.errors.append(
-                    f"Enter a number from 1 to {pledges.PLEDGE_QUANTITY_MAX:,}."
-                )
-            if row.quantity.errors:
-                marked = True
-                continue
-            self.parsed_lines.append(inventory.Line(int(item), quantity))
-        if marked:
-            raise ValidationError("Check the items marked below.")
-        if not self.parsed_lines:
-            raise ValidationError("Choose at least one item and how many.")
-
-
-class ReceiveForm(FlaskForm):
-    """What arrived for a pledge; the quantities are read per pledge line by the view."""
-
-    effective_date = DateField(
-        "Date the goods arrived",
-        default=_today,
-        validators=[InputRequired(message="Enter the date the goods arrived.")],
-    )
-    site_id = IdSelectField(
-        "Received at",
-        validators=[DataRequired(message="Choose the site the goods arrived at.")],
-    )
-    close = BooleanField(
-        "Close the pledge even if some items did not come",
-        description="Otherwise it stays open until everything pledged has arrived.",
-    )
-    note = TextAreaField(
-        "Note (optional)",
-        filters=[strip_text],
-        validators=[Length(max=inventory.NOTE_MAX_LENGTH)],
-        description="Kept with the intake document.",
-    )
-
-
-class CancelForm(FlaskForm):
-    reason = TextAreaField(
-        "Why is it cancelled?",
-        filters=[strip_text],
-        validators=[
-            DataRequired(message="Say why the pledge is cancelled."),
-            Length(max=CANCEL_REASON_MAX),
-        ],
-        description="For example: the donor wrote that they cannot come. Kept in the history.",
-    )
 
 
 # --- the public needs list -------------------------------------------------------
@@ -250,40 +104,14 @@ def _adding_rows() -> bool:
     return "more_rows" in request.form
 
 
-def _item_choices() -> list[SelectChoice]:
-    """Needed items first, then every other active item that is not a kit."""
-    needed = inventory.public_needs()
-    needed_ids = {n.item_id for n in needed}
-    others = [i for i in catalog.active_items() if not i.is_kit and i.id not in needed_ids]
-    return [
-        SelectChoice("", "Choose an item"),
-        *(SelectChoice(str(n.item_id), n.label, optgroup="Needed now") for n in needed),
-        *(SelectChoice(str(i.id), i.label, optgroup="Other items we collect") for i in others),
-    ]
-
-
-def _prepare_pledge_form(form: PledgeForm, dropoffs) -> None:
-    form.site_id.choices = [SelectChoice("", "Choose a drop-off point")] + [
-        SelectChoice(str(s.id), s.name) for s in dropoffs
-    ]
-    choices = _item_choices()
-    for number, entry in enumerate(form.lines.entries, start=1):
-        entry.item.choices = choices
-        entry.item.label.text = f"Item {number}"
-        # Five rows of "How many" sound alike to a screen reader: say which row.
-        entry.quantity.label.text = Markup(
-            'How many<span class="visually-hidden"> of item {}</span>'
-        ).format(number)
-
-
-def _pledge_page(form: PledgeForm, dropoffs, status: int = 200):
-    _prepare_pledge_form(form, dropoffs)
+def _pledge_page(form: PledgeForm, dropoffs: list[Site], status: int = 200):
+    prepare_pledge_form(form, dropoffs)
     return (
         render_template(
             "needs/pledge.html",
             form=form,
             dropoffs=dropoffs,
-            today=_today(),
+            today=today(),
             lines_errors=[e for e in form.lines.errors if isinstance(e, str)],
             can_add_rows=len(form.lines.entries) < pledges.PLEDGE_LINES_MAX,
         ),
@@ -306,9 +134,7 @@ def pledge():
             form.site_id.data = str(dropoffs[0].id)
         return _pledge_page(form, dropoffs)
     if _adding_rows():
-        for _ in range(MORE_ROWS):
-            if len(form.lines.entries) < pledges.PLEDGE_LINES_MAX:
-                form.lines.append_entry()
+        add_pledge_rows(form)
         return _pledge_page(form, dropoffs)
     if not form.validate():
         return _pledge_page(form, dropoffs, 400)
@@ -358,11 +184,7 @@ def pledges_list():
     status = request.args.get("status") or PledgeStatus.OPEN.value
     if status not in STATUS_FILTERS:
         status = PledgeStatus.OPEN.value
-    query = pledges.pledges_query(status).options(
-        joinedload(Pledge.donor),
-        joinedload(Pledge.site),
-        selectinload(Pledge.lines).joinedload(PledgeLine.item),
-    )
+    query = needs_service.pledge_list_query(status)
     page = db.paginate(query, page=page_arg(), per_page=PLEDGES_PER_PAGE, error_out=False)
     return render_template(
         "needs/pledges.html",
@@ -370,18 +192,9 @@ def pledges_list():
         status=status,
         filters=STATUS_FILTERS,
         received=needs_service.received_by_pledge(p.id for p in page.items),
-        today=_today(),
+        today=today(),
         here="pledges",
     )
-
-
-def _site_choices(pledge: Pledge) -> list[SelectChoice]:
-    sites = catalog.list_sites(include_inactive=False)
-    return [SelectChoice("", "Choose a site")] + [
-        SelectChoice(str(s.id), f"{s.name} ({s.kind_label.lower()})")
-        for s in sites
-        if s.active or s.id == pledge.site_id
-    ]
 
 
 def _render_detail(
@@ -396,24 +209,16 @@ def _render_detail(
     received = pledges.received_quantities(found)
     if receive_form is None:
         receive_form = ReceiveForm(formdata=None, site_id=str(found.site_id))
-    receive_form.site_id.choices = _site_choices(found)
+    receive_form.site_id.choices = site_choices(found)
     if values is None:
-        values = {
-            line.id: {
-                "quantity": str(max(line.quantity - received.get(line.item_id, 0), 0) or ""),
-                "condition": Condition.NEW.value,
-            }
-            for line in found.lines
-        }
+        values = outstanding_values(found, received)
     return (
         render_template(
             "needs/pledge_detail.html",
             pledge=found,
             received=received,
             documents=needs_service.pledge_documents(found.id),
-            history=db.session.scalars(
-                audit_query(object_type="pledge", object_id=found.id).limit(50)
-            ).all(),
+            history=audit.recent_history("pledge", found.id, limit=HISTORY_LIMIT),
             receive_form=receive_form,
             cancel_form=cancel_form or CancelForm(formdata=None, prefix="cancel"),
             values=values,
@@ -421,7 +226,7 @@ def _render_detail(
             conditions=CONDITION_CHOICES,
             stock_keeper=current_user.role in STOCK_KEEPERS,
             books=current_user.role in (Role.ADMIN, Role.TREASURER),
-            today=_today(),
+            today=today(),
             here="pledges",
         ),
         status,
@@ -435,38 +240,14 @@ def pledge_detail(pledge_id: int):
     return _render_detail(_load(pledge_id))
 
 
-def _arrived(found: Pledge) -> tuple[list[inventory.Line], dict, dict[int, str]]:
-    """Read one quantity and condition per pledge line; blank or 0 means it did not come."""
-    lines: list[inventory.Line] = []
-    values: dict[int, dict[str, str]] = {}
-    errors: dict[int, str] = {}
-    conditions = {c.value for c in Condition}
-    for line in found.lines:
-        raw = (request.form.get(f"quantity-{line.id}") or "").strip()
-        condition = request.form.get(f"condition-{line.id}") or Condition.NEW.value
-        values[line.id] = {"quantity": raw[:12], "condition": condition}
-        if not raw:
-            continue
-        quantity = _quantity(raw)
-        if quantity is None or quantity < 0:
-            errors[line.id] = "Enter a whole number, such as 3, or 0 if none came."
-        elif quantity > inventory.QUANTITY_MAX:
-            errors[line.id] = f"Enter at most {inventory.QUANTITY_MAX:,}."
-        elif condition not in conditions:
-            errors[line.id] = "Choose the condition: new or good used."
-        elif quantity:
-            lines.append(inventory.Line(line.item_id, quantity, condition))
-    return lines, values, errors
-
-
 @bp.post("/inventory/pledges/<int:pledge_id>/receive")
 @roles_required(*STOCK_KEEPERS)
 def receive(pledge_id: int):
     """Record what arrived for a pledge as an intake from its donor, and thank them."""
     found = _load(pledge_id)
     form = ReceiveForm()
-    form.site_id.choices = _site_choices(found)
-    lines, values, row_errors = _arrived(found)
+    form.site_id.choices = site_choices(found)
+    lines, values, row_errors = read_arrived(found, request.form)
     valid = form.validate()
     if row_errors:
         form.form_errors.append("Check the quantities marked below.")
@@ -517,21 +298,13 @@ def cancel(pledge_id: int):
 # --- admin: the needs list's settings ----------------------------------------------
 
 
-class SettingsForm(FlaskForm):
-    """The CSRF token; the per-item choices are read by the view."""
-
-
 @bp.route("/admin/needs", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def settings():
     """Pin items to the public needs list, hide them, or let stock levels decide."""
     form = SettingsForm()
     if form.validate_on_submit():
-        choices: dict[int, str] = {}
-        for key, value in request.form.items():
-            prefix, _, item_id = key.partition("-")
-            if prefix == "visibility" and item_id.isdigit():
-                choices[int(item_id)] = value
+        choices = visibility_choices(request.form)
         with unit_of_work() as work:
             changed = needs_service.set_needs_visibility(actor=current_user, choices=choices)
         if work.error is not None:
@@ -546,20 +319,11 @@ def settings():
             else:
                 flash("Nothing was changed.", "info")
             return redirect(url_for("needs.settings"))
-    items = list(
-        db.session.scalars(
-            select(Item)
-            .join(ItemCategory, ItemCategory.id == Item.category_id)
-            .options(joinedload(Item.category))
-            .where(Item.active.is_(True))
-            .order_by(ItemCategory.sort_order, ItemCategory.name, Item.name, Item.size)
-        )
-    )
     return (
         render_template(
             "needs/settings.html",
             form=form,
-            items=items,
+            items=needs_service.settings_items(),
             stock=needs_service.stock_needs(),
             shown={n.item_id: n for n in inventory.public_needs()},
             labels=needs_service.VISIBILITY_LABELS,

@@ -4,62 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField, SubmitField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
 
 from donations.authz import roles_required
+from donations.blueprints.recipients_forms import RecipientForm, RenameForm
 from donations.extensions import db
-from donations.forms import EmptyForm, strip_text
-from donations.models import Recipient, RecipientKind, Role
+from donations.forms import EmptyForm
+from donations.models import Recipient, Role
 from donations.services import audit, privacy
 from donations.services import recipients as recipient_service
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("recipients", __name__, url_prefix="/admin")
-
-CONTACT_HINT = (
-    "Optional: how to reach the agency itself, such as its intake desk or general line. "
-    "Never a client's details."
-)
-
-
-class RecipientForm(FlaskForm):
-    kind = RadioField(
-        "Kind",
-        choices=[
-            SelectChoice(RecipientKind.PROGRAM.value, "Program: one of our own services"),
-            SelectChoice(
-                RecipientKind.PARTNER.value,
-                "Partner agency: another organisation (legal aid, a clinic, a shelter)",
-            ),
-        ],
-        default=RecipientKind.PROGRAM.value,
-        validators=[InputRequired(message="Choose program or partner agency.")],
-    )
-    name = StringField(
-        "Name",
-        filters=[strip_text],
-        validators=[
-            InputRequired(message="Name the program or partner agency."),
-            Length(max=recipient_service.NAME_MAX_LENGTH),
-        ],
-        description="Such as Residential program or Safe Passage clinic. Never a person's name.",
-    )
-    contact = StringField(
-        "Agency contact (partners only)",
-        filters=[strip_text],
-        validators=[Length(max=recipient_service.CONTACT_MAX_LENGTH)],
-        description=CONTACT_HINT,
-    )
-    submit = SubmitField("Add")
-
-
-class RenameForm(FlaskForm):
-    name = RecipientForm.name
-    contact = RecipientForm.contact
-    submit = SubmitField("Save changes")
 
 
 # --- programs and partner agencies ----------------------------------------------------
@@ -115,15 +70,12 @@ def edit(recipient_id: int):
                 flash(f"Saved {recipient.name}.", "success")
                 return redirect(url_for("recipients.index"))
         status = 400
-    history = db.session.scalars(
-        audit.audit_query(object_type="recipient", object_id=recipient.id).limit(20)
-    )
     return (
         render_template(
             "recipients/edit.html",
             form=form,
             recipient=recipient,
-            history=list(history),
+            history=audit.recent_history("recipient", recipient.id),
             button=EmptyForm(),
         ),
         status,

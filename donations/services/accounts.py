@@ -77,7 +77,7 @@ def _ensure_email_free(email: str, *, except_id: int | None = None) -> None:
 def _active_admin_count(*, excluding: int) -> int:
     return db.session.scalar(
         select(func.count(User.id)).where(
-            User.role == Role.ADMIN.value, User.active.is_(True), User.id != excluding
+            User.role == Role.ADMIN, User.active.is_(True), User.id != excluding
         )
     )
 
@@ -96,7 +96,7 @@ def create_user(
     user = User(
         email=email,
         name=name.strip(),
-        role=role.value,
+        role=role,
         active=True,
         password_hash=_hash(password),
         password_changed_at=utcnow(),
@@ -124,7 +124,7 @@ def update_user(
     email = normalize_email(email)
     role = Role(role)
     _ensure_email_free(email, except_id=user.id)
-    loses_admin = user.role == Role.ADMIN.value and (role != Role.ADMIN or not active)
+    loses_admin = user.role == Role.ADMIN and (role != Role.ADMIN or not active)
     if loses_admin and user.active and _active_admin_count(excluding=user.id) == 0:
         raise NotAllowed(
             "This is the only active admin: make another user admin first.",
@@ -133,7 +133,7 @@ def update_user(
     before = snapshot(user, AUDITED_USER_FIELDS)
     user.email = email
     user.name = name.strip()
-    user.role = role.value
+    user.role = role
     if user.active and not active:
         user.session_token = new_session_token()
         user_sessions.revoke_all_sessions(user=user, reason="deactivated")

@@ -359,3 +359,20 @@ def audit_query(
     if object_id is not None:
         query = query.where(AuditEvent.object_id == str(object_id))
     return query
+
+
+def audit_log_query(object_types: Iterable[str] | None = None) -> Select[tuple[AuditEvent]]:
+    """Return the audit log, newest first, optionally only about the given kinds of object."""
+    query = audit_query()
+    if object_types is not None:
+        query = query.where(AuditEvent.object_type.in_(list(object_types)))
+    return query
+
+
+def recent_history(
+    object_type: str, object_id: int | str | None = None, *, limit: int = 20
+) -> list[AuditEvent]:
+    """Return the latest audit events about one object (or one kind of object), newest first."""
+    return list(
+        db.session.scalars(audit_query(object_type=object_type, object_id=object_id).limit(limit))
+    )

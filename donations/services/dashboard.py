@@ -1,4 +1,4 @@
-"""What the dashboard shows first: a new installation's setup steps, the money at a glance."""
+"""What the dashboard shows: setup steps for a new installation, money and goods at a glance."""
 
 from __future__ import annotations
 
@@ -7,8 +7,18 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from donations.extensions import db
-from donations.models import MailStatus, OutboxMessage, PlanStatus, RecurringPlan, Role, User
-from donations.services import catalog, gifts, giving, payments, reports
+from donations.models import (
+    MailStatus,
+    OutboxMessage,
+    PlanStatus,
+    RecurringPlan,
+    Role,
+    Site,
+    StockDocument,
+    StockLevel,
+    User,
+)
+from donations.services import catalog, gifts, giving, inventory, payments, reports
 from donations.services.organization import get_organization
 
 
@@ -37,7 +47,7 @@ def setup_steps() -> list[SetupStep] | None:
     """What an admin still has to set up, in order; None once the essentials are done."""
     org = get_organization()
     others = db.session.scalar(
-        select(func.count(User.id)).where(User.active.is_(True), User.role != Role.ADMIN.value)
+        select(func.count(User.id)).where(User.active.is_(True), User.role != Role.ADMIN)
     )
     steps = [
         SetupStep(
@@ -92,12 +102,10 @@ def money_overview() -> MoneyOverview:
     date_from, date_to = reports.default_period()
     totals = gifts.gift_totals(gifts.GiftFilters(date_from=date_from, date_to=date_to))
     past_due = db.session.scalar(
-        select(func.count(RecurringPlan.id)).where(
-            RecurringPlan.status == PlanStatus.PAST_DUE.value
-        )
+        select(func.count(RecurringPlan.id)).where(RecurringPlan.status == PlanStatus.PAST_DUE)
     )
     failed_mail = db.session.scalar(
-        select(func.count(OutboxMessage.id)).where(OutboxMessage.status == MailStatus.FAILED.value)
+        select(func.count(OutboxMessage.id)).where(OutboxMessage.status == MailStatus.FAILED)
     )
     return MoneyOverview(
         year=date_from.year,
@@ -106,3 +114,32 @@ def money_overview() -> MoneyOverview:
         events=gifts.count_events_needing_attention(),
         failed_mail=int(failed_mail or 0),
     )
+
+
+@dataclass(frozen=True)
+class UnderPar:
+    """The items most under par, grouped by site, and how many there are in all."""
+
+    by_site: list[tuple[Site, list[StockLevel]]]
+    total: int
+    shown: int
+
+
+def under_par_overview(*, limit: int) -> UnderPar:
+    """The ``limit`` stock levels most under par; a site appears where its worst item is."""
+    query = inventory.under_par_query()
+    under_par = list(db.session.scalars(query.limit(limit)))
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    by_site: dict[int, list[StockLevel]] = {}
+    for level in under_par:  # most short first
+        by_site.setdefault(level.site_id, []).append(level)
+    return UnderPar(
+        by_site=[(rows[0].site, rows) for rows in by_site.values()],
+        total=int(total or 0),
+        shown=len(under_par),
+    )
+
+
+def recent_documents(*, limit: int) -> list[StockDocument]:
+    """The latest stock documents, newest first."""
+    return list(db.session.scalars(inventory.documents_query().limit(limit)))

@@ -211,7 +211,7 @@ def _new_pending_gift(*, donation: Donation, attempt_id: str) -> Gift:
             amount_cents=cover.total_cents,
             covered_fee_cents=cover.covered_cents,
             currency=donation.currency,
-            status=PlanStatus.INCOMPLETE.value,
+            status=PlanStatus.INCOMPLETE,
             is_anonymous=donation.is_anonymous,
         )
         db.session.add(plan)
@@ -219,10 +219,10 @@ def _new_pending_gift(*, donation: Donation, attempt_id: str) -> Gift:
     gift = Gift(
         donor_id=donor.id,
         fund_id=donation.fund_id,
-        source=GiftSource.ONLINE.value,
-        method=GiftMethod.CARD.value,
-        frequency=donation.frequency.value,
-        status=GiftStatus.PENDING.value,
+        source=GiftSource.ONLINE,
+        method=GiftMethod.CARD,
+        frequency=donation.frequency,
+        status=GiftStatus.PENDING,
         currency=donation.currency,
         amount_cents=cover.total_cents,
         covered_fee_cents=cover.covered_cents,
@@ -256,10 +256,10 @@ def open_checkout_session(
 
     Raises GatewayError when Stripe cannot be reached; the gift stays pending.
     """
-    if gift.status != GiftStatus.PENDING.value:
+    if gift.status != GiftStatus.PENDING:
         raise InvalidInput("This gift has already been paid or closed.")
     fund = gift.fund
-    mode = "subscription" if gift.frequency == Frequency.MONTHLY.value else "payment"
+    mode = "subscription" if gift.frequency == Frequency.MONTHLY else "payment"
     org = get_organization()
     org_name = org.legal_name if org else "our shelter"
     label = "Monthly gift" if mode == "subscription" else "Gift"

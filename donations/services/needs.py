@@ -6,11 +6,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from donations.extensions import db
-from donations.models import DocumentKind, Item, StockDocument, StockEntry, User
-from donations.services import inventory
+from donations.models import (
+    DocumentKind,
+    Item,
+    ItemCategory,
+    Pledge,
+    PledgeLine,
+    StockDocument,
+    StockEntry,
+    User,
+)
+from donations.services import catalog, inventory, pledges
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput
 
@@ -133,3 +143,33 @@ def pledge_documents(pledge_id: int) -> list[tuple[StockDocument, StockDocument 
         )
     }
     return [(d, reversals.get(d.id)) for d in documents]
+
+
+def pledgeable_items() -> tuple[list[inventory.Need], list[Item]]:
+    """What the pledge form offers: the needs now, and every other active plain item."""
+    needed = inventory.public_needs()
+    needed_ids = {n.item_id for n in needed}
+    others = [i for i in catalog.active_items() if not i.is_kit and i.id not in needed_ids]
+    return needed, others
+
+
+def pledge_list_query(status: str) -> Select[tuple[Pledge]]:
+    """The staff list of pledges in one status, with donor, site and lines loaded."""
+    return pledges.pledges_query(status).options(
+        joinedload(Pledge.donor),
+        joinedload(Pledge.site),
+        selectinload(Pledge.lines).joinedload(PledgeLine.item),
+    )
+
+
+def settings_items() -> list[Item]:
+    """The active items in catalog order (category, then name and size), for the settings."""
+    return list(
+        db.session.scalars(
+            select(Item)
+            .join(ItemCategory, ItemCategory.id == Item.category_id)
+            .options(joinedload(Item.category))
+            .where(Item.active.is_(True))
+            .order_by(ItemCategory.sort_order, ItemCategory.name, Item.name, Item.size)
+        )
+    )

@@ -118,7 +118,7 @@ def make_pledge(request: PledgeRequest) -> Pledge:
         site_id=site.id,
         expected_on=request.expected_on,
         note=note,
-        status=PledgeStatus.OPEN.value,
+        status=PledgeStatus.OPEN,
     )
     for item_id, quantity in merged.items():
         pledge.lines.append(PledgeLine(item_id=item_id, quantity=quantity))
@@ -239,7 +239,7 @@ def receive_pledge(
         note=note or f"Pledge #{pledge.id}",
     )
     if close or not any(outstanding(pledge).values()):
-        pledge.status = PledgeStatus.RECEIVED.value
+        pledge.status = PledgeStatus.RECEIVED
         pledge.closed_at = utcnow()
     record_audit(
         actor=actor,
@@ -283,7 +283,7 @@ def cancel_pledge(*, actor: User | None, pledge: Pledge, reason: str = "") -> Pl
     if pledge.status != PledgeStatus.OPEN:
         raise NotAllowed("This pledge is already closed.")
     privacy.check_free_text(reason, field="reason")
-    pledge.status = PledgeStatus.CANCELLED.value
+    pledge.status = PledgeStatus.CANCELLED
     pledge.closed_at = utcnow()
     record_audit(
         actor=actor,

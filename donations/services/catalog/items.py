@@ -1,4 +1,4 @@
-"""The goods catalog (categories, items, kits) and the sites that hold goods."""
+"""The goods catalog: categories, items, kits and their QR labels."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ import re
 from typing import Any
 
 import segno
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from donations.extensions import db
-from donations.models import Item, ItemCategory, KitComponent, Site, SiteKind, User
+from donations.models import Item, ItemCategory, KitComponent, User
 from donations.services import privacy
-from donations.services.accounts import normalize_email
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput, NotFound
 from donations.services.giving import default_currency
@@ -30,108 +29,13 @@ ITEM_FIELDS = (
     "needs_pinned",
     "needs_hidden",
 )
-SITE_FIELDS = (
-    "name",
-    "kind",
-    "is_confidential",
-    "address_line1",
-    "address_line2",
-    "city",
-    "region",
-    "postal_code",
-    "public_hours",
-    "contact_email",
-    "active",
-)
 SIZES = ("XS", "S", "M", "L", "XL", "XXL")
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
 
 
-def _limit(model: Any, column: str) -> int:
+def column_limit(model: Any, column: str) -> int:
+    """The length of a model's VARCHAR column."""
     return model.__table__.c[column].type.length
-
-
-# --- seed ------------------------------------------------------------------------
-
-# (category, [(name, unit, sizes or None, code stem)])
-SEED: list[tuple[str, list[tuple[str, str, tuple[str, ...] | None, str]]]] = [
-    ("Hygiene kits", [("Hygiene kit", "kit", None, "KIT-HYG")]),
-    (
-        "Toiletries",
-        [
-            ("Toothbrush", "each", None, "TOOTHBRUSH"),
-            ("Toothpaste", "tube", None, "TOOTHPASTE"),
-            ("Soap", "bar", None, "SOAP"),
-            ("Shampoo", "bottle", None, "SHAMPOO"),
-            ("Deodorant", "each", None, "DEODORANT"),
-            ("Menstrual pads", "pack", None, "PADS"),
-            ("Tampons", "box", None, "TAMPONS"),
-        ],
-    ),
-    (
-        "Coats",
-        [
-            ("Coat, adult", "each", SIZES, "COAT-A"),
-            ("Coat, child", "each", SIZES, "COAT-C"),
-        ],
-    ),
-    ("Sleeping bags", [("Sleeping bag", "each", None, "SLEEPBAG")]),
-    ("Blankets", [("Blanket", "each", None, "BLANKET")]),
-    ("Socks", [("Socks", "pair", ("S", "M", "L"), "SOCKS")]),
-    ("Underwear", [("Underwear", "each", SIZES, "UNDERWEAR")]),
-    (
-        "Baby supplies",
-        [
-            ("Diapers, size 3", "pack", None, "DIAPERS-3"),
-            ("Baby wipes", "pack", None, "WIPES"),
-            ("Baby formula", "can", None, "FORMULA"),
-        ],
-    ),
-    (
-        "Non-perishable food",
-        [
-            ("Canned vegetables", "can", None, "FOOD-VEG"),
-            ("Rice, 2 lb", "bag", None, "FOOD-RICE"),
-            ("Peanut butter", "jar", None, "FOOD-PB"),
-        ],
-    ),
-]
-# What one hygiene kit holds.
-HYGIENE_KIT = [("TOOTHBRUSH", 1), ("TOOTHPASTE", 1), ("SOAP", 1), ("SHAMPOO", 1), ("SOCKS-M", 1)]
-
-
-def seed_catalog() -> int:
-    """Add the standard categories and items if the catalog is empty; return items added."""
-    if db.session.scalar(select(func.count()).select_from(Item)):
-        return 0
-    currency = default_currency()
-    added = 0
-    for order, (category_name, entries) in enumerate(SEED):
-        category = ItemCategory(name=category_name, sort_order=order * 10)
-        db.session.add(category)
-        db.session.flush()
-        for name, unit, sizes, stem in entries:
-            for size in sizes or ("",):
-                code = f"{stem}-{size}" if size else stem
-                db.session.add(
-                    Item(
-                        category_id=category.id,
-                        name=name,
-                        size=size,
-                        unit=unit,
-                        code=code,
-                        is_kit=stem.startswith("KIT-"),
-                        fair_value_currency=currency,
-                    )
-                )
-                added += 1
-    db.session.flush()
-    kit = db.session.scalar(select(Item).where(Item.code == "KIT-HYG"))
-    for code, quantity in HYGIENE_KIT:
-        component = db.session.scalar(select(Item).where(Item.code == code))
-        kit.components.append(KitComponent(component_id=component.id, quantity=quantity))
-    db.session.flush()
-    return added
 
 
 # --- categories ---------------------------------------------------------------
@@ -150,8 +54,10 @@ def create_category(*, actor: User | None, name: str, sort_order: int = 0) -> It
     name = " ".join(name.split())
     if not name:
         raise InvalidInput("Enter the category's name.", field="name")
-    if len(name) > _limit(ItemCategory, "name"):
-        raise InvalidInput(f"Use at most {_limit(ItemCategory, 'name')} characters.", field="name")
+    if len(name) > column_limit(ItemCategory, "name"):
+        raise InvalidInput(
+            f"Use at most {column_limit(ItemCategory, 'name')} characters.", field="name"
+        )
     privacy.check_free_text(name, field="name")
     exists = db.session.scalar(
         select(ItemCategory.id).where(func.lower(ItemCategory.name) == name.lower())
@@ -174,7 +80,9 @@ def create_category(*, actor: User | None, name: str, sort_order: int = 0) -> It
 # --- items --------------------------------------------------------------------
 
 
-def items_query(*, text: str = "", category_id: int | None = None, include_inactive: bool = True):
+def items_query(
+    *, text: str = "", category_id: int | None = None, include_inactive: bool = True
+) -> Select[tuple[Item]]:
     """Items ordered by name and size, optionally searched by name or code."""
     query = select(Item).order_by(func.lower(Item.name), Item.size, Item.id)
     text = text.strip()
@@ -191,8 +99,43 @@ def items_query(*, text: str = "", category_id: int | None = None, include_inact
     return query
 
 
+def catalog_query(
+    *, text: str = "", category_id: int | None = None, show: str = ""
+) -> Select[tuple[Item]]:
+    """The catalog page's items: ``show`` is "", "active" or "inactive"."""
+    query = items_query(text=text, category_id=category_id, include_inactive=show != "active")
+    if show == "inactive":
+        query = query.where(Item.active.is_(False))
+    return query
+
+
 def active_items() -> list[Item]:
     return list(db.session.scalars(items_query(include_inactive=False)))
+
+
+def items_by_id(item_ids: list[int]) -> list[Item]:
+    """The listed items, in the catalog's order."""
+    return list(db.session.scalars(items_query().where(Item.id.in_(item_ids))))
+
+
+def label_items(*, item_ids: list[int], category_id: int | None) -> list[Item]:
+    """The items of a label sheet: those chosen, else the active ones of a category or all."""
+    if item_ids:
+        return items_by_id(item_ids)
+    return list(db.session.scalars(items_query(category_id=category_id, include_inactive=False)))
+
+
+def component_candidates(kit: Item) -> list[Item]:
+    """What a kit may hold: plain active items, plus any it holds now (even if inactive)."""
+    held = {c.component_id for c in kit.components}
+    return list(
+        db.session.scalars(
+            items_query().where(
+                Item.id != kit.id,
+                ((Item.active.is_(True)) & (Item.is_kit.is_(False))) | Item.id.in_(held or [0]),
+            )
+        )
+    )
 
 
 def get_item(item_id: int) -> Item:
@@ -210,7 +153,7 @@ def _item_values(item: Item | None, values: dict[str, Any]) -> dict[str, Any]:
     if not clean["name"]:
         raise InvalidInput("Enter the item's name.", field="name")
     for key in ("name", "size", "unit", "code"):
-        limit = _limit(Item, key)
+        limit = column_limit(Item, key)
         if len(clean[key]) > limit:
             raise InvalidInput(f"Use at most {limit} characters.", field=key)
     for key in ("name", "size", "unit"):
@@ -330,103 +273,3 @@ def qr_svg(text: str, *, scale: int = 4) -> str:
     buffer = io.BytesIO()
     segno.make(text, error="m").save(buffer, kind="svg", scale=scale, border=2, xmldecl=False)
     return buffer.getvalue().decode()
-
-
-# --- sites --------------------------------------------------------------------
-
-
-def list_sites(*, include_inactive: bool = True) -> list[Site]:
-    query = select(Site).order_by(Site.name)
-    if not include_inactive:
-        query = query.where(Site.active.is_(True))
-    return list(db.session.scalars(query))
-
-
-def dropoff_points() -> list[Site]:
-    """Open public drop-off points, for the pledge form."""
-    return list(
-        db.session.scalars(
-            select(Site)
-            .where(Site.kind == SiteKind.DROPOFF, Site.active.is_(True))
-            .order_by(Site.name)
-        )
-    )
-
-
-def get_site(site_id: int) -> Site:
-    site = db.session.get(Site, site_id)
-    if site is None:
-        raise NotFound("There is no such site.")
-    return site
-
-
-def _site_values(site: Site | None, values: dict[str, Any]) -> dict[str, Any]:
-    clean = dict(values)
-    for key in SITE_FIELDS:
-        if key in ("is_confidential", "active"):
-            clean[key] = bool(clean.get(key))
-        elif key != "kind":
-            clean[key] = " ".join(str(clean.get(key) or "").split())
-            limit = _limit(Site, key)
-            if len(clean[key]) > limit:
-                raise InvalidInput(f"Use at most {limit} characters.", field=key)
-    if not clean["name"]:
-        raise InvalidInput("Enter the site's name.", field="name")
-    for key in ("name", "public_hours"):
-        privacy.check_free_text(clean.get(key) or "", field=key)
-    if clean.get("kind") not in {k.value for k in SiteKind}:
-        raise InvalidInput("Choose what kind of site it is.", field="kind")
-    if clean["kind"] == SiteKind.DROPOFF and clean["is_confidential"]:
-        raise InvalidInput(
-            "A public drop-off point cannot be confidential: donors need its address.",
-            field="is_confidential",
-        )
-    if clean["contact_email"]:
-        clean["contact_email"] = normalize_email(clean["contact_email"])
-        if "@" not in clean["contact_email"] or " " in clean["contact_email"]:
-            raise InvalidInput(
-                "Enter an email address, such as stock@example.org.", field="contact_email"
-            )
-    same = select(Site.id).where(func.lower(Site.name) == clean["name"].lower())
-    if site is not None and site.id is not None:
-        same = same.where(Site.id != site.id)
-    if db.session.scalar(same.limit(1)) is not None:
-        raise InvalidInput(f"There is already a site called {clean['name']}.", field="name")
-    return clean
-
-
-def create_site(*, actor: User | None, **values: Any) -> Site:
-    """Add a shelter, warehouse or drop-off point."""
-    values.setdefault("active", True)
-    clean = _site_values(None, values)
-    site = Site(**{k: clean[k] for k in SITE_FIELDS})
-    db.session.add(site)
-    db.session.flush()
-    record_audit(
-        actor=actor,
-        action="site.created",
-        object_type="site",
-        object_id=site.id,
-        summary=f"{site.name} ({site.kind}{', confidential' if site.is_confidential else ''})",
-    )
-    return site
-
-
-def update_site(*, actor: User | None, site: Site, **values: Any) -> Site:
-    """Change a site's details; confidential addresses stay out of every donor page."""
-    clean = _site_values(site, {**snapshot(site, SITE_FIELDS), **values})
-    before = snapshot(site, SITE_FIELDS)
-    for key in SITE_FIELDS:
-        setattr(site, key, clean[key])
-    db.session.flush()
-    redacted = ("address_line1", "address_line2") if site.is_confidential else ()
-    changes = describe_changes(before, snapshot(site, SITE_FIELDS), redacted=redacted)
-    if changes:
-        record_audit(
-            actor=actor,
-            action="site.updated",
-            object_type="site",
-            object_id=site.id,
-            summary=changes,
-        )
-    return site

@@ -1,0 +1,104 @@
+"""The admin screens' forms: users and the organisation profile."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from donations.models import Role
+from donations.services import accounts
+
+ROLE_CHOICES = [
+    SelectChoice(Role.STAFF.value, "Staff: goods in and out, stock counts"),
+    SelectChoice(Role.TREASURER.value, "Treasurer: gifts, donors, receipts, exports"),
+    SelectChoice(Role.ADMIN.value, "Admin: everything, including users and settings"),
+]
+MONTHS = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]  # fmt: skip
+
+
+class UserForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.STAFF.value)
+
+
+class NewUserForm(UserForm):
+    password = PasswordField(
+        "Initial password",
+        validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX_LENGTH)],
+        description="Share it with the person privately; they can change it after signing in.",
+    )
+    confirm = PasswordField(
+        "Initial password again",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+    submit = SubmitField("Create user")
+
+
+class EditUserForm(UserForm):
+    active = BooleanField("Active (may sign in)")
+    submit = SubmitField("Save changes")
+
+
+class OrganizationForm(FlaskForm):
+    legal_name = StringField("Legal name", validators=[DataRequired(), Length(max=200)])
+    tax_id = StringField(
+        "Tax id / EIN",
+        validators=[Length(max=20)],
+        description="For a US organisation, the EIN as NN-NNNNNNN.",
+    )
+    address_line1 = StringField("Address line 1", validators=[Length(max=200)])
+    address_line2 = StringField("Address line 2", validators=[Length(max=200)])
+    city = StringField("City", validators=[Length(max=100)])
+    region = StringField("State or region", validators=[Length(max=100)])
+    postal_code = StringField("Postal code", validators=[Length(max=20)])
+    country = StringField("Country", validators=[Length(max=100)])
+    phone = StringField("Phone", validators=[Length(max=40)])
+    email = EmailField("Contact email", validators=[Optional(), Email(), Length(max=254)])
+    website = StringField("Website", validators=[Length(max=200)])
+    signatory_name = StringField("Receipt signatory name", validators=[Length(max=120)])
+    signatory_title = StringField("Receipt signatory title", validators=[Length(max=120)])
+    receipt_footer = TextAreaField("Receipt footer text", validators=[Length(max=2000)])
+    default_currency = StringField(
+        "Default currency",
+        validators=[DataRequired(), Length(min=3, max=3, message="Use a three-letter code.")],
+        description="ISO 4217 code, such as USD.",
+    )
+    fiscal_year_start_month = SelectField(
+        "Fiscal year starts in",
+        choices=[SelectChoice(i, name) for i, name in enumerate(MONTHS, start=1)],
+        coerce=int,
+        default=1,
+    )
+    require_two_factor = BooleanField(
+        "Require two-step sign-in for admins and treasurers",
+        default=True,
+        description=(
+            "They then enter a code from an authenticator app after their password; "
+            "anyone without one sets it up at their next sign-in."
+        ),
+    )
+    case_code_pattern = StringField(
+        "Case-code pattern (optional)",
+        validators=[Length(max=200)],
+        description=(
+            "A regular expression every case code on a distribution must match in full, "
+            "in capitals, such as C-[0-9]{3}. Leave blank for the default: up to 12 letters, "
+            "digits and hyphens with at least one digit. Codes that read like a name are "
+            "refused whatever the pattern."
+        ),
+    )
+    submit = SubmitField("Save settings")
