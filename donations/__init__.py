@@ -162,9 +162,9 @@ def _register_hooks(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
 
-    from donations.services import mail  # noqa: PLC0415 -- see create_app
+    from donations.jobs import mail_worker  # noqa: PLC0415 -- see create_app
 
-    mail.register_after_commit_delivery(app)
+    mail_worker.register_after_commit_delivery(app)
 
 
 @event.listens_for(Engine, "connect")

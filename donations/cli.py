@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from donations import audit_cli, inventory_cli, privacy_cli, receipts_cli, stripe_cli
 from donations.extensions import db
 from donations.jobs import mail_worker
+from donations.jobs.mail_worker import deliver_due
 from donations.models import Role, User
 from donations.services import accounts
 from donations.services.errors import DomainError
-from donations.services.mail import deliver_due
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 demo_cli = AppGroup("demo", help="Demo data for trying the app.")

@@ -52,7 +52,7 @@ def build_app(workdir: Path, port: int):
 def prepare(app) -> None:
     """Migrate the empty database and load the demo data, as ``make run`` does."""
     from donations.demo import load_demo
-    from donations.services.mail import deliver_due
+    from donations.jobs.mail_worker import deliver_due
 
     with app.app_context():
         upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))

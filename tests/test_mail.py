@@ -20,9 +20,11 @@ from sqlalchemy import func, select
 from conftest import free_port, start_smtp
 from donations.extensions import db
 from donations.integrations.mailer import Attachment
+from donations.jobs import mail_worker
+from donations.jobs.mail_worker import deliver_due
 from donations.models import AuditEvent, MailStatus, OutboxMessage, Role, utcnow
 from donations.services import mail
-from donations.services.mail import backoff, deliver_due, queue_mail
+from donations.services.mail import backoff, queue_mail
 
 PDF_BYTES = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\r\n\x00end"
 
@@ -426,7 +428,7 @@ def test_the_claim_checks_the_status_again(app, smtp, monkeypatch):
     db.session.commit()
     # As if another worker claimed the row between our select and our update.
     monkeypatch.setattr(
-        mail, "_due_query", lambda *args: select(OutboxMessage.id).order_by(OutboxMessage.id)
+        mail_worker, "_due_query", lambda *args: select(OutboxMessage.id).order_by(OutboxMessage.id)
     )
 
     report = deliver_due(app=app)

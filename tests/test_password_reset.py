@@ -16,8 +16,8 @@ from werkzeug.security import check_password_hash
 
 from donations.blueprints.auth import GENERIC_LOGIN_ERROR
 from donations.extensions import db
+from donations.jobs.mail_worker import deliver_due
 from donations.models import AuditEvent, OutboxMessage, User, utcnow
-from donations.services.mail import deliver_due
 
 OLD_PASSWORD = "old password, long enough"
 NEW_PASSWORD = "a brand new passphrase"

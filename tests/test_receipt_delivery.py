@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from donations.extensions import db
+from donations.jobs.mail_worker import deliver_due
 from donations.models import Fund, Gift, OutboxMessage, Receipt, RecurringPlan, utcnow
 from donations.services import donors as donor_service
 from donations.services import funds as fund_service
 from donations.services import gifts as gift_service
 from donations.services import giving, notifications, receipt_delivery, receipt_files, receipts
 from donations.services.errors import NotAllowed
-from donations.services.mail import deliver_due
 
 FAKE_PDF = b"%PDF-1.4\n% a stand-in receipt\n%%EOF\n"
 NOT_FOUND = "There is no page at this address."

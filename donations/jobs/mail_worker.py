@@ -1,13 +1,166 @@
-"""The mail worker: drive ``services.mail.deliver_due`` until the outbox is empty, or forever."""
+"""The mail worker: claim due outbox rows, send them, record each result, never twice.
+
+``deliver_due`` runs in its own session: it claims rows (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, plus a status check that makes the claim safe on SQLite too) and commits the claim
+before sending, so two workers never send the same message. It is a worker, not a request
+service: it commits each claim and each result. ``drain`` empties the outbox now, ``work`` is
+the ``flask mail work`` loop, and ``register_after_commit_delivery`` hands what a request queued
+to ``deliver_due`` once the response has gone out.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
 
-from flask import Flask
+from flask import Flask, current_app
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
 
-from donations.services.mail import DeliveryReport, deliver_due
+from donations.extensions import db
+from donations.integrations.mailer import Attachment, Email, MailError, deliver
+from donations.models import MailStatus, OutboxMessage, utcnow
+from donations.services.mail import backoff, mail_settings, pop_ready_ids
+
+log = logging.getLogger("donations.services.mail")
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retrying + self.failed
+
+
+def _due_query(
+    now: datetime, limit: int, only: Collection[int] | None = None
+) -> Select[tuple[int]]:
+    query = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == MailStatus.PENDING)
+        .where(OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if only is not None:
+        query = query.where(OutboxMessage.id.in_(list(only)))
+    return query
+
+
+def _claim(
+    session: Session, now: datetime, limit: int, only: Collection[int] | None = None
+) -> list[int]:
+    """Mark up to ``limit`` due messages as ours and commit the claim."""
+    claimed = []
+    for message_id in session.scalars(_due_query(now, limit, only)).all():
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .where(OutboxMessage.status == MailStatus.PENDING)
+            .values(status=MailStatus.SENDING, claimed_at=now)
+        )
+        if result.rowcount == 1:
+            claimed.append(message_id)
+    session.commit()
+    return claimed
+
+
+def _as_email(message: OutboxMessage, sender: str) -> Email:
+    return Email(
+        message_id=message.message_id,
+        sender=sender,
+        to=message.to_addr,
+        subject=message.subject,
+        body_text=message.body_text,
+        body_html=message.body_html,
+        date=message.created_at,
+        attachments=tuple(
+            Attachment(filename=a.filename, content_type=a.content_type, data=a.data)
+            for a in message.attachments
+        ),
+    )
+
+
+def deliver_due(
+    *, app: Flask | None = None, limit: int = 50, only: Collection[int] | None = None
+) -> DeliveryReport:
+    """Send messages that are due, in a session of their own; return counts.
+
+    ``only`` limits the run to these message ids (what one request queued).
+    This is a worker, not a request service: it commits each claim and each result.
+    """
+    app = app or current_app._get_current_object()
+    report = DeliveryReport()
+    if only is not None and not only:
+        return report
+    settings = mail_settings(app)
+    sender = app.config["MAIL_DEFAULT_SENDER"]
+    max_attempts = int(app.config["MAIL_MAX_ATTEMPTS"])
+    with Session(db.engine) as session:
+        for message_id in _claim(session, utcnow(), limit, only):
+            message = session.get(OutboxMessage, message_id)
+            assert message is not None
+            email = _as_email(message, sender)
+            # The claim is as old as this send, so a long batch is not shown as stuck.
+            message.claimed_at = utcnow()
+            session.commit()
+            try:
+                where = deliver(email, settings)
+            except Exception as exc:
+                if not isinstance(exc, MailError):  # a bug: keep it, retry, and go on
+                    log.exception("mail %s: unexpected error while sending", message_id)
+                    exc = MailError(f"{type(exc).__name__}: {exc}")
+                message.attempts += 1
+                message.last_error = str(exc)[:2000]
+                if exc.permanent or message.attempts >= max_attempts:
+                    message.status = MailStatus.FAILED
+                    report.failed += 1
+                    log.error("mail %s to %s failed for good: %s", message.id, message.to_addr, exc)
+                else:
+                    message.status = MailStatus.PENDING
+                    message.next_attempt_at = utcnow() + backoff(message.attempts)
+                    report.retrying += 1
+                    log.warning(
+                        "mail %s to %s will be retried: %s", message.id, message.to_addr, exc
+                    )
+            else:
+                message.attempts += 1
+                message.status = MailStatus.SENT
+                message.sent_at = utcnow()
+                message.delivered_via = where
+                message.last_error = ""
+                report.sent += 1
+            session.commit()
+    return report
+
+
+def register_after_commit_delivery(app: Flask) -> None:
+    """Send what a request queued once its transaction has committed."""
+
+    @app.after_request
+    def _deliver_after_commit(response):
+        ready = pop_ready_ids()
+        if ready and app.config["MAIL_SEND_AFTER_COMMIT"]:
+            # After the response has gone out: the answer's timing then says
+            # nothing about whether mail was sent (e.g. for a reset request).
+            response.call_on_close(lambda: _deliver_in_background_of_response(app, ready))
+        return response
+
+
+def _deliver_in_background_of_response(app: Flask, ids: set[int]) -> None:
+    with app.app_context():
+        try:
+            deliver_due(app=app, only=ids)
+        except Exception:  # the request succeeded; the worker retries later
+            log.exception("sending mail after commit failed")
 
 
 def drain(app: Flask, *, limit: int = 200) -> int:
