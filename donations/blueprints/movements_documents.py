@@ -65,7 +65,9 @@ class LineDocument:
     summary: str  # the view's docstring
     title: str  # the page's title and heading
     form: type[LinesForm]
-    post: Callable[[Any, Page, list[inventory.Line]], tuple[StockDocument, str]]
+    record: Callable[..., StockDocument]  # the service that posts it
+    arguments: Callable[[Any, Page], dict[str, Any]]  # its own arguments, from the form
+    message: Callable[[StockDocument, str], str]  # the flash, given the units moved
     setup: Callable[[Any, list[Site]], Page] = _no_context  # choices; returns page context
     on_get: Callable[[Any], None] = _nothing  # defaults from the query string
     check: Callable[[Any, Page], bool] | None = None  # checks beyond the form's own
@@ -85,7 +87,7 @@ def record_document(kind: LineDocument):
         kind.on_get(form)
     else:
         check = partial(kind.check, form, page) if kind.check else None
-        post = partial(kind.post, form, page)
+        post = partial(_post, kind, form, page)
         outcome, read, focus = post_lines(
             form, with_condition=kind.with_condition, before=check, post=post
         )
@@ -151,6 +153,20 @@ def units(lines: Iterable[inventory.Line]) -> str:
     return f"{total} unit{'s' if total != 1 else ''}"
 
 
+def _post(
+    kind: LineDocument, form: LinesForm, page: Page, lines: list[inventory.Line]
+) -> tuple[StockDocument, str]:
+    """Post the document with its kind's service; return it and the message to flash."""
+    document = kind.record(
+        actor=current_user,
+        effective_date=form.effective_date.data,
+        lines=lines,
+        note=form.note.data or "",
+        **kind.arguments(form, page),
+    )
+    return document, kind.message(document, units(lines))
+
+
 # --- intake ---------------------------------------------------------------------------
 
 
@@ -178,26 +194,23 @@ def _intake_check(form: IntakeForm, page: Page) -> bool:
     return True
 
 
-def _intake_post(
-    form: IntakeForm, page: Page, lines: list[inventory.Line]
-) -> tuple[StockDocument, str]:
-    document = inventory.record_intake(
-        actor=current_user,
-        site_id=form.site_id.data,
-        effective_date=form.effective_date.data,
-        source=form.source.data,
-        lines=lines,
-        donor_id=form.donor_id.data,
-        drive_name=form.drive_name.data or "",
-        donor_value_cents=page.get("donor_value_cents"),
-        currency=page["currency"],
-        note=form.note.data or "",
-    )
-    where = f"{units(lines)} received at {document.site.name}"
+def _intake_arguments(form: IntakeForm, page: Page) -> dict[str, Any]:
+    return {
+        "site_id": form.site_id.data,
+        "source": form.source.data,
+        "donor_id": form.donor_id.data,
+        "drive_name": form.drive_name.data or "",
+        "donor_value_cents": page.get("donor_value_cents"),
+        "currency": page["currency"],
+    }
+
+
+def _intake_message(document: StockDocument, units_moved: str) -> str:
+    where = f"{units_moved} received at {document.site.name}"
     if document.donor is not None:
         who = donor_service.visible_name(donor=document.donor, role=current_user.role)
-        return document, f"Recorded {document.number}: {where}, and an in-kind gift from {who}."
-    return document, f"Recorded {document.number}: {where}."
+        return f"Recorded {document.number}: {where}, and an in-kind gift from {who}."
+    return f"Recorded {document.number}: {where}."
 
 
 def _donor_choice(donor_id: int | None) -> tuple[Donor | None, dict[str, Any]]:
@@ -247,22 +260,12 @@ def _distribution_setup(form: DistributionForm, sites: list[Site]) -> Page:
     }
 
 
-def _distribution_post(
-    form: DistributionForm, page: Page, lines: list[inventory.Line]
-) -> tuple[StockDocument, str]:
-    document = inventory.record_distribution(
-        actor=current_user,
-        site_id=form.site_id.data,
-        effective_date=form.effective_date.data,
-        recipient_id=form.recipient_id.data,
-        case_code=form.case_code.data or "",
-        lines=lines,
-        note=form.note.data or "",
-    )
-    return document, (
-        f"Recorded {document.number}: {units(lines)} given out from "
-        f"{document.site.name} to {document.recipient}."
-    )
+def _distribution_arguments(form: DistributionForm, page: Page) -> dict[str, Any]:
+    return {
+        "site_id": form.site_id.data,
+        "recipient_id": form.recipient_id.data,
+        "case_code": form.case_code.data or "",
+    }
 
 
 # --- transfer -----------------------------------------------------------------------------
@@ -280,23 +283,6 @@ def _transfer_check(form: TransferForm, page: Page) -> bool:
     return True
 
 
-def _transfer_post(
-    form: TransferForm, page: Page, lines: list[inventory.Line]
-) -> tuple[StockDocument, str]:
-    document = inventory.record_transfer(
-        actor=current_user,
-        from_site_id=form.site_id.data,
-        to_site_id=form.to_site_id.data,
-        effective_date=form.effective_date.data,
-        lines=lines,
-        note=form.note.data or "",
-    )
-    return document, (
-        f"Recorded {document.number}: {units(lines)} moved from "
-        f"{document.site.name} to {document.to_site.name}."
-    )
-
-
 # --- adjustment ---------------------------------------------------------------------------
 
 
@@ -306,23 +292,20 @@ def _adjustment_on_get(form: AdjustmentForm) -> None:
         form.reason.data = reason
 
 
-def _adjustment_post(
-    form: AdjustmentForm, page: Page, lines: list[inventory.Line]
-) -> tuple[StockDocument, str]:
-    document = inventory.record_adjustment(
-        actor=current_user,
-        site_id=form.site_id.data,
-        effective_date=form.effective_date.data,
-        reason=form.reason.data or "",
-        direction=form.direction.data or "",
-        lines=lines,
-        note=form.note.data or "",
-    )
+def _adjustment_arguments(form: AdjustmentForm, page: Page) -> dict[str, Any]:
+    return {
+        "site_id": form.site_id.data,
+        "reason": form.reason.data or "",
+        "direction": form.direction.data or "",
+    }
+
+
+def _adjustment_message(document: StockDocument, units_moved: str) -> str:
     added = any(entry.quantity > 0 for entry in document.entries)
     word = "added to" if added else "removed from"
     reason_label = inventory.REASON_LABELS[document.reason].lower()
-    return document, (
-        f"Recorded {document.number}: {units(lines)} {word} {document.site.name} ({reason_label})."
+    return (
+        f"Recorded {document.number}: {units_moved} {word} {document.site.name} ({reason_label})."
     )
 
 
@@ -335,7 +318,9 @@ LINE_DOCUMENTS = (
         ),
         title="Record goods received",
         form=IntakeForm,
-        post=_intake_post,
+        record=inventory.record_intake,
+        arguments=_intake_arguments,
+        message=_intake_message,
         setup=_intake_setup,
         on_get=_intake_on_get,
         check=_intake_check,
@@ -348,7 +333,12 @@ LINE_DOCUMENTS = (
         summary="Record goods given out to a program or partner agency.",
         title="Record goods given out",
         form=DistributionForm,
-        post=_distribution_post,
+        record=inventory.record_distribution,
+        arguments=_distribution_arguments,
+        message=lambda document, units_moved: (
+            f"Recorded {document.number}: {units_moved} given out from "
+            f"{document.site.name} to {document.recipient}."
+        ),
         setup=_distribution_setup,
     ),
     LineDocument(
@@ -357,7 +347,15 @@ LINE_DOCUMENTS = (
         summary="Record goods moved from one site to another.",
         title="Record a transfer between sites",
         form=TransferForm,
-        post=_transfer_post,
+        record=inventory.record_transfer,
+        arguments=lambda form, page: {
+            "from_site_id": form.site_id.data,
+            "to_site_id": form.to_site_id.data,
+        },
+        message=lambda document, units_moved: (
+            f"Recorded {document.number}: {units_moved} moved from "
+            f"{document.site.name} to {document.to_site.name}."
+        ),
         setup=_transfer_setup,
         check=_transfer_check,
     ),
@@ -367,7 +365,9 @@ LINE_DOCUMENTS = (
         summary="Record stock found, or damaged, expired or lost, or changed for another reason.",
         title="Record an adjustment",
         form=AdjustmentForm,
-        post=_adjustment_post,
+        record=inventory.record_adjustment,
+        arguments=_adjustment_arguments,
+        message=_adjustment_message,
         on_get=_adjustment_on_get,
         setup=lambda form, sites: {"reasons": inventory.REASON_LABELS},
     ),
