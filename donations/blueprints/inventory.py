@@ -40,6 +40,14 @@ def _int_arg(value: str | None) -> int | None:
     return parse_id(value)
 
 
+def _shown_sites(all_sites: list[Site], site_id: int | None) -> list[Site]:
+    """The chosen site (even closed), else every open site: the stock page's columns."""
+    sites = [s for s in all_sites if s.active or s.id == site_id]
+    if site_id:
+        sites = [s for s in sites if s.id == site_id]
+    return sites
+
+
 # --- stock ---------------------------------------------------------------------
 
 
@@ -62,9 +70,7 @@ def stock():
         if scanned is not None and request.args.get("scan"):
             return redirect(url_for("inventory.item", item_id=scanned.id))
 
-    sites = [s for s in all_sites if s.active or s.id == site_id]
-    if site_id:
-        sites = [s for s in sites if s.id == site_id]
+    sites = _shown_sites(all_sites, site_id)
     site_ids = [s.id for s in sites]
     query = movement_queries.stock_items_query(
         text=text,
