@@ -21,9 +21,8 @@ from sqlalchemy import select
 from wtforms import FieldList, FormField, StringField
 
 from donations.blueprints import catalog as catalog_bp
-from donations.blueprints import inventory as inventory_bp
 from donations.blueprints import inventory_files as files_bp
-from donations.blueprints import movements as movements_bp
+from donations.blueprints import inventory_forms, movements_forms
 from donations.blueprints import needs as needs_bp
 from donations.extensions import db, limiter
 from donations.models import AuditEvent, Item, OutboxMessage, Pledge, StockDocument
@@ -131,7 +130,7 @@ def _outreach() -> str:
 CASES = [
     Case(
         "movements.intake",
-        movements_bp.IntakeForm,
+        movements_forms.IntakeForm,
         "staff",
         lambda g: "/inventory/intake/new",
         lambda g: {
@@ -146,7 +145,7 @@ CASES = [
     ),
     Case(
         "movements.distribution",
-        movements_bp.DistributionForm,
+        movements_forms.DistributionForm,
         "staff",
         lambda g: "/inventory/distribution/new",
         lambda g: {
@@ -160,7 +159,7 @@ CASES = [
     ),
     Case(
         "movements.transfer",
-        movements_bp.TransferForm,
+        movements_forms.TransferForm,
         "staff",
         lambda g: "/inventory/transfer/new",
         lambda g: {
@@ -173,7 +172,7 @@ CASES = [
     ),
     Case(
         "movements.adjustment",
-        movements_bp.AdjustmentForm,
+        movements_forms.AdjustmentForm,
         "staff",
         lambda g: "/inventory/adjustment/new",
         lambda g: {
@@ -187,7 +186,7 @@ CASES = [
     ),
     Case(
         "movements.count",
-        movements_bp.CountForm,
+        movements_forms.CountForm,
         "staff",
         lambda g: "/inventory/count/new",
         lambda g: {
@@ -202,7 +201,7 @@ CASES = [
     ),
     Case(
         "movements.kits",
-        movements_bp.KitForm,
+        movements_forms.KitForm,
         "staff",
         lambda g: "/inventory/kits",
         lambda g: {
@@ -216,7 +215,7 @@ CASES = [
     ),
     Case(
         "movements.kits (take apart)",
-        movements_bp.KitForm,
+        movements_forms.KitForm,
         "staff",
         lambda g: "/inventory/kits",
         lambda g: {
@@ -230,7 +229,7 @@ CASES = [
     ),
     Case(
         "inventory.reverse",
-        inventory_bp.ReverseForm,
+        inventory_forms.ReverseForm,
         "staff",
         lambda g: f"/inventory/documents/{_intake(g).id}/reverse",
         lambda g: {"note": "Entered twice"},

@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from sqlalchemy import Row, Select, func, select
-from wtforms import DateField, SearchField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from donations.authz import ANY_ROLE, roles_required
-from donations.extensions import db
-from donations.forms import strip_text
-from donations.models import (
-    Condition,
-    DocumentKind,
-    InKindGift,
-    Item,
-    ItemCategory,
-    Role,
-    Site,
-    StockLevel,
-    utcnow,
+from donations.blueprints.inventory_forms import (
+    AsOfForm,
+    LedgerFilterForm,
+    ReverseForm,
+    StockFilterForm,
 )
+from donations.extensions import db
+from donations.models import Condition, DocumentKind, Role, Site, StockLevel, utcnow
 from donations.ranges import page_arg, parse_id
-from donations.services import catalog, inventory
+from donations.services import catalog, inventory, movement_queries
 from donations.services.errors import NotFound
+from donations.services.movement_queries import RowPage
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
@@ -38,119 +27,25 @@ STOCK_KEEPERS = (Role.ADMIN, Role.STAFF)
 ITEMS_PER_PAGE = 50
 HISTORY_PER_PAGE = 50
 DOCUMENTS_PER_PAGE = 50
-SEARCH_MAX_LENGTH = 100
-
-
-def _sites() -> list[Site]:
-    return list(db.session.scalars(select(Site).order_by(Site.active.desc(), Site.name)))
 
 
 def _site_choices(first: str, sites: list[Site] | None = None) -> list[SelectChoice]:
     return [SelectChoice("", first)] + [
         SelectChoice(str(s.id), s.name + ("" if s.active else " (closed)"))
-        for s in (_sites() if sites is None else sites)
+        for s in (movement_queries.sites_open_first() if sites is None else sites)
     ]
-
-
-# --- forms ---------------------------------------------------------------------
-
-
-class StockFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    q = SearchField(
-        "Item name or code", filters=[strip_text], validators=[Length(max=SEARCH_MAX_LENGTH)]
-    )
-    site = SelectField("Site", default="")
-    category = SelectField("Category", default="")
-    show = SelectField(
-        "Show",
-        choices=[
-            SelectChoice("held", "Items held or with a par level"),
-            SelectChoice("under", "Only items under par"),
-            SelectChoice("all", "Every active item"),
-        ],
-        default="held",
-    )
-
-
-class LedgerFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    kind = SelectField(
-        "Kind",
-        choices=[SelectChoice("", "All kinds")]
-        + [SelectChoice(k.value, k.label) for k in DocumentKind],
-        default="",
-    )
-    site = SelectField("Site", default="")
-    date_from = DateField("Dated from", validators=[Optional()])
-    date_to = DateField("Dated to", validators=[Optional()])
-
-
-class AsOfForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    site = SelectField("Site", validators=[DataRequired(message="Choose a site.")])
-    day = DateField(
-        "At the end of", validators=[InputRequired(message="Enter a date, such as 2026-01-31.")]
-    )
-
-
-class ReverseForm(FlaskForm):
-    note = TextAreaField(
-        "Why is it being reversed?",
-        filters=[strip_text],
-        validators=[
-            DataRequired(message="Say why it is being reversed."),
-            Length(max=inventory.NOTE_MAX_LENGTH),
-        ],
-        description="For example: entered twice, or the wrong site. Kept with the reversal.",
-    )
-
-
-@dataclass
-class RowPage:
-    """A page of rows of several columns (``db.paginate`` yields one entity only)."""
-
-    items: list[Row]
-    page: int
-    per_page: int
-    total: int
-
-    @classmethod
-    def of(cls, query: Select, *, page: int, per_page: int) -> RowPage:
-        page = max(page, 1)
-        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-        return cls(list(rows), page, per_page, int(total or 0))
-
-    @property
-    def pages(self) -> int:
-        return max(math.ceil(self.total / self.per_page), 1)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def _int_arg(value: str | None) -> int | None:
     return parse_id(value)
+
+
+def _shown_sites(all_sites: list[Site], site_id: int | None) -> list[Site]:
+    """The chosen site (even closed), else every open site: the stock page's columns."""
+    sites = [s for s in all_sites if s.active or s.id == site_id]
+    if site_id:
+        sites = [s for s in sites if s.id == site_id]
+    return sites
 
 
 # --- stock ---------------------------------------------------------------------
@@ -161,62 +56,33 @@ def _int_arg(value: str | None) -> int | None:
 def stock():
     """Show what each site holds of each item, with par levels, a page of items at a time."""
     form = StockFilterForm(request.args)
-    all_sites = _sites()
+    all_sites = movement_queries.sites_open_first()
     form.site.choices = _site_choices("All sites", all_sites)
-    categories = list(
-        db.session.scalars(
-            select(ItemCategory).order_by(ItemCategory.sort_order, ItemCategory.name)
-        )
-    )
     form.category.choices = [SelectChoice("", "All categories")] + [
-        SelectChoice(str(c.id), c.name) for c in categories
+        SelectChoice(str(c.id), c.name) for c in catalog.list_categories()
     ]
     valid = form.validate()
     site_id = _int_arg(form.site.data) if valid else None
-    category_id = _int_arg(form.category.data) if valid else None
     text = (form.q.data or "") if valid else ""
-    show = form.show.data if valid else "held"
     # The item a scanned label names: go straight to it.
     if text and valid:
         scanned = inventory.find_item_by_code(text)
         if scanned is not None and request.args.get("scan"):
             return redirect(url_for("inventory.item", item_id=scanned.id))
 
-    sites = [s for s in all_sites if s.active or s.id == site_id]
-    if site_id:
-        sites = [s for s in sites if s.id == site_id]
+    sites = _shown_sites(all_sites, site_id)
     site_ids = [s.id for s in sites]
-
-    query = catalog.items_query(text=text, category_id=category_id, include_inactive=False)
-    level_filter = [StockLevel.item_id == Item.id]
-    if site_ids:
-        level_filter.append(StockLevel.site_id.in_(site_ids))
-    if show == "under":
-        query = query.where(
-            select(StockLevel.item_id)
-            .where(
-                *level_filter,
-                StockLevel.par_level > 0,
-                StockLevel.on_hand < StockLevel.par_level,
-            )
-            .exists()
-        )
-    elif show == "held":
-        query = query.where(
-            select(StockLevel.item_id)
-            .where(*level_filter, (StockLevel.on_hand != 0) | (StockLevel.par_level > 0))
-            .exists()
-        )
+    query = movement_queries.stock_items_query(
+        text=text,
+        category_id=_int_arg(form.category.data) if valid else None,
+        site_ids=site_ids,
+        show=form.show.data if valid else "held",
+    )
     page = db.paginate(query, page=page_arg(), per_page=ITEMS_PER_PAGE, error_out=False, count=True)
-    item_ids = [item.id for item in page.items]
-    levels: dict[tuple[int, int], StockLevel] = {}
-    if item_ids and site_ids:
-        for level in db.session.scalars(
-            select(StockLevel).where(
-                StockLevel.item_id.in_(item_ids), StockLevel.site_id.in_(site_ids)
-            )
-        ):
-            levels[(level.item_id, level.site_id)] = level
+    levels: dict[tuple[int, int], StockLevel] = {
+        (level.item_id, level.site_id): level
+        for level in movement_queries.stock_levels([item.id for item in page.items], site_ids)
+    }
     filter_args = {
         k: v for k, v in request.args.items() if k in ("q", "site", "category", "show") and v
     }
@@ -253,7 +119,7 @@ def item(item_id: int):
         page=page,
         rows=page.items,
         site_id=site_id,
-        sites=_sites(),
+        sites=movement_queries.sites_open_first(),
         here="stock",
     )
 
@@ -270,7 +136,7 @@ def as_of():
         if form.day.data > utcnow().date():
             form.day.errors.append("Choose today or an earlier day.")
         else:
-            site = db.session.get(Site, _int_arg(form.site.data) or 0)
+            site = movement_queries.find_site(_int_arg(form.site.data))
             if site is None:
                 form.site.errors.append("Choose a site.")
             else:
@@ -299,7 +165,7 @@ def documents():
         form.date_to.errors.append("The end date is before the start date.")
         valid = False
     item_id = _int_arg(request.args.get("item"))
-    filter_item = db.session.get(Item, item_id) if item_id else None
+    filter_item = movement_queries.find_item(item_id)
     query = inventory.documents_query(
         kind=form.kind.data or None if valid else None,
         site_id=_int_arg(form.site.data) if valid else None,
@@ -353,7 +219,7 @@ def document(document_id: int):
 
 
 def _render_document(found, form: ReverseForm, status: int = 200):
-    in_kind = db.session.scalar(select(InKindGift).where(InKindGift.document_id == found.id))
+    in_kind = movement_queries.in_kind_gift_of(found.id)
     return (
         render_template(
             "inventory/document.html",
