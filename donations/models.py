@@ -656,8 +656,8 @@ class Gift(db.Model):
         """The status a treasurer reads: paid, refunded, disputed..."""
         if self.is_reversal:
             return "reversal"
-        if self.status != GiftStatus.PAID.value:
-            return self.status
+        if self.status != GiftStatus.PAID:
+            return GiftStatus(self.status).value
         if self.dispute_status and self.dispute_status not in ("won", "lost"):
             return "disputed"
         if self.dispute_status == "lost":
