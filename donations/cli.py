@@ -9,7 +9,15 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from donations import audit_cli, inventory_cli, privacy_cli, receipts_cli, stripe_cli
+from donations import (
+    audit_cli,
+    backup_cli,
+    inventory_cli,
+    jobs_cli,
+    privacy_cli,
+    receipts_cli,
+    stripe_cli,
+)
 from donations.extensions import db
 from donations.models import Role, User
 from donations.services import accounts
@@ -117,3 +125,5 @@ def register(app: Flask) -> None:
     receipts_cli.register(app)
     audit_cli.register(app)
     privacy_cli.register(app)
+    jobs_cli.register(app)
+    backup_cli.register(app)
