@@ -338,3 +338,15 @@ def test_list_runs_pages_by_id(app):
     first = background_jobs.list_runs(limit=3)
     rest = background_jobs.list_runs(limit=3, before_id=first[-1].id)
     assert [r.task_id for r in first + rest] == ["t4", "t3", "t2", "t1", "t0"]
+
+
+def test_flask_jobs_status(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["jobs", "status"])
+    assert result.exit_code == 0, result.output
+    assert "queued: 0  running: 0  done: 0  failed: 0" in result.output
+    assert "No consumer has ever reported" in result.output
+    Heartbeat(app).beat()
+    result = runner.invoke(args=["jobs", "status"])
+    assert "Last consumer: " in result.output
+    assert "silent" not in result.output

@@ -74,6 +74,7 @@ def status_counts() -> dict[JobStatus, int]:
 
 
 def get_run(run_id: int) -> JobRun:
+    """The run with this id, or NotFound."""
     run = db.session.get(JobRun, run_id)
     if run is None:
         raise NotFound("There is no such job run.")
