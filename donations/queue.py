@@ -33,7 +33,7 @@ from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey, Task, TaskWrapper
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from donations.extensions import db
 
@@ -224,19 +224,35 @@ def enqueue_after_commit(target: Job | str, *args: Any, task_id: str | None = No
     check_arguments(args)
     name = target if isinstance(target, str) else target.name
     session = db.session()
+    # The innermost transaction: a savepoint rolled back drops the jobs it enqueued.
+    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
     session.info.setdefault(_PENDING, []).append(
-        (queue_of(current_app), name, tuple(args), task_id)
+        (transaction, queue_of(current_app), name, tuple(args), task_id)
     )
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
-    for queue, name, args, task_id in session.info.pop(_PENDING, ()):
+    for _transaction, queue, name, args, task_id in session.info.pop(_PENDING, ()):
         queue.enqueue(name, args, task_id=task_id)
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session: Session, previous_transaction) -> None:
-    # A savepoint's rollback leaves the outer transaction (and its jobs) in place.
-    if not session.in_transaction():
+def _forget_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
+        return
+    session.info[_PENDING] = [
+        entry for entry in pending if not _within(entry[0], previous_transaction)
+    ]

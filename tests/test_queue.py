@@ -115,6 +115,19 @@ def test_nothing_is_enqueued_when_the_transaction_rolls_back(app):
     assert db.session.scalar(select(func.count()).select_from(JobRun)) == 0
 
 
+def test_a_rolled_back_savepoint_drops_only_its_own_jobs(app):
+    queue = queue_of(app)
+    enqueue_after_commit(add_fund, "Kept")
+    savepoint = db.session.begin_nested()
+    enqueue_after_commit(add_fund, "Dropped")
+    savepoint.rollback()
+    with db.session.begin_nested():
+        enqueue_after_commit(add_fund, "Released")
+    db.session.commit()
+    assert queue.huey.pending_count() == 2
+    assert sorted(db.session.scalars(select(JobRun.args_summary))) == ['["Kept"]', '["Released"]']
+
+
 def test_job_arguments_are_ids_and_flags(app):
     with pytest.raises(TypeError, match="ids and flags"):
         enqueue_after_commit(add_fund, {"name": "a donor's name"})
