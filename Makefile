@@ -15,11 +15,15 @@ export FLASK_APP := donations
 
 .PHONY: run test e2e e2e-system-packages lint format bench install install-dev install-e2e clean
 
+# The web server and a job queue consumer (`flask jobs work`) side by side; Ctrl+C stops both.
 run: $(VENV)/.installed instance/config.py
 	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask db upgrade
 	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask demo load
-	@echo "Serving on http://127.0.0.1:$(PORT), links on $(PUBLIC_BASE_URL)  (Ctrl+C stops it)"
-	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	@echo "Serving on http://127.0.0.1:$(PORT), links on $(PUBLIC_BASE_URL), with a job consumer  (Ctrl+C stops both)"
+	@PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask jobs work --workers 2 & consumer=$$!; \
+	  stop() { trap - INT TERM EXIT; kill -TERM $$consumer 2>/dev/null; wait $$consumer 2>/dev/null; }; \
+	  trap stop INT TERM EXIT; \
+	  PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

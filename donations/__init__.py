@@ -23,6 +23,7 @@ from donations.config import (
     trusted_hosts_for,
 )
 from donations.extensions import csrf, db, limiter, login_manager, migrate
+from donations.queue import init_queue
 from donations.ranges import RowIdConverter
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ BLUEPRINTS = (
     "donations.blueprints.year_end",
     "donations.blueprints.reports",
     "donations.blueprints.recipients",
+    "donations.blueprints.background_jobs",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -84,6 +86,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     cli.register(app)
 
     from donations.authz import check_every_view_declares_access  # noqa: PLC0415 -- see create_app
+    from donations.jobs import registry  # noqa: F401, PLC0415 -- declares every job
 
     check_every_view_declares_access(app)
     return app
@@ -129,6 +132,7 @@ def _init_extensions(app: Flask) -> None:
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
     )
     csrf.init_app(app)
+    init_queue(app)  # before the limiter: its storage follows REDIS_URL
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -7,7 +7,15 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from donations import audit_cli, inventory_cli, privacy_cli, receipts_cli, stripe_cli
+from donations import (
+    audit_cli,
+    backup_cli,
+    inventory_cli,
+    jobs_cli,
+    privacy_cli,
+    receipts_cli,
+    stripe_cli,
+)
 from donations.extensions import db
 from donations.jobs import mail_worker
 from donations.jobs.mail_worker import deliver_due
@@ -115,3 +123,5 @@ def register(app: Flask) -> None:
     receipts_cli.register(app)
     audit_cli.register(app)
     privacy_cli.register(app)
+    jobs_cli.register(app)
+    backup_cli.register(app)

@@ -39,9 +39,9 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 8
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # bytes; larger requests get a 413 page
 
-    # Flask-Limiter: in-process counters by default; point at Redis/memcached
-    # (RATELIMIT_STORAGE_URI) when several app servers run.
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Flask-Limiter's counters. None: REDIS_URL when that is set (counters shared by every
+    # app server), else in-process counters ("memory://"). Any limits storage URI works.
+    RATELIMIT_STORAGE_URI: str | None = None
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
     GIVE_CHECKOUT_RATE_LIMIT = "20 per minute"  # per address: a brake on card testing
@@ -97,6 +97,21 @@ class Defaults:
     # receipts get "TEST-" numbers of their own series and a "not a tax receipt" mark.
     RECEIPTS_TEST_MODE: bool | None = None
 
+    # Background jobs (Huey). With REDIS_URL (e.g. redis://127.0.0.1:6379/0) the queue
+    # lives in Redis, so consumers on several machines share it; without it the queue is
+    # a SQLite file, JOBS_SQLITE_PATH (default <instance>/jobs.sqlite3), for one machine.
+    # `flask jobs work` is the consumer that runs the jobs; `make run` starts one.
+    REDIS_URL: str | None = None
+    JOBS_SQLITE_PATH: str | None = None
+    # True runs each job inline as it is enqueued, with no consumer (the test suite).
+    JOBS_IMMEDIATE = False
+
+    # Backups: `flask backup` and, when BACKUP_NIGHTLY, a job at 02:30 UTC write a copy of
+    # the database to BACKUP_DIR (default <instance>/backups) and keep the newest BACKUP_KEEP.
+    BACKUP_DIR: str | None = None
+    BACKUP_KEEP = 14
+    BACKUP_NIGHTLY = True
+
 
 # Environment variables read by create_app, with the type each is parsed as.
 ENV_SETTINGS: dict[str, type] = {
@@ -121,6 +136,12 @@ ENV_SETTINGS: dict[str, type] = {
     "STRIPE_API_BASE": str,
     "STRIPE_API_VERSION": str,
     "RECEIPTS_TEST_MODE": bool,
+    "REDIS_URL": str,
+    "JOBS_SQLITE_PATH": str,
+    "JOBS_IMMEDIATE": bool,
+    "BACKUP_DIR": str,
+    "BACKUP_KEEP": int,
+    "BACKUP_NIGHTLY": bool,
 }
 
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"

@@ -1443,3 +1443,52 @@ def _receipts_only_get_voided(mapper, connection, target) -> None:
     status = state.attrs.status.history
     if status.has_changes() and status.deleted and status.deleted[0] == ReceiptStatus.VOID:
         raise RuntimeError("a void receipt stays void")
+
+
+# --- background jobs --------------------------------------------------------
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"  # waiting for a consumer (or for its next attempt)
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # gave up; an admin may retry it
+
+
+class JobRun(db.Model):
+    """One run of a background job, kept up to date from the queue's signals."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in JobStatus])})", name="status_known"
+        ),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_job_runs_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The queue's id of the run (a retry runs under the same id).
+    task_id: Mapped[str] = mapped_column(String(64), unique=True)
+    task_name: Mapped[str] = mapped_column(String(200))
+    # The run's arguments as JSON: ids and flags only (donations.queue refuses others).
+    args_summary: Mapped[str] = mapped_column(Text, default="[]")
+    status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, 10), default=JobStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QueueConsumer(db.Model):
+    """A queue consumer process (``flask jobs work``), with its last heartbeat."""
+
+    __tablename__ = "queue_consumers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)  # "<host>:<pid>"
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

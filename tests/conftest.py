@@ -122,6 +122,11 @@ def base_config(database_url: str, tmp_path) -> dict[str, Any]:
         # The suite runs without a Stripe key; its receipts use the live number series
         # (tests/test_test_mode_marks.py covers the test series).
         "RECEIPTS_TEST_MODE": False,
+        # Background jobs run inline as they are enqueued; tests/test_queue.py runs a
+        # real consumer where that is what the test is about.
+        "JOBS_IMMEDIATE": True,
+        "JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite3"),
+        "BACKUP_DIR": str(tmp_path / "backups"),
     }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from conftest import sign_in
 from donations.extensions import db
-from donations.models import Frequency, Recipient, Role, StripeEvent, utcnow
+from donations.models import Frequency, JobRun, JobStatus, Recipient, Role, StripeEvent, utcnow
 from donations.services import accounts, giving, inventory, payments, pledges
 from donations.services.mail import queue_mail
 
@@ -66,6 +66,8 @@ ROUTES = [
     ("admin.requeue_mail", "POST", "/admin/mail/{message_id}/requeue", BOOKS),
     ("admin.audit_log", "GET", "/admin/audit", ADMIN),
     ("admin.verify_audit", "POST", "/admin/audit/verify", ADMIN),
+    ("background_jobs.index", "GET", "/admin/jobs", ADMIN),
+    ("background_jobs.retry", "POST", "/admin/jobs/{job_run_id}/retry", ADMIN),
     ("recipients.index", "GET", "/admin/recipients", ADMIN),
     ("recipients.index", "POST", "/admin/recipients", ADMIN),
     ("recipients.edit", "GET", "/admin/recipients/{recipient_id}", ADMIN),
@@ -352,11 +354,19 @@ def objects(request, app, create_user, create_donor, goods):
     target = create_user(Role.STAFF, email="target@example.org")
     donor = create_donor("Access Donor")
     message = queue_mail(kind="test", to="x@example.org", subject="Hi", body_text="Hello")
+    run = JobRun(
+        task_id="access-run",
+        task_name="donations.jobs.stripe_retry.retry_failed_stripe_events",
+        status=JobStatus.FAILED,
+        error="RuntimeError: boom",
+    )
+    db.session.add(run)
     db.session.commit()
     built = {
         "user_id": target.id,
         "donor_id": donor.id,
         "message_id": message.id,
+        "job_run_id": run.id,
         "token": accounts.make_password_reset_token(target),
         **_goods_objects(goods, donor),
     }

@@ -1,0 +1,7 @@
+"""Every job module, imported so the queue knows each job by name (app and consumer)."""
+
+from __future__ import annotations
+
+from donations.jobs import backup, stripe_retry, tracking
+
+__all__ = ["backup", "stripe_retry", "tracking"]
