@@ -1414,6 +1414,8 @@ class YearEndRun(db.Model):
     emails_queued: Mapped[int] = mapped_column(Integer, default=0)
     for_post: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # The queue's batches work through donors by id: the last one reached (0: none yet).
+    after_donor_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     started_by: Mapped[User | None] = relationship()
 
