@@ -704,6 +704,7 @@ class GiftAdjustment(db.Model):
 
 
 class StripeEventStatus(enum.StrEnum):
+    RECEIVED = "received"  # stored and acknowledged; the job queue processes it next
     PROCESSED = "processed"
     IGNORED = "ignored"  # a type we do not act on: stored and acknowledged
     PARKED = "parked"  # refers to something we do not know yet; retried later
