@@ -704,6 +704,7 @@ class GiftAdjustment(db.Model):
 
 
 class StripeEventStatus(enum.StrEnum):
+    RECEIVED = "received"  # stored and acknowledged; the job queue processes it next
     PROCESSED = "processed"
     IGNORED = "ignored"  # a type we do not act on: stored and acknowledged
     PARKED = "parked"  # refers to something we do not know yet; retried later
@@ -1414,6 +1415,8 @@ class YearEndRun(db.Model):
     emails_queued: Mapped[int] = mapped_column(Integer, default=0)
     for_post: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # The queue's batches work through donors by id: the last one reached (0: none yet).
+    after_donor_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     started_by: Mapped[User | None] = relationship()
 

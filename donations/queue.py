@@ -76,6 +76,7 @@ class Job:
 
 _DEFINITIONS: dict[str, JobDefinition] = {}
 _SIGNAL_LISTENERS: list[Callable[..., None]] = []
+_AFTER_COMMIT_HOOKS: list[Callable[[Flask], None]] = []
 
 
 def _declare(definition: JobDefinition) -> Job:
@@ -109,6 +110,12 @@ def periodic_job(
         )
 
     return declare
+
+
+def add_after_job_commit(hook: Callable[[Flask], None]) -> None:
+    """Call ``hook(app)`` after every job's commit, still in its app context (mail goes out)."""
+    if hook not in _AFTER_COMMIT_HOOKS:
+        _AFTER_COMMIT_HOOKS.append(hook)
 
 
 def add_signal_listener(listener: Callable[..., None]) -> None:
@@ -172,6 +179,8 @@ class Queue:
                 except BaseException:
                     db.session.rollback()
                     raise
+                for hook in list(_AFTER_COMMIT_HOOKS):
+                    hook(app)
 
         if definition.schedule is None:
             return self.huey.task(retries=definition.retries, retry_delay=definition.retry_delay)(

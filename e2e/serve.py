@@ -19,14 +19,16 @@ from werkzeug.serving import make_server
 
 from donations import create_app
 from donations.extensions import db
+from donations.jobs import registry  # noqa: F401 -- importing it declares every job
+from donations.jobs.tracking import Heartbeat
+from donations.queue import queue_of
 
 
 def build_app(workdir: Path, port: int):
     """Return the app, configured as ``make run`` would configure it, in ``workdir``."""
     database = os.environ.get("E2E_DATABASE_URL") or f"sqlite:///{workdir / 'e2e.sqlite3'}"
-    # The year-end screen runs `flask receipts year-end` in a process of its own,
-    # configured from the environment: give it this server's key, mail folder and
-    # address, or its mail lands in instance/mail with links to another server.
+    # Anything that builds an app from the environment (a `flask` command) gets this
+    # server's key, mail folder and address, not instance/'s.
     os.environ.update(
         SECRET_KEY="e2e-secret-key-not-for-production",
         MAIL_EML_DIR=str(workdir / "mail"),
@@ -41,6 +43,7 @@ def build_app(workdir: Path, port: int):
             "MAIL_SERVER": None,
             "MAIL_EML_DIR": str(workdir / "mail"),
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "JOBS_SQLITE_PATH": str(workdir / "jobs.sqlite3"),
             # Five journeys sign in a dozen times within a minute from one address.
             "LOGIN_RATE_LIMIT": "500 per minute",
             "PLEDGE_RATE_LIMIT": "500 per minute",
@@ -61,12 +64,27 @@ def prepare(app) -> None:
         deliver_due(app=app)
 
 
+def start_consumer(app) -> None:
+    """A job consumer beside the server (threads of this process), as `make run` starts one."""
+    queue = queue_of(app)
+    queue.register_all()
+    consumer = queue.huey.create_consumer(
+        workers=2, worker_type="thread", initial_delay=0.05, max_delay=0.5
+    )
+    # Not consumer.run(): that blocks and takes the process's signals.
+    consumer.scheduler.start()
+    for _worker, thread in consumer.worker_threads:
+        thread.start()
+    Heartbeat(app).start()
+
+
 def main() -> None:
     workdir = Path(sys.argv[1])
     port = int(sys.argv[2])
     workdir.mkdir(parents=True, exist_ok=True)
     app = build_app(workdir, port)
     prepare(app)
+    start_consumer(app)
     server = make_server("127.0.0.1", port, app, threaded=True)
     print(f"serving on http://127.0.0.1:{port}", flush=True)
     server.serve_forever()

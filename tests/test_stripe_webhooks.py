@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from stripe_fixtures import deliver
 
 from conftest import PASSWORD
 from donations.extensions import db
+from donations.jobs import stripe_webhooks
 from donations.models import (
     Fund,
     Gift,
@@ -20,7 +22,9 @@ from donations.models import (
     RecurringPlan,
     Role,
     StripeEvent,
+    StripeEventStatus,
 )
+from donations.queue import queue_of
 from donations.services import accounts, giving, payments
 from fakes.stripe import sign_payload
 
@@ -496,3 +500,73 @@ def test_a_refund_voids_the_receipt_and_reissues_it_for_the_rest(stripe_app, str
     assert second.is_void and second.void_reason == "Refunded in full"
     assert receipts.valid_receipt_for_gift(gift.id) is None
     assert db.session.scalar(select(func.count(Receipt.id))) == 2
+
+
+# --- on a real queue: acknowledged at once, processed by the consumer ----------------
+
+
+def drain(app) -> int:
+    huey = queue_of(app).huey
+    ran = 0
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+        ran += 1
+    db.session.rollback()
+    db.session.expire_all()
+    return ran
+
+
+def test_the_webhook_answers_before_processing_and_the_queue_processes(
+    stripe_app, stripe_api, webhook, monkeypatch
+):
+    queue = queue_of(stripe_app)
+    queue.register_all()
+    monkeypatch.setattr(queue.huey, "immediate", False)  # a real queue, no consumer yet
+    gift, session = start_checkout(amount=5000)
+    events = _paid_events(stripe_api, session)
+    for event in events + events:  # each delivered twice before any is processed
+        response = webhook(event)
+        assert response.status_code == 200 and response.get_json()["received"] is True
+    rows = db.session.scalars(select(StripeEvent)).all()
+    assert len(rows) == len(events)
+    assert {row.status for row in rows} == {StripeEventStatus.RECEIVED}
+    assert reload(gift).status == "pending"  # nothing processed in the requests
+    assert queue.huey.pending_count() == len(events)  # one job per event, not per delivery
+
+    assert drain(stripe_app) == len(events)
+    gift = reload(gift)
+    assert (gift.status, gift.fee_cents, gift.net_cents) == ("paid", 175, 4825)
+    statuses = {row.status for row in db.session.scalars(select(StripeEvent))}
+    assert StripeEventStatus.RECEIVED not in statuses
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1  # thanks, once
+
+
+def test_a_lost_job_is_enqueued_again_and_processing_twice_does_nothing_twice(
+    stripe_app, stripe_api, webhook, monkeypatch
+):
+    queue = queue_of(stripe_app)
+    queue.register_all()
+    monkeypatch.setattr(queue.huey, "immediate", False)
+    gift, session = start_checkout(amount=5000)
+    events = _paid_events(stripe_api, session)
+    for event in events:
+        webhook(event)
+    while queue.huey.dequeue() is not None:  # the consumer holding them all dies
+        pass
+    assert stripe_webhooks.requeue_waiting_events() == 0  # too soon to call them lost
+    db.session.commit()
+    rows = db.session.scalars(select(StripeEvent)).all()
+    for row in rows:
+        row.received_at = row.received_at - stripe_webhooks.WAITING_TOO_LONG - timedelta(seconds=1)
+    db.session.commit()
+    assert stripe_webhooks.requeue_waiting_events() == len(events)
+    db.session.commit()
+    for row in rows:  # and a second consumer enqueues the same at once
+        stripe_webhooks.process_after_commit(row.id)
+    db.session.commit()
+    assert drain(stripe_app) == 2 * len(events)
+    gift = reload(gift)
+    assert (gift.status, gift.fee_cents, gift.refunded_cents) == ("paid", 175, 0)
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1
+    attempts = [row.attempts for row in db.session.scalars(select(StripeEvent))]
+    assert attempts == [1] * len(events)  # each processed once

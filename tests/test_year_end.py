@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from donations.extensions import db
-from donations.jobs import year_end_run
+from donations.jobs import year_end_queue, year_end_run
 from donations.models import (
     Fund,
     OutboxAttachment,
@@ -20,8 +20,10 @@ from donations.models import (
     Receipt,
     Role,
     YearEndRun,
+    YearEndStatus,
     utcnow,
 )
+from donations.queue import queue_of
 from donations.services import gifts as gift_service
 from donations.services import receipts, year_end
 from donations.services.errors import InvalidInput, NotAllowed
@@ -256,25 +258,105 @@ def test_the_screen_starts_a_run_and_shows_its_progress(login, donors_who_gave):
     assert f"/receipts/year-end/{run.id}" in listing
 
 
-def test_outside_tests_the_run_goes_to_a_background_process(
-    app, admin_client, donors_who_gave, monkeypatch, tmp_path
-):
-    import subprocess
+def drain_queue(app) -> int:
+    """Run what the app's queue holds, as a consumer would, until it is empty."""
+    huey = queue_of(app).huey
+    ran = 0
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+        ran += 1
+    db.session.rollback()
+    db.session.expire_all()
+    return ran
 
-    calls = []
-    monkeypatch.setattr(subprocess, "Popen", lambda args, **kw: calls.append((args, kw)))
-    monkeypatch.setattr(app, "instance_path", str(tmp_path))
-    monkeypatch.setitem(app.config, "TESTING", False)
+
+def test_the_run_goes_to_the_queue_and_its_batches_finish_it(
+    app, admin_client, donors_who_gave, monkeypatch
+):
+    queue = queue_of(app)
+    queue.register_all()
+    monkeypatch.setattr(queue.huey, "immediate", False)  # a real queue, no consumer yet
     response = admin_client.post("/receipts/year-end/start", data={"tax_year": str(YEAR)})
     run = db.session.scalars(select(YearEndRun)).one()
     assert response.headers["Location"].endswith(f"/receipts/year-end/{run.id}")
     assert statements() == []  # nothing done in the request itself
-    ((args, options),) = calls
-    assert args[1:] == ["-m", "flask", "receipts", "year-end", str(YEAR), "--run-id", str(run.id)]
-    assert options["env"]["DATABASE_URL"] == app.config["SQLALCHEMY_DATABASE_URI"]
-    assert options["env"]["FLASK_APP"] == "donations" and options["start_new_session"]
+    assert queue.huey.pending_count() == 1
     page = admin_client.get(f"/receipts/year-end/{run.id}").get_data(as_text=True)
     assert '<meta http-equiv="refresh" content="2">' in page and "Preparing" in page
+
+    monkeypatch.setattr(year_end_queue, "BATCH_SIZE", 2)  # five donors: three batches
+    assert drain_queue(app) >= 3
+    run = db.session.get(YearEndRun, run.id)
+    assert run.status == YearEndStatus.DONE
+    assert sorted(r.donor_id for r in statements()) == sorted(d.id for d in donors_who_gave)
+    assert [r.sequence_number for r in statements()] == [1, 2, 3, 4, 5]
+    assert (run.statements_issued, run.emails_queued, run.for_post) == (5, 4, 1)
+    assert outbox_count() == 4
+    page = admin_client.get(f"/receipts/year-end/{run.id}").get_data(as_text=True)
+    assert "refresh" not in page
+
+
+def test_a_batch_lost_with_its_consumer_is_taken_up_again_and_issues_nothing_twice(
+    app, donors_who_gave, monkeypatch
+):
+    queue = queue_of(app)
+    queue.register_all()
+    monkeypatch.setattr(queue.huey, "immediate", False)
+    monkeypatch.setattr(year_end_queue, "BATCH_SIZE", 2)
+    run = year_end.start_run(actor=None, tax_year=YEAR)
+    year_end_queue.launch(run.id)
+    db.session.commit()
+    huey = queue.huey
+    huey.execute(huey.dequeue())  # the first batch: two donors
+    assert len(statements()) == 2
+    assert huey.dequeue() is not None  # the second batch dies with its consumer, never run
+    assert huey.pending_count() == 0
+
+    assert year_end.take_stalled_runs() == []  # alive until its heartbeat is old
+    later = utcnow() + year_end.STALE_AFTER + timedelta(seconds=1)
+    assert year_end.take_stalled_runs(now=later) == [run.id]
+    assert year_end.take_stalled_runs(now=later) == []  # taken once: its heartbeat is fresh
+    db.session.commit()
+    year_end_queue.launch(run.id)  # as resume_stalled_runs does
+    year_end_queue.launch(run.id)  # and a second consumer doing the same at once
+    db.session.commit()
+    drain_queue(app)
+
+    run = db.session.get(YearEndRun, run.id)
+    assert run.status == YearEndStatus.DONE
+    donors = [r.donor_id for r in statements()]
+    assert sorted(donors) == sorted(d.id for d in donors_who_gave)  # each exactly once
+    assert [r.sequence_number for r in statements()] == [1, 2, 3, 4, 5]
+    assert outbox_count() == 4
+
+
+def test_a_failing_batch_keeps_nothing_of_itself_and_fails_the_run(
+    app, donors_who_gave, monkeypatch
+):
+    queue = queue_of(app)
+    queue.register_all()
+    monkeypatch.setattr(queue.huey, "immediate", False)
+    monkeypatch.setattr(year_end_queue, "BATCH_SIZE", 2)
+    run = year_end.start_run(actor=None, tax_year=YEAR)
+    year_end_queue.launch(run.id)
+    db.session.commit()
+    queue.huey.execute(queue.huey.dequeue())
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(args)
+        raise RuntimeError("renderer fell over")
+
+    monkeypatch.setattr(year_end_queue, "submit_renders", broken)
+    queue.huey.execute(queue.huey.dequeue())
+    db.session.rollback()
+    db.session.expire_all()
+    assert calls
+    run = db.session.get(YearEndRun, run.id)
+    assert run.status == YearEndStatus.FAILED
+    assert "renderer fell over" in run.last_error
+    assert len(statements()) == 2  # the failed batch's statements rolled back, numbers too
+    assert queue.huey.pending_count() == 0
 
 
 def test_the_screen_refuses_bad_years_with_a_message(admin_client, donors_who_gave):

@@ -10,7 +10,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,7 +21,7 @@ from flask_login import current_user
 
 from donations.authz import roles_required
 from donations.blueprints.year_end_forms import DonorStatementForm, StartForm, start_form
-from donations.jobs import year_end_run
+from donations.jobs import year_end_queue
 from donations.models import Role, StatementBasis, YearEndStatus
 from donations.services import receipt_archive, year_end
 from donations.services import receipts as receipt_service
@@ -145,30 +144,10 @@ def start():
             basis=form.basis.data,
             open_confirmed=form.confirm_open.data,
         )
+        year_end_queue.launch(run.id)  # the queue takes it once this commits
     if not work.ok:
         return _index_page(form, status=400)
-    if current_app.testing:
-        _run_here(run.id)
-    else:
-        _run_in_background(run.id)
     return redirect(url_for(".run", run_id=run.id))
-
-
-def _run_here(run_id: int) -> None:
-    """Tests: run to the end inside the request, so what follows is deterministic."""
-    with unit_of_work(errors=(Exception,)) as work:
-        year_end_run.run_year_end(run_id, workers=1)
-    if work.error is not None:  # recorded on the run as failed; its page says so
-        log.error("year-end run %s failed", run_id, exc_info=work.error)
-        flash("The run stopped with an error; see its page.", "error")
-
-
-def _run_in_background(run_id: int) -> None:
-    """Run ``flask receipts year-end`` in a process of its own, detached from this one."""
-    with unit_of_work():
-        started = year_end_run.launch(run_id)
-    if not started:
-        flash("The run could not be started; tell an admin. Nothing was issued.", "error")
 
 
 @bp.get("/<int:run_id>")

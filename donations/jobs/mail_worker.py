@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from donations.extensions import db
 from donations.integrations.mailer import Attachment, Email, MailError, deliver
 from donations.models import MailStatus, OutboxMessage, utcnow
+from donations.queue import add_after_job_commit
 from donations.services.mail import backoff, mail_settings, pop_ready_ids
 
 log = logging.getLogger("donations.services.mail")
@@ -191,3 +192,16 @@ def work(
             return
         if not report.handled:
             time.sleep(interval)
+
+
+def deliver_after_job(app: Flask) -> None:
+    """Send what a background job queued, once the job has committed."""
+    ready = pop_ready_ids()
+    if ready and app.config["MAIL_SEND_AFTER_COMMIT"]:
+        try:
+            deliver_due(app=app, only=ready)
+        except Exception:  # the job's work is kept; the mail worker retries later
+            log.exception("sending mail after a job failed")
+
+
+add_after_job_commit(deliver_after_job)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from donations.jobs import backup, stripe_retry, tracking
+from donations.jobs import backup, stripe_retry, stripe_webhooks, tracking, year_end_queue
 
-__all__ = ["backup", "stripe_retry", "tracking"]
+__all__ = ["backup", "stripe_retry", "stripe_webhooks", "tracking", "year_end_queue"]

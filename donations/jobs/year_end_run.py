@@ -1,5 +1,6 @@
 """The year-end batch runner: issue a run's statements in batches, render their PDFs in a
-pool of processes, queue their emails; stoppable and resumable. And its launcher.
+pool of processes, queue their emails; stoppable and resumable (``flask receipts year-end``).
+The queue runs the same steps a batch per job: ``jobs/year_end_queue.py``.
 
 The work is a pipeline of batches. The main process issues the statements of a
 batch in one transaction (numbers are taken in order, under the receipts lock)
@@ -21,16 +22,11 @@ This is a job, not a request service: it commits as it goes.
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-
-from flask import current_app
 
 from donations.extensions import db
 from donations.models import Donor, Receipt, User, YearEndRun, YearEndStatus, utcnow
@@ -45,7 +41,6 @@ from donations.services.year_end import (
     count_done,
     count_donors,
     get_run,
-    mark_not_started,
     next_donors,
     run_label,
     start_month,
@@ -109,7 +104,7 @@ def _render(content_json: str) -> bytes:
     )
 
 
-class _InlineExecutor:
+class InlineExecutor:
     """``workers=1``: render in this process, when asked."""
 
     def __init__(self, logo: bytes | None) -> None:
@@ -131,7 +126,7 @@ class _InlineExecutor:
 
 def _executor(workers: int, logo: bytes | None):
     if workers <= 1:
-        return _InlineExecutor(logo)
+        return InlineExecutor(logo)
     return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(logo,))
 
 
@@ -176,7 +171,7 @@ class _StopFlag:
 
 
 @dataclass
-class _Batch:
+class RenderBatch:
     """Statements whose PDFs are being rendered, in issue order."""
 
     renders: list[tuple[int, Future[bytes]]]
@@ -204,15 +199,13 @@ def _note_problem(run: YearEndRun, result: YearEndResult, text: str) -> None:
     log.warning("year-end %s: %s", run.tax_year, text)
 
 
-def _submit(executor, receipt_ids: list[int]) -> _Batch:
+def submit_renders(executor, receipt_ids: list[int]) -> RenderBatch:
     contents = statement_contents(receipt_ids)
-    return _Batch([(rid, executor.submit(_render, contents[rid])) for rid in receipt_ids])
+    return RenderBatch([(rid, executor.submit(_render, contents[rid])) for rid in receipt_ids])
 
 
-def _deliver(
-    batch: _Batch, run: YearEndRun, result: YearEndResult, progress: Callable | None
-) -> None:
-    """Queue the emails of a rendered batch, in one transaction."""
+def deliver_rendered(batch: RenderBatch, run: YearEndRun, result: YearEndResult) -> None:
+    """Queue the emails of a rendered batch (the caller commits)."""
     for receipt_id, future in batch.renders:
         pdf = future.result()
         receipt = db.session.get(Receipt, receipt_id)
@@ -225,23 +218,27 @@ def _deliver(
             run.for_post += 1
             result.for_post += 1
     batch.renders.clear()
+
+
+def _checkpoint(run: YearEndRun, progress: Callable | None) -> None:
+    """Commit what was done so far, with a sign of life, and report progress."""
     run.heartbeat_at = utcnow()
     db.session.commit()
     if progress is not None:
         progress(_progress_of(run))
 
 
-def _issue_batch(
+def issue_donors(
     run: YearEndRun,
     donor_ids: list[int],
     result: YearEndResult,
     progress: Callable | None,
-    stop: _StopFlag,
+    stop: _StopFlag | None,
 ) -> tuple[list[int], bool]:
-    """Issue the statements of a batch of donors and commit; return those to email."""
+    """Issue the statements of a batch of donors (the caller commits); return those to email."""
     to_email: list[int] = []
     for donor_id in donor_ids:
-        if stop.requested:
+        if stop is not None and stop.requested:
             break
         donor = db.session.get(Donor, donor_id)
         try:
@@ -261,11 +258,10 @@ def _issue_batch(
             else:
                 to_email.append(receipt.id)
         run.donors_done += 1
+        run.after_donor_id = donor_id
         if progress is not None:
             progress(_progress_of(run))
-    run.heartbeat_at = utcnow()
-    db.session.commit()
-    return to_email, stop.requested
+    return to_email, stop is not None and stop.requested
 
 
 def run_year_end(
@@ -300,15 +296,16 @@ def run_year_end(
     stop = _StopFlag()
     stop.install()
     executor = _executor(workers, logo)
-    in_flight: _Batch | None = None
+    in_flight: RenderBatch | None = None
     try:
         if progress is not None:
             progress(_progress_of(run))
         # First the emails an interruption left unqueued, then the donors still to do.
         for ids in _chunks(undelivered_statements(run.id), batch_size):
-            batch = _submit(executor, ids)
+            batch = submit_renders(executor, ids)
             if in_flight is not None:
-                _deliver(in_flight, run, result, progress)
+                deliver_rendered(in_flight, run, result)
+                _checkpoint(run, progress)
             in_flight = batch
         after_id = 0
         stopped = False
@@ -317,13 +314,17 @@ def run_year_end(
             if not donor_ids:
                 break
             after_id = donor_ids[-1]
-            to_email, stopped = _issue_batch(run, donor_ids, result, progress, stop)
-            batch = _submit(executor, to_email)
+            to_email, stopped = issue_donors(run, donor_ids, result, progress, stop)
+            run.heartbeat_at = utcnow()
+            db.session.commit()
+            batch = submit_renders(executor, to_email)
             if in_flight is not None:
-                _deliver(in_flight, run, result, progress)
+                deliver_rendered(in_flight, run, result)
+                _checkpoint(run, progress)
             in_flight = batch
         if in_flight is not None:
-            _deliver(in_flight, run, result, progress)
+            deliver_rendered(in_flight, run, result)
+            _checkpoint(run, progress)
             in_flight = None
         stopped = stopped or stop.requested
         run.status = YearEndStatus.STOPPED if stopped else YearEndStatus.DONE
@@ -341,10 +342,10 @@ def run_year_end(
         )
         db.session.commit()
     except KeyboardInterrupt:
-        _finish_badly(run_id, result, YearEndStatus.STOPPED, "")
+        finish_badly(run_id, result, YearEndStatus.STOPPED, "")
         executor.shutdown(wait=True, cancel_futures=True)
     except BaseException as error:
-        _finish_badly(run_id, result, YearEndStatus.FAILED, f"{type(error).__name__}: {error}")
+        finish_badly(run_id, result, YearEndStatus.FAILED, f"{type(error).__name__}: {error}")
         executor.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
@@ -353,7 +354,7 @@ def run_year_end(
     return result
 
 
-def _finish_badly(run_id: int, result: YearEndResult, status: YearEndStatus, error: str) -> None:
+def finish_badly(run_id: int, result: YearEndResult, status: YearEndStatus, error: str) -> None:
     """Mark a run stopped or failed after its open transaction was rolled back."""
     db.session.rollback()
     try:
@@ -368,44 +369,3 @@ def _finish_badly(run_id: int, result: YearEndResult, status: YearEndStatus, err
         db.session.rollback()
         log.exception("year-end run %s: could not record that it %s", run_id, status.value)
     result.status = status
-
-
-# --- launching a run in a process of its own ------------------------------------------
-
-
-def launch(run_id: int) -> bool:
-    """Run ``flask receipts year-end`` for a started run in a process of its own, detached
-    from this one (its output goes to ``instance/year-end-<id>.log``).
-
-    If the process cannot be started the run is marked failed (the caller commits) and
-    False is returned: nothing was issued.
-    """
-    app = current_app
-    run = get_run(run_id)
-    env = dict(
-        os.environ,
-        FLASK_APP="donations",
-        DATABASE_URL=str(app.config["SQLALCHEMY_DATABASE_URI"]),
-    )
-    root = os.path.dirname(app.root_path)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-    command = [sys.executable, "-m", "flask", "receipts", "year-end", str(run.tax_year)]
-    command += ["--run-id", str(run_id)]
-    try:
-        os.makedirs(app.instance_path, exist_ok=True)
-        with open(os.path.join(app.instance_path, f"year-end-{run_id}.log"), "ab") as output:
-            subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-                command,
-                env=env,
-                cwd=root,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-            )
-    except OSError as error:
-        log.exception("could not start the year-end run %s", run_id)
-        mark_not_started(run_id, f"Could not start: {error}")
-        return False
-    return True

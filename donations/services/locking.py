@@ -67,11 +67,23 @@ def _take_file_lock(session: Session, database: str | None) -> None:
             return
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _release_file_lock(session: Session, transaction) -> None:
-    if transaction.parent is None and _FD_KEY in session.info:
-        fd = session.info.pop(_FD_KEY)
+def _unlock(session: Session) -> None:
+    fd = session.info.pop(_FD_KEY, None)
+    if fd is not None:
         try:
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+# First of the after-commit hooks: the commit let SQLite's lock go, so the file lock goes
+# too, before other hooks run work of their own (a job the queue runs inline, say).
+@event.listens_for(Session, "after_commit", insert=True)
+def _release_file_lock_on_commit(session: Session) -> None:
+    _unlock(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_file_lock(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        _unlock(session)

@@ -34,8 +34,10 @@ from donations.services.stripe_events.handlers import (
 from donations.services.stripe_events.receiving import (
     Receipt,
     process_event,
+    process_received,
     receive_webhook,
     record_event,
+    waiting_events,
 )
 from donations.services.stripe_events.run import (
     Json,
@@ -65,7 +67,9 @@ __all__ = [
     "on_refund",
     "on_subscription",
     "process_event",
+    "process_received",
     "receive_webhook",
     "record_event",
     "sync_invoice",
+    "waiting_events",
 ]

@@ -29,6 +29,7 @@ class Receipt:
     event_id: str
     status: str
     duplicate: bool
+    row_id: int | None = None  # the stored event's row, when this delivery stored it
 
 
 def receive_webhook(
@@ -37,15 +38,19 @@ def receive_webhook(
     signature: str | None,
     gateway: PaymentGateway,
     now: datetime | None = None,
+    defer: bool = False,
 ) -> Receipt:
     """Verify, store and process one webhook delivery.
 
     Raises SignatureError (nothing stored) when the signature does not hold.
     A delivery of an event already stored changes nothing. ``now`` is when it
-    arrived (the demo replays a year); the clock's time when left out.
+    arrived (the demo replays a year); the clock's time when left out. With ``defer``
+    the event is only stored, as received: ``process_received`` (a job) does the rest.
     """
     event = gateway.verify_webhook(payload, signature)
-    return record_event(event=event, payload=payload.decode("utf-8"), gateway=gateway, now=now)
+    return record_event(
+        event=event, payload=payload.decode("utf-8"), gateway=gateway, now=now, defer=defer
+    )
 
 
 def stored_status(event_id: str) -> str | None:
@@ -53,9 +58,15 @@ def stored_status(event_id: str) -> str | None:
 
 
 def record_event(
-    *, event: Json, payload: str, gateway: PaymentGateway, now: datetime | None = None
+    *,
+    event: Json,
+    payload: str,
+    gateway: PaymentGateway,
+    now: datetime | None = None,
+    defer: bool = False,
 ) -> Receipt:
-    """Store an event by its id and process it; a repeat has no effect."""
+    """Store an event by its id and process it (or, with ``defer``, leave that to a job);
+    a repeat has no effect."""
     event_id = str(event["id"])
     status = stored_status(event_id)  # most repeats stop here, before any lock
     if status is None:
@@ -73,7 +84,7 @@ def record_event(
             datetime.fromtimestamp(int(event["created"]), UTC) if event.get("created") else None
         ),
         payload=payload,
-        status=StripeEventStatus.PROCESSED,
+        status=StripeEventStatus.RECEIVED if defer else StripeEventStatus.PROCESSED,
         object_id=str(obj.get("id") or "")[:255],
         received_at=now or utcnow(),
     )
@@ -82,8 +93,30 @@ def record_event(
             db.session.add(row)
     except IntegrityError:  # the same event, delivered twice at the same moment
         return Receipt(event_id, stored_status(event_id) or "", duplicate=True)
-    process_event(row, gateway=gateway, now=now)
-    return Receipt(event_id, row.status, duplicate=False)
+    if not defer:
+        process_event(row, gateway=gateway, now=now)
+    return Receipt(event_id, row.status, duplicate=False, row_id=row.id)
+
+
+def process_received(row_id: int, *, gateway: PaymentGateway) -> StripeEvent | None:
+    """Process a stored event still waiting as received (None if it is not, or no more)."""
+    serialize_writes("stripe")
+    row = db.session.scalar(select(StripeEvent).where(StripeEvent.id == row_id).with_for_update())
+    if row is None or row.status != StripeEventStatus.RECEIVED:
+        return None  # processed already: by an earlier run of the job, or by a replay
+    return process_event(row, gateway=gateway)
+
+
+def waiting_events(*, received_before: datetime) -> list[int]:
+    """Events received before a moment and still waiting: their job was lost."""
+    return list(
+        db.session.scalars(
+            select(StripeEvent.id)
+            .where(StripeEvent.status == StripeEventStatus.RECEIVED)
+            .where(StripeEvent.received_at < received_before)
+            .order_by(StripeEvent.id)
+        )
+    )
 
 
 def process_event(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from donations.extensions import db
 from donations.models import (
@@ -106,6 +106,7 @@ def start_run(
     run.last_error = ""
     run.donors_total = total
     run.donors_done = count_done(run.period_start, run.period_end)
+    run.after_donor_id = 0  # donors with a statement are skipped; the others are tried again
     db.session.flush()
     record_audit(
         actor=actor, action=action, object_type="year_end_run", object_id=run.id, summary=summary
@@ -128,6 +129,32 @@ def run_statements(run_id: int, *, limit: int) -> list[Receipt]:
 def recent_runs(limit: int) -> list[YearEndRun]:
     """The newest runs, at most ``limit``."""
     return list(db.session.scalars(runs_query().limit(limit)))
+
+
+def lock_run(run_id: int) -> YearEndRun | None:
+    """A run, locked for this transaction so one batch of it runs at a time (None if unknown)."""
+    serialize_writes(LOCK_NAME)
+    return db.session.scalar(select(YearEndRun).where(YearEndRun.id == run_id).with_for_update())
+
+
+def take_stalled_runs(*, now: datetime | None = None) -> list[int]:
+    """Runs that say they are running but have shown no sign of life for a while.
+
+    Each gets a fresh heartbeat, so it is taken once per ``STALE_AFTER`` at most: whoever
+    takes it carries it on.
+    """
+    now = now or utcnow()
+    runs = db.session.scalars(
+        select(YearEndRun)
+        .where(YearEndRun.status == YearEndStatus.RUNNING)
+        .where(func.coalesce(YearEndRun.heartbeat_at, YearEndRun.started_at) < now - STALE_AFTER)
+        .order_by(YearEndRun.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for run in runs:
+        run.heartbeat_at = now
+    db.session.flush()
+    return [run.id for run in runs]
 
 
 def undelivered_statements(run_id: int) -> list[int]:
