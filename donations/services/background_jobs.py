@@ -11,6 +11,7 @@ from donations.extensions import db
 from donations.models import JobRun, JobStatus, QueueConsumer, utcnow
 from donations.queue import enqueue_after_commit
 from donations.services.errors import NotAllowed, NotFound
+from donations.services.locking import serialize_writes
 
 # A consumer beats every 30 s: this long without a beat and it is taken to be gone.
 SILENT_MINUTES = 5
@@ -18,6 +19,9 @@ ERROR_LIMIT = 4000  # characters of a failed run's error kept on its record
 
 
 def _run_for(task_id: str, task_name: str, args_summary: str) -> JobRun:
+    # Read then write: on SQLite take the write lock first, or a writer that commits in
+    # between makes this transaction's write fail at once ("database is locked").
+    serialize_writes("job_runs")
     run = db.session.scalar(select(JobRun).where(JobRun.task_id == task_id))
     if run is None:
         run = JobRun(task_id=task_id, task_name=task_name, args_summary=args_summary)
