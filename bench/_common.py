@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -34,9 +35,36 @@ def bench_env(db_path: str, **extra: str) -> dict[str, str]:
         SESSION_COOKIE_SECURE="false",
         PYTHONPATH=str(ROOT),
         MAIL_EML_DIR=str(Path(db_path).parent / "mail"),
+        JOBS_SQLITE_PATH=str(Path(db_path).parent / "jobs.sqlite3"),
+        BACKUP_NIGHTLY="false",
     )
     env.update(extra)
     return env
+
+
+@contextmanager
+def consumers(env: dict[str, str], *, count: int = 1, workers: int = 2):
+    """Run ``count`` job consumers (``flask jobs work``) with ``env``; stop them on leaving."""
+    processes = [
+        subprocess.Popen(
+            [str(BIN / "flask"), "jobs", "work", "--workers", str(workers)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 @contextmanager

@@ -30,7 +30,11 @@ def work_command(workers: int) -> None:
     heartbeat = Heartbeat(app)
     heartbeat.start()
     try:
-        queue.huey.create_consumer(workers=workers, worker_type="thread").run()
+        # Idle workers look at the queue at least once a second (Huey's default backs off to
+        # 10 s), so a burst after a quiet spell starts at once.
+        queue.huey.create_consumer(
+            workers=workers, worker_type="thread", initial_delay=0.05, backoff=1.5, max_delay=1.0
+        ).run()
     finally:
         heartbeat.stop()
     click.echo("Consumer stopped.")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -228,16 +229,45 @@ def queue_of(app: Flask) -> Queue:
     return app.extensions["donations.queue"]
 
 
-def enqueue_after_commit(target: Job | str, *args: Any, task_id: str | None = None) -> None:
-    """Enqueue a run once the current database transaction commits; never if it rolls back."""
+def enqueue_after_commit(
+    target: Job | str, *args: Any, task_id: str | None = None, once: str | None = None
+) -> None:
+    """Enqueue a run once the current database transaction commits; never if it rolls back.
+
+    With ``once`` (a key), nothing is enqueued while an earlier run enqueued under the same key
+    has not started yet (the job calls ``started(key)`` first thing): a burst of requests
+    wakes one run, which then does the work of them all.
+    """
     check_arguments(args)
     name = target if isinstance(target, str) else target.name
     session = db.session()
     # The innermost transaction: a savepoint rolled back drops the jobs it enqueued.
     transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
     session.info.setdefault(_PENDING, []).append(
-        (transaction, queue_of(current_app), name, tuple(args), task_id)
+        (transaction, queue_of(current_app), name, tuple(args), task_id, once)
     )
+
+
+# A run enqueued under a ``once`` key that has not started after this long is taken to be
+# lost (its consumer died with it): the next request enqueues another.
+ONCE_LOST_AFTER = 120.0  # seconds
+
+
+def _claim_once(huey: Huey, key: str) -> bool:
+    """Mark ``key`` as having a run waiting; False when one already waits."""
+    now = time.time()
+    if huey.put_if_empty(key, now):
+        return True
+    since = huey.get(key, peek=True)
+    if since is not None and now - float(since) > ONCE_LOST_AFTER:
+        huey.delete(key)
+        return bool(huey.put_if_empty(key, now))
+    return False
+
+
+def started(key: str) -> None:
+    """A run enqueued under ``once=key`` has started: the next request may wake another."""
+    queue_of(current_app).huey.delete(key)
 
 
 def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
@@ -250,8 +280,9 @@ def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
-    for _transaction, queue, name, args, task_id in session.info.pop(_PENDING, ()):
-        queue.enqueue(name, args, task_id=task_id)
+    for _transaction, queue, name, args, task_id, once in session.info.pop(_PENDING, ()):
+        if once is None or _claim_once(queue.huey, once):
+            queue.enqueue(name, args, task_id=task_id)
 
 
 @event.listens_for(Session, "after_soft_rollback")

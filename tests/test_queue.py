@@ -20,10 +20,12 @@ from sqlalchemy import func, select
 from conftest import clean_database, free_port
 from donations.extensions import db, limiter
 from donations.jobs.backup import nightly_backup
-from donations.jobs.tracking import Heartbeat
+from donations.jobs.mail_worker import send_due_mail
+from donations.jobs.tracking import KEEP_DONE_RUNS, Heartbeat, prune_job_runs
 from donations.models import Fund, JobRun, JobStatus, QueueConsumer, Role, utcnow
 from donations.queue import enqueue_after_commit, job, queue_of
-from donations.services import background_jobs
+from donations.services import background_jobs, backup
+from donations.services.mail import queue_mail
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -363,3 +365,86 @@ def test_flask_jobs_status(app):
     result = runner.invoke(args=["jobs", "status"])
     assert "Last consumer: " in result.output
     assert "silent" not in result.output
+
+
+# --- periodic jobs of the queue itself ----------------------------------------
+
+
+def test_the_minute_mail_job_sends_what_is_due_and_keeps_back_off(app, smtp):
+    due = queue_mail(kind="test", to="a@example.com", subject="Due", body_text="now")
+    later = queue_mail(kind="test", to="b@example.com", subject="Later", body_text="later")
+    later.next_attempt_at = utcnow() + timedelta(minutes=4)  # backing off after a failure
+    db.session.commit()
+    send_due_mail()
+    db.session.commit()
+    db.session.expire_all()
+    assert [m["Subject"] for m in smtp.messages] == ["Due"]
+    assert db.session.get(type(due), due.id).status == "sent"
+    assert db.session.get(type(later), later.id).status == "pending"
+
+
+def test_done_runs_are_forgotten_after_a_week_and_failed_ones_kept(app):
+    old = utcnow() - KEEP_DONE_RUNS - timedelta(hours=1)
+    for n, (status, finished) in enumerate(
+        [(JobStatus.DONE, old), (JobStatus.FAILED, old), (JobStatus.DONE, utcnow())]
+    ):
+        db.session.add(
+            JobRun(
+                task_id=f"t{n}",
+                task_name="donations.jobs.x",
+                args_summary="[]",
+                status=status,
+                attempts=1,
+                error="boom" if status == JobStatus.FAILED else "",
+                created_at=old,
+                finished_at=finished,
+            )
+        )
+    db.session.commit()
+    prune_job_runs()
+    db.session.commit()
+    left = db.session.scalars(select(JobRun.task_id).order_by(JobRun.task_id)).all()
+    assert left == ["t1", "t2"]
+
+
+# --- the dashboard's warnings -------------------------------------------------
+
+
+def test_the_admin_dashboard_warns_of_a_missing_consumer_and_backup(app, admin_client):
+    html = admin_client.get("/dashboard").get_data(as_text=True)
+    assert 'id="consumer-warning"' in html and "No background-job consumer has ever" in html
+    assert 'id="backup-warning"' in html and "No backup has been taken yet" in html
+
+
+def test_the_admin_dashboard_warns_of_a_silent_consumer_and_an_old_backup(
+    app, admin_client, tmp_path
+):
+    app.config["BACKUP_DIR"] = str(tmp_path / "backups")
+    taken = backup.take_backup(app.config["BACKUP_DIR"], keep=3)
+    three_days_ago = time.time() - 3 * 86400
+    os.utime(taken.path, (three_days_ago, three_days_ago))
+    db.session.add(
+        QueueConsumer(name="old:1", host="old", pid=1, last_seen=utcnow() - timedelta(minutes=7))
+    )
+    db.session.commit()
+    html = admin_client.get("/dashboard").get_data(as_text=True)
+    assert "silent for more than 5 minutes" in html and "last seen 7 minutes ago" in html
+    assert "The last backup is more than 2 days old" in html and "3 days ago" in html
+
+
+def test_the_admin_dashboard_shows_the_backup_age_and_no_warning_when_all_is_well(
+    app, admin_client, tmp_path
+):
+    app.config["BACKUP_DIR"] = str(tmp_path / "backups")
+    backup.take_backup(app.config["BACKUP_DIR"], keep=3)
+    db.session.add(QueueConsumer(name="here:1", host="here", pid=1, last_seen=utcnow()))
+    db.session.commit()
+    html = admin_client.get("/dashboard").get_data(as_text=True)
+    assert 'id="consumer-warning"' not in html and 'id="backup-warning"' not in html
+    assert "Last backup: just now" in html
+
+
+def test_other_roles_see_no_machinery_on_the_dashboard(login):
+    for role in (Role.TREASURER, Role.STAFF):
+        html = login(role).get("/dashboard").get_data(as_text=True)
+        assert "consumer-warning" not in html and "backup" not in html.lower()

@@ -13,8 +13,6 @@ from donations.unit_of_work import unit_of_work
 bp = Blueprint("background_jobs", __name__, url_prefix="/admin/jobs")
 
 RUNS_PER_PAGE = 50
-SILENT_MINUTES = 5
-BACKUP_OVERDUE_DAYS = 2
 
 
 @bp.get("")
@@ -31,11 +29,11 @@ def index():
         more=len(runs) == RUNS_PER_PAGE,
         before=before,
         consumer=background_jobs.last_consumer(),
-        consumer_silent=background_jobs.consumer_is_silent(SILENT_MINUTES),
-        silent_minutes=SILENT_MINUTES,
+        consumer_silent=background_jobs.consumer_is_silent(),
+        silent_minutes=background_jobs.SILENT_MINUTES,
         last_backup=backup.last_backup(folder),
-        backup_overdue=backup.backup_is_overdue(folder, BACKUP_OVERDUE_DAYS),
-        overdue_days=BACKUP_OVERDUE_DAYS,
+        backup_overdue=backup.backup_is_overdue(folder),
+        overdue_days=backup.OVERDUE_DAYS,
         now=utcnow(),
         failed=JobStatus.FAILED,
         form=EmptyForm(),

@@ -39,9 +39,16 @@ def dashboard():
     """Show what the signed-in user can do, by role; stock keepers also see the goods."""
     goods = _goods_panels() if current_user.role in GOODS_ROLES else None
     money = dashboard_service.money_overview() if current_user.role in MONEY_ROLES else None
-    setup = dashboard_service.setup_steps() if current_user.role == Role.ADMIN else None
+    admin = current_user.role == Role.ADMIN
+    setup = dashboard_service.setup_steps() if admin else None
+    health = dashboard_service.system_health() if admin else None
     return render_template(
-        "main/dashboard.html", org=get_organization(), goods=goods, money=money, setup=setup
+        "main/dashboard.html",
+        org=get_organization(),
+        goods=goods,
+        money=money,
+        setup=setup,
+        health=health,
     )
 
 

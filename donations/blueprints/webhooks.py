@@ -34,8 +34,8 @@ def stripe_webhook():
             gateway=payments.get_gateway(),
             defer=True,
         )
-        if receipt.row_id is not None:
-            stripe_webhooks.process_after_commit(receipt.row_id)
+        if not receipt.duplicate:
+            stripe_webhooks.wake_after_commit()
     if work.error is not None:
         log.warning("refused a Stripe webhook from %s: %s", request.remote_addr, work.error)
         return {"error": "invalid signature"}, 400

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask, current_app
+from huey import crontab
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from donations.extensions import db
 from donations.integrations.mailer import Attachment, Email, MailError, deliver
 from donations.models import MailStatus, OutboxMessage, utcnow
-from donations.queue import add_after_job_commit
+from donations.queue import add_after_job_commit, periodic_job
 from donations.services.mail import backoff, mail_settings, pop_ready_ids
 
 log = logging.getLogger("donations.services.mail")
@@ -205,3 +206,10 @@ def deliver_after_job(app: Flask) -> None:
 
 
 add_after_job_commit(deliver_after_job)
+
+
+@periodic_job(crontab(minute="*"))
+def send_due_mail() -> None:
+    """Every minute on the consumer: send what is due, retries included (each message backs
+    off 1, 2, 4 ... minutes). ``flask mail work`` does the same from a command line."""
+    drain(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from donations.jobs import backup, stripe_retry, stripe_webhooks, tracking, year_end_queue
+from donations.jobs import (
+    backup,
+    mail_worker,
+    stripe_retry,
+    stripe_webhooks,
+    tracking,
+    year_end_queue,
+)
 
-__all__ = ["backup", "stripe_retry", "stripe_webhooks", "tracking", "year_end_queue"]
+__all__ = ["backup", "mail_worker", "stripe_retry", "stripe_webhooks", "tracking", "year_end_queue"]

@@ -8,19 +8,22 @@ import os
 import socket
 import threading
 import traceback
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
-from huey import signals
+from huey import crontab, signals
 from huey.api import Task
 
 from donations.extensions import db
-from donations.queue import add_signal_listener, task_name
+from donations.models import utcnow
+from donations.queue import add_signal_listener, periodic_job, task_name
 from donations.services import background_jobs
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 30
+KEEP_DONE_RUNS = timedelta(days=7)
 
 # Signals after which the run waits on the queue again.
 QUEUED = {signals.SIGNAL_ENQUEUED, signals.SIGNAL_SCHEDULED, signals.SIGNAL_RETRYING}
@@ -115,3 +118,10 @@ class Heartbeat(threading.Thread):
         self.stopped.set()
         if self.is_alive():
             self.join(timeout=self.interval + 5)
+
+
+@periodic_job(crontab(hour="3", minute="15"))
+def prune_job_runs() -> None:
+    """Every night: forget the runs that went well more than ``KEEP_DONE_RUNS`` ago (the
+    periodic jobs alone make a few thousand a day)."""
+    background_jobs.prune_finished_runs(before=utcnow() - KEEP_DONE_RUNS)

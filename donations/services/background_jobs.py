@@ -5,17 +5,23 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from donations.extensions import db
 from donations.models import JobRun, JobStatus, QueueConsumer, utcnow
 from donations.queue import enqueue_after_commit
 from donations.services.errors import NotAllowed, NotFound
+from donations.services.locking import serialize_writes
 
+# A consumer beats every 30 s: this long without a beat and it is taken to be gone.
+SILENT_MINUTES = 5
 ERROR_LIMIT = 4000  # characters of a failed run's error kept on its record
 
 
 def _run_for(task_id: str, task_name: str, args_summary: str) -> JobRun:
+    # Read then write: on SQLite take the write lock first, or a writer that commits in
+    # between makes this transaction's write fail at once ("database is locked").
+    serialize_writes("job_runs")
     run = db.session.scalar(select(JobRun).where(JobRun.task_id == task_id))
     if run is None:
         run = JobRun(task_id=task_id, task_name=task_name, args_summary=args_summary)
@@ -95,6 +101,15 @@ def retry_run(run_id: int) -> JobRun:
     return run
 
 
+def prune_finished_runs(*, before: datetime) -> int:
+    """Forget runs that finished well (done) before a moment; failed runs stay until retried
+    or dealt with. Return how many went."""
+    result = db.session.execute(
+        delete(JobRun).where(JobRun.status == JobStatus.DONE, JobRun.finished_at < before)
+    )
+    return result.rowcount or 0
+
+
 def consumer_seen(*, name: str, host: str, pid: int) -> QueueConsumer:
     """Record a consumer's heartbeat."""
     consumer = db.session.scalar(select(QueueConsumer).where(QueueConsumer.name == name))
@@ -119,7 +134,7 @@ def last_consumer() -> QueueConsumer | None:
     )
 
 
-def consumer_is_silent(minutes: int = 5) -> bool:
+def consumer_is_silent(minutes: int = SILENT_MINUTES) -> bool:
     """True when no consumer has reported within ``minutes`` (or none ever did)."""
     last = consumer_last_seen()
     return last is None or utcnow() - last > timedelta(minutes=minutes)

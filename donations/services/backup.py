@@ -27,6 +27,8 @@ from donations.services.errors import NotAllowed
 
 PREFIX = "donations-"
 SUFFIXES = {"sqlite": ".sqlite3", "postgresql": ".pgdump"}
+# A backup older than this is overdue: the dashboard and the jobs page say so.
+OVERDUE_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def last_backup(folder: str) -> BackupFile | None:
     return backups[0] if backups else None
 
 
-def backup_is_overdue(folder: str, days: int = 2) -> bool:
+def backup_is_overdue(folder: str, days: int = OVERDUE_DAYS) -> bool:
     """True when the newest backup is older than ``days`` (or there is none)."""
     last = last_backup(folder)
     return last is None or datetime.now(UTC) - last.taken_at > timedelta(days=days)

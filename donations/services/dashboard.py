@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -11,14 +12,25 @@ from donations.models import (
     MailStatus,
     OutboxMessage,
     PlanStatus,
+    QueueConsumer,
     RecurringPlan,
     Role,
     Site,
     StockDocument,
     StockLevel,
     User,
+    utcnow,
 )
-from donations.services import catalog, gifts, giving, inventory, payments, reports
+from donations.services import (
+    background_jobs,
+    backup,
+    catalog,
+    gifts,
+    giving,
+    inventory,
+    payments,
+    reports,
+)
 from donations.services.organization import get_organization
 
 
@@ -31,6 +43,31 @@ class MoneyOverview:
     past_due: int
     events: int
     failed_mail: int
+
+
+@dataclass(frozen=True)
+class SystemHealth:
+    """What an admin must know about the machinery: the job consumer and the backups."""
+
+    now: datetime
+    consumer: QueueConsumer | None
+    consumer_silent: bool
+    last_backup: backup.BackupFile | None
+    backup_overdue: bool
+    silent_minutes: int = background_jobs.SILENT_MINUTES
+    overdue_days: int = backup.OVERDUE_DAYS
+
+
+def system_health() -> SystemHealth:
+    """Is a queue consumer alive, and how old is the last backup."""
+    folder = backup.backup_folder()
+    return SystemHealth(
+        now=utcnow(),
+        consumer=background_jobs.last_consumer(),
+        consumer_silent=background_jobs.consumer_is_silent(background_jobs.SILENT_MINUTES),
+        last_backup=backup.last_backup(folder),
+        backup_overdue=backup.backup_is_overdue(folder, backup.OVERDUE_DAYS),
+    )
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,6 @@ from donations.services.stripe_events.receiving import (
     process_received,
     receive_webhook,
     record_event,
-    waiting_events,
 )
 from donations.services.stripe_events.run import (
     Json,
@@ -71,5 +70,4 @@ __all__ = [
     "receive_webhook",
     "record_event",
     "sync_invoice",
-    "waiting_events",
 ]

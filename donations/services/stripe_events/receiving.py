@@ -29,7 +29,6 @@ class Receipt:
     event_id: str
     status: str
     duplicate: bool
-    row_id: int | None = None  # the stored event's row, when this delivery stored it
 
 
 def receive_webhook(
@@ -95,28 +94,24 @@ def record_event(
         return Receipt(event_id, stored_status(event_id) or "", duplicate=True)
     if not defer:
         process_event(row, gateway=gateway, now=now)
-    return Receipt(event_id, row.status, duplicate=False, row_id=row.id)
+    return Receipt(event_id, row.status, duplicate=False)
 
 
-def process_received(row_id: int, *, gateway: PaymentGateway) -> StripeEvent | None:
-    """Process a stored event still waiting as received (None if it is not, or no more)."""
+def process_received(*, gateway: PaymentGateway, limit: int) -> int:
+    """Process up to ``limit`` stored events still waiting as received, oldest first (the
+    order Stripe sent them in, mostly); return how many. Each is locked: two consumers never
+    process the same one."""
     serialize_writes("stripe")
-    row = db.session.scalar(select(StripeEvent).where(StripeEvent.id == row_id).with_for_update())
-    if row is None or row.status != StripeEventStatus.RECEIVED:
-        return None  # processed already: by an earlier run of the job, or by a replay
-    return process_event(row, gateway=gateway)
-
-
-def waiting_events(*, received_before: datetime) -> list[int]:
-    """Events received before a moment and still waiting: their job was lost."""
-    return list(
-        db.session.scalars(
-            select(StripeEvent.id)
-            .where(StripeEvent.status == StripeEventStatus.RECEIVED)
-            .where(StripeEvent.received_at < received_before)
-            .order_by(StripeEvent.id)
-        )
-    )
+    rows = db.session.scalars(
+        select(StripeEvent)
+        .where(StripeEvent.status == StripeEventStatus.RECEIVED)
+        .order_by(StripeEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        process_event(row, gateway=gateway)
+    return len(rows)
 
 
 def process_event(
