@@ -14,6 +14,7 @@ import dataclasses
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from email import message_from_bytes
@@ -34,6 +35,7 @@ from donations import create_app
 from donations.config import normalize_database_url
 from donations.extensions import db, limiter
 from donations.models import Donor, Item, Role, Site, User
+from donations.queue import queue_of
 from donations.services import accounts, catalog, donors, inventory, recipients, user_sessions
 from donations.services.organization import update_organization
 
@@ -495,3 +497,42 @@ def smtp(smtp_server, app) -> RecordingHandler:
     app.config["MAIL_SERVER"] = "127.0.0.1"
     app.config["MAIL_PORT"] = controller.port
     return handler
+
+
+# --- the job queue, for real ------------------------------------------------------
+
+
+@pytest.fixture
+def queued_app(make_app, tmp_path) -> Iterator[Flask]:
+    """An app whose jobs go on a real SQLite queue file (not run inline), in its context."""
+    app = make_app(JOBS_IMMEDIATE=False, JOBS_SQLITE_PATH=str(tmp_path / "queue.sqlite3"))
+    with app.app_context():
+        clean_database()
+        limiter.reset()
+        yield app
+        db.session.remove()
+
+
+def drain_queue(app: Flask) -> int:
+    """Run what the app's queue holds, as a consumer would, until it is empty; return how many."""
+    huey = queue_of(app).huey
+    ran = 0
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+        ran += 1
+    db.session.rollback()
+    db.session.expire_all()
+    return ran
+
+
+def wait_for(check: Callable[[], object], timeout: float = 20.0) -> object:
+    """Look at the database until ``check`` is true, with a fresh snapshot each time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        db.session.expire_all()
+        value = check()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting")

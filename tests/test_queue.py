@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -17,8 +17,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from conftest import clean_database, free_port
-from donations.extensions import db, limiter
+from conftest import clean_database, free_port, wait_for
+from donations.extensions import db
 from donations.jobs.backup import nightly_backup
 from donations.jobs.mail_worker import send_due_mail
 from donations.jobs.tracking import KEEP_DONE_RUNS, Heartbeat, prune_job_runs
@@ -44,14 +44,9 @@ def needs_file(path: str) -> None:
 
 
 @pytest.fixture
-def app(make_app, tmp_path) -> Iterator[Flask]:
-    """An app whose jobs go on a real SQLite queue (not run inline)."""
-    app = make_app(JOBS_IMMEDIATE=False, JOBS_SQLITE_PATH=str(tmp_path / "queue.sqlite3"))
-    with app.app_context():
-        clean_database()
-        limiter.reset()
-        yield app
-        db.session.remove()
+def app(queued_app: Flask) -> Flask:
+    """The app with a real SQLite queue: jobs wait for a consumer."""
+    return queued_app
 
 
 @contextmanager
@@ -70,18 +65,6 @@ def consumer_running(app: Flask) -> Iterator[None]:
         yield
     finally:
         consumer.stop(graceful=True)
-
-
-def wait_for(check: Callable[[], object], timeout: float = 20.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.rollback()  # a fresh snapshot on every look
-        db.session.expire_all()
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 def run_of(task_id: str) -> JobRun | None:

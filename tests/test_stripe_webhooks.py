@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from stripe_fixtures import deliver
 
-from conftest import PASSWORD
+from conftest import PASSWORD, drain_queue
 from donations.extensions import db
 from donations.jobs import stripe_webhooks
 from donations.models import (
@@ -506,17 +506,6 @@ def test_a_refund_voids_the_receipt_and_reissues_it_for_the_rest(stripe_app, str
 # --- on a real queue: acknowledged at once, processed by the consumer ----------------
 
 
-def drain(app) -> int:
-    huey = queue_of(app).huey
-    ran = 0
-    while (task := huey.dequeue()) is not None:
-        huey.execute(task)
-        ran += 1
-    db.session.rollback()
-    db.session.expire_all()
-    return ran
-
-
 def test_the_webhook_answers_before_processing_and_the_queue_processes(
     stripe_app, stripe_api, webhook, monkeypatch
 ):
@@ -534,7 +523,7 @@ def test_the_webhook_answers_before_processing_and_the_queue_processes(
     assert reload(gift).status == "pending"  # nothing processed in the requests
     assert queue.huey.pending_count() == 1  # the burst woke one run
 
-    assert drain(stripe_app) == 1
+    assert drain_queue(stripe_app) == 1
     gift = reload(gift)
     assert (gift.status, gift.fee_cents, gift.net_cents) == ("paid", 175, 4825)
     statuses = {row.status for row in db.session.scalars(select(StripeEvent))}
@@ -566,7 +555,7 @@ def test_a_run_lost_with_its_consumer_is_replaced_and_nothing_is_processed_twice
         webhook(event)
     assert stripe_webhooks.process_waiting_now() == len(events) + len(more)  # and a sweep
     db.session.commit()
-    assert drain(stripe_app) == 1  # the woken run finds nothing left to do
+    assert drain_queue(stripe_app) == 1  # the woken run finds nothing left to do
     assert (reload(gift).status, reload(gift2).status) == ("paid", "paid")
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 2
     attempts = [row.attempts for row in db.session.scalars(select(StripeEvent))]

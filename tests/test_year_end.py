@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from conftest import drain_queue
 from donations.extensions import db
 from donations.jobs import year_end_queue, year_end_run
 from donations.models import (
@@ -256,18 +257,6 @@ def test_the_screen_starts_a_run_and_shows_its_progress(login, donors_who_gave):
 
     listing = client.get("/receipts/year-end/").get_data(as_text=True)
     assert f"/receipts/year-end/{run.id}" in listing
-
-
-def drain_queue(app) -> int:
-    """Run what the app's queue holds, as a consumer would, until it is empty."""
-    huey = queue_of(app).huey
-    ran = 0
-    while (task := huey.dequeue()) is not None:
-        huey.execute(task)
-        ran += 1
-    db.session.rollback()
-    db.session.expire_all()
-    return ran
 
 
 def test_the_run_goes_to_the_queue_and_its_batches_finish_it(

@@ -6,8 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,8 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from conftest import clean_database
-from donations.extensions import db, limiter
+from conftest import wait_for
+from donations.extensions import db
 from donations.jobs import year_end_queue
 from donations.models import Fund, Receipt, ReceiptKind, YearEndRun, YearEndStatus, utcnow
 from donations.services import gifts as gift_service
@@ -28,26 +26,9 @@ DONORS = 160  # four batches of fifty
 
 
 @pytest.fixture
-def app(make_app, tmp_path) -> Iterator[Flask]:
-    """An app whose jobs go on a real SQLite queue file that consumer processes share."""
-    app = make_app(JOBS_IMMEDIATE=False, JOBS_SQLITE_PATH=str(tmp_path / "queue.sqlite3"))
-    with app.app_context():
-        clean_database()
-        limiter.reset()
-        yield app
-        db.session.remove()
-
-
-def wait_for(check: Callable[[], object], timeout: float) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.rollback()  # a fresh snapshot on every look
-        db.session.expire_all()
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting")
+def app(queued_app: Flask) -> Flask:
+    """The app with a real SQLite queue: jobs wait for a consumer."""
+    return queued_app
 
 
 def start_consumer(app: Flask, database_url: str, tmp_path: Path) -> subprocess.Popen:
