@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from email import message_from_bytes
 from email.message import Message
@@ -536,3 +537,23 @@ def wait_for(check: Callable[[], object], timeout: float = 20.0) -> object:
             return value
         time.sleep(0.02)
     raise AssertionError("timed out waiting")
+
+
+@contextmanager
+def empty_database(database_url: str, tmp_path: Any, name: str) -> Iterator[str]:
+    """The URL of a new, empty database called ``name`` beside the suite's (dropped after)."""
+    if not is_postgres(database_url):
+        yield "sqlite:///" + str(tmp_path / f"{name}.sqlite3")
+        return
+    url = make_url(database_url)
+    database = f"{url.database}_{name}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield url.set(database=database).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()

@@ -10,12 +10,11 @@ from datetime import UTC
 
 import flask_migrate
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from test_inventory_concurrency import race
 
-from conftest import base_config, is_postgres
+from conftest import base_config, empty_database, is_postgres
 from donations import create_app
 from donations.extensions import db
 from donations.models import AuditEvent, AuditVerification, Role, User
@@ -321,21 +320,8 @@ def test_postgres_refuses_update_and_delete_of_audit_events(app):
 @pytest.fixture
 def empty_database_url(database_url, tmp_path):
     """Return the URL of a new, empty database on the same server."""
-    if not is_postgres(database_url):
-        yield "sqlite:///" + str(tmp_path / "audit_chain.sqlite3")
-        return
-    url = make_url(database_url)
-    name = f"{url.database}_audit_chain"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_database(database_url, tmp_path, "audit_chain") as url:
+        yield url
 
 
 def test_the_migration_chains_the_events_already_recorded(empty_database_url, tmp_path):

@@ -8,10 +8,9 @@ import time
 from datetime import date
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
-from conftest import is_postgres
+from conftest import empty_database
 from donations.extensions import db
 from donations.models import Fund, Gift, Receipt, StockDocument, StockEntry
 from donations.services import gifts, inventory, receipts
@@ -28,21 +27,8 @@ from donations.services.errors import NotAllowed
 @pytest.fixture
 def empty_target_url(database_url, tmp_path):
     """The URL of a new, empty database on the same server as the suite's."""
-    if not is_postgres(database_url):
-        yield "sqlite:///" + str(tmp_path / "restored.sqlite3")
-        return
-    url = make_url(database_url)
-    name = f"{url.database}_restore"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_database(database_url, tmp_path, "restore") as url:
+        yield url
 
 
 def _ids(model, column=None) -> set[int]:

@@ -6,10 +6,9 @@ import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
-from conftest import base_config, is_postgres
+from conftest import base_config, empty_database
 from donations import create_app
 from donations.extensions import db
 
@@ -17,21 +16,8 @@ from donations.extensions import db
 @pytest.fixture
 def empty_database_url(database_url, tmp_path):
     """Return the URL of a new, empty database on the same server."""
-    if not is_postgres(database_url):
-        yield "sqlite:///" + str(tmp_path / "migrations.sqlite3")
-        return
-    url = make_url(database_url)
-    name = f"{url.database}_migrations"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_database(database_url, tmp_path, "migrations") as url:
+        yield url
 
 
 def test_upgrade_from_empty_matches_models(empty_database_url, tmp_path):
