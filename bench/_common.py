@@ -42,6 +42,14 @@ def bench_env(db_path: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def _log_file(name: str):
+    """Where a server's output goes: ``$BENCH_LOG_DIR/<name>.log`` when set, else nowhere."""
+    folder = os.environ.get("BENCH_LOG_DIR")
+    if not folder:
+        return subprocess.DEVNULL
+    return open(os.path.join(folder, f"{name}.log"), "ab")  # the child process writes to it
+
+
 @contextmanager
 def consumers(env: dict[str, str], *, count: int = 1, workers: int = 2):
     """Run ``count`` job consumers (``flask jobs work``) with ``env``; stop them on leaving."""
@@ -51,9 +59,9 @@ def consumers(env: dict[str, str], *, count: int = 1, workers: int = 2):
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=_log_file(f"consumer-{n}"),
         )
-        for _ in range(count)
+        for n in range(count)
     ]
     try:
         yield processes

@@ -11,6 +11,10 @@ an advisory file lock beside the database (``<db>.lock``), which is handed over
 the moment its holder commits. The file lock only speeds things up: if it cannot
 be had within a few seconds the writer goes on, and SQLite's lock still keeps
 the data right.
+
+The file lock is only ever taken *before* SQLite's: a transaction that already
+writes (it holds SQLite's lock) or that once gave up waiting never waits for the
+file lock again, since its holder may be waiting for SQLite's lock, held by us.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ except ImportError:  # not on POSIX: SQLite's lock alone
     fcntl = None  # type: ignore[assignment]
 
 _FD_KEY = "donations.write_lock_fd"
+_NOT_HELD = -1  # this transaction goes on without the file lock: never wait for it again
 FILE_LOCK_WAIT = 5.0  # seconds
 
 
@@ -38,7 +43,7 @@ def serialize_writes(name: str, *, session: Session | None = None) -> None:
     bind = session.get_bind()
     if bind.dialect.name != "sqlite":
         return
-    _take_file_lock(session, bind.url.database)
+    _take_file_lock(session, bind.url.database, writing=_writing(session))
     session.execute(
         text(
             "INSERT INTO app_locks (name, counter) VALUES (:name, 1) "
@@ -48,20 +53,32 @@ def serialize_writes(name: str, *, session: Session | None = None) -> None:
     )
 
 
-def _take_file_lock(session: Session, database: str | None) -> None:
+def _writing(session: Session) -> bool:
+    """Whether the session's SQLite connection already holds a write transaction."""
+    raw = session.connection().connection.dbapi_connection
+    return bool(getattr(raw, "in_transaction", False))
+
+
+def _take_file_lock(session: Session, database: str | None, *, writing: bool) -> None:
     info = session.info
     if fcntl is None or not database or database == ":memory:" or _FD_KEY in info:
         return
+    if writing:  # we hold SQLite's lock: the file lock's holder may be waiting for it
+        info[_FD_KEY] = _NOT_HELD
+        return
     fd = os.open(database + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + FILE_LOCK_WAIT
+    pause = 0.0002
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if time.monotonic() > deadline:
                 os.close(fd)
+                info[_FD_KEY] = _NOT_HELD
                 return
-            time.sleep(0.0005)
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.002)
         else:
             info[_FD_KEY] = fd
             return
@@ -69,7 +86,7 @@ def _take_file_lock(session: Session, database: str | None) -> None:
 
 def _unlock(session: Session) -> None:
     fd = session.info.pop(_FD_KEY, None)
-    if fd is not None:
+    if fd is not None and fd != _NOT_HELD:
         try:
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
