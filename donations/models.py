@@ -1486,6 +1486,9 @@ class JobRun(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The consumer (``<host>:<pid>``) running its latest attempt: if that consumer falls
+    # silent while the run is "running", the run was lost with it.
+    consumer: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
 
 class QueueConsumer(db.Model):
