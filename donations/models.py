@@ -401,13 +401,17 @@ class OutboxMessage(db.Model):
 
 
 class OutboxAttachment(db.Model):
+    """A file sent with a message: its bytes, or the receipt whose PDF is rendered when the
+    message is sent (so the transaction that issued the receipt does not wait for ReportLab)."""
+
     __tablename__ = "mail_outbox_attachments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("mail_outbox.id"), index=True)
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # empty when rendered from receipt_id
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
 
     message: Mapped[OutboxMessage] = relationship(back_populates="attachments")
 
@@ -1482,6 +1486,9 @@ class JobRun(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The consumer (``<host>:<pid>``) running its latest attempt: if that consumer falls
+    # silent while the run is "running", the run was lost with it.
+    consumer: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
 
 class QueueConsumer(db.Model):

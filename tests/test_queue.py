@@ -21,7 +21,14 @@ from conftest import clean_database, free_port, wait_for
 from donations.extensions import db
 from donations.jobs.backup import nightly_backup
 from donations.jobs.mail_worker import send_due_mail
-from donations.jobs.tracking import KEEP_DONE_RUNS, Heartbeat, prune_job_runs
+from donations.jobs.tracking import (
+    KEEP_DONE_RUNS,
+    Heartbeat,
+    consumer_name,
+    fail_interrupted_runs,
+    prune_job_runs,
+    record_signal,
+)
 from donations.models import Fund, JobRun, JobStatus, QueueConsumer, Role, utcnow
 from donations.queue import enqueue_after_commit, job, queue_of
 from donations.services import background_jobs, backup
@@ -431,3 +438,50 @@ def test_other_roles_see_no_machinery_on_the_dashboard(login):
     for role in (Role.TREASURER, Role.STAFF):
         html = login(role).get("/dashboard").get_data(as_text=True)
         assert "consumer-warning" not in html and "backup" not in html.lower()
+
+
+def test_a_run_left_running_by_a_silent_consumer_is_failed_and_can_be_retried(app, login):
+    long_ago = utcnow() - timedelta(minutes=30)
+    db.session.add_all(
+        [
+            QueueConsumer(
+                name="gone:1", host="gone", pid=1, started_at=long_ago, last_seen=long_ago
+            ),
+            QueueConsumer(
+                name="here:2", host="here", pid=2, started_at=long_ago, last_seen=utcnow()
+            ),
+        ]
+    )
+    for task_id, consumer in (("lost", "gone:1"), ("alive", "here:2"), ("unknown", "")):
+        db.session.add(
+            JobRun(
+                task_id=task_id,
+                task_name="donations.jobs.tracking.prune_job_runs",
+                args_summary="[]",
+                status=JobStatus.RUNNING,
+                attempts=1,
+                started_at=long_ago,
+                consumer=consumer,
+            )
+        )
+    db.session.commit()
+    fail_interrupted_runs()
+    db.session.commit()
+    runs = {run.task_id: run for run in db.session.scalars(select(JobRun))}
+    assert runs["lost"].status == JobStatus.FAILED
+    assert runs["lost"].error.startswith("Interrupted: its consumer stopped")
+    assert runs["lost"].finished_at is not None
+    assert runs["alive"].status == JobStatus.RUNNING  # its consumer still beats
+    assert runs["unknown"].status == JobStatus.RUNNING  # no consumer recorded: not ours to judge
+
+    page = login("admin").get("/admin/jobs")
+    assert "Interrupted: its consumer stopped" in page.get_data(as_text=True)
+
+
+def test_a_started_run_records_its_consumer(app):
+    class Task:
+        id, name, args = "t-9", "x", ()
+
+    record_signal(app, "executing", Task())
+    run = db.session.scalar(select(JobRun).where(JobRun.task_id == "t-9"))
+    assert run.status == JobStatus.RUNNING and run.consumer == consumer_name()

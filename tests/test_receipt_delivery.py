@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import timedelta
+from email import message_from_bytes
 
 import pytest
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from donations.services import gifts as gift_service
 from donations.services import giving, notifications, receipt_delivery, receipt_files, receipts
 from donations.services.errors import NotAllowed
 
+PDF_TYPE = "application/pdf"
 FAKE_PDF = b"%PDF-1.4\n% a stand-in receipt\n%%EOF\n"
 NOT_FOUND = "There is no page at this address."
 
@@ -166,6 +168,30 @@ def test_a_donor_without_email_gets_the_receipt_by_post(app, stub_pdf, offline_g
     assert reload_receipt(receipt.id).delivery == "post"
 
 
+def sent_email(message: OutboxMessage):
+    """The email a donor received for ``message`` (written as .eml: no SMTP server here)."""
+    db.session.refresh(message)
+    assert message.status == "sent", message.last_error
+    with open(message.delivered_via, "rb") as fh:
+        return message_from_bytes(fh.read())
+
+
+def test_the_notes_pdf_is_rendered_when_the_mail_is_sent(app, stub_pdf, offline_gift):
+    notifications.thank_donor(offline_gift())
+    db.session.commit()
+    (message,) = outbox()
+    receipt = db.session.scalars(select(Receipt)).one()
+    [attachment] = message.attachments  # queued by reference: no PDF in the transaction
+    assert (attachment.receipt_id, attachment.data) == (receipt.id, b"")
+    assert attachment.filename == f"receipt-{receipt.number}.pdf"
+    assert f"Your official receipt {receipt.number} is attached." in message.body_text
+
+    deliver_due(app=app)
+    email = sent_email(message)
+    assert [p.get_payload(decode=True) for p in pdf_parts(email)] == [FAKE_PDF]
+    assert f"Your official receipt {receipt.number} is attached." in text_of(email)
+
+
 def test_when_the_pdf_cannot_be_made_the_note_still_goes_with_a_link(
     app, monkeypatch, offline_gift
 ):
@@ -177,10 +203,29 @@ def test_when_the_pdf_cannot_be_made_the_note_still_goes_with_a_link(
     db.session.commit()
     (message,) = outbox()
     receipt = db.session.scalars(select(Receipt)).one()
-    assert f"Your official receipt {receipt.number} is ready." in message.body_text
-    assert "/r/" in message.body_text
-    assert message.attachments == []
     assert receipt.delivery == "email"
+
+    deliver_due(app=app)  # the PDF is made as the note is sent, and cannot be
+    email = sent_email(message)
+    text = text_of(email)
+    assert f"Your official receipt {receipt.number} is ready." in text
+    assert "is attached" not in text
+    assert "Download it within" in text and "/r/" in text
+    assert pdf_parts(email) == []
+
+
+def test_a_receipt_mailed_by_staff_without_its_pdf_says_where_to_get_it(
+    app, monkeypatch, offline_gift
+):
+    receipt = receipts.issue_gift_receipt(actor=None, gift=offline_gift(7_500))
+    db.session.commit()
+    monkeypatch.setattr(receipt_files, "render", lambda content, void=None: 1 / 0)
+    message = receipt_delivery.send_receipt(receipt)
+    db.session.commit()
+    deliver_due(app=app)
+    text = text_of(sent_email(message))
+    assert f"Your receipt {receipt.number} is ready." in text
+    assert "You can also" not in text and "Download it within" in text
 
 
 # --- an online gift ----------------------------------------------------------------

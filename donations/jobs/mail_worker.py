@@ -25,6 +25,7 @@ from donations.extensions import db
 from donations.integrations.mailer import Attachment, Email, MailError, deliver
 from donations.models import MailStatus, OutboxMessage, utcnow
 from donations.queue import add_after_job_commit, periodic_job
+from donations.services import receipt_delivery
 from donations.services.mail import backoff, mail_settings, pop_ready_ids
 
 log = logging.getLogger("donations.services.mail")
@@ -76,18 +77,22 @@ def _claim(
 
 
 def _as_email(message: OutboxMessage, sender: str) -> Email:
+    body_text, files = message.body_text, []
+    for stored in message.attachments:
+        data: bytes | None = stored.data
+        if stored.receipt_id is not None:  # rendered now, not in the receipt's transaction
+            data, body_text = receipt_delivery.pdf_for_mail(stored.receipt_id, body_text)
+        if data is not None:
+            files.append(Attachment(stored.filename, stored.content_type, data))
     return Email(
         message_id=message.message_id,
         sender=sender,
         to=message.to_addr,
         subject=message.subject,
-        body_text=message.body_text,
+        body_text=body_text,
         body_html=message.body_html,
         date=message.created_at,
-        attachments=tuple(
-            Attachment(filename=a.filename, content_type=a.content_type, data=a.data)
-            for a in message.attachments
-        ),
+        attachments=tuple(files),
     )
 
 
@@ -110,12 +115,11 @@ def deliver_due(
         for message_id in _claim(session, utcnow(), limit, only):
             message = session.get(OutboxMessage, message_id)
             assert message is not None
-            email = _as_email(message, sender)
             # The claim is as old as this send, so a long batch is not shown as stuck.
             message.claimed_at = utcnow()
             session.commit()
             try:
-                where = deliver(email, settings)
+                where = deliver(_as_email(message, sender), settings)
             except Exception as exc:
                 if not isinstance(exc, MailError):  # a bug: keep it, retry, and go on
                     log.exception("mail %s: unexpected error while sending", message_id)

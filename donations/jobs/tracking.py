@@ -67,7 +67,7 @@ def record_signal(app: Flask, signal: str, task: Task, *extra: Any) -> None:
             if signal in QUEUED:
                 background_jobs.record_queued(**fields)
             elif signal == signals.SIGNAL_EXECUTING:
-                background_jobs.record_started(**fields)
+                background_jobs.record_started(**fields, consumer=consumer_name())
             elif signal == signals.SIGNAL_COMPLETE:
                 background_jobs.record_finished(**fields)
             elif signal == signals.SIGNAL_ERROR:
@@ -118,6 +118,13 @@ class Heartbeat(threading.Thread):
         self.stopped.set()
         if self.is_alive():
             self.join(timeout=self.interval + 5)
+
+
+@periodic_job(crontab(minute="*/5"))
+def fail_interrupted_runs() -> None:
+    """Every five minutes: a run left "running" by a consumer that fell silent (killed, or
+    its machine lost) is shown as failed, with Retry, instead of running for ever."""
+    background_jobs.fail_interrupted_runs()
 
 
 @periodic_job(crontab(hour="3", minute="15"))

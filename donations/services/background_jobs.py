@@ -36,10 +36,13 @@ def record_queued(*, task_id: str, task_name: str, args_summary: str) -> JobRun:
     return run
 
 
-def record_started(*, task_id: str, task_name: str, args_summary: str) -> JobRun:
-    """A consumer began an attempt at the run."""
+def record_started(
+    *, task_id: str, task_name: str, args_summary: str, consumer: str = ""
+) -> JobRun:
+    """A consumer (``<host>:<pid>``) began an attempt at the run."""
     run = _run_for(task_id, task_name, args_summary)
     run.status = JobStatus.RUNNING
+    run.consumer = consumer
     run.attempts = (run.attempts or 0) + 1
     run.started_at = utcnow()
     run.finished_at = None
@@ -108,6 +111,32 @@ def prune_finished_runs(*, before: datetime) -> int:
         delete(JobRun).where(JobRun.status == JobStatus.DONE, JobRun.finished_at < before)
     )
     return result.rowcount or 0
+
+
+INTERRUPTED = (
+    "Interrupted: its consumer stopped (killed or lost) while it ran. "
+    "Retry it once the work it does is known to be unfinished."
+)
+
+
+def fail_interrupted_runs(*, minutes: int = SILENT_MINUTES) -> int:
+    """Mark as failed the runs still "running" on a consumer silent for ``minutes`` (it
+    was killed, or its machine lost): the queue will not finish them; an admin may retry.
+    Return how many."""
+    serialize_writes("job_runs")
+    since = utcnow() - timedelta(minutes=minutes)
+    alive = select(QueueConsumer.name).where(QueueConsumer.last_seen >= since)
+    lost = db.session.scalars(
+        select(JobRun)
+        .where(JobRun.status == JobStatus.RUNNING)
+        .where(JobRun.consumer != "", JobRun.consumer.not_in(alive))
+        .where(JobRun.started_at < since)
+    ).all()
+    for run in lost:
+        run.status = JobStatus.FAILED
+        run.error = INTERRUPTED
+        run.finished_at = utcnow()
+    return len(lost)
 
 
 def consumer_seen(*, name: str, host: str, pid: int) -> QueueConsumer:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
@@ -36,6 +37,16 @@ _READY_IDS = "donations.mail_ready"
 STUCK_AFTER = timedelta(minutes=15)
 
 
+@dataclass(frozen=True)
+class ReceiptPdf:
+    """A receipt's PDF, attached by reference and rendered when the message is sent: the
+    transaction that issues a receipt (a Stripe event's, say) does not wait for ReportLab."""
+
+    receipt_id: int
+    filename: str
+    content_type: str = "application/pdf"
+
+
 def queue_mail(
     *,
     kind: str,
@@ -44,7 +55,7 @@ def queue_mail(
     body_text: str,
     body_html: str | None = None,
     sensitive: bool = False,
-    attachments: Iterable[Attachment] = (),
+    attachments: Iterable[Attachment | ReceiptPdf] = (),
 ) -> OutboxMessage:
     """Add a message to the outbox in the current transaction."""
     message = OutboxMessage(
@@ -60,9 +71,12 @@ def queue_mail(
         next_attempt_at=utcnow(),
     )
     for item in attachments:
-        message.attachments.append(
-            OutboxAttachment(filename=item.filename, content_type=item.content_type, data=item.data)
-        )
+        if isinstance(item, ReceiptPdf):
+            stored = OutboxAttachment(data=b"", receipt_id=item.receipt_id)
+        else:
+            stored = OutboxAttachment(data=item.data)
+        stored.filename, stored.content_type = item.filename, item.content_type
+        message.attachments.append(stored)
     db.session.add(message)
     db.session.flush()
     _remember_queued(message)

@@ -41,7 +41,7 @@ from donations.services.errors import NotAllowed
 from donations.services.giving import plan_token
 from donations.services.links import absolute_url
 from donations.services.locking import serialize_writes
-from donations.services.mail import queue_mail
+from donations.services.mail import ReceiptPdf, queue_mail
 from donations.services.organization import get_organization
 
 log = logging.getLogger(__name__)
@@ -124,16 +124,29 @@ def _resolved(rows) -> list[Donor]:
 # --- the receipt email -------------------------------------------------------------
 
 
-def _pdf_attachment(receipt: Receipt) -> Attachment | None:
-    """The receipt's PDF, or None (logged) when it cannot be rendered right now."""
+def _pdf_attachment(receipt: Receipt) -> ReceiptPdf:
+    """The receipt's PDF for a message, rendered when the message is sent."""
+    return ReceiptPdf(receipt_id=receipt.id, filename=receipt_files.receipt_filename(receipt))
+
+
+def pdf_for_mail(receipt_id: int, body_text: str) -> tuple[bytes | None, str]:
+    """A receipt's PDF for a message being sent, with the message's text; when the PDF
+    cannot be rendered now, (None, the text saying the receipt is ready to download)."""
+    receipt = db.session.get(Receipt, receipt_id)
     try:
-        data = receipt_files.receipt_pdf(receipt)
+        if receipt is None:
+            raise LookupError(f"receipt {receipt_id} is gone")
+        return receipt_files.receipt_pdf(receipt), body_text
     except Exception:  # the mail still carries the download link
-        log.exception("receipt %s: the PDF could not be rendered", receipt.number)
-        return None
-    return Attachment(
-        filename=receipt_files.receipt_filename(receipt), content_type=PDF_TYPE, data=data
-    )
+        log.exception("receipt %s: the PDF could not be rendered", receipt_id)
+    number = receipt.number if receipt is not None else ""
+    for attached, ready in (
+        (f"{number} is attached", f"{number} is ready"),
+        (f"{number}) is attached", f"{number}) is ready"),
+        ("You can also download it within", "Download it within"),
+    ):
+        body_text = body_text.replace(attached, ready)
+    return None, body_text
 
 
 def _email_of(donor: Donor) -> str:
@@ -267,17 +280,18 @@ def send_receipt(
         if receipt.delivery != "post":
             mark_delivered(receipt, None)
         return None
-    if pdf is not None:
-        attachment = Attachment(receipt_files.receipt_filename(receipt), PDF_TYPE, pdf)
-    else:
-        attachment = _pdf_attachment(receipt)
-    subject, text = _receipt_mail(receipt, attached=attachment is not None)
+    attachment: Attachment | ReceiptPdf = (
+        _pdf_attachment(receipt)
+        if pdf is None
+        else Attachment(receipt_files.receipt_filename(receipt), PDF_TYPE, pdf)
+    )
+    subject, text = _receipt_mail(receipt, attached=True)
     message = queue_mail(
         kind="receipt",
         to=to,
         subject=subject,
         body_text=text,
-        attachments=[attachment] if attachment is not None else [],
+        attachments=[attachment],
     )
     mark_delivered(receipt, message)
     record_audit(
@@ -292,12 +306,12 @@ def send_receipt(
 
 def thank_you_receipt(
     gift: Gift, *, issued_at: datetime | None = None
-) -> tuple[Receipt, Attachment | None] | None:
+) -> tuple[Receipt, ReceiptPdf] | None:
     """Issue a gift's receipt for its thank-you note, when per-gift receipts are on.
 
-    Returns the receipt and its PDF (None if it cannot be rendered now), or
-    None when no receipt is issued: the setting is off, the organisation has no
-    legal name yet, the gift already has one or there is nothing to receipt.
+    Returns the receipt and its PDF (rendered when the mail is sent), or None when
+    no receipt is issued: the setting is off, the organisation has no legal name
+    yet, the gift already has one or there is nothing to receipt.
     """
     if not receipts.get_receipt_settings().per_gift_receipts:
         return None
