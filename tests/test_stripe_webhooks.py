@@ -560,3 +560,45 @@ def test_a_run_lost_with_its_consumer_is_replaced_and_nothing_is_processed_twice
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 2
     attempts = [row.attempts for row in db.session.scalars(select(StripeEvent))]
     assert attempts == [1] * (len(events) + len(more))  # each processed once
+
+
+def test_a_batch_reads_stripe_before_it_takes_the_write_lock(
+    stripe_app, stripe_api, webhook, monkeypatch
+):
+    """Processing asks Stripe for each object (a round trip in production): a batch makes
+    those reads first, then holds the database's write lock only for its own work."""
+    from donations.services.stripe_events import receiving
+
+    queue = queue_of(stripe_app)
+    queue.register_all()
+    monkeypatch.setattr(queue.huey, "immediate", False)
+    gift, session = start_checkout(amount=5000)
+    plan_gift, plan_session = start_checkout(amount=2000, monthly=True, email="b@example.com")
+    events = _paid_events(stripe_api, session) + _paid_events(stripe_api, plan_session)
+    charge_id = stripe_api.local.session_charge_id(session.id)
+    events += stripe_api.local.refund(charge_id, 1000)
+    for event in events:
+        webhook(event)
+    seen: list[str] = []
+    gateway = payments.get_gateway()
+    for name in ("fetch_checkout_session", "fetch_payment", "fetch_charge", "fetch_invoice",
+                 "fetch_subscription", "fetch_refund", "fetch_dispute"):  # fmt: skip
+        real = getattr(gateway, name)
+        monkeypatch.setattr(
+            gateway,
+            name,
+            lambda object_id, real=real, name=name: seen.append(name) or real(object_id),
+        )
+    real_lock = receiving.serialize_writes
+    monkeypatch.setattr(
+        receiving, "serialize_writes", lambda key: seen.append("LOCK") or real_lock(key)
+    )
+    assert receiving.process_received(gateway=gateway, limit=100) == len(events)
+    db.session.commit()
+    assert seen.count("LOCK") == 1 and seen[-1] == "LOCK", seen  # every read came first
+    assert {"fetch_checkout_session", "fetch_invoice", "fetch_charge"} <= set(seen), seen
+    gift, plan_gift = reload(gift), reload(plan_gift)
+    assert (gift.status, gift.refunded_cents) == ("paid", 1000)
+    assert plan_gift.status == "paid"
+    statuses = {row.status for row in db.session.scalars(select(StripeEvent))}
+    assert statuses <= {StripeEventStatus.PROCESSED, StripeEventStatus.IGNORED}

@@ -17,6 +17,7 @@ from donations.integrations.stripe_gateway import GatewayError, PaymentGateway
 from donations.models import StripeEvent, StripeEventStatus, utcnow
 from donations.services.locking import serialize_writes
 from donations.services.stripe_events.handlers import HANDLERS, OBJECT_TYPES
+from donations.services.stripe_events.read_ahead import ReadAhead
 from donations.services.stripe_events.run import Json, NotOurs, Parked, Run
 
 log = logging.getLogger("donations.services.stripe_events")  # the name it always logged under
@@ -100,18 +101,34 @@ def record_event(
 def process_received(*, gateway: PaymentGateway, limit: int) -> int:
     """Process up to ``limit`` stored events still waiting as received, oldest first (the
     order Stripe sent them in, mostly); return how many. Each is locked: two consumers never
-    process the same one."""
-    serialize_writes("stripe")
-    rows = db.session.scalars(
+    process the same one. Stripe is read for the whole batch before the write lock."""
+    waiting = (
         select(StripeEvent)
         .where(StripeEvent.status == StripeEventStatus.RECEIVED)
         .order_by(StripeEvent.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    ).all()
+    )
+    ahead = ReadAhead(gateway)
+    rows = db.session.scalars(waiting).all()
     for row in rows:
-        process_event(row, gateway=gateway)
+        ahead.read_event(row.type, _object_of(row))
+    serialize_writes("stripe")
+    # Another consumer may have taken some while we read (SQLite has no row locks).
+    ids = [row.id for row in rows]
+    rows = (
+        db.session.scalars(
+            waiting.where(StripeEvent.id.in_(ids)).execution_options(populate_existing=True)
+        ).all()
+        or db.session.scalars(waiting).all()
+    )
+    for row in rows:
+        process_event(row, gateway=ahead)
     return len(rows)
+
+
+def _object_of(row: StripeEvent) -> Json:
+    return json.loads(row.payload).get("data", {}).get("object", {})
 
 
 def process_event(
@@ -124,7 +141,7 @@ def process_event(
         row.status = StripeEventStatus.IGNORED
         row.processed_at = utcnow()
         return row
-    obj = json.loads(row.payload).get("data", {}).get("object", {})
+    obj = _object_of(row)
     expected = OBJECT_TYPES.get(row.type)
     if expected is not None and obj.get("object") != expected:
         # Read as the wrong kind, its id would be looked up at the wrong address on every
