@@ -14,6 +14,7 @@ from donations import (
     jobs_cli,
     privacy_cli,
     receipts_cli,
+    reports_cli,
     stripe_cli,
 )
 from donations.extensions import db
@@ -120,6 +121,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(mail_cli)
     stripe_cli.register(app)
     inventory_cli.register(app)
+    reports_cli.register(app)
     receipts_cli.register(app)
     audit_cli.register(app)
     privacy_cli.register(app)

@@ -9,18 +9,24 @@ from sqlalchemy import func, select
 
 from donations.extensions import db
 from donations.models import Item, ItemCategory, Site, StockLevel
-from donations.services import catalog, inventory
+from donations.reports_cli import echo_summary_problems
+from donations.services import catalog, inventory, summaries
 
 inventory_cli = AppGroup("inventory", help="The goods ledger and catalog.")
 
 
 @inventory_cli.command("verify")
 def verify_command() -> None:
-    """Recompute every stock balance from the ledger and report any that differ."""
+    """Recompute every stock balance and stock summary from the ledger; report any that differ."""
     problems = inventory.verify_balances()
+    summary_problems = summaries.verify_stock()
+    echo_summary_problems(summary_problems)
     if not problems:
         count = db.session.scalar(select(func.count()).select_from(StockLevel)) or 0
         click.echo(f"All {count:,} balance{'' if count == 1 else 's'} match the ledger.")
+        if summary_problems:
+            raise SystemExit(1)
+        click.echo("Every stock summary matches the ledger.")
         return
     sites = dict(db.session.execute(select(Site.id, Site.name)).all())
     codes = dict(

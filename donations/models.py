@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     DDL,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -707,6 +708,50 @@ class GiftAdjustment(db.Model):
     gift: Mapped[Gift] = relationship()
 
 
+# --- summaries: totals kept beside their rows (services/summaries) ----------------
+# Each is keyed by a grain ("d" a day, "m" a month, "y" a calendar year) and the
+# first day of that period, so any run of days is read as a few years, months and
+# days. They change in the same transaction as the rows they sum;
+# ``flask reports verify`` and ``flask inventory verify`` recompute them.
+SUMMARY_GRAINS = ("d", "m", "y")
+
+
+class GiftPeriodTotal(db.Model):
+    """The "received" gifts (paid, and correcting entries) of one period, fund, method
+    and currency: the sums the reports and the dashboard show."""
+
+    __tablename__ = "gift_period_totals"
+    __table_args__ = (CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),)
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    starts: Mapped[date] = mapped_column(Date, primary_key=True)
+    fund_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    gifts: Mapped[int] = mapped_column(BigInteger, default=0)
+    gross_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    net_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DonorGiftPeriod(db.Model):
+    """How many gifts a donor gave in one period (paid, not a correction, above zero):
+    donor retention counted in SQL. ``donor_id`` is no foreign key on purpose: merging
+    donors adds the duplicate's rows to the survivor's (``summaries.move_donor``)."""
+
+    __tablename__ = "donor_gift_periods"
+    __table_args__ = (
+        CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),
+        Index("ix_donor_gift_periods_donor", "donor_id", "grain", "starts"),
+    )
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    starts: Mapped[date] = mapped_column(Date, primary_key=True)
+    donor_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gifts: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class StripeEventStatus(enum.StrEnum):
     RECEIVED = "received"  # stored and acknowledged; the job queue processes it next
     PROCESSED = "processed"
@@ -1126,6 +1171,25 @@ class StockEntry(db.Model):
     document: Mapped[StockDocument] = relationship(back_populates="entries")
     item: Mapped[Item] = relationship()
     site: Mapped[Site] = relationship()
+
+
+class StockPeriodTotal(db.Model):
+    """The net quantity of an item moved at a site in one period, by the kind of
+    document (a reversal counts under the kind it undoes): stock on a past date,
+    goods received and distributed, without summing the ledger."""
+
+    __tablename__ = "stock_period_totals"
+    __table_args__ = (
+        CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),
+        Index("ix_stock_period_totals_period", "grain", "starts"),
+    )
+
+    site_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    starts: Mapped[date] = mapped_column(Date, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class InKindGift(db.Model):

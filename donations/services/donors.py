@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 
 from donations.extensions import db
 from donations.models import MAX_ROW_ID, AuditEvent, Donor, Gift, RecurringPlan, Role, User, utcnow
+from donations.services import summaries
 from donations.services.audit import audit_query, describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.text import like_pattern
@@ -294,6 +295,7 @@ def merge_donors(*, actor: User | None, source: Donor, target: Donor) -> Donor:
     check_mergeable(source=source, target=target)
 
     moved: list[str] = []
+    summaries.move_donor(source_id=source.id, target_id=target.id)
     for table, column in _foreign_keys_to_donors():
         where = column == source.id
         if table.name == Donor.__tablename__:

@@ -3,37 +3,31 @@ retention against the previous period, and goods received and distributed.
 
 ``build_report`` returns plain dataclasses (``donations.pdf.report_content``), so
 the page and the PDF (``donations.pdf.report``, through ``report_pdf``) render the
-same numbers. Money rows are summed in SQL over ``gifts.gift_conditions`` with the
-gifts screen's default status ("received": paid gifts and correcting entries), so
-each table's total equals ``gifts.gift_totals`` for the same dates.
+same numbers. Money rows are summed in SQL from the summary tables
+(``services/summaries``), kept in the transaction of every gift with the gifts
+screen's default status ("received": paid gifts and correcting entries), so each
+table's total equals ``gifts.gift_totals`` for the same dates.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from donations.extensions import db
 from donations.models import (
     DocumentKind,
     Fund,
-    Gift,
     GiftMethod,
-    GiftStatus,
-    Item,
-    ItemCategory,
-    StockDocument,
-    StockEntry,
     utcnow,
 )
 from donations.pdf.report import render_report
 from donations.pdf.report_content import GoodsRow, MoneyRow, Report, Retention
+from donations.services import summaries
 from donations.services.errors import InvalidInput
-from donations.services.gifts import GiftFilters, gift_conditions
+from donations.services.gifts import GiftFilters
 from donations.services.giving import default_currency
-from donations.services.periods import start_of_day
 from donations.services.receipts import get_receipt_settings
 
 MAX_DAYS = 3_660  # ten years: a longer period is refused
@@ -60,34 +54,16 @@ def previous_period(date_from: date, date_to: date) -> tuple[date, date]:
 
 
 # --- money ----------------------------------------------------------------------
+# Read from ``gift_period_totals`` (services/summaries): a year's report sums a few
+# year, month and day rows, however many gifts there are.
 
 
-def _month_key():
-    """SQL for "YYYY-MM" of a gift's received_at, in UTC, on SQLite and PostgreSQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", Gift.received_at), "YYYY-MM")
-    return func.substr(Gift.received_at, 1, 7)
-
-
-def _sums(key, filters: GiftFilters) -> list[tuple[object, str, int, int, int, int, int]]:
-    query = (
-        select(
-            key,
-            Gift.currency,
-            func.count(Gift.id),
-            func.coalesce(func.sum(Gift.amount_cents), 0),
-            func.coalesce(func.sum(Gift.total_fee_cents), 0),
-            func.coalesce(func.sum(Gift.returned_cents), 0),
-            func.coalesce(func.sum(Gift.net_cents), 0),
-        )
-        .where(*gift_conditions(filters))
-        .group_by(key, Gift.currency)
-        .order_by(key, Gift.currency)
-    )
-    return [
-        (k, currency, int(n), int(g), int(f), int(r), int(net))
-        for k, currency, n, g, f, r, net in db.session.execute(query)
-    ]
+def _sums(filters: GiftFilters, *, by: str, largest: str = "y") -> list[tuple]:
+    """(key, currency, count, gross, fee, returned, net) of the "received" gifts."""
+    if filters.date_from is None or filters.date_to is None:
+        raise InvalidInput("Choose the first and the last day.", field="date_from")
+    pieces = summaries.cover(filters.date_from, filters.date_to, largest=largest)
+    return summaries.money_sums(pieces, by=by)
 
 
 def _row(label: str, values: tuple) -> MoneyRow:
@@ -109,9 +85,19 @@ def _months_between(date_from: date, date_to: date) -> list[str]:
     return keys
 
 
+def _by_month(filters: GiftFilters) -> dict[tuple[str, str], list[int]]:
+    """Month and day rows folded into months: at most two partial months of days."""
+    found: dict[tuple[str, str], list[int]] = {}
+    for (_grain, starts), currency, *values in _sums(filters, by="starts", largest="m"):
+        sums = found.setdefault((f"{starts:%Y-%m}", currency), [0] * len(values))
+        for index, value in enumerate(values):
+            sums[index] += value
+    return found
+
+
 def month_rows(filters: GiftFilters, currency: str) -> list[MoneyRow]:
     """Sums per month; months without gifts show as zero in ``currency``."""
-    found = {(str(key), cur): values for key, cur, *values in _sums(_month_key(), filters)}
+    found = {key: values for key, values in _by_month(filters).items() if values[0]}
     keys = {key for key, _cur in found}
     if filters.date_from and filters.date_to:
         months = _months_between(filters.date_from, filters.date_to)
@@ -131,66 +117,41 @@ def month_rows(filters: GiftFilters, currency: str) -> list[MoneyRow]:
 
 def fund_rows(filters: GiftFilters) -> list[MoneyRow]:
     names = {fund_id: name for fund_id, name in db.session.execute(select(Fund.id, Fund.name))}
-    rows = [_row(names.get(v[0], f"Fund #{v[0]}"), v) for v in _sums(Gift.fund_id, filters)]
+    rows = [_row(names.get(v[0], f"Fund #{v[0]}"), v) for v in _sums(filters, by="fund_id")]
     return sorted(rows, key=lambda r: (r.currency, -r.gross_cents, r.label))
 
 
 def method_rows(filters: GiftFilters) -> list[MoneyRow]:
     labels = {m.value: m.label for m in GiftMethod}
-    rows = [_row(labels.get(v[0], str(v[0])), v) for v in _sums(Gift.method, filters)]
+    rows = [_row(labels.get(v[0], str(v[0])), v) for v in _sums(filters, by="method")]
     return sorted(rows, key=lambda r: (r.currency, -r.gross_cents, r.label))
 
 
 def total_rows(filters: GiftFilters) -> list[MoneyRow]:
-    return [_row("Total", (None, *v[1:])) for v in _sums(Gift.currency, filters)]
+    return [_row("Total", (None, *v[1:])) for v in _sums(filters, by="currency")]
 
 
 # --- donors ---------------------------------------------------------------------
 
 
-def _gave() -> list:
-    return [
-        Gift.status == GiftStatus.PAID,
-        Gift.is_reversal.is_(False),
-        Gift.amount_cents > 0,
-    ]
-
-
-def _donors_between(date_from: date, date_to: date) -> set[int]:
-    query = (
-        select(Gift.donor_id)
-        .where(
-            *_gave(),
-            Gift.received_at >= start_of_day(date_from),
-            Gift.received_at < start_of_day(date_to + timedelta(days=1)),
-        )
-        .distinct()
-    )
-    return set(db.session.scalars(query))
-
-
 def retention(date_from: date, date_to: date) -> Retention:
-    """Count new, returning, reactivated and lapsed donors for the period."""
+    """Count new, returning, reactivated and lapsed donors for the period, in SQL over
+    ``donor_gift_periods`` (a gift: paid, not a correction, above zero)."""
     before_from, before_to = previous_period(date_from, date_to)
-    now = _donors_between(date_from, date_to)
-    before = _donors_between(before_from, before_to)
-    first_gift = (
-        select(Gift.donor_id)
-        .where(*_gave())
-        .group_by(Gift.donor_id)
-        .having(func.min(Gift.received_at) >= start_of_day(date_from))
+    counts = summaries.donor_counts(
+        now=summaries.cover(date_from, date_to),
+        before=summaries.cover(before_from, before_to),
+        first_day=date_from,
     )
-    first_ever = set(db.session.scalars(first_gift)) & now
-    returning = now & before
     return Retention(
         previous_from=before_from,
         previous_to=before_to,
-        donors=len(now),
-        previous_donors=len(before),
-        new=len(first_ever),
-        returning=len(returning),
-        reactivated=len(now - first_ever - before),
-        lapsed=len(before - now),
+        donors=counts.donors,
+        previous_donors=counts.previous_donors,
+        new=counts.new,
+        returning=counts.returning,
+        reactivated=counts.donors - counts.new - counts.returning,
+        lapsed=counts.previous_donors - counts.returning,
     )
 
 
@@ -199,24 +160,9 @@ def retention(date_from: date, date_to: date) -> Retention:
 
 def goods_rows(date_from: date, date_to: date) -> list[GoodsRow]:
     """Units received and distributed per category, each net of its reversals."""
-    reversed_doc = aliased(StockDocument)
-    kind = func.coalesce(reversed_doc.kind, StockDocument.kind)
-    query = (
-        select(ItemCategory.name, ItemCategory.sort_order, kind, func.sum(StockEntry.quantity))
-        .join(StockDocument, StockDocument.id == StockEntry.document_id)
-        .outerjoin(reversed_doc, reversed_doc.id == StockDocument.reverses_id)
-        .join(Item, Item.id == StockEntry.item_id)
-        .join(ItemCategory, ItemCategory.id == Item.category_id)
-        .where(
-            StockEntry.effective_date >= date_from,
-            StockEntry.effective_date <= date_to,
-            kind.in_([DocumentKind.INTAKE, DocumentKind.DISTRIBUTION]),
-        )
-        .group_by(ItemCategory.name, ItemCategory.sort_order, kind)
-    )
     sums: dict[tuple[int, str], dict[str, int]] = {}
-    for name, order, doc_kind, units in db.session.execute(query):
-        sums.setdefault((order, name), {})[doc_kind] = int(units or 0)
+    for name, order, doc_kind, units in summaries.goods_sums(date_from, date_to):
+        sums.setdefault((order, name), {})[doc_kind] = units
     return [
         GoodsRow(
             category=name,

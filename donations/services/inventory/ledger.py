@@ -34,6 +34,7 @@ from donations.services.errors import DomainError, InvalidInput
 from donations.services.inventory.checks import QUANTITY_MAX, Line, get_site
 from donations.services.locking import serialize_writes
 from donations.services.stock_alerts import queue_low_stock_alerts
+from donations.services.summaries import record_document
 
 LOCK_NAME = "inventory"
 
@@ -165,6 +166,7 @@ def post_document(document: StockDocument, moves: Sequence[Move]) -> PostResult:
         )
         for move in moves
     )
+    record_document(document, moves)
     db.session.flush()
     if fell:
         queue_low_stock_alerts(fell)

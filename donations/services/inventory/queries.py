@@ -9,7 +9,6 @@ from sqlalchemy import Select, case, func, or_, select
 
 from donations.extensions import db
 from donations.models import (
-    DocumentKind,
     InKindGift,
     Item,
     ItemCategory,
@@ -19,6 +18,7 @@ from donations.models import (
     StockLevel,
     utcnow,
 )
+from donations.services import summaries
 
 
 def reversal_of(document: StockDocument) -> StockDocument | None:
@@ -27,18 +27,16 @@ def reversal_of(document: StockDocument) -> StockDocument | None:
 
 
 def stock_as_of(*, site_id: int, day: date) -> list[tuple[Item, int]]:
-    """Return (item, quantity) held at a site at the end of a day, items held only."""
-    total = func.sum(StockEntry.quantity).label("total")
-    rows = db.session.execute(
-        select(StockEntry.item_id, total)
-        .where(StockEntry.site_id == site_id, StockEntry.effective_date <= day)
-        .group_by(StockEntry.item_id)
-        .having(func.sum(StockEntry.quantity) != 0)
-    ).all()
+    """Return (item, quantity) held at a site at the end of a day, items held only.
+
+    The balance now less what moved since, from the summaries: a few rows per item,
+    however long the ledger.
+    """
+    rows = summaries.held_on(site_id=site_id, day=day)
     items = {
         i.id: i for i in db.session.scalars(select(Item).where(Item.id.in_([r[0] for r in rows])))
     }
-    result = [(items[item_id], int(qty)) for item_id, qty in rows]
+    result = [(items[item_id], qty) for item_id, qty in rows]
     return sorted(result, key=lambda pair: (pair[0].name.lower(), pair[0].size))
 
 
@@ -156,55 +154,19 @@ def documents_query(
 def top_distributed(*, days: int = 30, limit: int = 10) -> list[tuple[Item, int]]:
     """Items given out most in the last ``days`` days (reversals netted out)."""
     since = utcnow().date() - timedelta(days=days)
-    out = func.sum(-StockEntry.quantity).label("given")
-    distributed = select(StockDocument.id).where(StockDocument.kind == DocumentKind.DISTRIBUTION)
-    reversed_distributions = (
-        select(StockDocument.id)
-        .where(StockDocument.kind == DocumentKind.REVERSAL)
-        .where(StockDocument.reverses_id.in_(distributed))
-    )
-    rows = db.session.execute(
-        select(StockEntry.item_id, out)
-        .join(StockDocument, StockDocument.id == StockEntry.document_id)
-        .where(
-            StockEntry.effective_date >= since,
-            or_(
-                StockDocument.kind == DocumentKind.DISTRIBUTION,
-                StockDocument.id.in_(reversed_distributions),
-            ),
-        )
-        .group_by(StockEntry.item_id)
-        .having(func.sum(-StockEntry.quantity) > 0)
-        .order_by(out.desc())
-        .limit(limit)
-    ).all()
+    rows = summaries.given_out(first=since, last=summaries.LAST_DAY, limit=limit)
     items = {
         i.id: i for i in db.session.scalars(select(Item).where(Item.id.in_([r[0] for r in rows])))
     }
-    return [(items[item_id], int(given)) for item_id, given in rows]
+    return [(items[item_id], given) for item_id, given in rows]
 
 
 def stock_series(*, item_id: int, site_id: int | None, days: int = 90) -> list[tuple[date, int]]:
     """Stock of an item at the end of each day of the last ``days`` days."""
     today = utcnow().date()
     start = today - timedelta(days=days - 1)
-    base = select(func.coalesce(func.sum(StockEntry.quantity), 0)).where(
-        StockEntry.item_id == item_id, StockEntry.effective_date < start
-    )
-    daily = select(StockEntry.effective_date, func.sum(StockEntry.quantity)).where(
-        StockEntry.item_id == item_id, StockEntry.effective_date >= start
-    )
-    if site_id:
-        base = base.where(StockEntry.site_id == site_id)
-        daily = daily.where(StockEntry.site_id == site_id)
-    level = int(db.session.scalar(base) or 0)
-    changes = dict(db.session.execute(daily.group_by(StockEntry.effective_date)).all())
-    series = []
-    for offset in range(days):
-        day = start + timedelta(days=offset)
-        level += int(changes.get(day, 0))
-        series.append((day, level))
-    return series
+    levels = summaries.daily_levels(item_id=item_id, site_id=site_id, first=start, last=today)
+    return [(start + timedelta(days=offset), level) for offset, level in enumerate(levels)]
 
 
 def on_hand_by_site(item_id: int) -> list[StockLevel]:

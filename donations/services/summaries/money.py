@@ -1,0 +1,301 @@
+"""Gift summaries: ``gift_period_totals`` (what the reports and the dashboard sum) and
+``donor_gift_periods`` (who gave when: retention in SQL), kept by the ORM's flush.
+
+Gifts change in many places (checkout, every Stripe event, offline gifts and their
+corrections, the demo), all through the ORM, so the one write path is the flush
+itself: before it, the rows of the gifts about to change are read as the database
+holds them; after it, again; the difference of their contributions is added to the
+summaries in the same transaction (``periods.add_to``). A statement that bypasses
+the ORM must call ``move_donor``-like code of its own (merging donors does);
+``verify_money`` recomputes every row and finds any drift.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date
+
+from sqlalchemy import (
+    Date,
+    String,
+    cast,
+    delete,
+    event,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, aliased
+
+from donations.extensions import db
+from donations.models import DonorGiftPeriod, Gift, GiftPeriodTotal, GiftStatus
+from donations.services.summaries.periods import (
+    SUMMARY_GRAINS,
+    Piece,
+    SummaryProblem,
+    add_to,
+    covered,
+    differences,
+    period_start,
+    periods_of,
+)
+
+MONEY = GiftPeriodTotal.__table__
+DONORS = DonorGiftPeriod.__table__
+MONEY_KEYS = ("grain", "starts", "fund_id", "method", "currency")
+MONEY_VALUES = ("gifts", "gross_cents", "fee_cents", "returned_cents", "net_cents")
+DONOR_KEYS = ("grain", "starts", "donor_id")
+_BEFORE = "summaries.gifts_before_flush"
+_COLUMNS = (
+    Gift.id,
+    Gift.donor_id,
+    Gift.fund_id,
+    Gift.method,
+    Gift.currency,
+    Gift.status,
+    Gift.is_reversal,
+    Gift.received_at,
+    Gift.amount_cents,
+    Gift.fee_cents,
+    Gift.dispute_fee_cents,
+    Gift.refunded_cents,
+    Gift.dispute_cents,
+)
+
+
+# --- keeping them -----------------------------------------------------------------
+
+
+def _rows(session: Session, ids: Iterable[int]) -> list:
+    ids = sorted(set(ids))
+    found = []
+    for start in range(0, len(ids), 500):
+        query = select(*_COLUMNS).where(Gift.id.in_(ids[start : start + 500]))
+        found.extend(session.connection().execute(query))
+    return found
+
+
+def _add_row(row, sign: int, money: dict, donors: dict) -> None:
+    """Add (``sign`` 1) or take away (-1) one gift row's share of the summaries."""
+    day = row.received_at.astimezone(UTC).date()
+    if row.status == GiftStatus.PAID or row.is_reversal:
+        fee = row.fee_cents + row.dispute_fee_cents
+        returned = row.refunded_cents + row.dispute_cents
+        values = (1, row.amount_cents, fee, returned, row.amount_cents - fee - returned)
+        for grain, starts in periods_of(day):
+            sums = money[(grain, starts, row.fund_id, str(row.method), row.currency)]
+            for index, value in enumerate(values):
+                sums[index] += sign * value
+    if row.status == GiftStatus.PAID and not row.is_reversal and row.amount_cents > 0:
+        for grain, starts in periods_of(day):
+            donors[(grain, starts, row.donor_id)] += sign
+
+
+def _write(money: dict, donors: dict) -> None:
+    add_to(
+        MONEY,
+        MONEY_KEYS,
+        (
+            dict(zip(MONEY_KEYS + MONEY_VALUES, (*key, *sums), strict=True))
+            for key, sums in sorted(money.items())
+            if any(sums)
+        ),
+    )
+    add_to(
+        DONORS,
+        DONOR_KEYS,
+        (
+            {"grain": g, "starts": s, "donor_id": d, "gifts": n}
+            for (g, s, d), n in sorted(donors.items())
+            if n
+        ),
+    )
+
+
+def _identity(obj: Gift) -> int | None:
+    identity = sa_inspect(obj).identity
+    return identity[0] if identity else None
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context, _instances) -> None:
+    changed, added = set(), []
+    for obj in session.new:
+        if isinstance(obj, Gift):
+            added.append(obj)
+    for obj in session.dirty:
+        if isinstance(obj, Gift) and session.is_modified(obj, include_collections=False):
+            changed.add(_identity(obj))
+    deleted = {_identity(obj) for obj in session.deleted if isinstance(obj, Gift)}
+    changed.discard(None)
+    deleted.discard(None)
+    if not (changed or added or deleted):
+        session.info.pop(_BEFORE, None)
+        return
+    session.info[_BEFORE] = (_rows(session, changed | deleted), changed, added)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context) -> None:
+    pending = session.info.pop(_BEFORE, None)
+    if pending is None:
+        return
+    before, changed, added = pending
+    after_ids = changed | {obj.id for obj in added}  # inserted: ids set, not yet identities
+    after_ids.discard(None)
+    money: dict = defaultdict(lambda: [0, 0, 0, 0, 0])
+    donors: dict = defaultdict(int)
+    for row in before:
+        _add_row(row, -1, money, donors)
+    for row in _rows(session, after_ids):
+        _add_row(row, 1, money, donors)
+    _write(money, donors)
+
+
+def move_donor(*, source_id: int, target_id: int) -> None:
+    """Merging donors: the duplicate's periods are added to the survivor's."""
+    rows = db.session.execute(
+        select(DONORS.c.grain, DONORS.c.starts, DONORS.c.gifts).where(
+            DONORS.c.donor_id == source_id
+        )
+    ).all()
+    add_to(
+        DONORS,
+        DONOR_KEYS,
+        ({"grain": g, "starts": s, "donor_id": target_id, "gifts": n} for g, s, n in rows),
+    )
+    db.session.execute(delete(DONORS).where(DONORS.c.donor_id == source_id))
+
+
+# --- reading them -----------------------------------------------------------------
+
+
+def money_sums(pieces: list[Piece], *, by: str) -> list[tuple]:
+    """(key, currency, gifts, gross, fee, returned, net) over ``pieces``, grouped by
+    ``by``: "fund_id", "method", "currency" or "starts" (with the grain: a month's
+    or a day's row)."""
+    keys = [MONEY.c.grain, MONEY.c.starts] if by == "starts" else [MONEY.c[by]]
+    query = (
+        select(
+            *keys,
+            MONEY.c.currency,
+            *(func.sum(MONEY.c[name]) for name in MONEY_VALUES),
+        )
+        .where(covered(MONEY, pieces))
+        .group_by(*keys, MONEY.c.currency)
+        .having(func.sum(MONEY.c.gifts) != 0)
+        .order_by(*keys, MONEY.c.currency)
+    )
+    found = []
+    for row in db.session.execute(query):
+        key = (row[0], row[1]) if by == "starts" else row[0]
+        found.append((key, *row[len(keys) : len(keys) + 1], *(int(v) for v in row[-5:])))
+    return found
+
+
+@dataclass(frozen=True)
+class DonorCounts:
+    donors: int
+    previous_donors: int
+    new: int
+    returning: int
+
+
+def donor_counts(*, now: list[Piece], before: list[Piece], first_day: date) -> DonorCounts:
+    """Donors who gave in ``now``, in ``before``, in both, and for the first time ever
+    in ``now`` (no gift before ``first_day``): all counted in SQL."""
+    gave = DONORS.c.gifts > 0
+    now_q = select(DONORS.c.donor_id).where(covered(DONORS, now), gave).distinct().cte("now")
+    before_q = (
+        select(DONORS.c.donor_id).where(covered(DONORS, before), gave).distinct().cte("before")
+    )
+    earlier = aliased(DONORS)
+    gave_earlier = exists().where(
+        earlier.c.donor_id == now_q.c.donor_id,
+        earlier.c.grain == "d",
+        earlier.c.starts < first_day,
+        earlier.c.gifts > 0,
+    )
+    query = select(
+        select(func.count()).select_from(now_q).scalar_subquery(),
+        select(func.count()).select_from(before_q).scalar_subquery(),
+        select(func.count()).select_from(now_q).where(~gave_earlier).scalar_subquery(),
+        select(func.count())
+        .select_from(now_q)
+        .where(now_q.c.donor_id.in_(select(before_q.c.donor_id)))
+        .scalar_subquery(),
+    )
+    donors, previous, new, returning = (int(v or 0) for v in db.session.execute(query).one())
+    return DonorCounts(donors, previous, new, returning)
+
+
+# --- checking them ----------------------------------------------------------------
+
+
+def _gift_day():
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("UTC", Gift.received_at), Date)
+    return type_coerce(func.substr(Gift.received_at, 1, 10, type_=String), Date)
+
+
+def expected_money(grain: str):
+    """SELECT of every ``gift_period_totals`` row of ``grain``, summed from the gifts."""
+    starts = period_start(grain, _gift_day(), dialect=db.session.get_bind().dialect.name)
+    fee = Gift.fee_cents + Gift.dispute_fee_cents
+    returned = Gift.refunded_cents + Gift.dispute_cents
+    return (
+        select(
+            literal(grain, String).label("grain"),
+            starts.label("starts"),
+            Gift.fund_id,
+            Gift.method,
+            Gift.currency,
+            func.count(Gift.id),
+            func.sum(Gift.amount_cents),
+            func.sum(fee),
+            func.sum(returned),
+            func.sum(Gift.amount_cents - fee - returned),
+        )
+        .where(or_(Gift.status == GiftStatus.PAID, Gift.is_reversal.is_(True)))
+        .group_by(starts, Gift.fund_id, Gift.method, Gift.currency)
+    )
+
+
+def expected_donors(grain: str):
+    """SELECT of every ``donor_gift_periods`` row of ``grain``, counted from the gifts."""
+    starts = period_start(grain, _gift_day(), dialect=db.session.get_bind().dialect.name)
+    return (
+        select(literal(grain, String).label("grain"), starts.label("starts"), Gift.donor_id)
+        .add_columns(func.count(Gift.id))
+        .where(Gift.status == GiftStatus.PAID, Gift.is_reversal.is_(False), Gift.amount_cents > 0)
+        .group_by(starts, Gift.donor_id)
+    )
+
+
+def verify_money() -> list[SummaryProblem]:
+    """Recompute every gift and donor summary row from the gifts; return the differences."""
+    problems = []
+    for grain in SUMMARY_GRAINS:
+        recorded = select(*(MONEY.c[n] for n in MONEY_KEYS + MONEY_VALUES)).where(
+            MONEY.c.grain == grain,
+            or_(*(MONEY.c[n] != 0 for n in MONEY_VALUES)),
+        )
+        problems += differences(MONEY.name, recorded, expected_money(grain), len(MONEY_KEYS))
+        recorded = select(*(DONORS.c[n] for n in (*DONOR_KEYS, "gifts"))).where(
+            DONORS.c.grain == grain, DONORS.c.gifts != 0
+        )
+        problems += differences(DONORS.name, recorded, expected_donors(grain), len(DONOR_KEYS))
+    return problems
+
+
+def count_rows() -> int:
+    """How many summary rows there are for gifts and donors."""
+    return sum(
+        int(db.session.scalar(select(func.count()).select_from(t)) or 0) for t in (MONEY, DONORS)
+    )

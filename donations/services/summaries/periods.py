@@ -1,0 +1,143 @@
+"""Periods of the summary tables: a day ("d"), a month ("m") or a calendar year ("y"),
+each named by its first day; covering a run of days with as few of them as possible;
+adding deltas to summary rows with one UPSERT that stays exact under concurrent writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    Table,
+    and_,
+    cast,
+    except_,
+    false,
+    func,
+    or_,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from donations.extensions import db
+
+SUMMARY_GRAINS = ("d", "m", "y")
+LAST_DAY = date(9999, 12, 31)
+Piece = tuple[str, date, date]  # grain, first and last "starts" covered
+
+
+def periods_of(day: date) -> list[tuple[str, date]]:
+    """The day, its month and its year: the three rows a change on ``day`` adds to."""
+    return [("d", day), ("m", day.replace(day=1)), ("y", date(day.year, 1, 1))]
+
+
+def _month_end(day: date) -> date:
+    following = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+    return following - timedelta(days=1)
+
+
+def cover(first: date, last: date, *, largest: str = "y") -> list[Piece]:
+    """The fewest periods that together are exactly the days ``first``..``last``.
+
+    Returns (grain, lo, hi) runs: the rows of ``grain`` whose ``starts`` lies in
+    lo..hi. ``largest="m"`` stops at months (a report's months), "d" at days.
+    """
+    pieces: list[Piece] = []
+
+    def add(grain: str, start: date) -> None:
+        if pieces and pieces[-1][0] == grain:
+            pieces[-1] = (grain, pieces[-1][1], start)
+        else:
+            pieces.append((grain, start, start))
+
+    day = first
+    while day <= last:
+        if largest == "y" and day.month == 1 and day.day == 1 and date(day.year, 12, 31) <= last:
+            years = last.year - day.year + (1 if (last.month, last.day) == (12, 31) else 0)
+            pieces.append(("y", day, date(day.year + years - 1, 1, 1)))
+            if day.year + years > LAST_DAY.year:
+                break
+            day = date(day.year + years, 1, 1)
+        elif largest in "ym" and day.day == 1 and _month_end(day) <= last:
+            add("m", day)
+            if _month_end(day) == LAST_DAY:
+                break
+            day = _month_end(day) + timedelta(days=1)
+        else:
+            add("d", day)
+            if day == LAST_DAY:
+                break
+            day += timedelta(days=1)
+    return pieces
+
+
+def covered(table: Table, pieces: Sequence[Piece]) -> ColumnElement[bool]:
+    """WHERE condition: the rows of ``table`` that make up ``pieces``."""
+    if not pieces:
+        return false()
+    return or_(
+        *(
+            and_(table.c.grain == grain, table.c.starts >= lo, table.c.starts <= hi)
+            for grain, lo, hi in pieces
+        )
+    )
+
+
+def add_to(table: Table, keys: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
+    """Add each row's values to the row with its keys, creating it at zero first.
+
+    ``INSERT ... ON CONFLICT DO UPDATE SET v = v + excluded.v``: the database adds,
+    under the row's lock, so concurrent writers never lose a change.
+    """
+    rows = [dict(row) for row in rows]
+    if not rows:
+        return
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = [name for name in rows[0] if name not in keys]
+    for start in range(0, len(rows), 500):
+        statement = insert(table).values(rows[start : start + 500])
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: table.c[name] + statement.excluded[name] for name in values},
+        )
+        db.session.connection().execute(statement)
+
+
+def period_start(grain: str, day_expr, *, dialect: str) -> ColumnElement[date]:
+    """SQL for the first day of the ``grain`` period holding the date ``day_expr``."""
+    if grain == "d":
+        return day_expr
+    if dialect == "postgresql":
+        unit = "month" if grain == "m" else "year"
+        return cast(func.date_trunc(unit, day_expr), Date)
+    cut = 7 if grain == "m" else 4
+    tail = "-01" if grain == "m" else "-01-01"
+    return type_coerce(func.substr(day_expr, 1, cut, type_=String).concat(tail), Date)
+
+
+@dataclass(frozen=True)
+class SummaryProblem:
+    """A summary row that differs from what its rows add up to."""
+
+    table: str
+    key: tuple
+    recorded: tuple | None
+    from_rows: tuple | None
+
+
+def differences(table_name: str, recorded, expected, width: int) -> list[SummaryProblem]:
+    found: dict[tuple, list] = {}
+    for side, query in ((0, except_(recorded, expected)), (1, except_(expected, recorded))):
+        for row in db.session.execute(query):
+            key = tuple(row[:width])
+            found.setdefault(key, [None, None])[side] = tuple(row[width:])
+    return [
+        SummaryProblem(table_name, key, sides[0], sides[1])
+        for key, sides in sorted(found.items(), key=lambda pair: str(pair[0]))
+    ]
