@@ -21,7 +21,7 @@ AFTER = "status IN ('open', 'received', 'cancelled', 'expired')"
 
 def _pledge_status_check(condition):
     # SQLite rebuilds the table (batch mode) to change a CHECK; PostgreSQL alters it in place.
-    with op.batch_alter_table('pledges', schema=None, recreate='always') as batch_op:
+    with op.batch_alter_table('pledges', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_pledges_status_known'), type_='check')
         batch_op.create_check_constraint('status_known', condition)
 
