@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from test_inventory_concurrency import race
 
 from donations.extensions import db
 from donations.jobs import daily
@@ -450,3 +451,30 @@ def test_flask_jobs_list_marks_the_periodic_jobs(app):
     lines = result.output.splitlines()
     for name in ("expire_stale_pledges", "send_low_stock_digest", "remind_past_due_plans"):
         assert f"donations.jobs.daily.{name}  (periodic)" in lines
+
+
+# --- two runs at once (two consumers) -------------------------------------------
+
+
+def test_two_digest_runs_at_once_send_one_digest(app, goods, par):
+    par(goods.shelter, SOAP=10)
+    outcomes = race(app, [lambda: stock_digest.send_low_stock_digests(day=DAY)] * 3)
+    assert outcomes == ["ok"] * 3
+    assert len(mails("low_stock_digest")) == 1
+
+
+def test_two_reminder_runs_at_once_remind_once(app, plan):
+    live(app)
+    outcomes = race(app, [lambda: plan_reminders.remind_past_due_plans(now=utcnow())] * 3)
+    assert outcomes == ["ok"] * 3
+    assert len(mails("plan_past_due")) == 1
+    assert len(audit_events("plan.payment_reminder")) == 1
+
+
+def test_two_expiry_runs_at_once_expire_each_pledge_once(app, goods):
+    for days in (20, 30):
+        make_pledge(goods, utcnow().date() - timedelta(days=days), SOAP=1)
+    outcomes = race(app, [lambda: pledge_expiry.expire_stale_pledges(now=utcnow())] * 3)
+    assert outcomes == ["ok"] * 3
+    assert len(audit_events("pledge.expired")) == 2
+    assert len(mails("pledge_expired")) == 2

@@ -100,7 +100,11 @@ def remind_past_due_plans(*, now: datetime) -> int:
         test = is_test_plan(plan)
         if (live and test) or not plan.donor.email:
             continue
-        db.session.refresh(plan, with_for_update=True)  # two runs at once: one reminds
+        # Two runs at once: the second waits here, then sees the first's reminder.
+        db.session.execute(
+            select(RecurringPlan.id).where(RecurringPlan.id == plan.id).with_for_update()
+        )
+        db.session.refresh(plan)
         episode = episode_of(plan)
         if plan.status != PlanStatus.PAST_DUE or plan.reminded_invoice_id == episode:
             continue

@@ -82,7 +82,8 @@ def _describe(pledge: Pledge, quantities: dict[int, int]) -> str:
 
 def expire_pledge(pledge: Pledge, *, days: int, now: datetime) -> Expiry | None:
     """Expire one stale open pledge (locked and looked at again first); None if it is not."""
-    db.session.refresh(pledge, with_for_update=True)
+    db.session.execute(select(Pledge.id).where(Pledge.id == pledge.id).with_for_update())
+    db.session.refresh(pledge)
     if pledge.status != PledgeStatus.OPEN or pledge.expected_on >= now.date() - timedelta(
         days=days
     ):

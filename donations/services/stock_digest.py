@@ -22,6 +22,7 @@ from donations.extensions import db
 from donations.models import DigestSend, Site, StockLevel
 from donations.services.inventory import under_par_query
 from donations.services.links import absolute_url
+from donations.services.locking import serialize_writes
 from donations.services.mail import queue_mail
 from donations.services.stock_alerts import level_line
 
@@ -105,6 +106,7 @@ def send_low_stock_digests(*, day: date) -> int:
     Each digest and its ``DigestSend`` row are written in a savepoint: a digest another run
     wrote first for the same address and day is skipped, not sent again.
     """
+    serialize_writes(DIGEST_KIND)  # SQLite: a second run reads after the first has written
     queued = 0
     for to_addr, shortages in sorted(shortages_by_contact().items()):
         if already_sent(to_addr, day):
