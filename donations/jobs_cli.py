@@ -27,22 +27,40 @@ jobs_cli = AppGroup("jobs", help="The background job queue.")
 
 @jobs_cli.command("work")
 @click.option("--workers", default=2, show_default=True, help="Jobs run at the same time.")
-def work_command(workers: int) -> None:
-    """Run a queue consumer here until Ctrl+C (or SIGTERM): it runs jobs as they come."""
+@click.option(
+    "--periodic/--no-periodic",
+    default=True,
+    show_default=True,
+    help="Also enqueue the periodic jobs on their schedule (one consumer is enough).",
+)
+def work_command(workers: int, periodic: bool) -> None:
+    """Run a queue consumer here until Ctrl+C (or SIGTERM): it runs jobs as they come.
+
+    Every periodic job is safe to run twice, but with several consumers only one needs
+    to keep the schedule: start the others with --no-periodic.
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     queue = queue_of(app)
     if queue.huey.immediate:
         raise click.ClickException("JOBS_IMMEDIATE is on: jobs run inline, a consumer has no work.")
     names = queue.register_all()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    click.echo(f"Consumer: {workers} worker(s) for {len(names)} jobs ({', '.join(names)}).")
+    schedule = "keeps the periodic schedule" if periodic else "no periodic schedule"
+    click.echo(
+        f"Consumer: {workers} worker(s), {schedule}, for {len(names)} jobs ({', '.join(names)})."
+    )
     heartbeat = Heartbeat(app)
     heartbeat.start()
     try:
         # Idle workers look at the queue at least once a second (Huey's default backs off to
         # 10 s), so a burst after a quiet spell starts at once.
         queue.huey.create_consumer(
-            workers=workers, worker_type="thread", initial_delay=0.05, backoff=1.5, max_delay=1.0
+            workers=workers,
+            worker_type="thread",
+            periodic=periodic,
+            initial_delay=0.05,
+            backoff=1.5,
+            max_delay=1.0,
         ).run()
     finally:
         heartbeat.stop()

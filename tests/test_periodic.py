@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from test_inventory_concurrency import race
 
+from donations.config import settings_from_env
 from donations.extensions import db
 from donations.jobs import daily
 from donations.models import (
@@ -478,3 +479,13 @@ def test_two_expiry_runs_at_once_expire_each_pledge_once(app, goods):
     assert outcomes == ["ok"] * 3
     assert len(audit_events("pledge.expired")) == 2
     assert len(mails("pledge_expired")) == 2
+
+
+def test_the_expiry_settings_come_from_the_environment_too():
+    assert settings_from_env({"PLEDGE_EXPIRY_DAYS": "21", "PLEDGE_EXPIRY_MAIL": "no"}) == {
+        "PLEDGE_EXPIRY_DAYS": 21,
+        "PLEDGE_EXPIRY_MAIL": False,
+    }
+    with pytest.raises(ValueError, match="PLEDGE_EXPIRY_DAYS must be a whole number"):
+        settings_from_env({"PLEDGE_EXPIRY_DAYS": "soon"})
+    assert pledge_expiry.expiry_days(21) == 21
