@@ -46,6 +46,10 @@ class Defaults:
     LOGIN_RATE_LIMIT = "10 per minute"
     GIVE_CHECKOUT_RATE_LIMIT = "20 per minute"  # per address: a brake on card testing
     PLEDGE_RATE_LIMIT = "10 per minute"  # per address: pledges are public and send mail
+    # A pledge still open this many days after its expected day expires (the daily job at
+    # 04:10 UTC); what arrived is kept. PLEDGE_EXPIRY_MAIL tells the pledger.
+    PLEDGE_EXPIRY_DAYS = 14
+    PLEDGE_EXPIRY_MAIL = True
 
     # Mail. With no MAIL_SERVER, messages are written as .eml files under
     # instance/mail/ instead of being sent.
@@ -136,6 +140,8 @@ ENV_SETTINGS: dict[str, type] = {
     "STRIPE_API_BASE": str,
     "STRIPE_API_VERSION": str,
     "RECEIPTS_TEST_MODE": bool,
+    "PLEDGE_EXPIRY_DAYS": int,
+    "PLEDGE_EXPIRY_MAIL": bool,
     "REDIS_URL": str,
     "JOBS_SQLITE_PATH": str,
     "JOBS_IMMEDIATE": bool,

@@ -542,6 +542,10 @@ class RecurringPlan(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_payment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_failed_invoice_id: Mapped[str | None] = mapped_column(String(255))
+    # The failure episode (its failed invoice) the donor was last reminded of, and when:
+    # one reminder per episode (services/plan_reminders.py).
+    reminded_invoice_id: Mapped[str | None] = mapped_column(String(255))
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     donor: Mapped[Donor] = relationship()
     fund: Mapped[Fund] = relationship()
@@ -1220,6 +1224,9 @@ class PledgeStatus(enum.StrEnum):
     OPEN = "open"  # waiting for (the rest of) the goods
     RECEIVED = "received"  # everything arrived, or staff closed it
     CANCELLED = "cancelled"
+    # Not (all) delivered within PLEDGE_EXPIRY_DAYS of its day: the rest is no longer
+    # expected; what did arrive stays recorded.
+    EXPIRED = "expired"
 
 
 class Pledge(db.Model):
@@ -1553,6 +1560,22 @@ class JobRun(db.Model):
     # The consumer (``<host>:<pid>``) running its latest attempt: if that consumer falls
     # silent while the run is "running", the run was lost with it.
     consumer: Mapped[str] = mapped_column(String(255), default="", server_default="")
+
+
+class DigestSend(db.Model):
+    """One periodic digest mailed to one address on one day: the day's run sends it once."""
+
+    __tablename__ = "digest_sends"
+    __table_args__ = (
+        UniqueConstraint("kind", "to_addr", "sent_on", name="uq_digest_sends_once_a_day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. "low_stock_digest"
+    to_addr: Mapped[str] = mapped_column(String(254))
+    sent_on: Mapped[date] = mapped_column(Date)  # the UTC day it is for
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("mail_outbox.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class QueueConsumer(db.Model):

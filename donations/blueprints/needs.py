@@ -55,6 +55,7 @@ STATUS_FILTERS = {
     PledgeStatus.OPEN.value: "Open",
     PledgeStatus.RECEIVED.value: "Received",
     PledgeStatus.CANCELLED.value: "Cancelled",
+    PledgeStatus.EXPIRED.value: "Expired",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from donations.jobs import (
     backup,
+    daily,
     mail_worker,
     stripe_retry,
     stripe_webhooks,
@@ -11,4 +12,12 @@ from donations.jobs import (
     year_end_queue,
 )
 
-__all__ = ["backup", "mail_worker", "stripe_retry", "stripe_webhooks", "tracking", "year_end_queue"]
+__all__ = [
+    "backup",
+    "daily",
+    "mail_worker",
+    "stripe_retry",
+    "stripe_webhooks",
+    "tracking",
+    "year_end_queue",
+]

@@ -1,4 +1,8 @@
-"""Low-stock mail: a site's contact hears once when an item falls under par."""
+"""Low-stock mail: a site's contact hears once when an item falls under par.
+
+The daily digest of everything still under par is ``services/stock_digest.py``; both
+name sites only, never an address (a confidential shelter's is never mailed).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,11 @@ from donations.extensions import db
 from donations.models import Item, Site, StockLevel
 from donations.services.links import absolute_url
 from donations.services.mail import queue_mail
+
+
+def level_line(item: Item, level: StockLevel) -> str:
+    """One item under par, as the low-stock mails list it."""
+    return f"- {item.label}: {level.on_hand} {item.unit} on hand, par {level.par_level}"
 
 
 def queue_low_stock_alerts(levels: Sequence[StockLevel]) -> int:
@@ -31,10 +40,7 @@ def queue_low_stock_alerts(levels: Sequence[StockLevel]) -> int:
             "",
         ]
         for level in sorted(site_levels, key=lambda lv: db.session.get(Item, lv.item_id).name):
-            item = db.session.get(Item, level.item_id)
-            lines.append(
-                f"- {item.label}: {level.on_hand} {item.unit} on hand, par {level.par_level}"
-            )
+            lines.append(level_line(db.session.get(Item, level.item_id), level))
         lines += [
             "",
             'They now appear on the public "What we need now" list (without the site or '
