@@ -11,7 +11,7 @@ import os
 import tempfile
 import urllib.request
 
-from _common import gunicorn, instance, measure_get
+from _common import gunicorn, instance, measure_get_fast
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
             results: dict[str, list[float]] = {"give": [], "bare": []}
             for _ in range(args.rounds):  # alternate, so drift hits both alike
                 for name, port, path in (("give", app_port, "/give"), ("bare", bare_port, "/")):
-                    rate, errors = measure_get(
+                    rate, errors = measure_get_fast(
                         port, path, seconds=args.seconds, concurrency=args.concurrency
                     )
                     if errors:
