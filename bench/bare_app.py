@@ -25,3 +25,15 @@ TEMPLATE = app.jinja_env.from_string(SOURCE)  # compiled once
 @app.get("/")
 def page():
     return TEMPLATE.render(title="Give")
+
+
+BYTES = TEMPLATE.render(title="Give").encode()
+
+
+def raw(environ, start_response):
+    """No framework at all: the load generator's ceiling, to show it is not what is measured."""
+    start_response(
+        "200 OK",
+        [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(BYTES)))],
+    )
+    return [BYTES]
