@@ -28,7 +28,7 @@ from donations.models import (
     StockEntry,
     utcnow,
 )
-from donations.pdf.report import render_report
+from donations.pdf.documents import render_report
 from donations.pdf.report_content import GoodsRow, MoneyRow, Report, Retention
 from donations.services.errors import InvalidInput
 from donations.services.gifts import GiftFilters, gift_conditions
