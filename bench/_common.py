@@ -153,3 +153,92 @@ def measure_get(port: int, path: str, *, seconds: float, concurrency: int) -> tu
         t.join()
     elapsed = time.monotonic() - started
     return sum(counts) / elapsed, sum(errors)
+
+
+def _fetch_loop(port: int, path: str, stop_at: float, connections: int, out) -> None:
+    """One client process: ``connections`` threads sending raw GETs until ``stop_at``.
+
+    Raw sockets and a pre-built request keep the client's own cost per request small, so the
+    server, not the load generator, is what is measured (http.client costs several times more).
+    """
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept-Encoding: identity\r\n\r\n"
+    ).encode()
+    ok = [0] * connections
+    bad = [0] * connections
+
+    def one(i: int) -> None:
+        sock = None
+        buffer = b""
+        while time.time() < stop_at:
+            try:
+                if sock is None:
+                    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+                    buffer = b""
+                sock.sendall(request)
+                while b"\r\n\r\n" not in buffer:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        raise OSError("closed before the headers")
+                    buffer += chunk
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                lower = head.lower()
+                length = int(lower.split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+                while len(buffer) < length:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        raise OSError("closed before the body")
+                    buffer += chunk
+                buffer = buffer[length:]
+                if head.startswith(b"HTTP/1.1 200") or head.startswith(b"HTTP/1.0 200"):
+                    ok[i] += 1
+                else:
+                    bad[i] += 1
+                if b"connection: close" in lower:  # gunicorn's sync workers close every time
+                    sock.close()
+                    sock = None
+            except (OSError, IndexError, ValueError):
+                bad[i] += 1
+                if sock is not None:
+                    sock.close()
+                sock = None
+        if sock is not None:
+            sock.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put((sum(ok), sum(bad)))
+
+
+def measure_get_fast(
+    port: int, path: str, *, seconds: float, concurrency: int, processes: int = 2
+) -> tuple[float, int]:
+    """Like ``measure_get``, from ``processes`` client processes with raw sockets.
+
+    Several processes, so the client's Python is not one core's worth of GIL; raw sockets, so
+    each request costs the client little. Returns (successful req/s, failed requests).
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    per_process = [
+        concurrency // processes + (i < concurrency % processes) for i in range(processes)
+    ]
+    started = time.time()
+    stop_at = started + seconds
+    workers = [
+        context.Process(target=_fetch_loop, args=(port, path, stop_at, n, results))
+        for n in per_process
+        if n
+    ]
+    for w in workers:
+        w.start()
+    totals = [results.get() for _ in workers]
+    for w in workers:
+        w.join()
+    elapsed = time.time() - started
+    return sum(t[0] for t in totals) / elapsed, sum(t[1] for t in totals)

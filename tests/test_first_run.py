@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from donations.extensions import db
 from donations.models import PlanStatus, RecurringPlan, Role, utcnow
 from donations.services import gifts, giving
@@ -92,3 +96,23 @@ def test_a_refused_page_says_who_is_signed_in(staff_client):
     response = staff_client.get("/gifts/")
     assert response.status_code == 403
     assert "with the <strong>staff</strong> role" in response.get_data(as_text=True)
+
+
+def test_the_app_starts_without_loading_reportlab_or_stripe(tmp_path):
+    """Drawing PDFs and calling Stripe load their libraries on first use, not at start-up."""
+    code = (
+        "import sys\n"
+        "from donations import create_app\n"
+        "create_app()\n"
+        "print(sorted(m for m in ('reportlab', 'stripe', 'requests') if m in sys.modules))\n"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        "SECRET_KEY": "test",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from donations.extensions import db
 from donations.integrations.stripe_gateway import GatewayError
@@ -754,3 +754,59 @@ def test_with_the_organisation_profile_the_thanks_page_offers_the_receipt(
     assert pdf.status_code == 200
     assert pdf.mimetype == "application/pdf"
     assert pdf.data.startswith(b"%PDF")
+
+
+# --- the blank form: one query, the same page drawn or kept ----------------------------
+
+
+def test_a_strangers_blank_form_reads_the_database_once(make_app, funds):
+    app = make_app(GIVE_PAGE_CACHE=False)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = app.test_client().get("/give")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    assert "Review my gift" in response.get_data(as_text=True)
+    assert len(statements) == 1, statements
+
+
+def test_the_blank_form_drawn_every_time_is_the_kept_page(make_app, funds):
+    drawn_app, kept_app = make_app(GIVE_PAGE_CACHE=False), make_app(GIVE_PAGE_CACHE=True)
+    drawn = drawn_app.test_client().get("/give").get_data(as_text=True)
+    kept = [kept_app.test_client().get("/give").get_data(as_text=True) for _ in range(2)]
+    assert drawn == kept[0] == kept[1]
+    assert 'id="amount-0" name="amount" type="radio" value="2500"' in drawn
+
+
+def test_a_refused_form_keeps_what_was_typed_escaped_with_each_error_linked(client, funds):
+    fund_id = str(next(iter(funds.values())).id)
+    html = client.post(
+        "/give",
+        data={
+            "amount": "other",
+            "other_amount": "12.x",
+            "frequency": "monthly",
+            "fund": fund_id,
+            "tribute_type": "memory",
+            "tribute_name": "A <b>",
+            "tribute_notify_email": "bad",
+            "name": "",
+            "email": "x@",
+        },
+    ).get_data(as_text=True)
+    assert 'value="A &lt;b&gt;"' in html and "<b>" not in html
+    assert '<option selected value="memory">In memory of someone</option>' in html
+    assert 'checked id="frequency-1" name="frequency" required type="radio"' in html
+    for field in ("other_amount", "tribute_notify_email", "name", "email"):
+        assert f'<a href="#{field}">' in html
+        tag = rf'<input aria-describedby="[^"]*{field}-error" aria-invalid="true"[^>]* id="{field}"'
+        assert re.search(tag, html), field
+        assert f'<p class="error" id="{field}-error">' in html

@@ -28,6 +28,13 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from donations.authz import public
+from donations.blueprints.give_controls import (
+    blank_values,
+    donation_controls,
+    error_summary,
+    form_values,
+    sections,
+)
 from donations.blueprints.give_forms import (
     DonationForm,
     TestPaymentForm,
@@ -40,14 +47,11 @@ from donations.blueprints.give_forms import (
 )
 from donations.extensions import limiter
 from donations.forms import EmptyForm
-from donations.models import Frequency, Fund, Gift, GiftStatus, GivingSettings, PlanStatus
-from donations.money import format_money
+from donations.models import Frequency, Gift, GiftStatus, PlanStatus
 from donations.services import giving, payments, receipt_delivery, receipts
 from donations.services.errors import DomainError, NotFound
-from donations.services.funds import format_short
 from donations.services.gift_queries import fund_or_none
 from donations.services.links import absolute_url
-from donations.services.organization import current_organization_name
 from donations.services.payments import GatewayError
 from donations.unit_of_work import unit_of_work
 
@@ -78,70 +82,54 @@ DEFAULT_IMPACT = (
 )
 
 
-def _form_page(form: DonationForm, settings: GivingSettings, funds: list[Fund], currency: str):
-    presets = settings.preset_list
-    example = presets[(len(presets) - 1) // 2] if presets else settings.min_amount_cents
-    cover = giving.fee_cover(example, cover=True, settings=settings)
-    needs_url = url_for("needs.index") if "needs.index" in current_app.view_functions else None
+def _form_page(page: giving.DonationPage, form: DonationForm | None = None):
+    """Draw the donation form: blank, or ``form`` as submitted or refilled, with its errors."""
+    values, errors = form_values(form) if form is not None else (blank_values(page), None)
+    controls = donation_controls(page, values, errors)
     return render_template(
         "give/index.html",
-        form=form,
-        fund_hints={str(fund.id): _fund_hint(fund) for fund in funds},
-        fee_example=(
-            f"For a {format_short(example, currency)} gift that adds "
-            f"{format_money(cover.covered_cents, currency)}. "
-            "You will see the exact total before you pay."
-        ),
-        impact_text=settings.impact_text or DEFAULT_IMPACT,
-        needs_url=needs_url,
+        sections=sections(controls),
+        summary=error_summary(form, controls) if form is not None else None,
+        csrf=current_app.config.get("WTF_CSRF_ENABLED", True),
+        action=url_for("give.index"),
+        impact_text=page.settings.impact_text or DEFAULT_IMPACT,
+        needs_url=url_for("needs.index") if "needs.index" in current_app.view_functions else None,
     )
 
+
+# --- the blank form, for strangers, from memory ----------------------------------------
 
 _CSRF_MARK = "\x00csrf\x00"
-_CACHE_KEY = "donations.give_form_pages"
+_CACHE_KEY = "donations.give_blank_pages"
 
 
-def _cacheable() -> bool:
-    """A blank form for a stranger with no messages waiting looks the same to everyone."""
-    return not current_user.is_authenticated and not session.get("_flashes")
+def _blank_form_page(page: giving.DonationPage):
+    """The blank form; for a stranger with no message waiting, from memory when allowed.
 
-
-def _cached_blank_form(settings: GivingSettings, funds: list[Fund], currency: str):
-    """Serve the blank donation page from a cache keyed by what it shows.
-
-    Rendering the form's widgets is most of the page's cost, and the blank page differs
-    between visitors only in its CSRF token, which is filled in on every request.
+    The blank page differs between strangers only in their CSRF token. With
+    GIVE_PAGE_CACHE on (the default) it is drawn once per version of what it shows (the
+    ``page`` snapshot read this request, test mode) and served with each visitor's own
+    token put in; off, every request draws it (what bench_give_page.py also measures).
     """
-    key = (
-        settings.preset_amounts,
-        settings.min_amount_cents,
-        settings.max_amount_cents,
-        settings.fee_percent_bp,
-        settings.fee_fixed_cents,
-        settings.impact_text,
-        settings.default_fund_id,
-        tuple((f.id, f.name, f.description, f.is_restricted) for f in funds),
-        currency,
-        current_organization_name(),
-        payments.is_test_mode(),
+    cacheable = (
+        current_app.config.get("GIVE_PAGE_CACHE", True)
+        and not current_user.is_authenticated
+        and not session.get("_flashes")
     )
+    if not cacheable:
+        return _form_page(page)
+    key = (page, payments.is_test_mode(), request.script_root)
     pages: dict[tuple, str] = current_app.extensions.setdefault(_CACHE_KEY, {})
     token = generate_csrf()
-    page = pages.get(key)
-    if page is None:
-        html = _form_page(donation_form(settings, funds, currency), settings, funds, currency)
-        if html.count(token) != 1:  # the token must be exactly where we put it back
+    html = pages.get(key)
+    if html is None:
+        html = _form_page(page)
+        if html.count(token) != 1:  # the token must be exactly where it is put back
             return html
         if len(pages) > 32:
             pages.clear()
-        page = pages[key] = html.replace(token, _CSRF_MARK)
-    return page.replace(_CSRF_MARK, token)
-
-
-def _fund_hint(fund: Fund) -> str:
-    if fund.is_restricted:
-        return f"{fund.description} Used only for this purpose.".strip()
-    return fund.description
+        pages[key] = html = html.replace(token, _CSRF_MARK)
+    return html.replace(_CSRF_MARK, token)
 
 
 def _review(
@@ -189,12 +177,12 @@ def _problem(message: str, status: int = 200, *, heading: str | None = None):
 
 def _edit_after_error(donation: giving.Donation, error: DomainError):
     """Show the donation form again, refilled, with the problem next to its field."""
-    settings, funds = giving.get_giving_settings(), giving.active_funds()
-    if not funds:
+    page = giving.donation_page()
+    if page is None:
         return render_template("give/closed.html")
-    form = donation_form(settings, funds, donation.currency, data=form_data(donation, settings))
+    form = donation_form(page, data=form_data(donation, page.settings))
     show_donation_error(form, error)
-    return _form_page(form, settings, funds, donation.currency)
+    return _form_page(page, form)
 
 
 def _checkout_limit() -> str:
@@ -214,19 +202,16 @@ def _require_test_mode() -> None:
 @public
 def index():
     """Show the donation form; when it is valid, show the review with the exact total."""
-    funds = giving.active_funds()
-    if not funds:
+    page = giving.donation_page()
+    if page is None:
         return render_template("give/closed.html")
-    settings = giving.get_giving_settings()
-    currency = giving.default_currency()
-    if request.method == "POST" and "edit" in request.form:
+    if request.method != "POST":  # the blank form: no WTForms object is needed to draw it
+        return _blank_form_page(page)
+    settings, currency = page.settings, page.currency
+    if "edit" in request.form:
         donation, _attempt_id, _payload = signed_donation()
-        data = form_data(donation, settings)
-        form = donation_form(settings, funds, currency, data=data)
-        return _form_page(form, settings, funds, currency)
-    if request.method == "GET" and not request.args and _cacheable():
-        return _cached_blank_form(settings, funds, currency)
-    form = donation_form(settings, funds, currency)
+        return _form_page(page, donation_form(page, data=form_data(donation, settings)))
+    form = donation_form(page)
     if form.is_submitted():
         valid = form.validate()
         amount_cents, amount_note = amount_from_form(form, settings, currency)
@@ -239,7 +224,7 @@ def index():
             else:
                 payload = sign_donation(donation, uuid.uuid4().hex)
                 return _review(donation, cover, payload=payload, notice=amount_note)
-    return _form_page(form, settings, funds, currency)
+    return _form_page(page, form)
 
 
 @bp.post("/checkout")

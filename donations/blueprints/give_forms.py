@@ -22,7 +22,7 @@ from wtforms.validators import (
 )
 
 from donations.forms import show_domain_error, strip_text
-from donations.models import Frequency, Fund, Gift, GivingSettings, TributeType
+from donations.models import Frequency, Gift, TributeType
 from donations.money import AmountError, format_money, parse_amount
 from donations.ranges import parse_id
 from donations.services import donors, giving
@@ -196,20 +196,20 @@ def signed_donation() -> tuple[giving.Donation, str, str]:
 # --- filling and reading the form ----------------------------------------------
 
 
-def _fund_choice(fund_id: int | None, funds: list[Fund]) -> str:
+def _fund_choice(fund_id: int | None, funds: tuple[giving.FundChoice, ...]) -> str:
     ids = [fund.id for fund in funds]
     return str(fund_id if fund_id in ids else ids[0])
 
 
-def _defaults(settings: GivingSettings, funds: list[Fund]) -> dict[str, Any]:
+def form_defaults(page: giving.DonationPage) -> dict[str, Any]:
     return {
         "frequency": Frequency.ONE_TIME.value,
-        "fund": _fund_choice(settings.default_fund_id, funds),
+        "fund": _fund_choice(page.settings.default_fund_id, page.funds),
         "tribute_type": "",
     }
 
 
-def form_data(donation: giving.Donation, settings: GivingSettings) -> dict[str, Any]:
+def form_data(donation: giving.Donation, settings: giving.PageSettings) -> dict[str, Any]:
     """Return the form's values for a donation being edited."""
     preset = donation.amount_cents in settings.preset_list
     data: dict[str, Any] = {name: getattr(donation, name) for name in SAME_NAMED_FIELDS}
@@ -224,45 +224,31 @@ def form_data(donation: giving.Donation, settings: GivingSettings) -> dict[str, 
     return data
 
 
-def _fee_rate(settings: GivingSettings, currency: str) -> str:
+def fee_rate(settings: giving.PageSettings, currency: str) -> str:
     percent = f"{basis_points_to_percent(settings.fee_percent_bp)}%"
     if not settings.fee_fixed_cents:
         return percent
     return f"{percent} + {format_money(settings.fee_fixed_cents, currency)}"
 
 
-def donation_form(
-    settings: GivingSettings,
-    funds: list[Fund],
-    currency: str,
-    *,
-    data: dict[str, Any] | None = None,
-) -> DonationForm:
-    """Build the form with this site's amounts and funds; ``data`` refills it for editing."""
+def donation_form(page: giving.DonationPage, *, data: dict[str, Any] | None = None) -> DonationForm:
+    """Build the form with this site's funds; ``data`` refills it for editing.
+
+    The amounts and texts that depend on the settings are drawn by ``donation_controls``.
+    """
     if data is not None:
         form = DonationForm(formdata=None, data=data)
     else:
-        form = DonationForm(data=_defaults(settings, funds) if request.method == "GET" else None)
-    form.amount.choices = [
-        SelectChoice(str(cents), format_short(cents, currency)) for cents in settings.preset_list
-    ] + [SelectChoice(OTHER, "Other amount")]
-    limits = (
-        f"From {format_short(settings.min_amount_cents, currency)} "
-        f"to {format_short(settings.max_amount_cents, currency)}."
-    )
-    form.amount.flags.required = True
-    form.other_amount.label.text = f"Your own amount ({currency})"
-    form.other_amount.description = limits
-    form.fund.choices = [SelectChoice(str(fund.id), fund.name) for fund in funds]
-    form.cover_fee.label.text = (
-        f"Add {_fee_rate(settings, currency)} to cover the card fee "
-        "so all of my gift reaches survivors"
-    )
+        form = DonationForm(data=form_defaults(page) if request.method == "GET" else None)
+    form.amount.choices = [SelectChoice(str(c), "") for c in page.settings.preset_list] + [
+        SelectChoice(OTHER, "")
+    ]
+    form.fund.choices = [SelectChoice(str(fund.id), fund.name) for fund in page.funds]
     return form
 
 
 def amount_from_form(
-    form: DonationForm, settings: GivingSettings, currency: str
+    form: DonationForm, settings: giving.PageSettings, currency: str
 ) -> tuple[int | None, str | None]:
     """Return the amount in cents and a note for the review; put any problem next to its field.
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from donations.extensions import db
 from donations.models import Donor, Receipt, User, YearEndRun, YearEndStatus, utcnow
 from donations.pdf.content import Branding, ReceiptContent
-from donations.pdf.render import render_receipt
+from donations.pdf.documents import render_receipt
 from donations.services import receipts
 from donations.services.audit import record_audit
 from donations.services.errors import DomainError, InvalidInput, NotAllowed

@@ -9,6 +9,7 @@ id, so retries never make a second charge.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from donations.models import (
     GiftSource,
     GiftStatus,
     GivingSettings,
+    Organization,
     PlanStatus,
     RecurringPlan,
     TributeType,
@@ -36,7 +38,11 @@ from donations.money import format_money, gross_up
 from donations.services import donors as donor_service
 from donations.services.errors import InvalidInput, NotFound
 from donations.services.locking import serialize_writes
-from donations.services.organization import get_organization
+from donations.services.organization import (
+    DEFAULT_NAME,
+    get_organization,
+    remember_organization_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +58,7 @@ def get_giving_settings() -> GivingSettings:
     settings = db.session.get(GivingSettings, 1)
     if settings is not None:
         return settings
-    defaults = {
-        column.key: column.default.arg
-        for column in GivingSettings.__table__.columns
-        if column.default is not None and not callable(column.default.arg)
-    }
-    return GivingSettings(**defaults)  # not added to the session: nothing is written
+    return GivingSettings(**_SETTINGS_DEFAULTS)  # not added to the session: nothing is written
 
 
 def default_currency() -> str:
@@ -71,6 +72,115 @@ def active_funds() -> list[Fund]:
         db.session.scalars(
             select(Fund).where(Fund.active.is_(True)).order_by(Fund.sort_order, Fund.name)
         )
+    )
+
+
+@dataclass(frozen=True)
+class FundChoice:
+    """A fund as the donation page offers it."""
+
+    id: int
+    name: str
+    description: str
+    is_restricted: bool
+
+
+@dataclass(frozen=True)
+class PageSettings:
+    """The donation page settings as read for one request (same names as GivingSettings)."""
+
+    preset_amounts: str
+    min_amount_cents: int
+    max_amount_cents: int
+    fee_percent_bp: int
+    fee_fixed_cents: int
+    impact_text: str
+    default_fund_id: int | None
+
+    @property
+    def preset_list(self) -> list[int]:
+        return [int(p) for p in self.preset_amounts.split(",") if p.strip().isdigit()]
+
+
+@dataclass(frozen=True)
+class DonationPage:
+    """Everything the donation form shows: settings, the funds offered, currency, name."""
+
+    settings: PageSettings
+    funds: tuple[FundChoice, ...]
+    currency: str
+    org_name: str
+
+
+_SETTINGS_COLUMNS = tuple(f.name for f in dataclasses.fields(PageSettings))
+_SETTINGS_DEFAULTS = {
+    column.key: column.default.arg
+    for column in GivingSettings.__table__.columns
+    if column.default is not None and not callable(column.default.arg)
+}
+
+
+def _page_query():
+    funds, settings, org = Fund.__table__, GivingSettings.__table__, Organization.__table__
+    return (
+        select(
+            funds.c.id,
+            funds.c.name,
+            funds.c.description,
+            funds.c.is_restricted,
+            *(settings.c[name] for name in _SETTINGS_COLUMNS),
+            settings.c.id.label("settings_saved"),
+            org.c.legal_name,
+            org.c.default_currency,
+        )
+        .select_from(funds.outerjoin(settings, settings.c.id == 1).outerjoin(org, org.c.id == 1))
+        .where(funds.c.active.is_(True))
+        .order_by(funds.c.sort_order, funds.c.name)
+    )
+
+
+_PAGE_QUERY = _page_query()
+
+
+def _read_rows(statement) -> list:
+    """Run a read-only query in the request's transaction, or alone when there is none.
+
+    A stranger's GET of the donation page touches nothing else in the database, and the ORM
+    session's set-up and tear-down cost several times this one query: without a session
+    already at work, the rows come from a pooled connection of their own (committed data,
+    as the session would see at its start).
+    """
+    if db.session.registry.has() and db.session().in_transaction():
+        return db.session.connection().execute(statement).all()
+    with db.engine.connect() as connection:
+        return connection.execute(statement).all()
+
+
+def donation_page() -> DonationPage | None:
+    """Read what the donation form shows in one query; None when no fund is open.
+
+    One row per active fund, each carrying the settings and organisation row beside it
+    (plain rows, not ORM objects: the page only reads them).
+    """
+    rows = _read_rows(_PAGE_QUERY)
+    if not rows:
+        return None
+    first = rows[0]
+    if first.settings_saved is None:  # not saved yet: the model's defaults
+        values = {name: _SETTINGS_DEFAULTS.get(name) for name in _SETTINGS_COLUMNS}
+    else:
+        values = {name: getattr(first, name) for name in _SETTINGS_COLUMNS}
+    values["impact_text"] = values["impact_text"] or ""
+    org_name = first.legal_name or DEFAULT_NAME
+    remember_organization_name(org_name)
+    return DonationPage(
+        settings=PageSettings(**values),
+        funds=tuple(
+            FundChoice(row.id, row.name, row.description or "", bool(row.is_restricted))
+            for row in rows
+        ),
+        currency=first.default_currency or "USD",
+        org_name=org_name,
     )
 
 
@@ -92,7 +202,9 @@ class FeeCover:
     covered_cents: int  # total - gift: the part that pays the processing fee
 
 
-def fee_cover(amount_cents: int, *, cover: bool, settings: GivingSettings) -> FeeCover:
+def fee_cover(
+    amount_cents: int, *, cover: bool, settings: GivingSettings | PageSettings
+) -> FeeCover:
     """Return what to charge so the organisation keeps ``amount_cents`` after fees."""
     if not cover:
         return FeeCover(amount_cents, amount_cents, 0)

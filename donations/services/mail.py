@@ -143,6 +143,8 @@ def outbox_query(*, status: str | None = None) -> Select[tuple[OutboxMessage]]:
 
 def pop_ready_ids() -> set[int] | None:
     """The ids of messages this session queued and has since committed (once; then forgotten)."""
+    if not db.session.registry.has():  # no session this request (a plain page): none queued
+        return None
     return db.session.info.pop(_READY_IDS, None)
 
 

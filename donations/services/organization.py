@@ -62,6 +62,11 @@ def current_organization_name() -> str:
     return g.org_name
 
 
+def remember_organization_name(legal_name: str) -> None:
+    """Keep a name already read this request, so the page header needs no query of its own."""
+    g.org_name = legal_name or DEFAULT_NAME
+
+
 def normalize_ein(tax_id: str, *, country: str) -> str:
     """Return a US EIN as NN-NNNNNNN; other countries' ids are kept as typed.
 

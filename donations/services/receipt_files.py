@@ -32,7 +32,7 @@ from donations.models import (
     utcnow,
 )
 from donations.pdf.content import Branding, DonorBlock, GiftLine, ReceiptContent
-from donations.pdf.render import render_receipt
+from donations.pdf.documents import render_receipt
 from donations.services import audit, receipts
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.links import absolute_url

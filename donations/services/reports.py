@@ -22,7 +22,7 @@ from donations.models import (
     GiftMethod,
     utcnow,
 )
-from donations.pdf.report import render_report
+from donations.pdf.documents import render_report
 from donations.pdf.report_content import GoodsRow, MoneyRow, Report, Retention
 from donations.services import summaries
 from donations.services.errors import InvalidInput

@@ -7,7 +7,7 @@ from datetime import date
 from donations.extensions import db
 from donations.models import MAX_ROW_ID, Donor, Receipt, StatementBasis, User
 from donations.pdf.content import Branding
-from donations.pdf.render import render_receipt
+from donations.pdf.documents import render_receipt
 from donations.services import receipts
 from donations.services.errors import NotFound
 from donations.services.receipt_delivery import send_receipt

@@ -19,7 +19,7 @@ from donations.models import (
     StockDocument,
 )
 from donations.pdf.content import Branding
-from donations.pdf.render import render_receipt
+from donations.pdf.documents import render_receipt
 from donations.services import receipts
 from donations.services.errors import DomainError, InvalidInput, NotFound
 from donations.services.periods import day_after, start_of_day
