@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from donations.extensions import db
 from donations.models import AuditEvent, AuditVerification, User, utcnow
+from donations.services.keyset import KeysetPage, Position, keyset_page
 from donations.services.locking import serialize_writes
 
 SUMMARY_LIMIT = 2000
@@ -367,6 +368,22 @@ def audit_log_query(object_types: Iterable[str] | None = None) -> Select[tuple[A
     if object_types is not None:
         query = query.where(AuditEvent.object_type.in_(list(object_types)))
     return query
+
+
+def audit_log_page(
+    *,
+    object_types: Iterable[str] | None,
+    object_type: str | None,
+    position: Position,
+    per_page: int,
+) -> KeysetPage:
+    """Return one page of the audit log, newest first (keyset paged), of some kinds or one."""
+    if object_types is not None:
+        query = audit_log_query(object_types)
+    else:
+        query = audit_query(object_type=object_type)
+    keys = (AuditEvent.occurred_at, AuditEvent.id)
+    return keyset_page(query.order_by(None), keys, position=position, per_page=per_page)
 
 
 def recent_history(
