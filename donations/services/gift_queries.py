@@ -55,12 +55,13 @@ def gift_page(filters: GiftFilters, *, position: Position, per_page: int) -> Key
     return keyset_page(query, GIFT_KEYS, position=position, per_page=per_page)
 
 
-def bounded_gift_totals(filters: GiftFilters, *, limit: int = TOTALS_LIMIT) -> list[Totals] | None:
+def bounded_gift_totals(filters: GiftFilters, *, limit: int | None = None) -> list[Totals] | None:
     """Return the totals of the gifts matching ``filters``, or None when over ``limit`` match.
 
     Reads at most ``limit + 1`` rows, so a wide filter over a million gifts costs what a
     narrow one does; the whole table's sums are on the reports page.
     """
+    limit = TOTALS_LIMIT if limit is None else limit
     matching = (
         select(
             Gift.currency.label("currency"),
