@@ -24,7 +24,7 @@ from donations.blueprints import admin as admin_views
 from donations.blueprints import inventory as inventory_views
 from donations.extensions import db
 from donations.models import Fund, Gift, MailStatus, OutboxMessage, StockEntry
-from donations.services import inventory
+from donations.services import audit, inventory
 from donations.services.keyset import Position, decode_cursor, encode_cursor, keyset_page
 
 MOMENT = datetime(2025, 6, 1, 12, tzinfo=UTC)
@@ -254,6 +254,19 @@ def test_audit_log_pages_keep_the_kind(app, admin_client, create_donor, monkeypa
     back = walk(admin_client, labelled(first, "Oldest &raquo;"), "prev", entry_ids)
     assert [i for page in reversed(back) for i in page] == listed
     assert admin_client.get("/admin/audit?before=zzz&page=4").status_code == 200
+
+
+def test_audit_log_counts_events_since_its_check_only_so_far(
+    app, admin_client, create_donor, monkeypatch
+):
+    admin_client.post("/admin/audit/verify", data={})
+    for n in range(3):
+        create_donor(f"After the check {n}")
+    html = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert "3 recorded since then." in html
+    monkeypatch.setattr(audit, "SINCE_LIMIT", 2)
+    html = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert "More than 2 recorded since then." in html and "3 recorded" not in html
 
 
 def test_outgoing_mail_pages_keep_the_status(app, admin_client, monkeypatch):

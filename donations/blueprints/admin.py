@@ -276,6 +276,7 @@ def audit_log():
         links=links,
         verification=verification,
         since=audit.events_since(verification) if verification and verification.ok else 0,
+        since_limit=audit.SINCE_LIMIT,
         form=EmptyForm(),
     )
 

@@ -335,12 +335,21 @@ def verify_chain(*, actor: User | None) -> AuditVerification:
     return verification
 
 
-def events_since(verification: AuditVerification) -> int:
-    """Return how many events were recorded after a successful check's last event."""
-    query = select(func.count()).select_from(AuditEvent)
+SINCE_LIMIT = 10_000  # the log counts events since its last check up to this many
+
+
+def events_since(verification: AuditVerification, *, limit: int | None = None) -> int:
+    """Return how many events were recorded after a successful check's last event.
+
+    Counts at most ``limit + 1``, so the log's page costs the same however long ago the
+    last check was; a result over ``limit`` means "more than ``limit``".
+    """
+    limit = SINCE_LIMIT if limit is None else limit
+    query = select(AuditEvent.id)
     if verification.head_id is not None:
         query = query.where(AuditEvent.id > verification.head_id)
-    return db.session.scalar(query) or 0
+    counted = select(func.count()).select_from(query.limit(limit + 1).subquery())
+    return db.session.scalar(counted) or 0
 
 
 def latest_verification() -> AuditVerification | None:
