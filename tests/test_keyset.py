@@ -348,3 +348,44 @@ def test_item_history_pages_and_balances_from_either_end(
     assert f"site={goods.warehouse.id}" in link(html, "next")
     site_rows = [r for page in walk(staff_client, at_site, "next", rows) for r in page]
     assert [b for _, b in site_rows] == [77, 63, 44, 32, 15]
+
+
+def test_item_stock_series_counts_back_from_the_balances(app, goods):
+    today = date.today()
+    for site, days_ago, quantity in [
+        (goods.shelter, 300, 30),  # before the 90-day window: only in the starting level
+        (goods.warehouse, 200, 12),
+        (goods.shelter, 10, 5),
+        (goods.warehouse, 10, 7),
+        (goods.shelter, 0, 2),
+    ]:
+        inventory.record_intake(
+            actor=None,
+            site_id=site.id,
+            effective_date=today - timedelta(days=days_ago),
+            source="anonymous",
+            lines=[goods.line("SOAP", quantity, "new")],
+        )
+    db.session.commit()
+    soap = goods.items["SOAP"]
+    entries = list(db.session.scalars(select(StockEntry).where(StockEntry.item_id == soap.id)))
+
+    def from_ledger(site_id: int | None) -> list[tuple[date, int]]:
+        start = today - timedelta(days=89)
+        return [
+            (
+                start + timedelta(days=n),
+                sum(
+                    e.quantity
+                    for e in entries
+                    if e.effective_date <= start + timedelta(days=n)
+                    and site_id in (None, e.site_id)
+                ),
+            )
+            for n in range(90)
+        ]
+
+    for site_id in (None, goods.shelter.id, goods.warehouse.id):
+        series = inventory.stock_series(item_id=soap.id, site_id=site_id)
+        assert series == from_ledger(site_id)
+    assert inventory.stock_series(item_id=soap.id, site_id=None)[0][1] == 42

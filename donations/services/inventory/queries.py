@@ -252,20 +252,24 @@ def top_distributed(*, days: int = 30, limit: int = 10) -> list[tuple[Item, int]
 
 
 def stock_series(*, item_id: int, site_id: int | None, days: int = 90) -> list[tuple[date, int]]:
-    """Stock of an item at the end of each day of the last ``days`` days."""
+    """Stock of an item at the end of each day of the last ``days`` days.
+
+    Counted back from the balances (``stock_levels``) through the window's entries only,
+    so an item with ten years of movements costs what a new one does.
+    """
     today = utcnow().date()
     start = today - timedelta(days=days - 1)
-    base = select(func.coalesce(func.sum(StockEntry.quantity), 0)).where(
-        StockEntry.item_id == item_id, StockEntry.effective_date < start
+    held = select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(
+        StockLevel.item_id == item_id
     )
     daily = select(StockEntry.effective_date, func.sum(StockEntry.quantity)).where(
         StockEntry.item_id == item_id, StockEntry.effective_date >= start
     )
     if site_id:
-        base = base.where(StockEntry.site_id == site_id)
+        held = held.where(StockLevel.site_id == site_id)
         daily = daily.where(StockEntry.site_id == site_id)
-    level = int(db.session.scalar(base) or 0)
     changes = dict(db.session.execute(daily.group_by(StockEntry.effective_date)).all())
+    level = int(db.session.scalar(held) or 0) - sum(int(q) for q in changes.values())
     series = []
     for offset in range(days):
         day = start + timedelta(days=offset)
