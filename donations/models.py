@@ -243,7 +243,7 @@ class Donor(db.Model):
         CheckConstraint(
             "merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_self"
         ),
-        Index("ix_donors_name", "name"),
+        Index("ix_donors_name", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -289,10 +289,13 @@ class AuditEvent(db.Model):
     """
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id"),
+        Index("ix_audit_events_occurred_at", "occurred_at", "id"),  # the log's order
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # The actor's email when it happened (None for the command line or system).
     actor_email: Mapped[str | None] = mapped_column(String(254))
@@ -375,10 +378,12 @@ class OutboxMessage(db.Model):
         ),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         Index("ix_mail_outbox_due", "status", "next_attempt_at"),
+        Index("ix_mail_outbox_created_at", "created_at", "id"),  # the list's order
+        Index("ix_mail_outbox_status_created", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(40))
     to_addr: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
@@ -579,7 +584,7 @@ class Gift(db.Model):
         CheckConstraint(
             f"frequency IN ({_sql_in([f.value for f in Frequency])})", name="frequency_known"
         ),
-        Index("ix_gifts_received_at", "received_at"),
+        Index("ix_gifts_received_at", "received_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -1159,6 +1164,7 @@ class StockEntry(db.Model):
         ),
         Index("ix_stock_entries_item_site", "item_id", "site_id", "effective_date"),
         Index("ix_stock_entries_site_date", "site_id", "effective_date"),
+        Index("ix_stock_entries_item_date", "item_id", "effective_date", "id"),  # item history
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from html import unescape
 from typing import Any
 
 import pytest
@@ -103,6 +104,12 @@ def cents(text: str) -> int:
     text = text.strip()
     sign = -1 if text.startswith("-") else 1
     return sign * int(Decimal(re.sub(r"[^0-9.]", "", text)) * 100)
+
+
+def older_link(html: str) -> str | None:
+    """Return the pager's link to the next, older page, or None on the last page."""
+    found = re.search(r'<a href="([^"]+)" rel="next"', html)
+    return unescape(found.group(1)) if found else None
 
 
 def table_rows(html: str, part: str = "tbody") -> list[list[str]]:
@@ -226,16 +233,19 @@ def test_totals_equal_the_sum_of_every_listed_row_across_pages(app, treasurer_cl
     make_gift(amount_cents=999_999, status="failed", received=date(2025, 3, 5))
 
     listed = []
-    for number in (1, 2, 3):
-        html = treasurer_client.get(f"/gifts/?page={number}").get_data(as_text=True)
+    url = "/gifts/"
+    for number in (1, 2, 3):  # the first page, then each "Older" link in turn
+        html = treasurer_client.get(url).get_data(as_text=True)
         rows = table_rows(html)
         assert len(rows) == (1 if number == 3 else 2)
+        url = older_link(html)
         listed += [[cents(cell) for cell in row[-4:]] for row in rows]
         footer = table_rows(html, "tfoot")
         assert len(footer) == 1
         assert "5 gifts" in footer[0][0]
         assert "Totals cover all 5 gifts matching the filters" in html
     assert len(listed) == 5
+    assert url is None  # the third page is the oldest
 
     gross, fee, returned, net = (sum(row[i] for row in listed) for i in range(4))
     assert [cents(cell) for cell in footer[0][-4:]] == [gross, fee, returned, net]

@@ -14,17 +14,14 @@ from donations.blueprints.admin_forms import (
 from donations.extensions import db
 from donations.forms import EmptyForm
 from donations.models import MailStatus, OutboxMessage, Role, User
-from donations.ranges import page_arg
 from donations.services import accounts, audit, mail, mail_queries, two_factor, user_sessions
+from donations.services.keyset import Position
 from donations.services.links import public_base_url
 from donations.services.organization import get_organization, update_organization
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _page() -> int:
-    return page_arg()
+PER_PAGE = 50
 
 
 # --- users ---------------------------------------------------------------
@@ -175,7 +172,9 @@ def outgoing_mail():
     status = request.args.get("status") or None
     if status not in {None, *(s.value for s in MailStatus)}:
         status = None
-    page = db.paginate(mail.outbox_query(status=status), page=_page(), per_page=50, error_out=False)
+    page = mail_queries.outbox_page(
+        status=status, position=Position.from_args(request.args), per_page=PER_PAGE
+    )
     return render_template(
         "admin/mail.html",
         page=page,
@@ -257,11 +256,12 @@ AUDIT_LINKS = {
 def audit_log():
     """List every recorded change, newest first, optionally of one kind."""
     kind = request.args.get("type") or None
-    if kind in AUDIT_FILTERS:
-        query = audit.audit_log_query(AUDIT_FILTERS[kind][1])
-    else:  # everything, or an object type named directly, as older links did
-        query = audit.audit_query(object_type=kind)
-    page = db.paginate(query, page=_page(), per_page=50, error_out=False)
+    page = audit.audit_log_page(  # a filter's kinds, or an object type named directly (old links)
+        object_types=AUDIT_FILTERS[kind][1] if kind in AUDIT_FILTERS else None,
+        object_type=kind,
+        position=Position.from_args(request.args),
+        per_page=PER_PAGE,
+    )
     verification = audit.latest_verification()
     links = {
         object_type: link
@@ -276,6 +276,7 @@ def audit_log():
         links=links,
         verification=verification,
         since=audit.events_since(verification) if verification and verification.ok else 0,
+        since_limit=audit.SINCE_LIMIT,
         form=EmptyForm(),
     )
 

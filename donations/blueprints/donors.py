@@ -30,6 +30,7 @@ from donations.ranges import id_arg, page_arg
 from donations.services import donors, gifts, inventory, receipt_files
 from donations.services.errors import NotFound
 from donations.services.gift_queries import plans_of_donor, recent_gifts_of_donor
+from donations.services.keyset import Position
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("donors", __name__, url_prefix="/donors")
@@ -63,11 +64,10 @@ def index():
     """List donors, searched by name or email, one page at a time."""
     search = SearchForm(request.args)
     q = search_text(search)
-    page = db.paginate(
-        donors.donor_search_query(text=q),
-        page=_page(),
+    page = donors.donor_page(
+        text=q,
+        position=Position.from_args(request.args),
         per_page=current_app.config["DONORS_PER_PAGE"],
-        error_out=False,
     )
     return render_template("donors/index.html", page=page, q=q, search=search)
 

@@ -23,11 +23,12 @@ from donations.extensions import db
 from donations.forms import EmptyForm
 from donations.models import Donor, Gift, GiftMethod, Role, StripeEventStatus
 from donations.ranges import id_arg, page_arg
-from donations.services import donors, notifications, receipt_files, stripe_replay
+from donations.services import donors, gift_queries, notifications, receipt_files, stripe_replay
 from donations.services import gifts as gift_service
 from donations.services.errors import NotFound
 from donations.services.gift_queries import fund_or_none, gift_history, stripe_event_or_none
 from donations.services.giving import active_funds, default_currency
+from donations.services.keyset import Position
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("gifts", __name__, url_prefix="/gifts")
@@ -110,23 +111,22 @@ def index():
         SelectChoice(str(fund.id), fund.name) for fund in gift_service.all_funds()
     ]
     filters = filters_from(form)
-    page = db.paginate(
-        gift_service.gift_query(filters),
-        page=_page(),
+    page = gift_queries.gift_page(
+        filters,
+        position=Position.from_args(request.args),
         per_page=current_app.config["GIFTS_PER_PAGE"],
-        error_out=False,
     )
-    totals = gift_service.gift_totals(filters)
+    totals = gift_queries.bounded_gift_totals(filters)
     donor = donors.find_donor(filters.donor_id)
-    args = _filter_args()
     return render_template(
         "gifts/index.html",
         form=form,
         page=page,
         totals=totals,
-        matching=sum(t.count for t in totals),
+        totals_limit=gift_queries.TOTALS_LIMIT,
+        matching=sum(t.count for t in totals) if totals is not None else None,
         donor=donor,
-        filter_args=args,
+        filter_args=_filter_args(),
         filtered=filters != gift_service.GiftFilters(),
         attention=gift_service.count_events_needing_attention(),
         frequency_labels=FREQUENCY_LABELS,

@@ -18,7 +18,7 @@ from donations.models import Condition, DocumentKind, Role, Site, StockLevel, ut
 from donations.ranges import page_arg, parse_id
 from donations.services import catalog, inventory, movement_queries
 from donations.services.errors import NotFound
-from donations.services.movement_queries import RowPage
+from donations.services.keyset import Position
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
@@ -107,9 +107,10 @@ def item(item_id: int):
     except NotFound:
         abort(404)
     site_id = _int_arg(request.args.get("site"))
-    page = RowPage.of(
-        inventory.item_history_query(item_id=found.id, site_id=site_id),
-        page=page_arg(),
+    page = inventory.item_history_page(
+        item_id=found.id,
+        site_id=site_id,
+        position=Position.from_args(request.args),
         per_page=HISTORY_PER_PAGE,
     )
     return render_template(

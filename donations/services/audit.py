@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from donations.extensions import db
 from donations.models import AuditEvent, AuditVerification, User, utcnow
+from donations.services.keyset import KeysetPage, Position, keyset_page
 from donations.services.locking import serialize_writes
 
 SUMMARY_LIMIT = 2000
@@ -334,12 +335,21 @@ def verify_chain(*, actor: User | None) -> AuditVerification:
     return verification
 
 
-def events_since(verification: AuditVerification) -> int:
-    """Return how many events were recorded after a successful check's last event."""
-    query = select(func.count()).select_from(AuditEvent)
+SINCE_LIMIT = 10_000  # the log counts events since its last check up to this many
+
+
+def events_since(verification: AuditVerification, *, limit: int | None = None) -> int:
+    """Return how many events were recorded after a successful check's last event.
+
+    Counts at most ``limit + 1``, so the log's page costs the same however long ago the
+    last check was; a result over ``limit`` means "more than ``limit``".
+    """
+    limit = SINCE_LIMIT if limit is None else limit
+    query = select(AuditEvent.id)
     if verification.head_id is not None:
         query = query.where(AuditEvent.id > verification.head_id)
-    return db.session.scalar(query) or 0
+    counted = select(func.count()).select_from(query.limit(limit + 1).subquery())
+    return db.session.scalar(counted) or 0
 
 
 def latest_verification() -> AuditVerification | None:
@@ -367,6 +377,22 @@ def audit_log_query(object_types: Iterable[str] | None = None) -> Select[tuple[A
     if object_types is not None:
         query = query.where(AuditEvent.object_type.in_(list(object_types)))
     return query
+
+
+def audit_log_page(
+    *,
+    object_types: Iterable[str] | None,
+    object_type: str | None,
+    position: Position,
+    per_page: int,
+) -> KeysetPage:
+    """Return one page of the audit log, newest first (keyset paged), of some kinds or one."""
+    if object_types is not None:
+        query = audit_log_query(object_types)
+    else:
+        query = audit_query(object_type=object_type)
+    keys = (AuditEvent.occurred_at, AuditEvent.id)
+    return keyset_page(query.order_by(None), keys, position=position, per_page=per_page)
 
 
 def recent_history(

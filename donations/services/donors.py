@@ -11,6 +11,7 @@ from donations.models import MAX_ROW_ID, AuditEvent, Donor, Gift, RecurringPlan,
 from donations.services import summaries
 from donations.services.audit import audit_query, describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
+from donations.services.keyset import KeysetPage, Position, keyset_page
 from donations.services.text import like_pattern
 
 DONOR_FIELDS = (
@@ -162,6 +163,17 @@ def get_donor(donor_id: int) -> Donor:
 def find_donor(donor_id: int | None) -> Donor | None:
     """Return the donor with this id, merged or not, or None."""
     return db.session.get(Donor, donor_id) if donor_id else None
+
+
+def donor_page(*, text: str, position: Position, per_page: int) -> KeysetPage:
+    """Return one page of the donors list (or of a search), by name (keyset paged)."""
+    return keyset_page(
+        donor_search_query(text=text).order_by(None),
+        (Donor.name, Donor.id),
+        position=position,
+        per_page=per_page,
+        descending=False,
+    )
 
 
 def search_donors(*, text: str, limit: int) -> list[Donor]:

@@ -1,13 +1,16 @@
-"""What the admin mail pages read: message kinds in words, and attachment names."""
+"""What the admin mail pages read: the outbox a page at a time, message kinds in words,
+and attachment names."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from donations.extensions import db
-from donations.models import OutboxAttachment
+from donations.models import OutboxAttachment, OutboxMessage
+from donations.services.keyset import KeysetPage, Position, keyset_page
 
 # What each kind of outgoing message is, in words; statements go out as receipts.
 MAIL_KINDS = {
@@ -40,3 +43,17 @@ def attachment_names(message_ids: list[int]) -> dict[int, list[str]]:
         for message_id, filename in rows:
             names[message_id].append(filename)
     return names
+
+
+def outbox_page(*, status: str | None, position: Position, per_page: int) -> KeysetPage:
+    """Return one page of outgoing messages, newest first (keyset paged), of one status or all.
+
+    The bodies are not read: the list shows subjects only.
+    """
+    query = select(OutboxMessage).options(
+        defer(OutboxMessage.body_text), defer(OutboxMessage.body_html)
+    )
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    keys = (OutboxMessage.created_at, OutboxMessage.id)
+    return keyset_page(query, keys, position=position, per_page=per_page)

@@ -1,7 +1,7 @@
 """Outgoing mail: a receipt's PDF attached by reference, rendered when the mail is sent
 
 Revision ID: 0016_outbox_receipt_pdf
-Revises: 0014_stripe_received
+Revises: 0015_pages_indexes
 Create Date: 2026-12-05 11:20:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0016_outbox_receipt_pdf'
-down_revision = '0014_stripe_received'
+down_revision = '0015_pages_indexes'
 branch_labels = None
 depends_on = None
 

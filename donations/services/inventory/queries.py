@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, tuple_
+from sqlalchemy.orm import joinedload
 
 from donations.extensions import db
 from donations.models import (
@@ -19,6 +20,7 @@ from donations.models import (
     utcnow,
 )
 from donations.services import summaries
+from donations.services.keyset import KeysetPage, Position, keyset_page
 
 
 def reversal_of(document: StockDocument) -> StockDocument | None:
@@ -40,8 +42,15 @@ def stock_as_of(*, site_id: int, day: date) -> list[tuple[Item, int]]:
     return sorted(result, key=lambda pair: (pair[0].name.lower(), pair[0].size))
 
 
+HISTORY_KEYS = (StockEntry.effective_date, StockEntry.id)
+
+
 def item_history_query(*, item_id: int, site_id: int | None = None) -> Select:
-    """Entries for an item, newest first, each with the running balance at its site."""
+    """Entries for an item, newest first, each with the running balance at its site.
+
+    Reads every entry of the item: for exports and checks. The item page reads one page at
+    a time with ``item_history_page``.
+    """
     running = (
         func.sum(StockEntry.quantity)
         .over(
@@ -59,6 +68,64 @@ def item_history_query(*, item_id: int, site_id: int | None = None) -> Select:
         .join(inner, inner.c.entry_id == StockEntry.id)
         .order_by(StockEntry.effective_date.desc(), StockEntry.id.desc())
     )
+
+
+def _site_sums(item_id: int, sites: set[int], beyond: ColumnElement[bool]) -> dict[int, int]:
+    rows = db.session.execute(
+        select(StockEntry.site_id, func.sum(StockEntry.quantity))
+        .where(StockEntry.item_id == item_id, StockEntry.site_id.in_(sites), beyond)
+        .group_by(StockEntry.site_id)
+    )
+    return {site: int(total or 0) for site, total in rows}
+
+
+def item_history_page(
+    *, item_id: int, site_id: int | None, position: Position, per_page: int
+) -> KeysetPage:
+    """One page of an item's entries, newest first, as (entry, balance at its site after it).
+
+    A balance is counted from the nearer end of the ledger: on a page reached from the
+    newest, the site's on-hand figure less the entries after the page; on one reached from
+    the oldest, the entries before it. Either way a page costs the same wherever it is.
+    """
+    query = (
+        select(StockEntry)
+        .where(StockEntry.item_id == item_id)
+        .options(
+            joinedload(StockEntry.document),
+            joinedload(StockEntry.site),
+        )
+    )
+    if site_id:
+        query = query.where(StockEntry.site_id == site_id)
+    page = keyset_page(query, HISTORY_KEYS, position=position, per_page=per_page)
+    entries: list[StockEntry] = page.items
+    if not entries:
+        return page
+    sites = {entry.site_id for entry in entries}
+    key = tuple_(*HISTORY_KEYS)
+    balances: dict[int, int] = {}
+    if position.oldest or (position.after and not page.is_first):
+        oldest = entries[-1]
+        running = _site_sums(item_id, sites, key < tuple_(oldest.effective_date, oldest.id))
+        for entry in reversed(entries):
+            running[entry.site_id] = running.get(entry.site_id, 0) + entry.quantity
+            balances[entry.id] = running[entry.site_id]
+    else:
+        newest = entries[0]
+        after = _site_sums(item_id, sites, key > tuple_(newest.effective_date, newest.id))
+        on_hand = dict(
+            db.session.execute(
+                select(StockLevel.site_id, StockLevel.on_hand).where(
+                    StockLevel.item_id == item_id, StockLevel.site_id.in_(sites)
+                )
+            ).all()
+        )
+        for entry in entries:
+            balances[entry.id] = on_hand.get(entry.site_id, 0) - after.get(entry.site_id, 0)
+            after[entry.site_id] = after.get(entry.site_id, 0) + entry.quantity
+    page.items = [(entry, balances[entry.id]) for entry in entries]
+    return page
 
 
 def under_par_query(site_id: int | None = None) -> Select[tuple[StockLevel]]:
@@ -162,7 +229,11 @@ def top_distributed(*, days: int = 30, limit: int = 10) -> list[tuple[Item, int]
 
 
 def stock_series(*, item_id: int, site_id: int | None, days: int = 90) -> list[tuple[date, int]]:
-    """Stock of an item at the end of each day of the last ``days`` days."""
+    """Stock of an item at the end of each day of the last ``days`` days.
+
+    Read from the daily stock summaries, so an item with ten years of movements costs
+    what a new one does.
+    """
     today = utcnow().date()
     start = today - timedelta(days=days - 1)
     levels = summaries.daily_levels(item_id=item_id, site_id=site_id, first=start, last=today)
