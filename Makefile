@@ -42,7 +42,8 @@ e2e-system-packages:
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null
 
-# Benchmarks: run by hand, each prints a ratio against a baseline measured in the same run.
+# Benchmarks: run by hand, each prints a ratio against a baseline measured in the same run;
+# DATABASE_URL=postgresql+psycopg://... runs them on an empty PostgreSQL database.
 bench: $(VENV)/.installed-dev
 	cd bench && ../$(BIN)/python bench_give_page.py
 	cd bench && ../$(BIN)/python bench_webhooks.py
@@ -50,6 +51,8 @@ bench: $(VENV)/.installed-dev
 	cd bench && ../$(BIN)/python bench_receipt_pdf.py
 	cd bench && ../$(BIN)/python bench_year_end.py
 	cd bench && ../$(BIN)/python bench_gifts_csv.py
+	cd bench && ../$(BIN)/python bench_startup.py
+	cd bench && ../$(BIN)/python bench_scale.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
