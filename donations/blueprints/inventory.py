@@ -14,7 +14,7 @@ from donations.blueprints.inventory_forms import (
     StockFilterForm,
 )
 from donations.extensions import db
-from donations.models import Condition, DocumentKind, Role, Site, StockLevel, utcnow
+from donations.models import Condition, DocumentKind, Role, Site, utcnow
 from donations.ranges import page_arg, parse_id
 from donations.services import catalog, inventory, movement_queries
 from donations.services.errors import NotFound
@@ -71,18 +71,14 @@ def stock():
             return redirect(url_for("inventory.item", item_id=scanned.id))
 
     sites = _shown_sites(all_sites, site_id)
-    site_ids = [s.id for s in sites]
-    query = movement_queries.stock_items_query(
+    page = movement_queries.stock_page(
         text=text,
         category_id=_int_arg(form.category.data) if valid else None,
-        site_ids=site_ids,
+        site_ids=[s.id for s in sites],
         show=form.show.data if valid else "held",
+        page=page_arg(),
+        per_page=ITEMS_PER_PAGE,
     )
-    page = db.paginate(query, page=page_arg(), per_page=ITEMS_PER_PAGE, error_out=False, count=True)
-    levels: dict[tuple[int, int], StockLevel] = {
-        (level.item_id, level.site_id): level
-        for level in movement_queries.stock_levels([item.id for item in page.items], site_ids)
-    }
     filter_args = {
         k: v for k, v in request.args.items() if k in ("q", "site", "category", "show") and v
     }
@@ -91,7 +87,7 @@ def stock():
         form=form,
         page=page,
         sites=sites,
-        levels=levels,
+        site_labels=[s.name + (" (conf.)" if s.is_confidential else "") for s in sites],
         filter_args=filter_args,
         filtered=bool(filter_args),
         here="stock",
