@@ -122,8 +122,9 @@ def _gift_query(filters: GiftFilters) -> Select:
     )
 
 
-def gift_csv(filters: GiftFilters, *, batch: int = CHUNK_ROWS) -> Iterator[str]:
-    """Yield the gifts CSV as text: the BOM and header, then a chunk per ``batch`` gifts.
+def gift_csv(filters: GiftFilters, *, batch: int | None = None) -> Iterator[str]:
+    """Yield the gifts CSV as text: the BOM and header, then a chunk per ``batch`` gifts
+    (``CHUNK_ROWS``).
 
     Rows come from the database a batch at a time (a server-side cursor on
     PostgreSQL) and each becomes one line joined by hand, identical to what
@@ -145,7 +146,7 @@ def gift_csv(filters: GiftFilters, *, batch: int = CHUNK_ROWS) -> Iterator[str]:
     get = amounts.get
     digits = 2
     yield csv_head(GIFTS_HEADER)
-    query = _gift_query(filters).execution_options(yield_per=batch)
+    query = _gift_query(filters).execution_options(yield_per=batch or CHUNK_ROWS)
     for rows in db.session.connection().execute(query).partitions():
         for cache in amount_caches.values():
             if len(cache) > CACHE_MAX:  # memory stays bounded on huge exports

@@ -163,9 +163,10 @@ def ledger_csv(
     site_id: int | None = None,
     item_id: int | None = None,
     show_names: bool = True,
-    batch: int = EXPORT_BATCH,
+    batch: int | None = None,
 ) -> Iterator[str]:
-    """Yield the ledger CSV as text: the BOM and header, then a chunk per ``batch`` entries.
+    """Yield the ledger CSV as text: the BOM and header, then a chunk per ``batch`` entries
+    (``EXPORT_BATCH``).
 
     One line per entry in the order recorded, joined by hand exactly as
     ``csv_chunks`` would write it (every text cell through ``safe_cell``); a
@@ -183,7 +184,9 @@ def ledger_csv(
     last_document, number = None, ""
     last_reverses, reverses = None, ""
     yield csv_head(LEDGER_HEADER)
-    result = db.session.connection().execute(query.execution_options(yield_per=batch))
+    result = db.session.connection().execute(
+        query.execution_options(yield_per=batch or EXPORT_BATCH)
+    )
     for rows in result.partitions():
         lines = []
         append = lines.append
