@@ -87,7 +87,7 @@ def stock():
         form=form,
         page=page,
         sites=sites,
-        site_labels=[s.name + (" (conf.)" if s.is_confidential else "") for s in sites],
+        site_labels={s.id: s.name + (" (conf.)" if s.is_confidential else "") for s in sites},
         filter_args=filter_args,
         filtered=bool(filter_args),
         here="stock",

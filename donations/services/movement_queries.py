@@ -132,7 +132,7 @@ class StockRow:
     label: str
     code: str
     is_kit: bool
-    cells: list[tuple[int, int, bool]]  # per shown site: on hand, par, under par
+    cells: list[tuple[int, int, int, bool]]  # per shown site: site id, on hand, par, under par
     total: int  # on hand at the shown sites
 
 
@@ -180,7 +180,7 @@ def stock_page(
         for site_id in site_ids:
             on_hand, par = levels.get((item_id, site_id), (0, 0))
             held += on_hand
-            cells.append((on_hand, par, bool(par) and on_hand < par))
+            cells.append((site_id, on_hand, par, bool(par) and on_hand < par))
         label = f"{name} ({size})" if size else name  # Item.label
         rows.append(StockRow(item_id, label, code, is_kit, cells, held))
     return RowPage(rows, page, per_page, int(total or 0))
