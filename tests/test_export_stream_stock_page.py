@@ -9,7 +9,7 @@ from sqlalchemy import event
 
 from donations.extensions import db
 from donations.models import Role
-from donations.services import inventory
+from donations.services import catalog, inventory
 
 
 def statements_of(client, path: str) -> tuple[list[str], str]:
@@ -48,3 +48,14 @@ def test_stock_page_queries_do_not_grow_with_items_or_sites(goods, stock_in, log
     assert held["Main warehouse"] == (3, "") and held["Downtown drop-off"] == (2, "")
     assert '<td class="num" data-label="All sites"><strong>9</strong>' in soap
     assert "/ 10" in soap and "(under par)" in soap
+
+
+def test_stock_cells_escape_site_names(goods, stock_in, login):
+    site = catalog.create_site(
+        actor=None, name='<b>Annex</b> & "Co"', kind="shelter", address_line1="1 Side St"
+    )
+    db.session.commit()
+    stock_in(site, SOAP=2)
+    _, html = statements_of(login(Role.STAFF), f"/inventory/?site={site.id}")
+    assert 'data-label="&lt;b&gt;Annex&lt;/b&gt; &amp; &#34;Co&#34;">2</td>' in html
+    assert "<b>Annex</b>" not in html
