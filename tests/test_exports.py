@@ -76,6 +76,10 @@ def csv_of(rows) -> list[list[str]]:
     return read_csv("".join(exports.csv_chunks(rows)))
 
 
+def gifts_of(filters: GiftFilters) -> list[list[str]]:
+    return read_csv("".join(exports.gift_csv(filters)))
+
+
 # --- formatting -------------------------------------------------------------------
 
 
@@ -156,7 +160,7 @@ def test_formula_cells_are_escaped_but_negative_amounts_are_not(
     gift = offline_gift(2000, donor=donor)
     gift_service.correct_gift(actor=None, gift=gift, reason="Never received", void_only=True)
     db.session.commit()
-    rows = csv_of(exports.gift_rows(GiftFilters()))
+    rows = gifts_of(GiftFilters())
     header, original, reversal = rows[0], rows[1], rows[2]
     record = dict(zip(header, original, strict=True))
     assert record["Donor"] == '\'=HYPERLINK("http://evil")'
@@ -170,12 +174,12 @@ def test_gifts_csv_names_the_valid_receipt(app, organization, offline_gift):
     gift = offline_gift(3000)
     receipt = receipts.issue_gift_receipt(actor=None, gift=gift)
     db.session.commit()
-    rows = csv_of(exports.gift_rows(GiftFilters()))
+    rows = gifts_of(GiftFilters())
     record = dict(zip(rows[0], rows[1], strict=True))
     assert (record["Receipt number"], record["Receipt status"]) == (receipt.number, "valid")
     receipts.void_receipt(actor=None, receipt=receipt, reason="Wrong name")
     db.session.commit()
-    record = dict(zip(*csv_of(exports.gift_rows(GiftFilters())), strict=True))
+    record = dict(zip(*gifts_of(GiftFilters()), strict=True))
     assert (record["Receipt number"], record["Receipt status"]) == ("", "void")
 
 

@@ -70,10 +70,9 @@ def _gift_filters(form: GiftsExportForm | JournalExportForm) -> gift_service.Gif
     )
 
 
-def _csv_response(rows: Iterator[list[Any]], kind: str) -> Response:
-    response = Response(
-        stream_with_context(export_service.csv_chunks(rows)), mimetype="text/csv; charset=utf-8"
-    )
+def _csv_response(chunks: Iterator[str], kind: str) -> Response:
+    """Stream CSV text as it is made: never the whole file in memory."""
+    response = Response(stream_with_context(chunks), mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{export_service.export_filename(kind)}"'
     )
@@ -151,7 +150,7 @@ def gifts_csv():
     forms = _export_forms()
     if not forms["gifts"].validate():
         return _render_exports(forms, 400)
-    return _csv_response(export_service.gift_rows(_gift_filters(forms["gifts"])), "gifts")
+    return _csv_response(export_service.gift_csv(_gift_filters(forms["gifts"])), "gifts")
 
 
 @bp.get("/in-kind.csv")
@@ -163,7 +162,7 @@ def in_kind_csv():
     if not form.validate():
         return _render_exports(forms, 400)
     rows = export_service.in_kind_rows(date_from=form.date_from.data, date_to=form.date_to.data)
-    return _csv_response(rows, "in-kind-gifts")
+    return _csv_response(export_service.csv_chunks(rows), "in-kind-gifts")
 
 
 @bp.get("/journal.csv")
@@ -173,4 +172,5 @@ def journal_csv():
     forms = _export_forms()
     if not forms["journal"].validate():
         return _render_exports(forms, 400)
-    return _csv_response(export_service.journal_rows(_gift_filters(forms["journal"])), "journal")
+    rows = export_service.journal_rows(_gift_filters(forms["journal"]))
+    return _csv_response(export_service.csv_chunks(rows), "journal")

@@ -124,6 +124,68 @@ def stock_items_query(
     return query
 
 
+@dataclass(frozen=True)
+class StockRow:
+    """One line of the stock page: an item and what each shown site holds of it."""
+
+    item_id: int
+    label: str
+    code: str
+    is_kit: bool
+    cells: list[tuple[int, int, int, bool]]  # per shown site: site id, on hand, par, under par
+    total: int  # on hand at the shown sites
+
+
+def stock_page(
+    *,
+    text: str,
+    category_id: int | None,
+    site_ids: list[int],
+    show: str,
+    page: int,
+    per_page: int,
+) -> RowPage:
+    """A page of the stock table in two queries: the page's items with the number of
+    matching items (a window count), then their balance rows at ``site_ids``."""
+    page = max(page, 1)
+    query = stock_items_query(text=text, category_id=category_id, site_ids=site_ids, show=show)
+    items = db.session.execute(
+        query.with_only_columns(
+            Item.id, Item.name, Item.size, Item.code, Item.is_kit, func.count().over()
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    if items:
+        total = items[0][5]
+    elif page > 1:  # past the last page: still say how many there are
+        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    else:
+        total = 0
+    levels = {
+        (item_id, site_id): (on_hand, par)
+        for item_id, site_id, on_hand, par in db.session.connection().execute(
+            select(
+                StockLevel.item_id, StockLevel.site_id, StockLevel.on_hand, StockLevel.par_level
+            ).where(
+                StockLevel.item_id.in_([row[0] for row in items]),
+                StockLevel.site_id.in_(site_ids),
+            )
+        )
+    } if items and site_ids else {}  # fmt: skip
+    rows = []
+    for item_id, name, size, code, is_kit, _total in items:
+        cells = []
+        held = 0
+        for site_id in site_ids:
+            on_hand, par = levels.get((item_id, site_id), (0, 0))
+            held += on_hand
+            cells.append((site_id, on_hand, par, bool(par) and on_hand < par))
+        label = f"{name} ({size})" if size else name  # Item.label
+        rows.append(StockRow(item_id, label, code, is_kit, cells, held))
+    return RowPage(rows, page, per_page, int(total or 0))
+
+
 def in_kind_gift_of(document_id: int) -> InKindGift | None:
     """The in-kind gift an intake document recorded, if any."""
     return db.session.scalar(select(InKindGift).where(InKindGift.document_id == document_id))

@@ -1,8 +1,11 @@
 """CSV exports for the treasurer and the accountant: gifts, in-kind gifts, a journal.
 
-Each export is a generator of rows (the header first) read from the database
-in batches (``yield_per``), and ``csv_chunks`` turns rows into CSV text a batch
-at a time, so a file of a million rows streams in constant memory.
+Each export reads the database in batches (``yield_per``: a server-side cursor
+on PostgreSQL) and yields CSV text a batch at a time, so a file of a million
+rows streams in constant memory. The in-kind and journal exports are
+generators of rows (the header first) that ``csv_chunks`` turns into text; the
+gifts export, the big one, writes its lines itself (``gift_csv``), byte for
+byte as ``csv.writer`` would.
 
 Money leaves as plain decimal strings made from integer cents ("50.00",
 "-12.50"), never through a float. Text that came from people (names, emails,
@@ -17,6 +20,8 @@ from donations.services.exports.common import (
     EXPORT_BATCH,
     METHOD_LABELS,
     csv_chunks,
+    csv_head,
+    csv_line,
     day_of,
     export_filename,
     plain_amount,
@@ -24,7 +29,7 @@ from donations.services.exports.common import (
 from donations.services.exports.gifts import (
     FREQUENCY_LABELS,
     GIFTS_HEADER,
-    gift_rows,
+    gift_csv,
     gift_status_label,
 )
 from donations.services.exports.in_kind import CONDITION_LABELS, IN_KIND_HEADER, in_kind_rows
@@ -50,9 +55,11 @@ __all__ = [
     "Accounts",
     "JournalLine",
     "csv_chunks",
+    "csv_head",
+    "csv_line",
     "day_of",
     "export_filename",
-    "gift_rows",
+    "gift_csv",
     "gift_status_label",
     "in_kind_rows",
     "journal_accounts",

@@ -1,5 +1,6 @@
 """What every CSV export shares: batch sizes, streaming rows as CSV text,
-plain decimal amounts, spreadsheet-safe text and the file name."""
+plain decimal amounts, spreadsheet-safe text and the file name (lines joined by
+hand and dates formatted in SQL come from ``services/csv_text.py``)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,32 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import func
-
-from donations.extensions import db
 from donations.models import GiftMethod, utcnow
+from donations.services.csv_text import FORMULA_FIRST, csv_head, csv_line, day_of, needs_quotes
 from donations.services.inventory_files import safe_cell
 
 EXPORT_BATCH = 5_000  # rows read from the database at a time
 CHUNK_ROWS = 2_000  # rows of CSV text per chunk sent to the client
-CACHE_MAX = 100_000  # entries in a lookup cache before it is emptied
+CACHE_MAX = 10_000  # entries in a lookup cache before it is emptied
 
 METHOD_LABELS = {m.value: m.label for m in GiftMethod}
+
+__all__ = [
+    "CACHE_MAX",
+    "CHUNK_ROWS",
+    "EXPORT_BATCH",
+    "FORMULA_FIRST",
+    "METHOD_LABELS",
+    "csv_chunks",
+    "csv_head",
+    "csv_line",
+    "day_of",
+    "export_filename",
+    "needs_quotes",
+    "plain_amount",
+    "remember_amount",
+    "safe_text",
+]
 
 
 def csv_chunks(rows: Iterable[Sequence[Any]], *, batch: int = CHUNK_ROWS) -> Iterator[str]:
@@ -72,13 +88,3 @@ def safe_text(value: str | None) -> str:
 def export_filename(kind: str, day: date | None = None) -> str:
     """Return "gifts-2026-11-23.csv" and the like."""
     return f"{kind}-{(day or utcnow().date()).isoformat()}.csv"
-
-
-def day_of(column):
-    """SQL for the UTC calendar day of a timestamp as "YYYY-MM-DD" text.
-
-    Formatting in the database spares the export a datetime object per row.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
-    return func.substr(column, 1, 10)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, String, case, func, select, type_coerce
+from sqlalchemy.orm import aliased
 
 from donations.extensions import db
 from donations.models import Donor, Fund, Gift, GiftStatus, Receipt, ReceiptStatus, RecurringPlan
 from donations.money import exponent
 from donations.services.exports.common import (
     CACHE_MAX,
-    EXPORT_BATCH,
+    CHUNK_ROWS,
+    FORMULA_FIRST,
     METHOD_LABELS,
+    csv_head,
+    csv_line,
     day_of,
+    needs_quotes,
     remember_amount,
     safe_text,
 )
@@ -71,54 +75,27 @@ def gift_status_label(
     return "paid"
 
 
-def receipts_between(first_id: int, last_id: int) -> dict[int, str]:
-    """Per gift with a receipt, from ``first_id`` to ``last_id``: its valid number, or ""."""
-    found: dict[int, str] = {}
-    query = select(Receipt.gift_id, Receipt.number, Receipt.status).where(
-        Receipt.gift_id.between(first_id, last_id)
-    )
-    for gift_id, number, status in db.session.connection().execute(query):
-        if status == ReceiptStatus.VALID:
-            found[gift_id] = number
-        else:
-            found.setdefault(gift_id, "")
-    return found
+def _gift_query(filters: GiftFilters) -> Select:
+    """The export's columns, plain (no enum or bool conversion), in gift id order.
 
-
-def load_donors(cache: dict[int, tuple[str, str]], donor_ids: set[int]) -> None:
-    """Add these donors' (name, email), made safe for a spreadsheet, to ``cache``."""
-    if len(cache) + len(donor_ids) > CACHE_MAX:  # memory stays bounded on huge exports
-        cache.clear()
-    query = select(Donor.id, Donor.name, Donor.email).where(Donor.id.in_(donor_ids))
-    for donor_id, name, email in db.session.execute(query):
-        cache[donor_id] = (safe_text(name), safe_text(email))
-
-
-def gift_rows(filters: GiftFilters) -> Iterator[list[Any]]:
-    """Yield the header, then one row per gift matching ``filters``, in the order recorded.
-
-    Gift id order reads the table straight through (ordering by date follows
-    the date index into the table at random, at half the speed on a million
-    gifts; a spreadsheet sorts by the Date column in a click). Each batch of
-    gifts then looks up its donors (cached) and its receipts (one range query)
-    instead of joining them row by row: a third faster on SQLite.
+    The donor and the plan come by join and the valid receipt number by a
+    subquery on its index, so nothing is cached per donor and memory does not
+    grow with the file. Gift id order reads the table straight through (a
+    spreadsheet sorts by the Date column in a click).
     """
-    funds = {
-        fund_id: safe_text(name) for fund_id, name in db.session.execute(select(Fund.id, Fund.name))
-    }
-    plans = {
-        plan_id: subscription
-        for plan_id, subscription in db.session.execute(
-            select(RecurringPlan.id, RecurringPlan.stripe_subscription_id).where(
-                RecurringPlan.stripe_subscription_id.is_not(None)
-            )
-        )
-    }
-    query = (
+    donor = aliased(Donor)  # gift_conditions may filter on Donor in a subquery of its own
+    receipt = (
+        select(func.max(case((Receipt.status == ReceiptStatus.VALID, Receipt.number), else_="")))
+        .where(Receipt.gift_id == Gift.id)
+        .scalar_subquery()
+    )
+    return (
         select(
             day_of(Gift.received_at),
             Gift.id,
             Gift.donor_id,
+            donor.name,
+            donor.email,
             Gift.amount_cents,
             Gift.fee_cents,
             Gift.dispute_fee_cents,
@@ -126,43 +103,62 @@ def gift_rows(filters: GiftFilters) -> Iterator[list[Any]]:
             Gift.dispute_cents,
             Gift.currency,
             Gift.fund_id,
-            Gift.method,
-            Gift.frequency,
-            Gift.status,
-            Gift.is_reversal,
+            type_coerce(Gift.method, String),
+            type_coerce(Gift.frequency, String),
+            type_coerce(Gift.status, String),
+            type_coerce(Gift.is_reversal, Integer),
             Gift.dispute_status,
             Gift.stripe_payment_intent_id,
             Gift.stripe_charge_id,
             Gift.stripe_invoice_id,
-            Gift.plan_id,
-            Gift.is_anonymous,
+            RecurringPlan.stripe_subscription_id,
+            receipt,
+            type_coerce(Gift.is_anonymous, Integer),
         )
+        .join(donor, donor.id == Gift.donor_id)
+        .outerjoin(RecurringPlan, RecurringPlan.id == Gift.plan_id)
         .where(*gift_conditions(filters))
         .order_by(Gift.id)
     )
-    yield GIFTS_HEADER
-    donors: dict[int, tuple[str, str]] = {}
-    # Amounts repeat (the same gift sizes, fees, zeros): format each once per currency.
+
+
+def gift_csv(filters: GiftFilters, *, batch: int | None = None) -> Iterator[str]:
+    """Yield the gifts CSV as text: the BOM and header, then a chunk per ``batch`` gifts
+    (``CHUNK_ROWS``).
+
+    Rows come from the database a batch at a time (a server-side cursor on
+    PostgreSQL) and each becomes one line joined by hand, identical to what
+    ``csv.writer`` writes: a row with a cell that needs quotes (a comma or a
+    quote in a name) goes through ``csv.writer`` itself. Amounts are made from
+    integer minor units, each distinct amount formatted once per currency.
+    """
+    funds = {
+        fund_id: safe_text(name) for fund_id, name in db.session.execute(select(Fund.id, Fund.name))
+    }
+    method_labels = METHOD_LABELS
+    frequency_labels = FREQUENCY_LABELS
+    formula_first = FORMULA_FIRST
+    quotes = needs_quotes
+    paid = GiftStatus.PAID.value
     amount_caches: dict[str, dict[int, str]] = {}
     current = ""  # the currency of the previous row, with its cache and digits
     amounts: dict[int, str] = {}
     get = amounts.get
     digits = 2
-    # Core, not the ORM: plain rows, a batch at a time. The option goes on the
-    # statement: set on the connection it would stay for later statements.
-    result = db.session.connection().execute(query.execution_options(yield_per=EXPORT_BATCH))
-    for batch in result.partitions():
+    yield csv_head(GIFTS_HEADER)
+    query = _gift_query(filters).execution_options(yield_per=batch or CHUNK_ROWS)
+    for rows in db.session.connection().execute(query).partitions():
         for cache in amount_caches.values():
             if len(cache) > CACHE_MAX:  # memory stays bounded on huge exports
                 cache.clear()
-        receipts = receipts_between(batch[0][1], batch[-1][1])
-        missing = {row[2] for row in batch} - donors.keys()
-        if missing:
-            load_donors(donors, missing)
+        lines = []
+        append = lines.append
         for (
             day,
             gift_id,
             donor_id,
+            name,
+            email,
             gross,
             fee,
             dispute_fee,
@@ -178,9 +174,10 @@ def gift_rows(filters: GiftFilters) -> Iterator[list[Any]]:
             payment_intent,
             charge,
             invoice,
-            plan_id,
+            subscription,
+            number,
             anonymous,
-        ) in batch:
+        ) in rows:
             if currency != current:
                 current = currency
                 amounts = amount_caches.setdefault(currency, {})
@@ -189,41 +186,54 @@ def gift_rows(filters: GiftFilters) -> Iterator[list[Any]]:
             total_fee = fee + dispute_fee
             returned = refunded + disputed
             net = gross - total_fee - returned
-            if status == GiftStatus.PAID and not (is_reversal or refunded or dispute_status):
+            if status == paid and not (is_reversal or refunded or dispute_status):
                 status_label = "paid"
             else:
                 status_label = gift_status_label(
                     status=status,
-                    is_reversal=is_reversal,
+                    is_reversal=bool(is_reversal),
                     amount_cents=gross,
                     refunded_cents=refunded,
                     dispute_status=dispute_status,
                 )
-            number = receipts.get(gift_id)
-            name, email = donors.get(donor_id) or ("", "")
-            yield [
-                day,
-                gift_id,
-                donor_id,
-                name,
-                email,
-                get(gross) or remember_amount(amounts, gross, digits),
-                get(total_fee) or remember_amount(amounts, total_fee, digits),
-                get(returned) or remember_amount(amounts, returned, digits),
-                get(net) or remember_amount(amounts, net, digits),
-                currency,
-                funds.get(fund_id, ""),
-                METHOD_LABELS.get(method, method),
-                FREQUENCY_LABELS.get(frequency, frequency),
-                status_label,
-                payment_intent or "",
-                charge or "",
-                invoice or "",
-                plans.get(plan_id, "") if plan_id else "",
-                number or "",
-                "" if number is None else ("valid" if number else "void"),
-                "yes" if anonymous else "no",
-            ]
-
-
-# --- in-kind gifts -------------------------------------------------------------
+            if name and name[0] in formula_first:
+                name = "'" + name
+            if not email:
+                email = ""
+            elif email[0] in formula_first:
+                email = "'" + email
+            fund = funds.get(fund_id, "")
+            payment_intent = payment_intent or ""
+            charge = charge or ""
+            invoice = invoice or ""
+            subscription = subscription or ""
+            receipt_status = "" if number is None else ("valid" if number else "void")
+            number = number or ""
+            gross_text = get(gross) or remember_amount(amounts, gross, digits)
+            fee_text = get(total_fee) or remember_amount(amounts, total_fee, digits)
+            returned_text = get(returned) or remember_amount(amounts, returned, digits)
+            net_text = get(net) or remember_amount(amounts, net, digits)
+            method = method_labels.get(method, method)
+            frequency = frequency_labels.get(frequency, frequency)
+            anonymous = "yes" if anonymous else "no"
+            # Every other cell is a number, a date or a fixed label without these.
+            if quotes(
+                f"{name}{email}{currency}{fund}{payment_intent}{charge}{invoice}{subscription}{number}"
+            ):
+                append(
+                    csv_line(
+                        (day, gift_id, donor_id, name, email, gross_text, fee_text,
+                         returned_text, net_text, currency, fund, method, frequency,
+                         status_label, payment_intent, charge, invoice, subscription, number,
+                         receipt_status, anonymous)
+                    )
+                )  # fmt: skip
+            else:
+                append(
+                    f"{day},{gift_id},{donor_id},{name},{email},{gross_text},{fee_text},"
+                    f"{returned_text},{net_text},{currency},{fund},{method},{frequency},"
+                    f"{status_label},{payment_intent},{charge},{invoice},{subscription},{number},"
+                    f"{receipt_status},{anonymous}\r\n"
+                )
+        if lines:
+            yield "".join(lines)

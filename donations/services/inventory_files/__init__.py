@@ -16,7 +16,7 @@ from donations.services.inventory_files.exports import (
     STOCK_HEADER,
     csv_chunks,
     export_filename,
-    ledger_rows,
+    ledger_csv,
     safe_cell,
     stock_rows,
 )
@@ -62,7 +62,7 @@ __all__ = [
     "decode_upload",
     "export_filename",
     "intake_donor",
-    "ledger_rows",
+    "ledger_csv",
     "parse_intake_text",
     "read_intake_csv",
     "record_intake_list",

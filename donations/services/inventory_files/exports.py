@@ -1,8 +1,9 @@
 """CSV exports of the goods ledger and stock levels, streamed and safe to open in a spreadsheet.
 
-``ledger_rows`` and ``stock_rows`` read the database a thousand rows at a time
-and ``csv_chunks`` turns rows into text as they come, so an export of a million
-entries holds a few thousand rows in memory at most. Every text cell that a
+``ledger_csv`` reads the ledger a few thousand entries at a time (a server-side
+cursor on PostgreSQL) and yields each batch as CSV text joined by hand, so an
+export of a million entries holds one batch in memory at most; ``stock_rows``
+yields rows that ``csv_chunks`` turns into text. Every text cell that a
 spreadsheet would take for a formula is escaped.
 """
 
@@ -14,11 +15,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, String, case, func, or_, select, type_coerce
 
 from donations.extensions import db
 from donations.models import (
     Condition,
+    DocumentKind,
     Donor,
     Item,
     ItemCategory,
@@ -31,8 +33,16 @@ from donations.models import (
 )
 from donations.services import donors as donor_service
 from donations.services import inventory
+from donations.services.csv_text import (
+    FORMULA_FIRST,
+    csv_head,
+    csv_line,
+    date_text,
+    needs_quotes,
+    second_of,
+)
 
-EXPORT_BATCH = 1_000  # rows read from the database at a time
+EXPORT_BATCH = 2_000  # rows read from the database at a time
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -96,37 +106,36 @@ def _number(document_id: int | None) -> str:
     return f"D-{document_id:06d}" if document_id else ""
 
 
-def ledger_rows(
+def _ledger_query(
     *,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    site_id: int | None = None,
-    item_id: int | None = None,
-    show_names: bool = True,
-) -> Iterator[list[Any]]:
-    """Yield the header, then one row per ledger entry in the order recorded.
-
-    Without ``show_names`` (staff), an anonymous donor is "Anonymous donor #id".
-    """
+    date_from: date | None,
+    date_to: date | None,
+    site_id: int | None,
+    item_id: int | None,
+) -> Select:
+    """The ledger's columns as plain values, dates as text, in the order recorded."""
+    item_label = case(
+        (Item.size != "", Item.name + " (" + Item.size + ")"),
+        else_=Item.name,
+    )
     query = (
         select(
             StockEntry.document_id,
-            StockDocument.kind,
-            StockEntry.effective_date,
-            StockDocument.recorded_at,
+            type_coerce(StockDocument.kind, String),
+            date_text(StockEntry.effective_date),
+            second_of(StockDocument.recorded_at),
             Site.name,
             Item.code,
-            Item.name,
-            Item.size,
+            item_label,
             StockEntry.quantity,
-            StockEntry.condition,
-            StockDocument.source,
+            type_coerce(StockEntry.condition, String),
+            type_coerce(StockDocument.source, String),
             Donor.name,
             Donor.id,
             StockDocument.drive_name,
             Recipient.name,
             StockDocument.case_code,
-            StockDocument.reason,
+            type_coerce(StockDocument.reason, String),
             StockDocument.reverses_id,
         )
         .join(StockDocument, StockDocument.id == StockEntry.document_id)
@@ -144,49 +153,113 @@ def ledger_rows(
         query = query.where(StockEntry.site_id == site_id)
     if item_id:
         query = query.where(StockEntry.item_id == item_id)
+    return query
+
+
+def ledger_csv(
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    site_id: int | None = None,
+    item_id: int | None = None,
+    show_names: bool = True,
+    batch: int | None = None,
+) -> Iterator[str]:
+    """Yield the ledger CSV as text: the BOM and header, then a chunk per ``batch`` entries
+    (``EXPORT_BATCH``).
+
+    One line per entry in the order recorded, joined by hand exactly as
+    ``csv_chunks`` would write it (every text cell through ``safe_cell``); a
+    line with a cell that needs quotes goes through ``csv.writer``. Without
+    ``show_names`` (staff), an anonymous donor is "Anonymous donor #id".
+    """
+    query = _ledger_query(date_from=date_from, date_to=date_to, site_id=site_id, item_id=item_id)
     hidden = set() if show_names else donor_service.anonymous_donor_ids()
-    yield LEDGER_HEADER
-    result = db.session.execute(query.execution_options(yield_per=EXPORT_BATCH))
-    for (
-        document_id,
-        kind,
-        effective_date,
-        recorded_at,
-        site,
-        code,
-        name,
-        size,
-        quantity,
-        condition,
-        source,
-        donor,
-        donor_id,
-        drive,
-        recipient,
-        case_code,
-        reason,
-        reverses_id,
-    ) in result:
-        if donor_id in hidden:
-            donor = donor_service.anonymous_label(donor_id)
-        yield [
-            _number(document_id),
-            kind.label,
-            effective_date.isoformat(),
-            recorded_at.strftime("%Y-%m-%d %H:%M:%S") if recorded_at else "",
+    kinds = {k.value: k.label for k in DocumentKind}
+    conditions = _CONDITION_LABELS
+    sources = inventory.SOURCE_LABELS
+    reasons = inventory.REASON_LABELS
+    formula_first = FORMULA_FIRST
+    quotes = needs_quotes
+    last_document, number = None, ""
+    last_reverses, reverses = None, ""
+    yield csv_head(LEDGER_HEADER)
+    result = db.session.connection().execute(
+        query.execution_options(yield_per=batch or EXPORT_BATCH)
+    )
+    for rows in result.partitions():
+        lines = []
+        append = lines.append
+        for (
+            document_id,
+            kind,
+            effective_date,
+            recorded_at,
             site,
             code,
-            f"{name} ({size})" if size else name,
+            item,
             quantity,
-            _CONDITION_LABELS.get(condition, condition),
-            inventory.SOURCE_LABELS.get(source, source),
-            donor or "",
+            condition,
+            source,
+            donor,
+            donor_id,
             drive,
-            recipient or "",
+            recipient,
             case_code,
-            inventory.REASON_LABELS.get(reason, reason),
-            _number(reverses_id),
-        ]
+            reason,
+            reverses_id,
+        ) in rows:
+            if document_id != last_document:  # a document's entries come together
+                last_document, number = document_id, _number(document_id)
+            if reverses_id != last_reverses:
+                last_reverses, reverses = reverses_id, _number(reverses_id)
+            if donor_id in hidden:
+                donor = donor_service.anonymous_label(donor_id)
+            kind = kinds.get(kind, kind)
+            recorded_at = recorded_at or ""
+            condition = conditions.get(condition, condition)
+            source = sources.get(source, source)
+            reason = reasons.get(reason, reason)
+            donor = donor or ""
+            recipient = recipient or ""
+            # safe_cell, inline: the cells that hold text from people or settings.
+            if site and site[0] in formula_first:
+                site = "'" + site
+            if code and code[0] in formula_first:
+                code = "'" + code
+            if item and item[0] in formula_first:
+                item = "'" + item
+            if condition and condition[0] in formula_first:
+                condition = "'" + condition
+            if source and source[0] in formula_first:
+                source = "'" + source
+            if donor and donor[0] in formula_first:
+                donor = "'" + donor
+            if drive and drive[0] in formula_first:
+                drive = "'" + drive
+            if recipient and recipient[0] in formula_first:
+                recipient = "'" + recipient
+            if case_code and case_code[0] in formula_first:
+                case_code = "'" + case_code
+            if reason and reason[0] in formula_first:
+                reason = "'" + reason
+            if quotes(
+                f"{site}{code}{item}{condition}{source}{donor}{drive}{recipient}{case_code}{reason}{kind}"
+            ):
+                append(
+                    csv_line(
+                        (number, kind, effective_date, recorded_at, site, code, item, quantity,
+                         condition, source, donor, drive, recipient, case_code, reason, reverses)
+                    )
+                )  # fmt: skip
+            else:
+                append(
+                    f"{number},{kind},{effective_date},{recorded_at},{site},{code},{item},"
+                    f"{quantity},{condition},{source},{donor},{drive},{recipient},{case_code},"
+                    f"{reason},{reverses}\r\n"
+                )
+        if lines:
+            yield "".join(lines)
 
 
 def stock_rows(*, site_id: int | None = None) -> Iterator[list[Any]]:
