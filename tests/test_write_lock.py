@@ -12,18 +12,25 @@ import os
 import threading
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from donations.extensions import db
+from donations.models import AppLock
 from donations.services import locking
 
 
 @pytest.fixture
-def sqlite_file(app):
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("the file lock is SQLite's")
-    return db.engine.url.database
+def engine(tmp_path):
+    """A SQLite database of its own (the file lock is SQLite's), whatever the suite runs on."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'locks.sqlite3'}")
+    AppLock.__table__.create(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_file(engine):
+    return engine.url.database
 
 
 @pytest.fixture
@@ -49,12 +56,12 @@ def _finishes(work) -> bool:
 
 
 def test_a_writer_holding_sqlites_lock_does_not_wait_for_the_file_lock(
-    app, file_lock_held_elsewhere, monkeypatch
+    engine, file_lock_held_elsewhere, monkeypatch
 ):
     monkeypatch.setattr(locking, "FILE_LOCK_WAIT", 3600.0)  # it would wait an hour
 
     def work() -> None:
-        with app.app_context(), Session(db.engine) as session:
+        with Session(engine) as session:
             session.execute(text("INSERT INTO app_locks (name, counter) VALUES ('x', 1)"))
             locking.serialize_writes("test", session=session)
             session.rollback()
@@ -63,25 +70,25 @@ def test_a_writer_holding_sqlites_lock_does_not_wait_for_the_file_lock(
 
 
 def test_a_writer_that_gave_up_once_does_not_wait_again_in_that_transaction(
-    app, file_lock_held_elsewhere, monkeypatch
+    engine, file_lock_held_elsewhere, monkeypatch
 ):
     monkeypatch.setattr(locking, "FILE_LOCK_WAIT", 0.01)
-    with Session(db.engine) as session:
+    with Session(engine) as session:
         locking.serialize_writes("first", session=session)  # gives up, takes SQLite's lock
         monkeypatch.setattr(locking, "FILE_LOCK_WAIT", 3600.0)
         assert _finishes(lambda: locking.serialize_writes("second", session=session))
         counters = dict(session.execute(text("SELECT name, counter FROM app_locks")).all())
         assert counters["first"] == 1 and counters["second"] == 1
         session.rollback()
-    with Session(db.engine) as session:  # the next transaction tries the file lock again
+    with Session(engine) as session:  # the next transaction tries the file lock again
         monkeypatch.setattr(locking, "FILE_LOCK_WAIT", 0.01)
         locking.serialize_writes("third", session=session)
         session.commit()
         assert session.info == {}  # nothing held over: no file descriptor left open
 
 
-def test_the_file_lock_is_handed_over_at_commit(app, sqlite_file):
-    with Session(db.engine) as first:
+def test_the_file_lock_is_handed_over_at_commit(engine, sqlite_file):
+    with Session(engine) as first:
         locking.serialize_writes("a", session=first)
         fd = os.open(sqlite_file + ".lock", os.O_RDWR)
         try:
