@@ -110,6 +110,12 @@ class Defaults:
     # True runs each job inline as it is enqueued, with no consumer (the test suite).
     JOBS_IMMEDIATE = False
 
+    # Stripe's webhook deliveries wait for the consumer in a spool of their own, so a
+    # delivery never waits for the database's write lock: by default a file beside a
+    # SQLite database (<database>.stripe-spool), none on PostgreSQL (it locks rows, and the
+    # event goes straight into stripe_events). A path here puts the spool there instead.
+    STRIPE_SPOOL_PATH: str | None = None
+
     # Backups: `flask backup` and, when BACKUP_NIGHTLY, a job at 02:30 UTC write a copy of
     # the database to BACKUP_DIR (default <instance>/backups) and keep the newest BACKUP_KEEP.
     BACKUP_DIR: str | None = None
@@ -145,6 +151,7 @@ ENV_SETTINGS: dict[str, type] = {
     "REDIS_URL": str,
     "JOBS_SQLITE_PATH": str,
     "JOBS_IMMEDIATE": bool,
+    "STRIPE_SPOOL_PATH": str,
     "BACKUP_DIR": str,
     "BACKUP_KEEP": int,
     "BACKUP_NIGHTLY": bool,

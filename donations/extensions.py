@@ -9,7 +9,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 # Deterministic constraint names, so migrations can drop and alter them on
 # both SQLite and PostgreSQL.
@@ -31,3 +31,12 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def committed_for_good(session: Session) -> bool:
+    """In an ``after_commit`` hook: whether the transaction itself committed.
+
+    SQLAlchemy also calls ``after_commit`` when a savepoint (``begin_nested``) is released,
+    and the outer transaction may still roll back: work promised "after the commit" waits.
+    """
+    return session.get_nested_transaction() is None

@@ -36,7 +36,7 @@ from huey.api import Huey, Task, TaskWrapper
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from donations.extensions import db
+from donations.extensions import committed_for_good, db
 
 # The types a job's arguments may have: ids, amounts, flags and short codes.
 ARGUMENT_TYPES = (int, float, bool, str, type(None))
@@ -256,9 +256,10 @@ ONCE_LOST_AFTER = 120.0  # seconds
 def _claim_once(huey: Huey, key: str) -> bool:
     """Mark ``key`` as having a run waiting; False when one already waits."""
     now = time.time()
-    if huey.put_if_empty(key, now):
+    since = huey.get(key, peek=True)  # a read: most of a burst stops here, writing nothing
+    if since is None and huey.put_if_empty(key, now):
         return True
-    since = huey.get(key, peek=True)
+    since = since if since is not None else huey.get(key, peek=True)
     if since is not None and now - float(since) > ONCE_LOST_AFTER:
         huey.delete(key)
         return bool(huey.put_if_empty(key, now))
@@ -280,6 +281,8 @@ def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
+    if not committed_for_good(session):
+        return
     for _transaction, queue, name, args, task_id, once in session.info.pop(_PENDING, ()):
         if once is None or _claim_once(queue.huey, once):
             queue.enqueue(name, args, task_id=task_id)

@@ -39,6 +39,7 @@ from donations.models import Donor, Item, Role, Site, User
 from donations.queue import queue_of
 from donations.services import accounts, catalog, donors, inventory, recipients, user_sessions
 from donations.services.organization import update_organization
+from donations.services.stripe_events.spool import current_spool
 
 pytest_plugins = ["stripe_fixtures"]
 
@@ -155,6 +156,9 @@ def clean_database() -> None:
         if not (postgres and table.name == "audit_events"):
             db.session.execute(table.delete())
     db.session.commit()
+    spool = current_spool()  # Stripe deliveries waiting beside the database
+    if spool is not None:
+        spool.clear()
 
 
 class SharedBytecodeCache(BytecodeCache):

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event as sqla_event
 from sqlalchemy import func, select
 from stripe_fixtures import deliver
 
@@ -17,6 +20,7 @@ from donations.jobs import stripe_webhooks
 from donations.models import (
     Fund,
     Gift,
+    JobRun,
     OutboxMessage,
     RecurringPlan,
     Role,
@@ -24,7 +28,8 @@ from donations.models import (
     StripeEventStatus,
 )
 from donations.queue import queue_of
-from donations.services import accounts, giving, payments
+from donations.services import accounts, giving, payments, stripe_events
+from donations.services.stripe_events.spool import Spool, current_spool, spool_path
 from fakes.stripe import sign_payload
 
 real_time = time.time
@@ -514,20 +519,25 @@ def test_the_webhook_answers_before_processing_and_the_queue_processes(
     monkeypatch.setattr(queue.huey, "immediate", False)  # a real queue, no consumer yet
     gift, session = start_checkout(amount=5000)
     events = _paid_events(stripe_api, session)
+    repeats = []
     for event in events + events:  # each delivered twice before any is processed
         response = webhook(event)
         assert response.status_code == 200 and response.get_json()["received"] is True
-    rows = db.session.scalars(select(StripeEvent)).all()
-    assert len(rows) == len(events)
-    assert {row.status for row in rows} == {StripeEventStatus.RECEIVED}
+        repeats.append(response.get_json()["duplicate"])
+    assert repeats == [False] * len(events) + [True] * len(events)
+    assert stripe_events.count_waiting() == len(events)  # kept once each, none processed
+    processed = select(StripeEvent).where(StripeEvent.status != StripeEventStatus.RECEIVED)
+    assert db.session.scalars(processed).all() == []
     assert reload(gift).status == "pending"  # nothing processed in the requests
     assert queue.huey.pending_count() == 1  # the burst woke one run
 
     assert drain_queue(stripe_app) == 1
     gift = reload(gift)
     assert (gift.status, gift.fee_cents, gift.net_cents) == ("paid", 175, 4825)
-    statuses = {row.status for row in db.session.scalars(select(StripeEvent))}
-    assert StripeEventStatus.RECEIVED not in statuses
+    rows = db.session.scalars(select(StripeEvent)).all()
+    assert len(rows) == len(events)
+    assert StripeEventStatus.RECEIVED not in {row.status for row in rows}
+    assert stripe_events.count_waiting() == 0
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1  # thanks, once
 
 
@@ -602,3 +612,123 @@ def test_a_batch_reads_stripe_before_it_takes_the_write_lock(
     assert plan_gift.status == "paid"
     statuses = {row.status for row in db.session.scalars(select(StripeEvent))}
     assert statuses <= {StripeEventStatus.PROCESSED, StripeEventStatus.IGNORED}
+
+
+# --- the spool: deliveries never wait for the database's write lock -------------------
+
+
+def test_the_spool_keeps_each_delivery_once_in_order_and_forgets_taken_ones_after_a_week(
+    tmp_path,
+):
+    spool = Spool(str(tmp_path / "deliveries.stripe-spool"))
+    moment = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    assert spool.accept("evt_b", '{"id": "evt_b"}', moment) is True
+    assert spool.accept("evt_a", '{"id": "evt_a"}', moment) is True
+    assert spool.accept("evt_b", '{"id": "evt_b", "again": 1}', moment) is False  # a repeat
+    waiting = spool.waiting(10)
+    assert [(item.event_id, item.received_at) for item in waiting] == [
+        ("evt_b", moment),
+        ("evt_a", moment),
+    ]  # as they came, the first payload kept
+    assert waiting[0].event == {"id": "evt_b"}
+    spool.mark_taken([waiting[0].seq], now=moment)
+    assert [item.event_id for item in spool.waiting(10)] == ["evt_a"]
+    assert spool.count_waiting() == 1
+    assert spool.accept("evt_b", "{}", moment) is False  # still known once taken in...
+    spool.mark_taken([], now=moment + timedelta(days=8))
+    assert spool.accept("evt_b", '{"id": "evt_b"}', moment) is True  # ...for a week
+    assert spool_path("sqlite:////srv/donations/db.sqlite3") == (
+        "/srv/donations/db.sqlite3.stripe-spool"
+    )
+    assert spool_path("postgresql+psycopg://u@h/db") is None
+    assert spool_path("sqlite://") is None
+
+
+@pytest.fixture
+def spooled_app(make_app, stripe_api, tmp_path):
+    """The Stripe app with a spool (on PostgreSQL too) and a real queue, no consumer yet."""
+    app = make_app(
+        STRIPE_SECRET_KEY="sk_test_fake",
+        STRIPE_API_BASE=stripe_api.url,
+        STRIPE_WEBHOOK_SECRET=SECRET,
+        STRIPE_MAX_NETWORK_RETRIES=0,
+        STRIPE_TIMEOUT=5,
+        MAIL_SEND_AFTER_COMMIT=False,
+        STRIPE_SPOOL_PATH=str(tmp_path / "spooled.stripe-spool"),
+    )
+    from conftest import clean_database
+
+    with app.app_context():
+        clean_database()
+        giving.ensure_default_funds()
+        db.session.commit()
+        queue = queue_of(app)
+        queue.register_all()
+        queue.huey.immediate = False
+        yield app
+
+
+def test_a_delivery_writes_nothing_to_the_database_and_a_rolled_back_run_loses_nothing(
+    spooled_app, stripe_api
+):
+    client = spooled_app.test_client()
+    gift, session = start_checkout(amount=5000)
+    events = _paid_events(stripe_api, session)
+    writes: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    sqla_event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        for event in events + events[:1]:
+            assert deliver(client, event, SECRET).status_code == 200
+    finally:
+        sqla_event.remove(db.engine, "before_cursor_execute", note)
+    # The deliveries went to the spool, never near the write lock; the database only got
+    # the record of the one run they woke (a burst wakes one run).
+    assert not [w for w in writes if "stripe_events" in w]
+    assert db.session.scalar(select(func.count(JobRun.id))) == 1
+    assert all("job_runs" in w or "app_locks" in w for w in writes), writes
+    assert event_count() == 0 and stripe_events.count_waiting() == len(events)
+
+    gateway = payments.get_gateway()
+    assert stripe_events.process_received(gateway=gateway, limit=100) == len(events)
+    db.session.rollback()  # the consumer died before its commit
+    assert event_count() == 0 and stripe_events.count_waiting() == len(events)
+    assert reload(gift).status == "pending"
+
+    assert drain_queue(spooled_app) == 1  # the run the deliveries woke
+    assert reload(gift).status == "paid"
+    assert stripe_events.count_waiting() == 0
+    assert [row.attempts for row in db.session.scalars(select(StripeEvent))] == [1] * len(events)
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1  # thanked once
+
+
+def test_events_stored_but_not_marked_taken_are_not_processed_twice(
+    spooled_app, stripe_api, monkeypatch
+):
+    client = spooled_app.test_client()
+    gift, session = start_checkout(amount=5000)
+    events = _paid_events(stripe_api, session)
+    for event in events:
+        deliver(client, event, SECRET)
+    spool = current_spool()
+
+    def lost(*_args, **_kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(spool, "mark_taken", lost)
+    gateway = payments.get_gateway()
+    assert stripe_events.process_received(gateway=gateway, limit=100) == len(events)
+    db.session.commit()  # stored and processed; the spool could not be told
+    assert spool.count_waiting() == len(events)
+    monkeypatch.undo()
+    # The next run finds them stored already: it only marks them taken.
+    assert stripe_events.process_received(gateway=gateway, limit=100) == len(events)
+    db.session.commit()
+    assert spool.count_waiting() == 0
+    assert stripe_events.process_received(gateway=gateway, limit=100) == 0
+    assert [row.attempts for row in db.session.scalars(select(StripeEvent))] == [1] * len(events)
+    assert (reload(gift).status, reload(gift).net_cents) == ("paid", 4825)

@@ -25,7 +25,7 @@ import time
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from donations.extensions import db
+from donations.extensions import committed_for_good, db
 
 try:
     import fcntl
@@ -97,7 +97,8 @@ def _unlock(session: Session) -> None:
 # too, before other hooks run work of their own (a job the queue runs inline, say).
 @event.listens_for(Session, "after_commit", insert=True)
 def _release_file_lock_on_commit(session: Session) -> None:
-    _unlock(session)
+    if committed_for_good(session):
+        _unlock(session)
 
 
 @event.listens_for(Session, "after_transaction_end")

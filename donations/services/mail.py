@@ -22,7 +22,7 @@ from flask import Flask, current_app
 from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session
 
-from donations.extensions import db
+from donations.extensions import committed_for_good, db
 from donations.integrations.mailer import Attachment, MailSettings
 from donations.models import MailStatus, OutboxAttachment, OutboxMessage, User, utcnow
 from donations.services.audit import record_audit
@@ -150,6 +150,8 @@ def pop_ready_ids() -> set[int] | None:
 
 @event.listens_for(Session, "after_commit")
 def _mark_ready(session: Session) -> None:
+    if not committed_for_good(session):
+        return
     queued = session.info.pop(_QUEUED_IDS, None)
     if queued:
         session.info.setdefault(_READY_IDS, set()).update(queued)

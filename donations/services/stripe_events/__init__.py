@@ -33,6 +33,7 @@ from donations.services.stripe_events.handlers import (
 )
 from donations.services.stripe_events.receiving import (
     Receipt,
+    count_waiting,
     process_event,
     process_received,
     receive_webhook,
@@ -58,6 +59,7 @@ __all__ = [
     "apply_dispute",
     "apply_payment",
     "apply_subscription",
+    "count_waiting",
     "on_charge",
     "on_checkout_session",
     "on_dispute",

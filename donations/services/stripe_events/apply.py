@@ -54,8 +54,8 @@ def apply_payment(gift: Gift, payment: PaymentSnapshot, run: Run) -> None:
         gift.currency = payment.currency or gift.currency
         if payment.fee_cents is not None:
             gift.fee_cents = payment.fee_cents
-        adjust(gift, "refunded_cents", min(payment.refunded_cents, payment.amount_cents))
-        sync_receipt(gift)  # a refund voids the receipt; reissued for the rest
+        if adjust(gift, "refunded_cents", min(payment.refunded_cents, payment.amount_cents)):
+            sync_receipt(gift)  # a refund voids the receipt; reissued for the rest
         if newly_paid and payment.charge_created is not None:
             gift.received_at = payment.charge_created
         if gift.thanked_at is None:
@@ -79,15 +79,17 @@ ADJUSTMENT_KINDS = {
 }
 
 
-def adjust(gift: Gift, attr: str, value: int) -> None:
-    """Set a refunded or disputed amount, recording the change with its date."""
+def adjust(gift: Gift, attr: str, value: int) -> bool:
+    """Set a refunded or disputed amount, recording the change with its date; return
+    whether it changed (the receipt follows every change: ``sync_receipt``)."""
     delta = value - (getattr(gift, attr) or 0)
     if not delta:
-        return
+        return False
     setattr(gift, attr, value)
     if gift.id is None:
         db.session.flush()
     db.session.add(GiftAdjustment(gift_id=gift.id, kind=ADJUSTMENT_KINDS[attr], delta_cents=delta))
+    return True
 
 
 def sync_receipt(gift: Gift) -> None:
@@ -101,9 +103,9 @@ def apply_dispute(gift: Gift, dispute: DisputeSnapshot, run: Run) -> None:
     """Make the gift show its dispute as Stripe has it now."""
     gift.stripe_dispute_id = dispute.id
     gift.dispute_status = dispute.status
-    adjust(gift, "dispute_cents", max(dispute.withdrawn_cents, 0))
-    adjust(gift, "dispute_fee_cents", max(dispute.fee_cents, 0))
-    sync_receipt(gift)  # a lost dispute voids the receipt; reissued for the rest
+    withdrawn = adjust(gift, "dispute_cents", max(dispute.withdrawn_cents, 0))
+    if adjust(gift, "dispute_fee_cents", max(dispute.fee_cents, 0)) or withdrawn:
+        sync_receipt(gift)  # a lost dispute voids the receipt; reissued for the rest
     run.gift = gift
 
 

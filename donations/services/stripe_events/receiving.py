@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from donations.extensions import db
@@ -19,6 +19,11 @@ from donations.services.locking import serialize_writes
 from donations.services.stripe_events.handlers import HANDLERS, OBJECT_TYPES
 from donations.services.stripe_events.read_ahead import ReadAhead
 from donations.services.stripe_events.run import Json, NotOurs, Parked, Run
+from donations.services.stripe_events.spool import (
+    Spooled,
+    current_spool,
+    mark_taken_after_commit,
+)
 
 log = logging.getLogger("donations.services.stripe_events")  # the name it always logged under
 
@@ -66,27 +71,23 @@ def record_event(
     defer: bool = False,
 ) -> Receipt:
     """Store an event by its id and process it (or, with ``defer``, leave that to a job);
-    a repeat has no effect."""
+    a repeat has no effect. Deferred on SQLite, the event goes to the spool (``spool``)."""
     event_id = str(event["id"])
+    spool = current_spool() if defer else None
+    if spool is not None:
+        kept = spool.accept(event_id, payload, now or utcnow())
+        return Receipt(event_id, StripeEventStatus.RECEIVED, duplicate=not kept)
     status = stored_status(event_id)  # most repeats stop here, before any lock
     if status is None:
         serialize_writes("stripe")
         status = stored_status(event_id)
     if status is not None:
         return Receipt(event_id, status, duplicate=True)
-    obj = (event.get("data") or {}).get("object") or {}
-    row = StripeEvent(
-        event_id=event_id,
-        type=str(event.get("type", ""))[:100],
-        api_version=str(event.get("api_version") or "")[:40],
-        livemode=bool(event.get("livemode")),
-        stripe_created_at=(
-            datetime.fromtimestamp(int(event["created"]), UTC) if event.get("created") else None
-        ),
-        payload=payload,
-        status=StripeEventStatus.RECEIVED if defer else StripeEventStatus.PROCESSED,
-        object_id=str(obj.get("id") or "")[:255],
-        received_at=now or utcnow(),
+    row = _new_row(
+        event,
+        payload,
+        StripeEventStatus.RECEIVED if defer else StripeEventStatus.PROCESSED,
+        now or utcnow(),
     )
     try:
         with db.session.begin_nested():
@@ -98,10 +99,37 @@ def record_event(
     return Receipt(event_id, row.status, duplicate=False)
 
 
+def _new_row(event: Json, payload: str, status: str, received_at: datetime) -> StripeEvent:
+    obj = (event.get("data") or {}).get("object") or {}
+    return StripeEvent(
+        event_id=str(event["id"]),
+        type=str(event.get("type", ""))[:100],
+        api_version=str(event.get("api_version") or "")[:40],
+        livemode=bool(event.get("livemode")),
+        stripe_created_at=(
+            datetime.fromtimestamp(int(event["created"]), UTC) if event.get("created") else None
+        ),
+        payload=payload,
+        status=status,
+        object_id=str(obj.get("id") or "")[:255],
+        received_at=received_at,
+    )
+
+
+def count_waiting() -> int:
+    """How many events wait to be processed: stored as received, or in the spool."""
+    spool = current_spool()
+    stored = db.session.scalar(
+        select(func.count(StripeEvent.id)).where(StripeEvent.status == StripeEventStatus.RECEIVED)
+    )
+    return (spool.count_waiting() if spool is not None else 0) + (stored or 0)
+
+
 def process_received(*, gateway: PaymentGateway, limit: int) -> int:
-    """Process up to ``limit`` stored events still waiting as received, oldest first (the
-    order Stripe sent them in, mostly); return how many. Each is locked: two consumers never
-    process the same one. Stripe is read for the whole batch before the write lock."""
+    """Process up to ``limit`` events waiting as received (stored, or in the spool on
+    SQLite), oldest first (the order Stripe sent them in, mostly); return how many were
+    dealt with. Each is locked: two consumers never process the same one. Stripe is read
+    for the whole batch before the write lock."""
     waiting = (
         select(StripeEvent)
         .where(StripeEvent.status == StripeEventStatus.RECEIVED)
@@ -109,13 +137,22 @@ def process_received(*, gateway: PaymentGateway, limit: int) -> int:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    ahead = ReadAhead(gateway)
+    spool = current_spool()
+    spooled = spool.waiting(limit) if spool is not None else []
     rows = db.session.scalars(waiting).all()
+    ahead = ReadAhead(gateway)
+    for item in spooled:
+        event = item.event
+        ahead.read_event(str(event.get("type", "")), (event.get("data") or {}).get("object", {}))
     for row in rows:
         ahead.read_event(row.type, _object_of(row))
     serialize_writes("stripe")
-    # Another consumer may have taken some while we read (SQLite has no row locks).
     ids = [row.id for row in rows]
+    taken, repeats = _take_in(spooled)
+    ids += taken
+    if spool is not None:
+        mark_taken_after_commit(spool, [item.seq for item in spooled])
+    # Another consumer may have taken some while we read (SQLite has no row locks).
     rows = (
         db.session.scalars(
             waiting.where(StripeEvent.id.in_(ids)).execution_options(populate_existing=True)
@@ -124,7 +161,28 @@ def process_received(*, gateway: PaymentGateway, limit: int) -> int:
     )
     for row in rows:
         process_event(row, gateway=ahead)
-    return len(rows)
+    return len(rows) + repeats
+
+
+def _take_in(spooled: list[Spooled]) -> tuple[list[int], int]:
+    """Store spooled events not stored yet; return their new ids and how many were."""
+    if not spooled:
+        return [], 0
+    stored = set(
+        db.session.scalars(
+            select(StripeEvent.event_id).where(
+                StripeEvent.event_id.in_([item.event_id for item in spooled])
+            )
+        )
+    )
+    rows = [
+        _new_row(item.event, item.payload, StripeEventStatus.RECEIVED, item.received_at)
+        for item in spooled
+        if item.event_id not in stored
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    return [row.id for row in rows], len(spooled) - len(rows)
 
 
 def _object_of(row: StripeEvent) -> Json:
