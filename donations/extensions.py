@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -40,3 +42,20 @@ def committed_for_good(session: Session) -> bool:
     and the outer transaction may still roll back: work promised "after the commit" waits.
     """
     return session.get_nested_transaction() is None
+
+
+_HELD = "donations.held"
+_T = TypeVar("_T")
+
+
+def hold(obj: _T) -> _T:
+    """Keep ``obj`` in the session's identity map while the session lives.
+
+    The identity map holds rows weakly, so a one-row table read on nearly every unit of
+    work (the organisation profile, the receipt settings) would be read again at each
+    ``get``; held, it is read once per transaction (it expires at commit) and ``get``
+    finds it in memory otherwise.
+    """
+    if obj is not None:
+        db.session.info.setdefault(_HELD, {})[type(obj)] = obj
+    return obj

@@ -33,6 +33,7 @@ except ImportError:  # not on POSIX: SQLite's lock alone
     fcntl = None  # type: ignore[assignment]
 
 _FD_KEY = "donations.write_lock_fd"
+_LOCKED_KEY = "donations.write_locked"  # this transaction wrote its lock row: SQLite's lock is ours
 _NOT_HELD = -1  # this transaction goes on without the file lock: never wait for it again
 FILE_LOCK_WAIT = 5.0  # seconds
 
@@ -41,8 +42,8 @@ def serialize_writes(name: str, *, session: Session | None = None) -> None:
     """On SQLite, take the database write lock now; on PostgreSQL, do nothing."""
     session = session if session is not None else db.session()
     bind = session.get_bind()
-    if bind.dialect.name != "sqlite":
-        return
+    if bind.dialect.name != "sqlite" or session.info.get(_LOCKED_KEY):
+        return  # SQLite keeps a transaction's write lock until it ends, savepoints or not
     _take_file_lock(session, bind.url.database, writing=_writing(session))
     session.execute(
         text(
@@ -51,6 +52,7 @@ def serialize_writes(name: str, *, session: Session | None = None) -> None:
         ),
         {"name": name},
     )
+    session.info[_LOCKED_KEY] = True
 
 
 def _writing(session: Session) -> bool:
@@ -85,6 +87,7 @@ def _take_file_lock(session: Session, database: str | None, *, writing: bool) ->
 
 
 def _unlock(session: Session) -> None:
+    session.info.pop(_LOCKED_KEY, None)
     fd = session.info.pop(_FD_KEY, None)
     if fd is not None and fd != _NOT_HELD:
         try:

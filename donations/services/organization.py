@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 
-from donations.extensions import db
+from donations.extensions import db, hold
 from donations.models import Organization, User
 from donations.money import is_currency_code
 from donations.services.audit import describe_changes, record_audit, snapshot
@@ -46,7 +46,7 @@ ORGANIZATION_FIELDS = (
 
 def get_organization() -> Organization | None:
     """Return the organisation profile, or None before it is first saved."""
-    return db.session.get(Organization, 1)
+    return hold(db.session.get(Organization, 1))
 
 
 def current_organization_name() -> str:

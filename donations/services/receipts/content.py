@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from donations.extensions import db
+from donations.extensions import db, hold
 from donations.models import (
     Condition,
     Donor,
@@ -51,11 +51,11 @@ def get_receipt_settings() -> ReceiptSettings:
         settings = ReceiptSettings(id=1)
         db.session.add(settings)
         db.session.flush()
-    return settings
+    return hold(settings)
 
 
 def organization() -> Organization:
-    org = db.session.get(Organization, 1)
+    org = hold(db.session.get(Organization, 1))
     if org is None or not org.legal_name:
         raise NotAllowed(
             "Fill in the organisation's legal name, EIN and address (Admin, Organisation) "

@@ -193,9 +193,9 @@ def process_event(
     row: StripeEvent, *, gateway: PaymentGateway, now: datetime | None = None
 ) -> StripeEvent:
     """Run the handler for a stored event and record the outcome on the row."""
-    row.attempts += 1
     handler = HANDLERS.get(row.type)
     if handler is None:
+        row.attempts += 1
         row.status = StripeEventStatus.IGNORED
         row.processed_at = utcnow()
         return row
@@ -204,6 +204,7 @@ def process_event(
     if expected is not None and obj.get("object") != expected:
         # Read as the wrong kind, its id would be looked up at the wrong address on every
         # delivery; keep it as failed, for a replay once the code knows the new shape.
+        row.attempts += 1
         row.status = StripeEventStatus.FAILED
         row.last_error = (
             f"{row.type} should carry a {expected}, "
@@ -240,8 +241,10 @@ def process_event(
             row.gift_id = run.gift.id
         if run.plan is not None:
             row.plan_id = run.plan.id
-        if run.linked_ids:
-            release_parked(run.linked_ids, gateway=gateway, exclude=row.id)
+    # Counted with the outcome, in one UPDATE: a crash rolls both back with the batch.
+    row.attempts += 1
+    if row.status == StripeEventStatus.PROCESSED and run.linked_ids:
+        release_parked(run.linked_ids, gateway=gateway, exclude=row.id)
     db.session.flush()
     return row
 

@@ -12,7 +12,7 @@ the ORM must call ``move_donor``-like code of its own (merging donors does);
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date
@@ -32,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.base import NO_VALUE
+from sqlalchemy.sql.elements import ClauseElement
 
 from donations.extensions import db
 from donations.models import DonorGiftPeriod, Gift, GiftPeriodTotal, GiftStatus
@@ -67,6 +69,10 @@ _COLUMNS = (
     Gift.refunded_cents,
     Gift.dispute_cents,
 )
+_NAMES = tuple(column.key for column in _COLUMNS)
+_Held = namedtuple("_Held", _NAMES)  # type: ignore[misc]  # a row of _COLUMNS, from memory
+# Attributes whose change can move a gift in the summaries (the relationships set the ids).
+_TOUCHED = frozenset(_NAMES) | {"donor", "fund"}
 
 
 # --- keeping them -----------------------------------------------------------------
@@ -79,6 +85,27 @@ def _rows(session: Session, ids: Iterable[int]) -> list:
         query = select(*_COLUMNS).where(Gift.id.in_(ids[start : start + 500]))
         found.extend(session.connection().execute(query))
     return found
+
+
+def _held(obj: Gift, *, as_loaded: bool) -> _Held | None:
+    """The gift's summary columns as the session holds them: as last loaded or flushed
+    (``as_loaded``: what the database has now) or as they will be written; None when
+    one of them is not in memory (expired, never loaded, or a SQL expression), and
+    the database must be asked."""
+    state = sa_inspect(obj)
+    loaded, current = state.committed_state, state.dict
+    values = []
+    for name in _NAMES:
+        value = loaded[name] if as_loaded and name in loaded else current.get(name, NO_VALUE)
+        if value is NO_VALUE or value is None or isinstance(value, ClauseElement):
+            return None
+        values.append(value)
+    return _Held(*values)
+
+
+def _summed(obj: Gift) -> bool:
+    """Whether a change to a loaded gift may touch what the summaries add up."""
+    return not _TOUCHED.isdisjoint(sa_inspect(obj).committed_state)
 
 
 def _add_row(row, sign: int, money: dict, donors: dict) -> None:
@@ -125,20 +152,21 @@ def _identity(obj: Gift) -> int | None:
 
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context, _instances) -> None:
-    changed, added = set(), []
-    for obj in session.new:
-        if isinstance(obj, Gift):
-            added.append(obj)
-    for obj in session.dirty:
-        if isinstance(obj, Gift) and session.is_modified(obj, include_collections=False):
-            changed.add(_identity(obj))
-    deleted = {_identity(obj) for obj in session.deleted if isinstance(obj, Gift)}
-    changed.discard(None)
-    deleted.discard(None)
+    changed = [o for o in session.dirty if isinstance(o, Gift) and _summed(o)]
+    added = [o for o in session.new if isinstance(o, Gift)]
+    deleted = [o for o in session.deleted if isinstance(o, Gift)]
     if not (changed or added or deleted):
         session.info.pop(_BEFORE, None)
         return
-    session.info[_BEFORE] = (_rows(session, changed | deleted), changed, added)
+    # What the database holds now, from memory where the session has it all.
+    before, ask = [], set()
+    for obj in changed + deleted:
+        row = _held(obj, as_loaded=True)
+        if row is not None:
+            before.append(row)
+        elif (identity := _identity(obj)) is not None:
+            ask.add(identity)
+    session.info[_BEFORE] = (before + _rows(session, ask), changed, added)
 
 
 @event.listens_for(Session, "after_flush")
@@ -147,13 +175,18 @@ def _after_flush(session: Session, _context) -> None:
     if pending is None:
         return
     before, changed, added = pending
-    after_ids = changed | {obj.id for obj in added}  # inserted: ids set, not yet identities
-    after_ids.discard(None)
+    after, ask = [], set()
+    for obj in changed + added:
+        row = _held(obj, as_loaded=False)
+        if row is not None:
+            after.append(row)
+        elif (identity := sa_inspect(obj).dict.get("id")) is not None:
+            ask.add(identity)
     money: dict = defaultdict(lambda: [0, 0, 0, 0, 0])
     donors: dict = defaultdict(int)
     for row in before:
         _add_row(row, -1, money, donors)
-    for row in _rows(session, after_ids):
+    for row in after + _rows(session, ask):
         _add_row(row, 1, money, donors)
     _write(money, donors)
 

@@ -89,24 +89,32 @@ def covered(table: Table, pieces: Sequence[Piece]) -> ColumnElement[bool]:
     )
 
 
+_UPSERTS: dict[tuple, object] = {}
+
+
 def add_to(table: Table, keys: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
     """Add each row's values to the row with its keys, creating it at zero first.
 
     ``INSERT ... ON CONFLICT DO UPDATE SET v = v + excluded.v``: the database adds,
-    under the row's lock, so concurrent writers never lose a change.
+    under the row's lock, so concurrent writers never lose a change. One statement per
+    table and columns, built once, run for all the rows (executemany).
     """
     rows = [dict(row) for row in rows]
     if not rows:
         return
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    values = [name for name in rows[0] if name not in keys]
-    for start in range(0, len(rows), 500):
-        statement = insert(table).values(rows[start : start + 500])
-        statement = statement.on_conflict_do_update(
+    dialect = db.session.get_bind().dialect.name
+    names = tuple(rows[0])
+    cache_key = (table.name, tuple(keys), names, dialect)
+    statement = _UPSERTS.get(cache_key)
+    if statement is None:
+        added = [name for name in names if name not in keys]
+        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        statement = insert.on_conflict_do_update(
             index_elements=list(keys),
-            set_={name: table.c[name] + statement.excluded[name] for name in values},
+            set_={name: table.c[name] + insert.excluded[name] for name in added},
         )
-        db.session.connection().execute(statement)
+        _UPSERTS[cache_key] = statement
+    db.session.connection().execute(statement, rows)
 
 
 def period_start(grain: str, day_expr, *, dialect: str) -> ColumnElement[date]:
