@@ -25,6 +25,7 @@ from sqlalchemy import (
     event,
     exists,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -45,6 +46,7 @@ from donations.services.summaries.periods import (
     period_start,
     periods_of,
 )
+from donations.services.summaries.retention import refresh_donors, verify_retention
 
 MONEY = GiftPeriodTotal.__table__
 DONORS = DonorGiftPeriod.__table__
@@ -156,6 +158,7 @@ def _after_flush(session: Session, _context) -> None:
     for row in _rows(session, after_ids):
         _add_row(row, 1, money, donors)
     _write(money, donors)
+    refresh_donors(d for (grain, _starts, d), n in donors.items() if grain == "y" and n)
 
 
 def move_donor(*, source_id: int, target_id: int) -> None:
@@ -171,6 +174,7 @@ def move_donor(*, source_id: int, target_id: int) -> None:
         ({"grain": g, "starts": s, "donor_id": target_id, "gifts": n} for g, s, n in rows),
     )
     db.session.execute(delete(DONORS).where(DONORS.c.donor_id == source_id))
+    refresh_donors([source_id, target_id])
 
 
 # --- reading them -----------------------------------------------------------------
@@ -291,7 +295,7 @@ def verify_money() -> list[SummaryProblem]:
             DONORS.c.grain == grain, DONORS.c.gifts != 0
         )
         problems += differences(DONORS.name, recorded, expected_donors(grain), len(DONOR_KEYS))
-    return problems
+    return problems + verify_retention()
 
 
 def count_rows() -> int:
@@ -299,3 +303,16 @@ def count_rows() -> int:
     return sum(
         int(db.session.scalar(select(func.count()).select_from(t)) or 0) for t in (MONEY, DONORS)
     )
+
+
+def rebuild_money() -> None:
+    """Refill the gift and donor summaries from the gifts."""
+    db.session.execute(delete(MONEY))
+    db.session.execute(delete(DONORS))
+    for grain in SUMMARY_GRAINS:
+        db.session.execute(
+            insert(MONEY).from_select([*MONEY_KEYS, *MONEY_VALUES], expected_money(grain))
+        )
+        db.session.execute(
+            insert(DONORS).from_select([*DONOR_KEYS, "gifts"], expected_donors(grain))
+        )
