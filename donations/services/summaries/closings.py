@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from donations.extensions import db
-from donations.models import StockEntry, StockLevel, StockMonthClosing, StockPeriodTotal
+from donations.models import Item, StockEntry, StockLevel, StockMonthClosing, StockPeriodTotal
 from donations.services.summaries.periods import SummaryProblem, differences
 
 CLOSINGS = StockMonthClosing.__table__
@@ -85,8 +85,9 @@ def record_moves(day: date, moves: Sequence) -> None:
 # --- reading them -----------------------------------------------------------------
 
 
-def held_on(*, site_id: int, day: date) -> list[tuple[int, int]]:
-    """(item_id, quantity) a site held at the end of ``day``, items held only."""
+def held_on(*, site_id: int, day: date, columns: Sequence = ()) -> list[tuple]:
+    """(item_id, *columns, quantity) a site held at the end of ``day``, items held only;
+    ``columns`` of ``items`` (joined) come along."""
     month = day.replace(day=1)
     last = month_end(day)
     forward = (day - month).days < (last - day).days
@@ -94,12 +95,13 @@ def held_on(*, site_id: int, day: date) -> list[tuple[int, int]]:
         opening, first, final, sign = CLOSINGS.c.month < month, month, day, 1
     else:  # the month's own closing, less its days after ``day``
         opening, first, final, sign = CLOSINGS.c.month <= month, day + timedelta(days=1), last, -1
+    levels = StockLevel.__table__
     base = (
         select(CLOSINGS.c.quantity)
-        .where(CLOSINGS.c.site_id == site_id, CLOSINGS.c.item_id == StockLevel.item_id, opening)
+        .where(CLOSINGS.c.site_id == site_id, CLOSINGS.c.item_id == levels.c.item_id, opening)
         .order_by(CLOSINGS.c.month.desc())
         .limit(1)
-        .correlate(StockLevel)
+        .correlate(levels)
         .scalar_subquery()
     )
     moved = (
@@ -114,12 +116,17 @@ def held_on(*, site_id: int, day: date) -> list[tuple[int, int]]:
         .subquery()
     )
     held = func.coalesce(base, 0) + sign * func.coalesce(moved.c.moved, 0)
-    rows = db.session.execute(
-        select(StockLevel.item_id, held)
-        .outerjoin(moved, moved.c.item_id == StockLevel.item_id)
-        .where(StockLevel.site_id == site_id)
-    ).all()
-    return [(item_id, int(quantity)) for item_id, quantity in rows if quantity]
+    query = (
+        select(levels.c.item_id, *columns, held)
+        .select_from(levels)
+        .outerjoin(moved, moved.c.item_id == levels.c.item_id)
+        .where(levels.c.site_id == site_id)
+    )
+    if columns:
+        items = Item.__table__
+        query = query.join(items, items.c.id == levels.c.item_id)
+    rows = db.session.connection().execute(query)
+    return [(*row[:-1], int(row[-1])) for row in rows if row[-1]]
 
 
 # --- checking and rebuilding them -------------------------------------------------
