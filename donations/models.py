@@ -788,6 +788,39 @@ class DonorRetentionYear(db.Model):
     retained: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class DonorDayCount(db.Model):
+    """Per day, month or year: the (donor, day) pairs with a gift (paid, not a
+    correction, above zero), and how many of those were a donor's first and last
+    giving day. With ``donor_gap_counts``, donors in any period are counted from
+    counters (``summaries.donor_days``)."""
+
+    __tablename__ = "donor_day_counts"
+    __table_args__ = (CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),)
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    starts: Mapped[date] = mapped_column(Date, primary_key=True)
+    giving_days: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_days: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_days: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DonorGapCount(db.Model):
+    """How many times a donor's giving day fell in one period and their previous giving
+    day in another: each pair counted at every grain of both ends."""
+
+    __tablename__ = "donor_gap_counts"
+    __table_args__ = (
+        CheckConstraint("day_grain IN ('d', 'm', 'y')", name="day_grain_known"),
+        CheckConstraint("prev_grain IN ('d', 'm', 'y')", name="prev_grain_known"),
+    )
+
+    day_grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    prev_grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day_starts: Mapped[date] = mapped_column(Date, primary_key=True)
+    prev_starts: Mapped[date] = mapped_column(Date, primary_key=True)
+    gaps: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class StripeEventStatus(enum.StrEnum):
     RECEIVED = "received"  # stored and acknowledged; the job queue processes it next
     PROCESSED = "processed"

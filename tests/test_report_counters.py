@@ -1,5 +1,6 @@
 """Report counters (migration 0020): each donor's giving years and the yearly retention
-counters, stock at each month's end and stock per category. After gifts, refunds,
+counters, the donor day and gap counters (retention over any period), stock at each
+month's end and stock per category. After gifts, refunds,
 voids, corrections, backdated entries, a merge, stock moves, reversals and an item
 changing category, each must equal a computation from scratch; ``verify`` must catch
 a tampered row and ``flask reports rebuild`` must repair it."""
@@ -160,6 +161,39 @@ def test_a_calendar_year_s_retention_reads_the_counters_and_equals_the_gifts(giv
     assert result.reactivated == len(now - first - before)
 
 
+def gift_days() -> dict[int, set[date]]:
+    days: dict[int, set[date]] = defaultdict(set)
+    for g in db.session.scalars(select(Gift)):
+        if g.status == GiftStatus.PAID and not g.is_reversal and g.amount_cents > 0:
+            days[g.donor_id].add(g.received_at.astimezone(UTC).date())
+    return days
+
+
+SPANS = [(0, 0), (0, 40), (3, 400), (31, 31), (59, 700), (365, 365), (366, 1100), (700, 1)]
+
+
+@pytest.mark.parametrize(("back", "length"), SPANS)
+def test_retention_over_any_period_reads_the_day_counters_and_equals_the_gifts(
+    giving, back, length
+):
+    year = TODAY.year
+    for start in (date(year, 1, 1), date(year - 1, 12, 31), date(year - 2, 5, 5), TODAY):
+        first = start - timedelta(days=back)
+        last = first + timedelta(days=length)
+        result = reports.retention(first, last)
+        days = gift_days()
+        before_first, before_last = result.previous_from, result.previous_to
+        assert before_last == first - timedelta(days=1)
+
+        def gave_in(lo, hi, days=days):
+            return {d for d, given in days.items() if any(lo <= day <= hi for day in given)}
+
+        now, before = gave_in(first, last), gave_in(before_first, before_last)
+        earlier = gave_in(date(1900, 1, 1), first - timedelta(days=1))
+        assert (result.donors, result.previous_donors) == (len(now), len(before))
+        assert (result.new, result.returning) == (len(now - earlier), len(now & before))
+
+
 @pytest.fixture
 def stock(goods):
     """Moves over a year, some entered after later ones, a reversal, and an
@@ -255,16 +289,10 @@ def test_goods_per_category_follow_an_item_that_changed_category(stock):
 
 TAMPER = [
     ("donor_gift_gaps", "UPDATE donor_gift_gaps SET previous_year = NULL", "reports"),
-    (
-        "donor_retention_years",
-        "UPDATE donor_retention_years SET retained = retained + 1",
-        "reports",
-    ),
-    (
-        "stock_month_closings",
-        "UPDATE stock_month_closings SET quantity = quantity + 1",
-        "inventory",
-    ),
+    ("donor_retention_years", "UPDATE donor_retention_years SET retained = 9", "reports"),
+    ("donor_day_counts", "UPDATE donor_day_counts SET first_days = 7", "reports"),
+    ("donor_gap_counts", "DELETE FROM donor_gap_counts WHERE prev_grain = 'd'", "reports"),
+    ("stock_month_closings", "UPDATE stock_month_closings SET quantity = 99", "inventory"),
     ("stock_category_totals", "DELETE FROM stock_category_totals WHERE grain = 'm'", "inventory"),
 ]
 

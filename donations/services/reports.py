@@ -148,16 +148,17 @@ def total_rows(filters: GiftFilters) -> list[MoneyRow]:
 def retention(date_from: date, date_to: date) -> Retention:
     """Count new, returning, reactivated and lapsed donors for the period (a gift: paid,
     not a correction, above zero): for a calendar year from the yearly counters, else
-    in SQL over ``donor_gift_periods``."""
+    from the donor day and gap counters (``summaries.donor_days``)."""
     before_from, before_to = previous_period(date_from, date_to)
     if _whole_years(date_from, date_to) == 1:  # a calendar year: two counter rows
         year, last_year = summaries.year_counts(date_from.year)
         counts = summaries.DonorCounts(year.donors, last_year.donors, year.new, year.returning)
-    else:
-        counts = summaries.donor_counts(
-            now=summaries.cover(date_from, date_to),
-            before=summaries.cover(before_from, before_to),
-            first_day=date_from,
+    else:  # any period: a few sums over the donor day and gap counters
+        donors = summaries.donors_in(date_from, date_to)
+        previous = summaries.donors_in(before_from, before_to)
+        either = summaries.donors_in(before_from, date_to)  # the two periods are adjacent
+        counts = summaries.DonorCounts(
+            donors, previous, summaries.first_timers(date_from, date_to), donors + previous - either
         )
     return Retention(
         previous_from=before_from,

@@ -9,7 +9,9 @@ Create Date: 2026-12-05 17:15:00.000000
 earlier year; ``donor_retention_years`` counts them per year (donors, first-time,
 given the year before too). ``stock_month_closings`` holds the balance of a (site,
 item) at the end of each month it moved in. ``stock_category_totals`` is
-``stock_period_totals`` summed over sites and the items of a category. Each is filled
+``stock_period_totals`` summed over sites and the items of a category.
+``donor_day_counts`` and ``donor_gap_counts`` count donors' giving days and their
+consecutive pairs per period, for retention over any period. Each is filled
 from the rows it sums, the same sums ``flask reports verify`` and ``flask inventory
 verify`` recompute.
 """
@@ -64,6 +66,51 @@ def _backfill(postgresql):
     )
 
 
+GRAINS = ('d', 'm', 'y')
+
+
+def _starts(grain, day, postgresql):
+    """SQL for the first day of the grain's period holding the date ``day``."""
+    if grain == 'd':
+        return day
+    if postgresql:
+        unit = 'month' if grain == 'm' else 'year'
+        return f"CAST(date_trunc('{unit}', {day}) AS DATE)"
+    return f"substr({day}, 1, 7) || '-01'" if grain == 'm' else f"substr({day}, 1, 4) || '-01-01'"
+
+
+def _backfill_donor_days(postgresql):
+    gift_day = (
+        "CAST(timezone('UTC', received_at) AS DATE)" if postgresql else 'substr(received_at, 1, 10)'
+    )
+    sequence = (
+        "(SELECT donor_id, day, "
+        "lag(day) OVER (PARTITION BY donor_id ORDER BY day) AS prev, "
+        "lead(day) OVER (PARTITION BY donor_id ORDER BY day) AS next "
+        f"FROM (SELECT DISTINCT donor_id, {gift_day} AS day FROM gifts "
+        "WHERE status = 'paid' AND NOT is_reversal AND amount_cents > 0) AS given) AS seq"
+    )
+    for grain in GRAINS:
+        starts = _starts(grain, 'seq.day', postgresql)
+        op.execute(
+            "INSERT INTO donor_day_counts (grain, starts, giving_days, first_days, last_days) "
+            f"SELECT '{grain}', {starts}, count(*), "
+            "sum(CASE WHEN prev IS NULL THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN next IS NULL THEN 1 ELSE 0 END) "
+            f"FROM {sequence} GROUP BY {starts}"
+        )
+    for day_grain in GRAINS:
+        for prev_grain in GRAINS:
+            day_starts = _starts(day_grain, 'seq.day', postgresql)
+            prev_starts = _starts(prev_grain, 'seq.prev', postgresql)
+            op.execute(
+                "INSERT INTO donor_gap_counts "
+                "(day_grain, prev_grain, day_starts, prev_starts, gaps) "
+                f"SELECT '{day_grain}', '{prev_grain}', {day_starts}, {prev_starts}, count(*) "
+                f"FROM {sequence} WHERE prev IS NOT NULL GROUP BY {day_starts}, {prev_starts}"
+            )
+
+
 def upgrade():
     op.create_table(
         'donor_gift_gaps',
@@ -109,16 +156,50 @@ def upgrade():
             'grain', 'starts', 'category_id', 'kind', name=op.f('pk_stock_category_totals')
         ),
     )
+    op.create_table(
+        'donor_day_counts',
+        sa.Column('grain', sa.String(length=1), nullable=False),
+        sa.Column('starts', sa.Date(), nullable=False),
+        sa.Column('giving_days', sa.BigInteger(), nullable=False),
+        sa.Column('first_days', sa.BigInteger(), nullable=False),
+        sa.Column('last_days', sa.BigInteger(), nullable=False),
+        sa.CheckConstraint(
+            "grain IN ('d', 'm', 'y')", name=op.f('ck_donor_day_counts_grain_known')
+        ),
+        sa.PrimaryKeyConstraint('grain', 'starts', name=op.f('pk_donor_day_counts')),
+    )
+    op.create_table(
+        'donor_gap_counts',
+        sa.Column('day_grain', sa.String(length=1), nullable=False),
+        sa.Column('prev_grain', sa.String(length=1), nullable=False),
+        sa.Column('day_starts', sa.Date(), nullable=False),
+        sa.Column('prev_starts', sa.Date(), nullable=False),
+        sa.Column('gaps', sa.BigInteger(), nullable=False),
+        sa.CheckConstraint(
+            "day_grain IN ('d', 'm', 'y')", name=op.f('ck_donor_gap_counts_day_grain_known')
+        ),
+        sa.CheckConstraint(
+            "prev_grain IN ('d', 'm', 'y')", name=op.f('ck_donor_gap_counts_prev_grain_known')
+        ),
+        sa.PrimaryKeyConstraint(
+            'day_grain', 'prev_grain', 'day_starts', 'prev_starts',
+            name=op.f('pk_donor_gap_counts'),
+        ),
+    )
     with op.batch_alter_table('stock_period_totals', schema=None) as batch_op:
         batch_op.create_index(
             'ix_stock_period_totals_item', ['item_id', 'grain', 'starts'], unique=False
         )
-    _backfill(op.get_bind().dialect.name == 'postgresql')
+    postgresql = op.get_bind().dialect.name == 'postgresql'
+    _backfill(postgresql)
+    _backfill_donor_days(postgresql)
 
 
 def downgrade():
     with op.batch_alter_table('stock_period_totals', schema=None) as batch_op:
         batch_op.drop_index('ix_stock_period_totals_item')
+    op.drop_table('donor_gap_counts')
+    op.drop_table('donor_day_counts')
     op.drop_table('stock_category_totals')
     op.drop_table('stock_month_closings')
     op.drop_table('donor_retention_years')

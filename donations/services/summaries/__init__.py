@@ -4,7 +4,8 @@ however many gifts and ledger entries there are.
 
 ``periods`` (days, months and years; the UPSERT that adds), ``money`` (gifts and
 donors, kept at every flush of a gift), ``retention`` (each donor's giving years and
-per-year donor counters, kept from ``money``'s yearly rows), ``goods`` (the stock
+per-year donor counters, kept from ``money``'s yearly rows), ``donor_days`` (donors
+in any period from day and gap counters, kept from ``money``'s day rows), ``goods`` (the stock
 ledger, kept by ``inventory.ledger.post_document``) with ``categories`` (the same per
 category) and ``closings`` (balances at each month's end). ``verify_money`` and
 ``verify_stock`` recompute every row from its source (``flask reports verify``,
@@ -15,6 +16,7 @@ category) and ``closings`` (balances at each month's end). ``verify_money`` and
 from donations.extensions import db
 from donations.services.summaries.categories import goods_sums, move_item, rebuild_categories
 from donations.services.summaries.closings import held_on, rebuild_closings
+from donations.services.summaries.donor_days import donors_in, first_timers
 from donations.services.summaries.goods import (
     daily_levels,
     given_out,
@@ -52,6 +54,8 @@ __all__ = [
     "cover",
     "daily_levels",
     "donor_counts",
+    "donors_in",
+    "first_timers",
     "given_out",
     "goods_sums",
     "held_on",

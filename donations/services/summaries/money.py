@@ -36,6 +36,12 @@ from sqlalchemy.orm import Session, aliased
 
 from donations.extensions import db
 from donations.models import DonorGiftPeriod, Gift, GiftPeriodTotal, GiftStatus
+from donations.services.summaries.donor_days import (
+    days_changed,
+    note_day_deltas,
+    rebuild_donor_days,
+    verify_donor_days,
+)
 from donations.services.summaries.periods import (
     SUMMARY_GRAINS,
     Piece,
@@ -159,10 +165,22 @@ def _after_flush(session: Session, _context) -> None:
         _add_row(row, 1, money, donors)
     _write(money, donors)
     refresh_donors(d for (grain, _starts, d), n in donors.items() if grain == "y" and n)
+    note_day_deltas({(d, starts): n for (grain, starts, d), n in donors.items() if grain == "d"})
+
+
+def _days_given(donor_id: int) -> set[date]:
+    return set(
+        db.session.scalars(
+            select(DONORS.c.starts).where(
+                DONORS.c.donor_id == donor_id, DONORS.c.grain == "d", DONORS.c.gifts > 0
+            )
+        )
+    )
 
 
 def move_donor(*, source_id: int, target_id: int) -> None:
     """Merging donors: the duplicate's periods are added to the survivor's."""
+    moved_days, kept_days = _days_given(source_id), _days_given(target_id)
     rows = db.session.execute(
         select(DONORS.c.grain, DONORS.c.starts, DONORS.c.gifts).where(
             DONORS.c.donor_id == source_id
@@ -175,6 +193,7 @@ def move_donor(*, source_id: int, target_id: int) -> None:
     )
     db.session.execute(delete(DONORS).where(DONORS.c.donor_id == source_id))
     refresh_donors([source_id, target_id])
+    days_changed({source_id: (set(), moved_days), target_id: (moved_days - kept_days, set())})
 
 
 # --- reading them -----------------------------------------------------------------
@@ -295,7 +314,7 @@ def verify_money() -> list[SummaryProblem]:
             DONORS.c.grain == grain, DONORS.c.gifts != 0
         )
         problems += differences(DONORS.name, recorded, expected_donors(grain), len(DONOR_KEYS))
-    return problems + verify_retention()
+    return problems + verify_retention() + verify_donor_days(expected_donors("d"))
 
 
 def count_rows() -> int:
@@ -316,3 +335,4 @@ def rebuild_money() -> None:
         db.session.execute(
             insert(DONORS).from_select([*DONOR_KEYS, "gifts"], expected_donors(grain))
         )
+    rebuild_donor_days(expected_donors("d"))
