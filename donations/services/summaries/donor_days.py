@@ -36,6 +36,7 @@ from donations.services.summaries.periods import (
     period_start,
     periods_of,
 )
+from donations.services.summaries.retention import lock_donors
 
 DAYS = DonorDayCount.__table__
 GAPS = DonorGapCount.__table__
@@ -75,6 +76,7 @@ def _giving_days(donor_id: int):
 def days_changed(changes: dict[int, tuple[set[date], set[date]]]) -> None:
     """Donors whose giving days changed: {donor: (days added, days removed)}, as the
     day rows of ``donor_gift_periods`` now stand (after the change)."""
+    lock_donors(sorted(changes))
     conn = db.session.connection()  # also inside a flush: no ORM statement here
     ones: dict = defaultdict(lambda: [0, 0, 0])
     pairs: dict = defaultdict(int)

@@ -56,8 +56,10 @@ def _count(gaps: Gaps, sign: int, counts: dict[int, list[int]]) -> None:
         sums[2] += sign * (previous == year - 1)
 
 
-def _lock_donors(donor_ids: list[int]) -> None:
-    """Writers of one donor's years take turns (PostgreSQL; SQLite has one writer)."""
+def lock_donors(donor_ids: list[int]) -> None:
+    """Writers of one donor's counters take turns (PostgreSQL; SQLite has one writer)."""
+    if not donor_ids:
+        return
     if db.session.get_bind().dialect.name == "postgresql":
         donors = Donor.__table__
         db.session.connection().execute(
@@ -74,7 +76,7 @@ def refresh_donors(donor_ids: Iterable[int]) -> None:
     ids = sorted(set(donor_ids))
     if not ids:
         return
-    _lock_donors(ids)
+    lock_donors(ids)
     conn = db.session.connection()  # also inside a flush: no ORM statement here
     given: dict[int, dict[int, int]] = defaultdict(dict)
     held: dict[int, Gaps] = defaultdict(dict)
