@@ -8,7 +8,8 @@ Then, signed in as the demo admin through a Flask test client, it times warm GET
 page (the median of ``--repeat`` rounds, the pages taken in turn each round):
 
   gifts first page, gifts last page (the "Oldest" link on the first page, as a user
-  reaches it), reports, dashboard, an item's history, stock on a past date, audit log,
+  reaches it), reports (this year, and an uneven period of 384 days), the report PDF,
+  dashboard, an item's history, stock on a past date, audit log,
   outgoing mail, donor list;
 
 and prints a table of milliseconds per page per size, with the ratio of the largest
@@ -47,6 +48,8 @@ PAGES = [
     "gifts, first page",
     "gifts, last page",
     "reports",
+    "reports, uneven period",
+    "report PDF",
     "dashboard",
     "item history",
     "stock on a past date",
@@ -151,6 +154,11 @@ def page_urls(client) -> dict[str, str]:
         "gifts, first page": "/gifts/",
         "gifts, last page": _link(first, "Oldest"),
         "reports": "/reports/",
+        "reports, uneven period": (
+            f"/reports/?date_from={date.today() - timedelta(days=400)}"
+            f"&date_to={date.today() - timedelta(days=17)}"
+        ),
+        "report PDF": "/reports/report.pdf",
         "dashboard": "/dashboard",
         "item history": f"/inventory/items/{item}",
         "stock on a past date": f"/inventory/as-of?site={site}&day={past.isoformat()}",

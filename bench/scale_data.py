@@ -6,7 +6,8 @@ cash, cheques and transfers; five funds), ``size`` ledger entries (documents of 
 lines over 1,000 items at 10 sites, never below zero, with the ``stock_levels`` rows
 equal to the ledger's sums), ``size`` audit events and ``size // 2`` outgoing messages.
 Rows go in with Core ``executemany`` in chunks, with explicit ids taken after the
-existing ones; on PostgreSQL the id sequences are moved past them afterwards. Runs on
+existing ones, and the summary tables are then rebuilt from them
+(``summaries.rebuild_all``); on PostgreSQL the id sequences are moved past them. Runs on
 SQLite and PostgreSQL; deterministic for a seed.
 """
 
@@ -33,6 +34,7 @@ from donations.models import (
     StockEntry,
     StockLevel,
 )
+from donations.services import summaries
 
 CHUNK = 20_000
 YEARS = 10
@@ -332,7 +334,10 @@ def _mail(rng: random.Random, count: int, start: datetime, span: int) -> int:
 
 
 def _after_load() -> None:
-    """Move PostgreSQL's id sequences past the inserted ids; gather planner statistics."""
+    """Fill the summary tables from the rows inserted around the ORM; move PostgreSQL's id
+    sequences past the inserted ids; gather planner statistics."""
+    summaries.rebuild_all()
+    db.session.commit()
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         for table in TABLES:

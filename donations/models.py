@@ -761,6 +761,66 @@ class DonorGiftPeriod(db.Model):
     gifts: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class DonorGiftGap(db.Model):
+    """A calendar year a donor gave in (paid, not a correction, above zero), with the
+    gifts that year and the latest earlier year the donor gave in (None: the first):
+    retention by year without reading each donor's gifts. Kept from the yearly
+    ``donor_gift_periods`` rows by ``summaries.retention``."""
+
+    __tablename__ = "donor_gift_gaps"
+    __table_args__ = (Index("ix_donor_gift_gaps_year", "year", "previous_year"),)
+
+    donor_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gifts: Mapped[int] = mapped_column(Integer, default=0)
+    previous_year: Mapped[int | None] = mapped_column(Integer)
+
+
+class DonorRetentionYear(db.Model):
+    """Donors who gave in a calendar year, how many gave for the first time, and how
+    many had given the year before too: one row read per report year."""
+
+    __tablename__ = "donor_retention_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    donors: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_time: Mapped[int] = mapped_column(BigInteger, default=0)
+    retained: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DonorDayCount(db.Model):
+    """Per day, month or year: the (donor, day) pairs with a gift (paid, not a
+    correction, above zero), and how many of those were a donor's first and last
+    giving day. With ``donor_gap_counts``, donors in any period are counted from
+    counters (``summaries.donor_days``)."""
+
+    __tablename__ = "donor_day_counts"
+    __table_args__ = (CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),)
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    starts: Mapped[date] = mapped_column(Date, primary_key=True)
+    giving_days: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_days: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_days: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DonorGapCount(db.Model):
+    """How many times a donor's giving day fell in one period and their previous giving
+    day in another: each pair counted at every grain of both ends."""
+
+    __tablename__ = "donor_gap_counts"
+    __table_args__ = (
+        CheckConstraint("day_grain IN ('d', 'm', 'y')", name="day_grain_known"),
+        CheckConstraint("prev_grain IN ('d', 'm', 'y')", name="prev_grain_known"),
+    )
+
+    day_grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    prev_grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day_starts: Mapped[date] = mapped_column(Date, primary_key=True)
+    prev_starts: Mapped[date] = mapped_column(Date, primary_key=True)
+    gaps: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class StripeEventStatus(enum.StrEnum):
     RECEIVED = "received"  # stored and acknowledged; the job queue processes it next
     PROCESSED = "processed"
@@ -1192,12 +1252,39 @@ class StockPeriodTotal(db.Model):
     __table_args__ = (
         CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),
         Index("ix_stock_period_totals_period", "grain", "starts"),
+        Index("ix_stock_period_totals_item", "item_id", "grain", "starts"),
     )
 
     site_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     starts: Mapped[date] = mapped_column(Date, primary_key=True)
     item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StockMonthClosing(db.Model):
+    """What a site held of an item at the end of a month in which the pair moved: the
+    balance on any day is the latest closing before its month plus that month's days."""
+
+    __tablename__ = "stock_month_closings"
+
+    site_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StockCategoryTotal(db.Model):
+    """``stock_period_totals`` summed over sites and the items of a category: the
+    report's goods per category in a few rows."""
+
+    __tablename__ = "stock_category_totals"
+    __table_args__ = (CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),)
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    starts: Mapped[date] = mapped_column(Date, primary_key=True)
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     quantity: Mapped[int] = mapped_column(BigInteger, default=0)
 

@@ -1,4 +1,4 @@
-"""Flask commands for the money summaries: ``flask reports verify``."""
+"""Flask commands for the summaries: ``flask reports verify`` and ``flask reports rebuild``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from donations.extensions import db
 from donations.services import summaries
 
 reports_cli = AppGroup("reports", help="The totals the reports and the dashboard read.")
@@ -37,6 +38,14 @@ def verify_command() -> None:
         echo_summary_problems(problems)
         raise SystemExit(1)
     click.echo("Every gift and donor summary matches the gifts.")
+
+
+@reports_cli.command("rebuild")
+def rebuild_command() -> None:
+    """Refill every summary table (gifts, donors, retention, stock) from the rows."""
+    summaries.rebuild_all()
+    db.session.commit()
+    click.echo("Every summary was rebuilt from the gifts and the ledger.")
 
 
 def register(app: Flask) -> None:

@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
 
 from donations.authz import ANY_ROLE, roles_required
+from donations.blueprints.as_of_rows import as_of_table_body
 from donations.blueprints.inventory_forms import (
     AsOfForm,
     LedgerFilterForm,
@@ -160,7 +161,10 @@ def as_of():
                 rows = inventory.stock_as_of(site_id=site.id, day=form.day.data)
     elif not request.args:
         form.day.data = utcnow().date()
-    return render_template("inventory/as_of.html", form=form, rows=rows, site=site, here="stock")
+    body = as_of_table_body(rows, site_id=site.id) if rows and site else None
+    return render_template(
+        "inventory/as_of.html", form=form, rows=rows, body=body, site=site, here="stock"
+    )
 
 
 # --- the ledger ------------------------------------------------------------------

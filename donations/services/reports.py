@@ -47,8 +47,19 @@ def check_period(date_from: date, date_to: date) -> None:
         raise InvalidInput("Choose a period of at most ten years.", field="date_to")
 
 
+def _whole_years(date_from: date, date_to: date) -> int:
+    """How many calendar years the period is, when it is whole years; else 0."""
+    if (date_from.month, date_from.day, date_to.month, date_to.day) != (1, 1, 12, 31):
+        return 0
+    return max(date_to.year - date_from.year + 1, 0)
+
+
 def previous_period(date_from: date, date_to: date) -> tuple[date, date]:
-    """Return the period of the same length just before this one."""
+    """Return the period of the same length just before this one: as many calendar
+    years before a period of whole years, else as many days."""
+    years = _whole_years(date_from, date_to)
+    if years:
+        return date(date_from.year - years, 1, 1), date(date_from.year - 1, 12, 31)
     days = (date_to - date_from).days + 1
     return date_from - timedelta(days=days), date_from - timedelta(days=1)
 
@@ -135,14 +146,20 @@ def total_rows(filters: GiftFilters) -> list[MoneyRow]:
 
 
 def retention(date_from: date, date_to: date) -> Retention:
-    """Count new, returning, reactivated and lapsed donors for the period, in SQL over
-    ``donor_gift_periods`` (a gift: paid, not a correction, above zero)."""
+    """Count new, returning, reactivated and lapsed donors for the period (a gift: paid,
+    not a correction, above zero): for a calendar year from the yearly counters, else
+    from the donor day and gap counters (``summaries.donor_days``)."""
     before_from, before_to = previous_period(date_from, date_to)
-    counts = summaries.donor_counts(
-        now=summaries.cover(date_from, date_to),
-        before=summaries.cover(before_from, before_to),
-        first_day=date_from,
-    )
+    if _whole_years(date_from, date_to) == 1:  # a calendar year: two counter rows
+        year, last_year = summaries.year_counts(date_from.year)
+        counts = summaries.DonorCounts(year.donors, last_year.donors, year.new, year.returning)
+    else:  # any period: a few sums over the donor day and gap counters
+        donors = summaries.donors_in(date_from, date_to)
+        previous = summaries.donors_in(before_from, before_to)
+        either = summaries.donors_in(before_from, date_to)  # the two periods are adjacent
+        counts = summaries.DonorCounts(
+            donors, previous, summaries.first_timers(date_from, date_to), donors + previous - either
+        )
     return Retention(
         previous_from=before_from,
         previous_to=before_to,

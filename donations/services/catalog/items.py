@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 
 from donations.extensions import db
 from donations.models import Item, ItemCategory, KitComponent, User
-from donations.services import privacy
+from donations.services import privacy, summaries
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput, NotFound
 from donations.services.giving import default_currency
@@ -217,6 +217,11 @@ def update_item(*, actor: User | None, item: Item, **values: Any) -> Item:
     for key in ITEM_FIELDS:
         setattr(item, key, clean.get(key))
     db.session.flush()
+    summaries.move_item(
+        item_id=item.id,
+        old_category_id=before["category_id"],
+        new_category_id=item.category_id,
+    )
     changes = describe_changes(before, snapshot(item, ITEM_FIELDS))
     if changes:
         record_audit(

@@ -49,6 +49,7 @@ from donations.services.inventory.ledger import (
     verify_balances,
 )
 from donations.services.inventory.queries import (
+    HeldItem,
     Need,
     documents_query,
     find_site,
@@ -79,6 +80,7 @@ __all__ = [
     "SOURCE_LABELS",
     "BalanceProblem",
     "CountDifference",
+    "HeldItem",
     "InsufficientStock",
     "Line",
     "Move",

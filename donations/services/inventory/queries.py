@@ -28,18 +28,34 @@ def reversal_of(document: StockDocument) -> StockDocument | None:
     return db.session.scalar(select(StockDocument).where(StockDocument.reverses_id == document.id))
 
 
-def stock_as_of(*, site_id: int, day: date) -> list[tuple[Item, int]]:
+@dataclass(frozen=True)
+class HeldItem:
+    """An item as the stock-on-a-past-date list shows it: plain data, no ORM object."""
+
+    id: int
+    name: str
+    size: str
+    code: str
+    unit: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.size})" if self.size else self.name
+
+
+def stock_as_of(*, site_id: int, day: date) -> list[tuple[HeldItem, int]]:
     """Return (item, quantity) held at a site at the end of a day, items held only.
 
-    The balance now less what moved since, from the summaries: a few rows per item,
-    however long the ledger.
+    The latest month-end balance before the day plus the days since, from the
+    summaries: a row per item, however long the ledger.
     """
-    rows = summaries.held_on(site_id=site_id, day=day)
-    items = {
-        i.id: i for i in db.session.scalars(select(Item).where(Item.id.in_([r[0] for r in rows])))
-    }
-    result = [(items[item_id], qty) for item_id, qty in rows]
-    return sorted(result, key=lambda pair: (pair[0].name.lower(), pair[0].size))
+    items = Item.__table__.c
+    rows = summaries.held_on(
+        site_id=site_id, day=day, columns=(items.name, items.size, items.code, items.unit)
+    )
+    held = [(HeldItem(*row[:-1]), row[-1]) for row in rows]
+    held.sort(key=lambda pair: (pair[0].name.lower(), pair[0].size))
+    return held
 
 
 HISTORY_KEYS = (StockEntry.effective_date, StockEntry.id)

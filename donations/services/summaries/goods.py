@@ -2,9 +2,9 @@
 period and kind of document, kept by ``record_document`` from the ledger's one write
 path (``inventory.ledger.post_document``) in the same transaction as the entries.
 
-Stock on a past date is the balance now (``stock_levels``) less what moved after
-that date, read as a few day, month and year rows per item whatever the size of
-the ledger; the report's goods and the dashboard's "given out most" read them too.
+The same write also keeps the per-category totals (``categories``) and the month-end
+balances (``closings``), which the report's goods and stock on a past date read. The
+item chart reads the day rows here, and the dashboard's "given out most" too.
 """
 
 from __future__ import annotations
@@ -13,19 +13,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import String, func, literal, select
+from sqlalchemy import String, delete, func, insert, literal, select
 from sqlalchemy.orm import aliased
 
 from donations.extensions import db
 from donations.models import (
     DocumentKind,
-    Item,
-    ItemCategory,
     StockDocument,
     StockEntry,
     StockLevel,
     StockPeriodTotal,
 )
+from donations.services.summaries.categories import record_sums, verify_categories
+from donations.services.summaries.closings import record_moves, verify_closings
 from donations.services.summaries.periods import (
     LAST_DAY,
     SUMMARY_GRAINS,
@@ -65,34 +65,11 @@ def record_document(document: StockDocument, moves: Sequence) -> None:
             if quantity
         ),
     )
+    record_sums(sums)
+    record_moves(document.effective_date, moves)
 
 
 # --- reading them -----------------------------------------------------------------
-
-
-def _moved_after(day: date, *, site_id: int | None = None, item_id: int | None = None):
-    """Subquery (item_id, site_id, moved): the net quantity moved after ``day``."""
-    query = select(
-        STOCK.c.item_id, STOCK.c.site_id, func.sum(STOCK.c.quantity).label("moved")
-    ).where(covered(STOCK, cover(day + timedelta(days=1), LAST_DAY)))
-    if site_id is not None:
-        query = query.where(STOCK.c.site_id == site_id)
-    if item_id is not None:
-        query = query.where(STOCK.c.item_id == item_id)
-    return query.group_by(STOCK.c.item_id, STOCK.c.site_id).subquery()
-
-
-def held_on(*, site_id: int, day: date) -> list[tuple[int, int]]:
-    """(item_id, quantity) a site held at the end of ``day``: the balance less what moved
-    since. Items held only."""
-    moved = _moved_after(day, site_id=site_id)
-    held = StockLevel.on_hand - func.coalesce(moved.c.moved, 0)
-    rows = db.session.execute(
-        select(StockLevel.item_id, held)
-        .outerjoin(moved, moved.c.item_id == StockLevel.item_id)
-        .where(StockLevel.site_id == site_id, held != 0)
-    ).all()
-    return [(item_id, int(quantity)) for item_id, quantity in rows]
 
 
 def daily_levels(*, item_id: int, site_id: int | None, first: date, last: date) -> list[int]:
@@ -120,25 +97,6 @@ def daily_levels(*, item_id: int, site_id: int | None, first: date, last: date) 
         level += int(changes.get(first + timedelta(days=offset), 0))
         levels.append(level)
     return levels
-
-
-def goods_sums(first: date, last: date) -> list[tuple[str, int, str, int]]:
-    """(category, its sort order, kind, units) of intakes and distributions, each net of
-    its reversals, over the days first..last."""
-    query = (
-        select(ItemCategory.name, ItemCategory.sort_order, STOCK.c.kind, func.sum(STOCK.c.quantity))
-        .join(Item, Item.id == STOCK.c.item_id)
-        .join(ItemCategory, ItemCategory.id == Item.category_id)
-        .where(
-            covered(STOCK, cover(first, last)),
-            STOCK.c.kind.in_([DocumentKind.INTAKE.value, DocumentKind.DISTRIBUTION.value]),
-        )
-        .group_by(ItemCategory.name, ItemCategory.sort_order, STOCK.c.kind)
-    )
-    return [
-        (name, order, kind, int(units or 0))
-        for name, order, kind, units in db.session.execute(query)
-    ]
 
 
 def given_out(*, first: date, last: date, limit: int) -> list[tuple[int, int]]:
@@ -178,7 +136,7 @@ def expected_stock(grain: str):
             starts.label("starts"),
             StockEntry.item_id,
             kind.label("kind"),
-            total,
+            total.label("quantity"),
         )
         .join(StockDocument, StockDocument.id == StockEntry.document_id)
         .outerjoin(undone, undone.id == StockDocument.reverses_id)
@@ -195,4 +153,13 @@ def verify_stock() -> list[SummaryProblem]:
             STOCK.c.grain == grain, STOCK.c.quantity != 0
         )
         problems += differences(STOCK.name, recorded, expected_stock(grain), len(STOCK_KEYS))
-    return problems
+    return problems + verify_closings() + verify_categories(expected_stock)
+
+
+def rebuild_stock() -> None:
+    """Refill ``stock_period_totals`` from the ledger."""
+    db.session.execute(delete(STOCK))
+    for grain in SUMMARY_GRAINS:
+        db.session.execute(
+            insert(STOCK).from_select([*STOCK_KEYS, "quantity"], expected_stock(grain))
+        )

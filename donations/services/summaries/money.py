@@ -25,6 +25,7 @@ from sqlalchemy import (
     event,
     exists,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -37,6 +38,12 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from donations.extensions import db
 from donations.models import DonorGiftPeriod, Gift, GiftPeriodTotal, GiftStatus
+from donations.services.summaries.donor_days import (
+    days_changed,
+    note_day_deltas,
+    rebuild_donor_days,
+    verify_donor_days,
+)
 from donations.services.summaries.periods import (
     SUMMARY_GRAINS,
     Piece,
@@ -47,6 +54,7 @@ from donations.services.summaries.periods import (
     period_start,
     periods_of,
 )
+from donations.services.summaries.retention import refresh_donors, verify_retention
 
 MONEY = GiftPeriodTotal.__table__
 DONORS = DonorGiftPeriod.__table__
@@ -189,10 +197,23 @@ def _after_flush(session: Session, _context) -> None:
     for row in after + _rows(session, ask):
         _add_row(row, 1, money, donors)
     _write(money, donors)
+    refresh_donors(d for (grain, _starts, d), n in donors.items() if grain == "y" and n)
+    note_day_deltas({(d, starts): n for (grain, starts, d), n in donors.items() if grain == "d"})
+
+
+def _days_given(donor_id: int) -> set[date]:
+    return set(
+        db.session.scalars(
+            select(DONORS.c.starts).where(
+                DONORS.c.donor_id == donor_id, DONORS.c.grain == "d", DONORS.c.gifts > 0
+            )
+        )
+    )
 
 
 def move_donor(*, source_id: int, target_id: int) -> None:
     """Merging donors: the duplicate's periods are added to the survivor's."""
+    moved_days, kept_days = _days_given(source_id), _days_given(target_id)
     rows = db.session.execute(
         select(DONORS.c.grain, DONORS.c.starts, DONORS.c.gifts).where(
             DONORS.c.donor_id == source_id
@@ -204,6 +225,8 @@ def move_donor(*, source_id: int, target_id: int) -> None:
         ({"grain": g, "starts": s, "donor_id": target_id, "gifts": n} for g, s, n in rows),
     )
     db.session.execute(delete(DONORS).where(DONORS.c.donor_id == source_id))
+    refresh_donors([source_id, target_id])
+    days_changed({source_id: (set(), moved_days), target_id: (moved_days - kept_days, set())})
 
 
 # --- reading them -----------------------------------------------------------------
@@ -324,7 +347,7 @@ def verify_money() -> list[SummaryProblem]:
             DONORS.c.grain == grain, DONORS.c.gifts != 0
         )
         problems += differences(DONORS.name, recorded, expected_donors(grain), len(DONOR_KEYS))
-    return problems
+    return problems + verify_retention() + verify_donor_days(expected_donors("d"))
 
 
 def count_rows() -> int:
@@ -332,3 +355,17 @@ def count_rows() -> int:
     return sum(
         int(db.session.scalar(select(func.count()).select_from(t)) or 0) for t in (MONEY, DONORS)
     )
+
+
+def rebuild_money() -> None:
+    """Refill the gift and donor summaries from the gifts."""
+    db.session.execute(delete(MONEY))
+    db.session.execute(delete(DONORS))
+    for grain in SUMMARY_GRAINS:
+        db.session.execute(
+            insert(MONEY).from_select([*MONEY_KEYS, *MONEY_VALUES], expected_money(grain))
+        )
+        db.session.execute(
+            insert(DONORS).from_select([*DONOR_KEYS, "gifts"], expected_donors(grain))
+        )
+    rebuild_donor_days(expected_donors("d"))
