@@ -66,9 +66,9 @@ def stock():
     site_id = _int_arg(form.site.data) if valid else None
     text = (form.q.data or "") if valid else ""
     # The item a scanned label names: go straight to it.
-    if text and valid:
+    if text and valid and request.args.get("scan"):
         scanned = inventory.find_item_by_code(text)
-        if scanned is not None and request.args.get("scan"):
+        if scanned is not None:
             return redirect(url_for("inventory.item", item_id=scanned.id))
 
     sites = _shown_sites(all_sites, site_id)
