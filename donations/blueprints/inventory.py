@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -17,7 +19,7 @@ from donations.blueprints.stock_table import stock_rows
 from donations.extensions import db
 from donations.models import Condition, DocumentKind, Role, Site, utcnow
 from donations.ranges import page_arg, parse_id
-from donations.services import catalog, inventory, movement_queries
+from donations.services import inventory, movement_queries
 from donations.services.errors import NotFound
 from donations.services.keyset import Position
 from donations.unit_of_work import unit_of_work
@@ -30,7 +32,9 @@ HISTORY_PER_PAGE = 50
 DOCUMENTS_PER_PAGE = 50
 
 
-def _site_choices(first: str, sites: list[Site] | None = None) -> list[SelectChoice]:
+def _site_choices(
+    first: str, sites: Sequence[Site | movement_queries.SiteColumn] | None = None
+) -> list[SelectChoice]:
     return [SelectChoice("", first)] + [
         SelectChoice(str(s.id), s.name + ("" if s.active else " (closed)"))
         for s in (movement_queries.sites_open_first() if sites is None else sites)
@@ -41,7 +45,9 @@ def _int_arg(value: str | None) -> int | None:
     return parse_id(value)
 
 
-def _shown_sites(all_sites: list[Site], site_id: int | None) -> list[Site]:
+def _shown_sites(
+    all_sites: list[movement_queries.SiteColumn], site_id: int | None
+) -> list[movement_queries.SiteColumn]:
     """The chosen site (even closed), else every open site: the stock page's columns."""
     sites = [s for s in all_sites if s.active or s.id == site_id]
     if site_id:
@@ -57,10 +63,11 @@ def _shown_sites(all_sites: list[Site], site_id: int | None) -> list[Site]:
 def stock():
     """Show what each site holds of each item, with par levels, a page of items at a time."""
     form = StockFilterForm(request.args)
-    all_sites = movement_queries.sites_open_first()
+    all_sites = movement_queries.stock_columns()
     form.site.choices = _site_choices("All sites", all_sites)
     form.category.choices = [SelectChoice("", "All categories")] + [
-        SelectChoice(str(c.id), c.name) for c in catalog.list_categories()
+        SelectChoice(str(category_id), name)
+        for category_id, name in movement_queries.category_choices()
     ]
     valid = form.validate()
     site_id = _int_arg(form.site.data) if valid else None

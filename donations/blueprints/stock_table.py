@@ -10,14 +10,13 @@ from __future__ import annotations
 from flask import url_for
 from markupsafe import Markup, escape
 
-from donations.models import Site
-from donations.services.movement_queries import StockRow
+from donations.services.movement_queries import SiteColumn, StockRow
 
 _PAR = ' <span class="muted small">/ {}</span>'
 _UNDER_PAR = '<span class="visually-hidden"> (under par)</span>'
 
 
-def stock_rows(rows: list[StockRow], sites: list[Site]) -> Markup:
+def stock_rows(rows: list[StockRow], sites: list[SiteColumn]) -> Markup:
     """The table body's rows for ``rows`` at ``sites`` (the page's columns, in order)."""
     # An item's address is the same but for its id, which ends it: build it once.
     sample = url_for("inventory.item", item_id=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Row, Select, func, select
 
@@ -20,6 +21,32 @@ def open_sites() -> list[Site]:
 def sites_open_first() -> list[Site]:
     """Every site, open ones first, each group in name order."""
     return sorted(catalog.list_sites(), key=lambda site: not site.active)
+
+
+class SiteColumn(NamedTuple):
+    """A site as the stock page shows it: a column, and a choice of its filter."""
+
+    id: int
+    name: str
+    is_confidential: bool
+    active: bool
+
+
+def stock_columns() -> list[SiteColumn]:
+    """Every site (name and flags only, no address), open ones first, each group in name
+    order: the stock page's columns and site filter."""
+    rows = db.session.connection().execute(
+        select(Site.id, Site.name, Site.is_confidential, Site.active).order_by(Site.name)
+    )
+    return sorted((SiteColumn(*row) for row in rows), key=lambda site: not site.active)
+
+
+def category_choices() -> list[tuple[int, str]]:
+    """(id, name) of every item category, in the catalog's order."""
+    query = select(ItemCategory.id, ItemCategory.name).order_by(
+        ItemCategory.sort_order, ItemCategory.name
+    )
+    return [(category_id, name) for category_id, name in db.session.connection().execute(query)]
 
 
 def find_site(site_id: int | None) -> Site | None:
