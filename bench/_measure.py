@@ -32,10 +32,12 @@ PREFIX = "BENCH-RESULT "
 
 
 @contextmanager
-def bench_database() -> Iterator[tuple[str, dict[str, str]]]:
-    """Yield (SQLAlchemy URL, environment) of a migrated, empty database."""
+def bench_database(sqlite_path: str | None = None) -> Iterator[tuple[str, dict[str, str]]]:
+    """Yield (SQLAlchemy URL, environment) of a migrated database: empty, unless
+    ``sqlite_path`` names a SQLite file kept from an earlier run (without ``DATABASE_URL``)."""
     with tempfile.TemporaryDirectory(prefix="donations-bench-") as tmp:
-        url = os.environ.get("DATABASE_URL") or f"sqlite:///{os.path.join(tmp, 'bench.sqlite3')}"
+        sqlite_path = sqlite_path or os.path.join(tmp, "bench.sqlite3")
+        url = os.environ.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"
         env = bench_env(os.path.join(tmp, "bench.sqlite3"), DATABASE_URL=url)
         subprocess.run(
             [str(BIN / "flask"), "db", "upgrade"],

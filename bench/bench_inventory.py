@@ -40,8 +40,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from _common import BIN, ROOT
 from _measure import app_config, bench_database, child, measured, report, spread
-from flask import render_template_string, request
-from sqlalchemy import create_engine, func, insert, select, text
+from flask import render_template, request
+from sqlalchemy import create_engine, delete, func, insert, select, text
 
 from donations import create_app
 from donations.authz import ANY_ROLE, roles_required
@@ -56,9 +56,17 @@ from donations.models import (
     StockDocument,
     StockEntry,
     StockLevel,
+    StockPeriodTotal,
     User,
 )
-from donations.services import inventory, inventory_files, movement_queries, user_sessions
+from donations.services import (
+    inventory,
+    inventory_files,
+    movement_queries,
+    user_sessions,
+)
+from donations.services.summaries.goods import expected_stock
+from donations.services.summaries.periods import SUMMARY_GRAINS
 
 ENTRIES_PER_DOCUMENT = 10
 CHUNK_DOCUMENTS = 10_000
@@ -305,6 +313,7 @@ def add_bare_page(app) -> None:
     through the same app, session and sign-in check as the stock page."""
     statements: list[str] = []
     app.config["BENCH_BALANCE_SQL"] = statements
+    bare_page = app.jinja_env.from_string(BARE_PAGE)  # compiled once, as a template file is
 
     @roles_required(*ANY_ROLE)
     def bare_balances():
@@ -312,7 +321,7 @@ def add_bare_page(app) -> None:
         cursor.execute(statements[int(request.args["sql"])])
         rows = cursor.fetchall()
         cursor.close()
-        return render_template_string(BARE_PAGE, rows=rows)
+        return render_template(bare_page, rows=rows)
 
     app.add_url_rule("/bench/balances", "bench_balances", bare_balances)
 
@@ -557,6 +566,64 @@ def measure_movements(
     return time.perf_counter() - t0, lines_total
 
 
+def build(args, app, url: str, env: dict[str, str]) -> tuple[list[int], list[int]]:
+    """Load the catalog and the ledger (measuring the ledger CSV on the way, unless
+    ``--skip-csv``), set and verify the balances; return the bench's item and site ids."""
+    rng = random.Random(args.seed)
+    balance: dict[tuple[int, int], int] = defaultdict(int)
+    peaks: list[float] = []
+    t0 = time.perf_counter()
+    item_ids, site_ids = load_catalog(args.items, args.sites)
+    demo_entries = db.session.scalar(select(func.count()).select_from(StockEntry))
+    written = 0
+    for stop in (min(args.first_size, args.entries), args.entries):
+        if stop > written:
+            written = load_ledger(args.entries, item_ids, site_ids, rng, balance, written, stop)
+            print(f"loaded {written:,} bench entries ({time.perf_counter() - t0:.1f} s)")
+            db.session.remove()
+            if not args.skip_csv:
+                result = measure_ledger_csv(url, env, written + demo_entries, args.runs)
+                peaks.append(result["peak"])
+    if len(peaks) == 2:
+        growth = peaks[1] / peaks[0] - 1 if peaks[0] else float("inf")
+        verdict = "met" if growth <= TARGET_MEMORY_GROWTH else "NOT met"
+        print(
+            f"ledger CSV peak RSS growth: {peaks[1]:.1f} MB at the full ledger vs "
+            f"{peaks[0]:.1f} MB at the first size ({growth:+.0%}; target within "
+            f"{TARGET_MEMORY_GROWTH:.0%}: {verdict})"
+        )
+    load_levels(balance)
+    load_summaries()
+    # The planner's statistics, as upkeep (or PostgreSQL's autovacuum) keeps them.
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    return item_ids, site_ids
+
+
+def load_summaries() -> None:
+    """Set the stock summaries (stock_period_totals) to the ledger's sums, as recording each
+    document through the services would have: the bulk load above bypasses them."""
+    table = StockPeriodTotal.__table__
+    db.session.execute(delete(table))
+    for grain in SUMMARY_GRAINS:
+        db.session.execute(
+            insert(table).from_select(
+                ["site_id", "grain", "starts", "item_id", "kind", "quantity"],
+                expected_stock(grain),
+            )
+        )
+    db.session.commit()
+
+
+def bench_ids() -> tuple[list[int], list[int]]:
+    """The item and site ids of a database an earlier run built (empty lists if none)."""
+    item_ids = list(db.session.scalars(select(Item.id).where(Item.code.like("B-%"))))
+    site_ids = list(db.session.scalars(select(Site.id).where(Site.name.like("Bench site %"))))
+    has_levels = db.session.scalar(select(func.count()).select_from(StockLevel)) > 0
+    db.session.rollback()
+    return (item_ids, site_ids) if has_levels else ([], [])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -567,6 +634,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15, help="timed runs per page")
     parser.add_argument("--runs", type=int, default=2, help="timed runs of each CSV stream")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--keep",
+        metavar="FILE",
+        help="build the SQLite database in FILE and keep it; reuse FILE if an earlier run built "
+        "it (with DATABASE_URL: reuse that database if it is already loaded)",
+    )
+    parser.add_argument("--skip-csv", action="store_true", help="do not measure the ledger CSV")
+    parser.add_argument(
+        "--pages-only", action="store_true", help="measure the stock page only (no movements)"
+    )
     parser.add_argument("--child", choices=["service", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--hashed", action="store_true", help=argparse.SUPPRESS)
@@ -575,52 +652,36 @@ def main() -> None:
         run_child(args.child, args.url, args.hashed)
         return
 
-    with bench_database() as (url, env):
-        subprocess.run(
-            [str(BIN / "flask"), "demo", "load"], env=env, cwd=ROOT, check=True, capture_output=True
-        )
-        print(f"database: {url.split(':')[0]}")
+    with bench_database(args.keep) as (url, env):
         app = create_app(app_config(url))
         add_bare_page(app)
-        rng = random.Random(args.seed)
-        balance: dict[tuple[int, int], int] = defaultdict(int)
-        peaks: list[float] = []
         with app.app_context():
-            t0 = time.perf_counter()
-            item_ids, site_ids = load_catalog(args.items, args.sites)
-            demo_entries = db.session.scalar(select(func.count()).select_from(StockEntry))
-            written = 0
-            for stop in (min(args.first_size, args.entries), args.entries):
-                if stop > written:
-                    written = load_ledger(
-                        args.entries, item_ids, site_ids, rng, balance, written, stop
-                    )
-                    print(f"loaded {written:,} bench entries ({time.perf_counter() - t0:.1f} s)")
-                    db.session.remove()
-                    result = measure_ledger_csv(url, env, written + demo_entries, args.runs)
-                    peaks.append(result["peak"])
-            if len(peaks) == 2:
-                growth = peaks[1] / peaks[0] - 1 if peaks[0] else float("inf")
-                verdict = "met" if growth <= TARGET_MEMORY_GROWTH else "NOT met"
-                print(
-                    f"ledger CSV peak RSS growth: {peaks[1]:.1f} MB at the full ledger vs "
-                    f"{peaks[0]:.1f} MB at the first size ({growth:+.0%}; target within "
-                    f"{TARGET_MEMORY_GROWTH:.0%}: {verdict})"
+            item_ids, site_ids = bench_ids() if args.keep else ([], [])
+        print(f"database: {url.split(':')[0]}{' (kept from an earlier run)' if item_ids else ''}")
+        with app.app_context():
+            if not item_ids:
+                subprocess.run(
+                    [str(BIN / "flask"), "demo", "load"],
+                    env=env,
+                    cwd=ROOT,
+                    check=True,
+                    capture_output=True,
                 )
-            load_levels(balance)
+                item_ids, site_ids = build(args, app, url, env)
             entries = db.session.scalar(select(func.count()).select_from(StockEntry))
             documents = db.session.scalar(select(func.count()).select_from(StockDocument))
             levels = db.session.scalar(select(func.count()).select_from(StockLevel))
             print(
                 f"ledger: {entries:,} entries in {documents:,} documents, {levels:,} balances "
-                f"({args.items:,} items x {args.sites} sites)"
+                f"({len(item_ids):,} items x {len(site_ids)} sites)"
             )
             t0 = time.perf_counter()
-            problems = inventory.verify_balances()
+            problems = [] if args.pages_only else inventory.verify_balances()
             verify_seconds = time.perf_counter() - t0
             print(
                 f"verify_balances            : {verify_seconds * 1000:8.0f} ms, "
                 f"{'all balances match' if not problems else f'{len(problems)} DIFFER'}"
+                f"{' (skipped: --pages-only)' if args.pages_only else ''}"
             )
             if problems:
                 raise SystemExit(1)
@@ -640,6 +701,8 @@ def main() -> None:
                         f"  ratio to the {label:9}: {ratio:6.2f} x "
                         f"(target <= {TARGET_PAGE_RATIO}: {verdict})"
                     )
+            if args.pages_only:
+                return
 
             site = site_ids[len(site_ids) // 2]
             day = date.today() - timedelta(days=180)

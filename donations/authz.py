@@ -17,7 +17,7 @@ from flask_login import current_user, login_url
 from donations.extensions import db, login_manager
 from donations.models import Role, User
 from donations.services import two_factor, user_sessions
-from donations.services.organization import get_organization
+from donations.services.organization import get_organization, remember_organization_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,9 +71,12 @@ def load_user(session_id: str) -> User | None:
 
 def two_factor_required(user: User) -> bool:
     """Say whether the organisation requires two-step sign-in of this user."""
+    organization = get_organization()
+    # The page header shows the organisation's name: keep it, so the page reads it no more.
+    remember_organization_name(organization.legal_name if organization else "")
     return two_factor.is_required(
         user=user,
-        organization=get_organization(),
+        organization=organization,
         default=current_app.config["TWO_FACTOR_REQUIRED_BY_DEFAULT"],
     )
 

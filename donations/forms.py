@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import Field
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import Select
 
 from donations.services.errors import DomainError
 
@@ -24,3 +27,21 @@ def show_domain_error(form: FlaskForm, error: DomainError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+class QuickSelect(Select):
+    """WTForms' ``<select>``, with each plain option written by one f-string.
+
+    The same markup as ``Select`` (attributes in its sorted order), without a call of
+    ``html_params`` per option: a filter of a few dozen sites and categories drawn on
+    every request of a busy page. An option with extra attributes goes the usual way.
+    """
+
+    @classmethod
+    def render_option(cls, choice: SelectChoice, **kwargs) -> Markup:
+        value = choice.value
+        if kwargs or choice.render_kw or isinstance(value, bool) or value is None:
+            return super().render_option(choice, **kwargs)
+        selected = "selected " if choice.selected else ""
+        label = escape(choice.label or value)
+        return Markup(f'<option {selected}value="{escape(value)}">{label}</option>')  # noqa: S704

@@ -7,7 +7,7 @@ from wtforms import DateField, SearchField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from donations.forms import strip_text
+from donations.forms import QuickSelect, strip_text
 from donations.models import DocumentKind
 from donations.services import inventory
 
@@ -21,10 +21,11 @@ class StockFilterForm(FlaskForm):
     q = SearchField(
         "Item name or code", filters=[strip_text], validators=[Length(max=SEARCH_MAX_LENGTH)]
     )
-    site = SelectField("Site", default="")
-    category = SelectField("Category", default="")
+    site = SelectField("Site", default="", widget=QuickSelect())
+    category = SelectField("Category", default="", widget=QuickSelect())
     show = SelectField(
         "Show",
+        widget=QuickSelect(),
         choices=[
             SelectChoice("held", "Items held or with a par level"),
             SelectChoice("under", "Only items under par"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Row, Select, func, select
 
@@ -20,6 +21,32 @@ def open_sites() -> list[Site]:
 def sites_open_first() -> list[Site]:
     """Every site, open ones first, each group in name order."""
     return sorted(catalog.list_sites(), key=lambda site: not site.active)
+
+
+class SiteColumn(NamedTuple):
+    """A site as the stock page shows it: a column, and a choice of its filter."""
+
+    id: int
+    name: str
+    is_confidential: bool
+    active: bool
+
+
+def stock_columns() -> list[SiteColumn]:
+    """Every site (name and flags only, no address), open ones first, each group in name
+    order: the stock page's columns and site filter."""
+    rows = db.session.connection().execute(
+        select(Site.id, Site.name, Site.is_confidential, Site.active).order_by(Site.name)
+    )
+    return sorted((SiteColumn(*row) for row in rows), key=lambda site: not site.active)
+
+
+def category_choices() -> list[tuple[int, str]]:
+    """(id, name) of every item category, in the catalog's order."""
+    query = select(ItemCategory.id, ItemCategory.name).order_by(
+        ItemCategory.sort_order, ItemCategory.name
+    )
+    return [(category_id, name) for category_id, name in db.session.connection().execute(query)]
 
 
 def find_site(site_id: int | None) -> Site | None:
@@ -132,7 +159,7 @@ class StockRow:
     label: str
     code: str
     is_kit: bool
-    cells: list[tuple[int, int, int, bool]]  # per shown site: site id, on hand, par, under par
+    cells: list[tuple[int, int, int]]  # per shown site: site id, on hand, par
     total: int  # on hand at the shown sites
 
 
@@ -145,45 +172,52 @@ def stock_page(
     page: int,
     per_page: int,
 ) -> RowPage:
-    """A page of the stock table in two queries: the page's items with the number of
-    matching items (a window count), then their balance rows at ``site_ids``."""
+    """A page of the stock table in two queries: the page's items, read in order from
+    ``ix_items_sort``, with the number of matching items (a subquery run once), then
+    their balance rows at ``site_ids``, read from the covering ``ix_stock_levels_item``."""
     page = max(page, 1)
     query = stock_items_query(text=text, category_id=category_id, site_ids=site_ids, show=show)
-    items = db.session.execute(
-        query.with_only_columns(
-            Item.id, Item.name, Item.size, Item.code, Item.is_kit, func.count().over()
-        )
+    matching = (
+        select(func.count())
+        .select_from(query.order_by(None).with_only_columns(Item.id).subquery())
+        .scalar_subquery()
+    )
+    conn = db.session.connection()
+    items = conn.execute(
+        query.with_only_columns(Item.id, Item.name, Item.size, Item.code, Item.is_kit, matching)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
     if items:
         total = items[0][5]
     elif page > 1:  # past the last page: still say how many there are
-        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        total = conn.execute(select(matching)).scalar()
     else:
         total = 0
-    levels = {
-        (item_id, site_id): (on_hand, par)
-        for item_id, site_id, on_hand, par in db.session.connection().execute(
-            select(
-                StockLevel.item_id, StockLevel.site_id, StockLevel.on_hand, StockLevel.par_level
-            ).where(
-                StockLevel.item_id.in_([row[0] for row in items]),
-                StockLevel.site_id.in_(site_ids),
-            )
-        )
-    } if items and site_ids else {}  # fmt: skip
+    levels = _balances([row[0] for row in items], site_ids) if items and site_ids else {}
     rows = []
+    none = (0, 0)
     for item_id, name, size, code, is_kit, _total in items:
-        cells = []
-        held = 0
-        for site_id in site_ids:
-            on_hand, par = levels.get((item_id, site_id), (0, 0))
-            held += on_hand
-            cells.append((site_id, on_hand, par, bool(par) and on_hand < par))
+        cells = [(site_id, *levels.get((item_id, site_id), none)) for site_id in site_ids]
         label = f"{name} ({size})" if size else name  # Item.label
-        rows.append(StockRow(item_id, label, code, is_kit, cells, held))
+        rows.append(StockRow(item_id, label, code, is_kit, cells, sum(c[1] for c in cells)))
     return RowPage(rows, page, per_page, int(total or 0))
+
+
+def _balances(item_ids: list[int], site_ids: list[int]) -> dict[tuple[int, int], tuple[int, int]]:
+    """(on hand, par) by (item id, site id): the items' balance rows at the sites, read with
+    the driver alone (500 rows on a full page, so no result object or row per row)."""
+    sql = (
+        "SELECT item_id, site_id, on_hand, par_level FROM stock_levels "  # noqa: S608 - ints
+        f"WHERE item_id IN ({','.join(str(int(i)) for i in item_ids)}) "
+        f"AND site_id IN ({','.join(str(int(s)) for s in site_ids)})"
+    )
+    cursor = db.session.connection().connection.cursor()
+    try:
+        cursor.execute(sql)
+        return {(item, site): (on_hand, par) for item, site, on_hand, par in cursor.fetchall()}
+    finally:
+        cursor.close()
 
 
 def in_kind_gift_of(document_id: int) -> InKindGift | None:

@@ -75,12 +75,19 @@ def load_session(session_id: str) -> LoadedSession:
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return LoadedSession(None)
-    record = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
-    if record is None or record.revoked_at is not None:
+    # The session and its user in one query (every signed-in request makes it).
+    found = db.session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _hash(token))
+    ).first()
+    if found is None:
+        return LoadedSession(None)
+    record, user = found
+    if record.revoked_at is not None:
         return LoadedSession(None)
     if not hmac.compare_digest(str(record.user_id), user_id):
         return LoadedSession(None)
-    user = record.user
     if not user.active:
         return LoadedSession(None)
     moment = now()
