@@ -126,7 +126,6 @@ def update_organization(*, actor: User | None, **fields: Any) -> Organization:
     for name, value in values.items():
         setattr(org, name, value)
     db.session.flush()
-    remember_organization_name(org.legal_name)  # a page drawn after this shows the new name
     changes = describe_changes(before, snapshot(org, values.keys()))
     if created or changes:
         record_audit(

@@ -1,7 +1,7 @@
 """Stock page: items in list order and balances by item, both read from an index
 
 Revision ID: 0021_stock_page
-Revises: 0019_periodic
+Revises: 0020_report_counters
 Create Date: 2026-12-05 17:20:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021_stock_page'
-down_revision = '0019_periodic'
+down_revision = '0020_report_counters'
 branch_labels = None
 depends_on = None
 
