@@ -16,6 +16,7 @@ from flask_limiter import Limiter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from donations import cookie_session
 from donations.config import (
     DEFAULT_PUBLIC_BASE_URL,
     Defaults,
@@ -143,6 +144,7 @@ def _init_extensions(app: Flask) -> None:
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
     )
     csrf.init_app(app)
+    cookie_session.install(app)  # after Flask-WTF: its csrf_token() is replaced
     init_queue(app)  # before the limiter: its storage follows REDIS_URL
     limiter.init_app(app)
     _check_rate_limits_only_where_declared(app)
