@@ -92,9 +92,8 @@ def _form_page(page: giving.DonationPage, form: DonationForm | None = None):
         fields=fields,
         summary=summary,
         csrf=current_app.config.get("WTF_CSRF_ENABLED", True),
-        action=url_for("give.index"),
         impact_text=page.settings.impact_text or DEFAULT_IMPACT,
-        needs_url=url_for("needs.index") if "needs.index" in current_app.view_functions else None,
+        offers_needs="needs.index" in current_app.view_functions,
     )
 
 
