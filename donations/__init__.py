@@ -116,6 +116,11 @@ def _load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if not uri:
         uri = "sqlite:///" + os.path.join(app.instance_path, "donations.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(uri)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file, not a server: no connection to lose, so no ping before each checkout.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
     if not app.config.get("SECRET_KEY"):
         # Enough for a command such as `flask db upgrade`; wsgi.py refuses to

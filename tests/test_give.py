@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 
 import pytest
@@ -760,22 +761,55 @@ def test_with_the_organisation_profile_the_thanks_page_offers_the_receipt(
 
 
 def test_a_strangers_blank_form_reads_the_database_once(make_app, funds):
+    """One connection from the pool, one statement on it, no ORM or Core statement."""
     app = make_app()
-    statements: list[str] = []
+    core_statements: list[str] = []
+    checkouts: list[object] = []
+    sqlite_statements: list[str] = []
 
     def record(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
+        core_statements.append(statement)
+
+    def checked_out(dbapi_connection, record, proxy) -> None:
+        checkouts.append(dbapi_connection)
+        if isinstance(dbapi_connection, sqlite3.Connection):  # its own trace of statements
+            dbapi_connection.set_trace_callback(sqlite_statements.append)
 
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine.pool, "checkout", checked_out)
     try:
         response = app.test_client().get("/give")
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine.pool, "checkout", checked_out)
+        for connection in checkouts:
+            if isinstance(connection, sqlite3.Connection):
+                connection.set_trace_callback(None)
     assert response.status_code == 200
     assert "Review my gift" in response.get_data(as_text=True)
-    assert len(statements) == 1, statements
+    assert core_statements == []
+    assert len(checkouts) == 1
+    if isinstance(checkouts[0], sqlite3.Connection):
+        assert [sql.split()[0] for sql in sqlite_statements] == ["SELECT"], sqlite_statements
+
+
+def test_the_blank_form_is_the_same_read_in_a_transaction_or_alone(app, client, funds):
+    alone = client.get("/give").get_data(as_text=True)
+    with app.test_request_context("/give"):
+        db.session.connection()  # a transaction already at work: the page reads in it
+        assert db.session().in_transaction()
+        in_transaction = giving.donation_page()
+        db.session.rollback()
+    with app.test_request_context("/give"):
+        assert giving.donation_page() == in_transaction
+    assert in_transaction.org_name in alone
+    assert [fund.name for fund in in_transaction.funds] == [
+        "General",
+        "Shelter operations",
+        "Survivor services",
+    ]
 
 
 def test_the_blank_form_shows_changed_settings_at_once(client, funds):
