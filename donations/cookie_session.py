@@ -4,20 +4,59 @@ Flask's cookie session builds an itsdangerous serializer (key list, salt, signer
 on every request, twice when it sets a cookie, and Flask-WTF's ``generate_csrf`` builds
 one each time it makes a token: on a busy public page (``/give``) that was a good part of
 what a request costs beside a bare page. These are the same classes, cookies and tokens,
-with the serializers kept per secret key: a cookie or token made here is read by Flask and
+with the serializers kept per secret key and their signers' derived keys worked out once
+(HMAC-SHA1 in one OpenSSL call): a cookie or token made here is read by Flask and
 Flask-WTF as their own, and the other way round.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 
 from flask import Flask, current_app, g, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf import csrf as flask_wtf_csrf
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.signer import HMACAlgorithm
 
 CSRF_SALT = "wtf-csrf-token"  # Flask-WTF's: validate_csrf reads the tokens made here
+
+
+class _OneShotHMAC(HMACAlgorithm):
+    """HMAC-SHA1 in one call into OpenSSL: the same signature as itsdangerous' own."""
+
+    def __init__(self) -> None:
+        super().__init__(hashlib.sha1)
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return hmac.digest(key, value, "sha1")
+
+
+_ONE_SHOT_HMAC = _OneShotHMAC()
+_DERIVED: dict[tuple, bytes] = {}
+
+
+class _KeptKeySigner(TimestampSigner):
+    """itsdangerous' timestamp signer, its derived key worked out once per secret key.
+
+    The derived key is a pure function of (secret key, salt, derivation, digest); the
+    stock signer, made anew by the serializer for every call, works it out every time.
+    Only SHA-1 (both Flask's and Flask-WTF's choice) is ever passed here.
+    """
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        key = (self.secret_keys[-1] if secret_key is None else secret_key, self.salt)
+        derived = _DERIVED.get((*key, self.key_derivation))
+        if derived is None:
+            if len(_DERIVED) >= 32:
+                _DERIVED.clear()
+            derived = _DERIVED[(*key, self.key_derivation)] = super().derive_key(secret_key)
+        return derived
+
+
+_SIGNER_KWARGS = {"digest_method": hashlib.sha1, "algorithm": _ONE_SHOT_HMAC}
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):
@@ -30,9 +69,15 @@ class CookieSessionInterface(SecureCookieSessionInterface):
         key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         serializer = self._serializers.get(key)
         if serializer is None:
-            serializer = super().get_signing_serializer(app)
-            if serializer is None:
+            if not app.secret_key:
                 return None
+            serializer = URLSafeTimedSerializer(
+                [*key[1], key[0]],  # itsdangerous expects the current key last
+                salt=self.salt,
+                serializer=self.serializer,
+                signer=_KeptKeySigner,
+                signer_kwargs={**_SIGNER_KWARGS, "key_derivation": self.key_derivation},
+            )
             if len(self._serializers) >= 8:  # a rotated key: forget the old ones
                 self._serializers.clear()
             self._serializers[key] = serializer
@@ -48,7 +93,7 @@ def _csrf_serializer(secret_key: str | bytes) -> URLSafeTimedSerializer:
         if len(_csrf_serializers) >= 8:
             _csrf_serializers.clear()
         serializer = _csrf_serializers[secret_key] = URLSafeTimedSerializer(
-            secret_key, salt=CSRF_SALT
+            secret_key, salt=CSRF_SALT, signer=_KeptKeySigner, signer_kwargs=_SIGNER_KWARGS
         )
     return serializer
 
