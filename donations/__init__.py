@@ -16,6 +16,7 @@ from flask_limiter import Limiter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from donations import cookie_session
 from donations.config import (
     DEFAULT_PUBLIC_BASE_URL,
     Defaults,
@@ -115,6 +116,11 @@ def _load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if not uri:
         uri = "sqlite:///" + os.path.join(app.instance_path, "donations.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(uri)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file, not a server: no connection to lose, so no ping before each checkout.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
     if not app.config.get("SECRET_KEY"):
         # Enough for a command such as `flask db upgrade`; wsgi.py refuses to
@@ -143,6 +149,7 @@ def _init_extensions(app: Flask) -> None:
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
     )
     csrf.init_app(app)
+    cookie_session.install(app)  # after Flask-WTF: its csrf_token() is replaced
     init_queue(app)  # before the limiter: its storage follows REDIS_URL
     limiter.init_app(app)
     _check_rate_limits_only_where_declared(app)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, g
+from flask import Flask, g, has_request_context
+from flask.globals import request_ctx
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -51,7 +52,42 @@ def donor_name(donor: Donor | None) -> str:
     return donor.name
 
 
+def kept_url_for(app: Flask):
+    """``url_for`` for templates, keeping the URLs that are the same on every request.
+
+    A page's header links and stylesheet (an endpoint with no values, or a static file)
+    were built anew per request, nine builds on the donation page alone. Their URL
+    depends only on the endpoint, the file and where the app is mounted (script root,
+    subdomain), so it is kept per those; every other call (values, ``_external``,
+    ``_anchor``, a blueprint-relative ``.name``, URL defaults) is Flask's own. Paths only:
+    absolute URLs still come from PUBLIC_BASE_URL (``services/links.py``).
+    """
+    build = app.url_for
+    kept: dict[tuple, str] = {}
+
+    def url_for(endpoint: str, /, **values) -> str:
+        if (
+            endpoint[:1] == "."
+            or (values and (endpoint != "static" or values.keys() != {"filename"}))
+            or app.url_default_functions
+            or not has_request_context()
+        ):
+            return build(endpoint, **values)
+        adapter = request_ctx.url_adapter
+        key = (adapter.script_name, adapter.subdomain, endpoint, values.get("filename"))
+        url = kept.get(key)
+        if url is None:
+            url = build(endpoint, **values)
+            if len(kept) >= 256:  # endpoints x files: never near this; a bound all the same
+                kept.clear()
+            kept[key] = url
+        return url
+
+    return url_for
+
+
 def register(app: Flask) -> None:
+    app.jinja_env.globals["url_for"] = kept_url_for(app)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 
 import pytest
@@ -694,14 +695,14 @@ def test_managing_a_plan_when_stripe_is_down_is_a_calm_page(client, funds, monke
     assert "Please try again in a moment." in response.get_data(as_text=True)
 
 
-# --- the blank form is served from a cache --------------------------------------------
+# --- the blank form: a token of each visitor's own --------------------------------------------
 
 
 def _csrf(html: str) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
 
 
-def test_cached_blank_form_carries_each_visitors_own_working_token(make_app, funds):
+def test_the_blank_form_carries_each_visitors_own_working_token(make_app, funds):
     app = make_app(WTF_CSRF_ENABLED=True)
     first, second = app.test_client(), app.test_client()
     page_one = first.get("/give").get_data(as_text=True)
@@ -725,7 +726,7 @@ def test_cached_blank_form_carries_each_visitors_own_working_token(make_app, fun
     assert second.post("/give", data={**form, "csrf_token": token_one}).status_code == 400
 
 
-def test_cached_blank_form_follows_changes_to_funds_and_settings(app, client, funds):
+def test_the_blank_form_follows_changes_to_funds(app, client, funds):
     assert "Winter coats" not in client.get("/give").get_data(as_text=True)
     fund_service.create_fund(
         actor=None, name="Winter coats", description="Coats for the cold months."
@@ -756,34 +757,88 @@ def test_with_the_organisation_profile_the_thanks_page_offers_the_receipt(
     assert pdf.data.startswith(b"%PDF")
 
 
-# --- the blank form: one query, the same page drawn or kept ----------------------------
+# --- the blank form: one query, its fieldsets kept per version of the settings ------------
 
 
 def test_a_strangers_blank_form_reads_the_database_once(make_app, funds):
-    app = make_app(GIVE_PAGE_CACHE=False)
-    statements: list[str] = []
+    """One connection from the pool, one statement on it, no ORM or Core statement."""
+    app = make_app()
+    core_statements: list[str] = []
+    checkouts: list[object] = []
+    sqlite_statements: list[str] = []
 
     def record(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
+        core_statements.append(statement)
+
+    def checked_out(dbapi_connection, record, proxy) -> None:
+        checkouts.append(dbapi_connection)
+        if isinstance(dbapi_connection, sqlite3.Connection):  # its own trace of statements
+            dbapi_connection.set_trace_callback(sqlite_statements.append)
 
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine.pool, "checkout", checked_out)
     try:
         response = app.test_client().get("/give")
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine.pool, "checkout", checked_out)
+        for connection in checkouts:
+            if isinstance(connection, sqlite3.Connection):
+                connection.set_trace_callback(None)
     assert response.status_code == 200
     assert "Review my gift" in response.get_data(as_text=True)
-    assert len(statements) == 1, statements
+    assert core_statements == []
+    assert len(checkouts) == 1
+    if isinstance(checkouts[0], sqlite3.Connection):
+        assert [sql.split()[0] for sql in sqlite_statements] == ["SELECT"], sqlite_statements
 
 
-def test_the_blank_form_drawn_every_time_is_the_kept_page(make_app, funds):
-    drawn_app, kept_app = make_app(GIVE_PAGE_CACHE=False), make_app(GIVE_PAGE_CACHE=True)
-    drawn = drawn_app.test_client().get("/give").get_data(as_text=True)
-    kept = [kept_app.test_client().get("/give").get_data(as_text=True) for _ in range(2)]
-    assert drawn == kept[0] == kept[1]
-    assert 'id="amount-0" name="amount" type="radio" value="2500"' in drawn
+def test_the_blank_form_is_the_same_read_in_a_transaction_or_alone(app, client, funds):
+    alone = client.get("/give").get_data(as_text=True)
+    with app.test_request_context("/give"):
+        db.session.connection()  # a transaction already at work: the page reads in it
+        assert db.session().in_transaction()
+        in_transaction = giving.donation_page()
+        db.session.rollback()
+    with app.test_request_context("/give"):
+        assert giving.donation_page() == in_transaction
+    assert in_transaction.org_name in alone
+    assert [fund.name for fund in in_transaction.funds] == [
+        "General",
+        "Shelter operations",
+        "Survivor services",
+    ]
+
+
+def test_the_blank_form_shows_changed_settings_at_once(client, funds):
+    before = client.get("/give").get_data(as_text=True)
+    assert 'id="amount-0" name="amount" type="radio" value="2500"' in before
+    fund_service.update_giving_settings(
+        actor=None,
+        preset_amounts=[1000, 7700],
+        min_amount_cents=500,
+        max_amount_cents=2_500_000,
+        fee_percent_bp=290,
+        fee_fixed_cents=30,
+        impact_text="Warm beds tonight.",
+        default_fund_id=None,
+    )
+    db.session.commit()
+    after = client.get("/give").get_data(as_text=True)
+    assert 'id="amount-1" name="amount" type="radio" value="7700"' in after
+    assert 'value="2500"' not in after
+    assert "Warm beds tonight." in after
+
+
+def test_a_flashed_message_shows_above_the_kept_fieldsets(client, funds):
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "A message <for> you")]
+    html = client.get("/give").get_data(as_text=True)
+    assert '<p class="flash flash-info" role="status">A message &lt;for&gt; you</p>' in html
+    assert html.index("A message") < html.index('id="amount-0"')
+    assert "A message" not in client.get("/give").get_data(as_text=True)
 
 
 def test_a_refused_form_keeps_what_was_typed_escaped_with_each_error_linked(client, funds):

@@ -21,19 +21,16 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 
 from donations.authz import public
 from donations.blueprints.give_controls import (
-    blank_values,
+    blank_fields,
     donation_controls,
+    draw_fields,
     error_summary,
     form_values,
-    sections,
 )
 from donations.blueprints.give_forms import (
     DonationForm,
@@ -84,52 +81,20 @@ DEFAULT_IMPACT = (
 
 def _form_page(page: giving.DonationPage, form: DonationForm | None = None):
     """Draw the donation form: blank, or ``form`` as submitted or refilled, with its errors."""
-    values, errors = form_values(form) if form is not None else (blank_values(page), None)
-    controls = donation_controls(page, values, errors)
+    if form is None:
+        fields, summary = blank_fields(page), None
+    else:
+        values, errors = form_values(form)
+        controls = donation_controls(page, values, errors)
+        fields, summary = draw_fields(controls), error_summary(form, controls)
     return render_template(
         "give/index.html",
-        sections=sections(controls),
-        summary=error_summary(form, controls) if form is not None else None,
+        fields=fields,
+        summary=summary,
         csrf=current_app.config.get("WTF_CSRF_ENABLED", True),
-        action=url_for("give.index"),
         impact_text=page.settings.impact_text or DEFAULT_IMPACT,
-        needs_url=url_for("needs.index") if "needs.index" in current_app.view_functions else None,
+        offers_needs="needs.index" in current_app.view_functions,
     )
-
-
-# --- the blank form, for strangers, from memory ----------------------------------------
-
-_CSRF_MARK = "\x00csrf\x00"
-_CACHE_KEY = "donations.give_blank_pages"
-
-
-def _blank_form_page(page: giving.DonationPage):
-    """The blank form; for a stranger with no message waiting, from memory when allowed.
-
-    The blank page differs between strangers only in their CSRF token. With
-    GIVE_PAGE_CACHE on (the default) it is drawn once per version of what it shows (the
-    ``page`` snapshot read this request, test mode) and served with each visitor's own
-    token put in; off, every request draws it (what bench_give_page.py also measures).
-    """
-    cacheable = (
-        current_app.config.get("GIVE_PAGE_CACHE", True)
-        and not current_user.is_authenticated
-        and not session.get("_flashes")
-    )
-    if not cacheable:
-        return _form_page(page)
-    key = (page, payments.is_test_mode(), request.script_root)
-    pages: dict[tuple, str] = current_app.extensions.setdefault(_CACHE_KEY, {})
-    token = generate_csrf()
-    html = pages.get(key)
-    if html is None:
-        html = _form_page(page)
-        if html.count(token) != 1:  # the token must be exactly where it is put back
-            return html
-        if len(pages) > 32:
-            pages.clear()
-        pages[key] = html = html.replace(token, _CSRF_MARK)
-    return html.replace(_CSRF_MARK, token)
 
 
 def _review(
@@ -206,7 +171,7 @@ def index():
     if page is None:
         return render_template("give/closed.html")
     if request.method != "POST":  # the blank form: no WTForms object is needed to draw it
-        return _blank_form_page(page)
+        return _form_page(page)
     settings, currency = page.settings, page.currency
     if "edit" in request.form:
         donation, _attempt_id, _payload = signed_donation()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from flask import current_app
 from markupsafe import Markup, escape
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
 from wtforms.validators import Length
@@ -169,6 +170,32 @@ class ErrorSummary:
 def blank_values(page: giving.DonationPage) -> dict[str, Any]:
     """The values of an untouched form (what a GET shows)."""
     return form_defaults(page)
+
+
+def draw_fields(controls: dict[str, Control]) -> Markup:
+    """The form's fieldsets as HTML (give/_fields.html): no token, message or session in it."""
+    template = current_app.jinja_env.get_template("give/_fields.html")
+    return Markup(template.render(sections=sections(controls)))  # noqa: S704 -- autoescaped
+
+
+_BLANK_FIELDS = "donations.give_blank_fields"
+
+
+def blank_fields(page: giving.DonationPage) -> Markup:
+    """The blank form's fieldsets, drawn once per version of ``page`` (what the settings,
+    funds and organisation say) and kept: they are the same for every visitor.
+
+    The visitor's own parts (CSRF token, flashed messages, the header for a signed-in
+    user) are drawn around them on every request, by give/index.html and base.html.
+    """
+    kept: dict[giving.DonationPage, Markup] = current_app.extensions.setdefault(_BLANK_FIELDS, {})
+    fields = kept.get(page)
+    if fields is None:
+        fields = draw_fields(donation_controls(page, blank_values(page)))
+        if len(kept) >= 16:  # a handful of versions ever; never more than a few kept
+            kept.clear()
+        kept[page] = fields
+    return fields
 
 
 def form_values(form: DonationForm) -> tuple[dict[str, Any], dict[str, list[str]]]:
