@@ -16,11 +16,11 @@ from donations.blueprints.inventory_forms import (
     ReverseForm,
     StockFilterForm,
 )
-from donations.blueprints.stock_table import stock_rows
+from donations.blueprints.stock_table import filter_controls, stock_rows
 from donations.extensions import db
 from donations.models import Condition, DocumentKind, Role, Site, utcnow
 from donations.ranges import page_arg, parse_id
-from donations.services import inventory, movement_queries
+from donations.services import inventory, movement_queries, stock_page
 from donations.services.errors import NotFound
 from donations.services.keyset import Position
 from donations.unit_of_work import unit_of_work
@@ -64,11 +64,10 @@ def _shown_sites(
 def stock():
     """Show what each site holds of each item, with par levels, a page of items at a time."""
     form = StockFilterForm(request.args)
-    all_sites = movement_queries.stock_columns()
+    all_sites, categories = stock_page.stock_filters()
     form.site.choices = _site_choices("All sites", all_sites)
     form.category.choices = [SelectChoice("", "All categories")] + [
-        SelectChoice(str(category_id), name)
-        for category_id, name in movement_queries.category_choices()
+        SelectChoice(str(category_id), name) for category_id, name in categories
     ]
     valid = form.validate()
     site_id = _int_arg(form.site.data) if valid else None
@@ -80,7 +79,7 @@ def stock():
             return redirect(url_for("inventory.item", item_id=scanned.id))
 
     sites = _shown_sites(all_sites, site_id)
-    page = movement_queries.stock_page(
+    page = stock_page.stock_page(
         text=text,
         category_id=_int_arg(form.category.data) if valid else None,
         site_ids=[s.id for s in sites],
@@ -94,6 +93,7 @@ def stock():
     return render_template(
         "inventory/stock.html",
         form=form,
+        controls=filter_controls(form),
         page=page,
         sites=sites,
         rows=stock_rows(page.items, sites),
