@@ -129,6 +129,12 @@ def stock_items_query(
 ) -> Select:
     """Active items for the stock page: held or with a par level, under par, or all."""
     query = catalog.items_query(text=text, category_id=category_id, include_inactive=False)
+    return with_stock_filter(query, site_ids=site_ids, show=show)
+
+
+def with_stock_filter(query: Select, *, site_ids: list[int], show: str) -> Select:
+    """``query`` of items narrowed to what the stock page shows: items held or with a par
+    level at ``site_ids`` ("held"), under par there ("under"), or all of them ("all")."""
     level_filter = [StockLevel.item_id == Item.id]
     if site_ids:
         level_filter.append(StockLevel.site_id.in_(site_ids))

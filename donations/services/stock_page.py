@@ -6,9 +6,9 @@ and executing its SQL through Core cost several times what the database took to 
 So each statement is built once per shape (the dialect, which filters are set, the shown
 sites, what to show) and compiled; a request then only binds the typed text, the category
 and the offset, and runs the SQL on the session's own DBAPI connection, in its
-transaction, reading plain tuples. The filters (``movement_queries.stock_items_query``)
-stay the one definition of which items a page lists; ``tests/test_stock_page.py`` holds
-these reads to it.
+transaction, reading plain tuples. ``movement_queries.with_stock_filter`` stays the one
+definition of which items a page lists; ``tests/test_stock_page.py`` holds these reads to
+``movement_queries.stock_items_query``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from sqlalchemy.engine import Dialect
 
 from donations.extensions import db
 from donations.models import Item, ItemCategory, Site
-from donations.services.movement_queries import RowPage, SiteColumn, stock_items_query
+from donations.services import catalog
+from donations.services.movement_queries import RowPage, SiteColumn, with_stock_filter
 from donations.services.text import like_pattern
 
 
@@ -119,7 +120,7 @@ def _items_sql(
     per_page: int,
 ) -> tuple[_Sql, _Sql]:
     """The page's items in list order (from ``ix_items_sort``), and their count."""
-    query = stock_items_query(text="", category_id=None, site_ids=list(site_ids), show=show)
+    query = catalog.items_query(include_inactive=False)
     if has_text:  # as catalog.items_query searches, with the pattern bound per request
         pattern = bindparam("pattern", "", type_=String)
         query = query.where(
@@ -128,6 +129,8 @@ def _items_sql(
         )
     if has_category:
         query = query.where(Item.category_id == bindparam("category", 0, type_=Integer))
+    # The balances last: a search or a category narrows the items before each is looked up.
+    query = with_stock_filter(query, site_ids=list(site_ids), show=show)
     page = (
         query.with_only_columns(Item.id, Item.name, Item.size, Item.code, Item.is_kit)
         .limit(per_page)
