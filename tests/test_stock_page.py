@@ -4,11 +4,11 @@ controls are the very markup the ``field`` macro draws."""
 from __future__ import annotations
 
 import pytest
-from flask import render_template_string
+from flask import render_template_string, request
 from markupsafe import Markup
 
 from donations.blueprints.inventory_forms import StockFilterForm
-from donations.blueprints.stock_table import filter_controls
+from donations.blueprints.stock_table import read_filters
 from donations.extensions import db
 from donations.models import Item, Role
 from donations.services import catalog, inventory, movement_queries, stock_page
@@ -95,23 +95,58 @@ MACRO_FIELDS = """{% from "_macros.html" import field %}
     "args",
     [
         {},
-        {"q": '<b>"soap"</b> & co', "show": "under"},
-        {"site": "2", "category": "1", "show": "all"},
+        {"q": '  <b>"soap"</b> & co ', "show": "under"},
+        {"site": "SITE", "category": "CATEGORY", "show": "all"},
+        {"site": "CLOSED"},
+        {"site": "", "category": "", "q": ""},
+        {"site": "99999"},
+        {"site": "abc"},
+        {"category": "1.0"},
+        {"show": ""},
+        {"show": "bogus"},
+        {"q": "x" * 100},
+        {"q": "x" * 101},
+        {"q": " " + "x" * 100 + " "},
+        {"site": ["SITE", "99999"]},
+        {"site": ["99999", "SITE"]},
     ],
 )
-def test_filter_controls_are_the_macros_markup(app, goods, args):
+def test_filters_read_without_the_form_as_the_form_reads_them(app, goods, args):
+    closed = catalog.create_site(actor=None, name="Annex", kind="shelter", address_line1="1 St")
+    closed.active = False
+    catalog.create_category(actor=None, name='Odd <"&> name', sort_order=999)
+    db.session.commit()
     sites, categories = stock_page.stock_filters()
-    with app.test_request_context("/inventory/", query_string=args):
-        form = StockFilterForm()
-        form.site.choices = [("", "All sites")] + [(str(s.id), s.name) for s in sites]
-        form.category.choices = [("", "All categories")] + [
-            (str(i), name + ' <"&>') for i, name in categories
+    ids = {"SITE": str(goods.warehouse.id), "CLOSED": str(closed.id)}
+    ids["CATEGORY"] = str(categories[-1][0])
+
+    def real(value):
+        return [ids.get(v, v) for v in value] if isinstance(value, list) else ids.get(value, value)
+
+    query = {key: real(value) for key, value in args.items()}
+    with app.test_request_context("/inventory/", query_string=query):
+        chosen = read_filters(request.args, sites, categories)
+        form = StockFilterForm(request.args)
+        form.site.choices = [("", "All sites")] + [
+            (str(s.id), s.name + ("" if s.active else " (closed)")) for s in sites
         ]
-        assert form.validate()
-        drawn = filter_controls(form)
-        assert isinstance(drawn, Markup)
-        assert drawn == render_template_string(MACRO_FIELDS, form=form)
-        assert "<b>" not in drawn and '<"&>' not in drawn
+        form.category.choices = [("", "All categories")] + [(str(i), n) for i, n in categories]
+        valid = form.validate()
+        assert chosen.valid == valid
+        if not valid:
+            assert chosen.controls is None and chosen.form is not None
+            assert (chosen.site_id, chosen.text, chosen.category_id, chosen.show) == (
+                None, "", None, "held",
+            )  # fmt: skip
+            return
+        assert (chosen.site_id, chosen.text, chosen.category_id, chosen.show) == (
+            int(form.site.data) if form.site.data else None,
+            form.q.data or "",
+            int(form.category.data) if form.category.data else None,
+            form.show.data,
+        )
+        assert isinstance(chosen.controls, Markup)
+        assert chosen.controls == render_template_string(MACRO_FIELDS, form=form)
 
 
 def test_a_refused_filter_is_drawn_by_the_macro_with_its_error(goods, login):

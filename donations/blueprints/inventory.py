@@ -14,9 +14,8 @@ from donations.blueprints.inventory_forms import (
     AsOfForm,
     LedgerFilterForm,
     ReverseForm,
-    StockFilterForm,
 )
-from donations.blueprints.stock_table import filter_controls, stock_rows
+from donations.blueprints.stock_table import read_filters, stock_rows
 from donations.extensions import db
 from donations.models import Condition, DocumentKind, Role, Site, utcnow
 from donations.ranges import page_arg, parse_id
@@ -63,15 +62,9 @@ def _shown_sites(
 @roles_required(*ANY_ROLE)
 def stock():
     """Show what each site holds of each item, with par levels, a page of items at a time."""
-    form = StockFilterForm(request.args)
     all_sites, categories = stock_page.stock_filters()
-    form.site.choices = _site_choices("All sites", all_sites)
-    form.category.choices = [SelectChoice("", "All categories")] + [
-        SelectChoice(str(category_id), name) for category_id, name in categories
-    ]
-    valid = form.validate()
-    site_id = _int_arg(form.site.data) if valid else None
-    text = (form.q.data or "") if valid else ""
+    chosen = read_filters(request.args, all_sites, categories)
+    site_id, text, category_id, show, valid = chosen[:5]
     # The item a scanned label names: go straight to it.
     if text and valid and request.args.get("scan"):
         scanned = inventory.find_item_by_code(text)
@@ -81,9 +74,9 @@ def stock():
     sites = _shown_sites(all_sites, site_id)
     page = stock_page.stock_page(
         text=text,
-        category_id=_int_arg(form.category.data) if valid else None,
+        category_id=category_id,
         site_ids=[s.id for s in sites],
-        show=form.show.data if valid else "held",
+        show=show,
         page=page_arg(),
         per_page=ITEMS_PER_PAGE,
     )
@@ -92,8 +85,8 @@ def stock():
     }
     return render_template(
         "inventory/stock.html",
-        form=form,
-        controls=filter_controls(form),
+        form=chosen.form,
+        controls=chosen.controls,
         page=page,
         sites=sites,
         rows=stock_rows(page.items, sites),

@@ -12,6 +12,11 @@ from donations.models import DocumentKind
 from donations.services import inventory
 
 SEARCH_MAX_LENGTH = 100
+SHOW_CHOICES = (
+    ("held", "Items held or with a par level"),
+    ("under", "Only items under par"),
+    ("all", "Every active item"),
+)
 
 
 class StockFilterForm(FlaskForm):
@@ -26,11 +31,7 @@ class StockFilterForm(FlaskForm):
     show = SelectField(
         "Show",
         widget=QuickSelect(),
-        choices=[
-            SelectChoice("held", "Items held or with a par level"),
-            SelectChoice("under", "Only items under par"),
-            SelectChoice("all", "Every active item"),
-        ],
+        choices=[SelectChoice(value, label) for value, label in SHOW_CHOICES],
         default="held",
     )
 
