@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from donations.extensions import db
-from donations.models import Role, User, UserSession, utcnow
+from donations.extensions import db, hold
+from donations.models import Organization, Role, User, UserSession, utcnow
 from donations.services.audit import record_audit
 
 # Roles whose sessions end after the idle timeout.
@@ -75,15 +75,19 @@ def load_session(session_id: str) -> LoadedSession:
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return LoadedSession(None)
-    # The session and its user in one query (every signed-in request makes it).
+    # The session, its user and the organisation profile in one query: every signed-in
+    # request makes it, and reads the profile too (the two-step rule, the page header),
+    # which is then held for ``get_organization`` to find in memory.
     found = db.session.execute(
-        select(UserSession, User)
+        select(UserSession, User, Organization)
         .join(User, User.id == UserSession.user_id)
+        .outerjoin(Organization, Organization.id == 1)
         .where(UserSession.token_hash == _hash(token))
     ).first()
     if found is None:
         return LoadedSession(None)
-    record, user = found
+    record, user, organization = found
+    hold(organization)
     if record.revoked_at is not None:
         return LoadedSession(None)
     if not hmac.compare_digest(str(record.user_id), user_id):
