@@ -32,15 +32,6 @@ class SiteColumn(NamedTuple):
     active: bool
 
 
-def stock_columns() -> list[SiteColumn]:
-    """Every site (name and flags only, no address), open ones first, each group in name
-    order: the stock page's columns and site filter."""
-    rows = db.session.connection().execute(
-        select(Site.id, Site.name, Site.is_confidential, Site.active).order_by(Site.name)
-    )
-    return sorted((SiteColumn(*row) for row in rows), key=lambda site: not site.active)
-
-
 def category_choices() -> list[tuple[int, str]]:
     """(id, name) of every item category, in the catalog's order."""
     query = select(ItemCategory.id, ItemCategory.name).order_by(
