@@ -20,7 +20,7 @@ from donations import (
 from donations.extensions import db
 from donations.jobs import mail_worker
 from donations.jobs.mail_worker import deliver_due
-from donations.models import Role, User
+from donations.models import ORGANIZATION_ROLES, Role, User
 from donations.services import accounts
 from donations.services.errors import DomainError
 
@@ -38,7 +38,7 @@ def _fail(error: DomainError) -> None:
 @click.argument("email")
 @click.option(
     "--role",
-    type=click.Choice([r.value for r in Role]),
+    type=click.Choice([r.value for r in ORGANIZATION_ROLES]),  # partners: the agency's page
     default=Role.STAFF.value,
     show_default=True,
 )
