@@ -434,3 +434,24 @@ def test_a_decided_request_is_never_rewritten(app, partner, goods):
     with pytest.raises(RuntimeError, match="kept as it was decided"):
         db.session.flush()
     db.session.rollback()
+
+
+def test_request_lists_stack_into_cards_on_a_phone(staff_client, partner, goods):
+    """Each list is a `stacked` table whose cells name their column (see test_narrow_layout)."""
+    from test_narrow_layout import assert_cells_named_by_their_column, stacked_tables
+
+    decided = ask(goods, partner.user, SOAP=1)
+    partner_requests.withdraw_request(actor=partner.user, request_id=decided.id)
+    ask(goods, partner.user, SOAP=2)
+    db.session.commit()
+    for client, url, count in (
+        (staff_client, "/inventory/requests/", 2),
+        (partner, "/partner/requests", 1),
+        (partner, f"/partner/requests/{decided.id}", 1),
+        (staff_client, f"/inventory/requests/{decided.id}", 1),
+    ):
+        tables = stacked_tables(client, url)
+        assert len(tables) == count, url
+        for table in tables:
+            assert table.rows, url
+            assert_cells_named_by_their_column(table, url)
