@@ -51,6 +51,8 @@ BLUEPRINTS = (
     "donations.blueprints.reports",
     "donations.blueprints.recipients",
     "donations.blueprints.background_jobs",
+    "donations.blueprints.partner_requests",
+    "donations.blueprints.goods_requests",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -15,7 +15,7 @@ from flask import Flask, abort, current_app, flash, g, redirect, request, url_fo
 from flask_login import current_user, login_url
 
 from donations.extensions import db, login_manager
-from donations.models import Role, User
+from donations.models import ORGANIZATION_ROLES, Role, User
 from donations.services import two_factor, user_sessions
 from donations.services.organization import get_organization, remember_organization_name
 
@@ -48,7 +48,11 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
     return mark
 
 
-ANY_ROLE = tuple(Role)
+# Every role of the organisation's own people. A partner agency's login is not one of
+# them: it reaches only the views that name Role.PARTNER (its requests) or EVERY_ROLE.
+ANY_ROLE = ORGANIZATION_ROLES
+# Everyone who signs in, partner logins included: the account pages and signing out.
+EVERY_ROLE = tuple(Role)
 
 
 def access_of(endpoint: str) -> str | frozenset[str] | None:
@@ -57,6 +61,13 @@ def access_of(endpoint: str) -> str | frozenset[str] | None:
         return PUBLIC
     view = current_app.view_functions.get(endpoint)
     return getattr(view, ACCESS_ATTR, None)
+
+
+def home_url() -> str:
+    """Where a signed-in user starts: a partner login at its requests, others the dashboard."""
+    if current_user.is_authenticated and current_user.role == Role.PARTNER:
+        return url_for("partner_requests.index")
+    return url_for("main.dashboard") if current_user.is_authenticated else url_for("main.home")
 
 
 def load_user(session_id: str) -> User | None:

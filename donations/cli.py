@@ -20,7 +20,7 @@ from donations import (
 from donations.extensions import db
 from donations.jobs import mail_worker
 from donations.jobs.mail_worker import deliver_due
-from donations.models import Role, User
+from donations.models import ORGANIZATION_ROLES, Role, User
 from donations.services import accounts
 from donations.services.errors import DomainError
 
@@ -38,7 +38,7 @@ def _fail(error: DomainError) -> None:
 @click.argument("email")
 @click.option(
     "--role",
-    type=click.Choice([r.value for r in Role]),
+    type=click.Choice([r.value for r in ORGANIZATION_ROLES]),  # partners: the agency's page
     default=Role.STAFF.value,
     show_default=True,
 )
@@ -87,7 +87,12 @@ def list_users_command() -> None:
 @demo_cli.command("load")
 def load_demo_command() -> None:
     """Load demo users, donors, gifts, goods and the organisation profile, once."""
-    from donations.demo import DEMO_USERS, load_demo  # noqa: PLC0415 -- the demo story is loaded only by this command
+    from donations.demo import (  # noqa: PLC0415 -- the demo story is loaded only by this command
+        DEMO_PARTNER,
+        DEMO_PARTNER_AGENCY,
+        DEMO_USERS,
+        load_demo,
+    )
 
     if db.session.scalar(select(func.count(User.id))):
         click.echo("Demo data not loaded: the database already has users.")
@@ -98,6 +103,8 @@ def load_demo_command() -> None:
     click.echo("Demo data loaded. Sign in with one of:")
     for email, _name, role, password in DEMO_USERS:
         click.echo(f"  {role:10} {email:28} password: {password}")
+    email, _name, role, password = DEMO_PARTNER
+    click.echo(f"  {role:10} {email:28} password: {password}  ({DEMO_PARTNER_AGENCY})")
 
 
 @mail_cli.command("work")

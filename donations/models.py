@@ -28,6 +28,7 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    select,
     true,
 )
 from sqlalchemy import Enum as SAEnum
@@ -75,10 +76,16 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     TREASURER = "treasurer"
     STAFF = "staff"
+    # A partner agency's login: sees only its own agency's goods requests.
+    PARTNER = "partner"
 
     @property
     def label(self) -> str:
         return self.value.capitalize()
+
+
+# The organisation's own people; a partner agency's login is none of them.
+ORGANIZATION_ROLES = (Role.ADMIN, Role.TREASURER, Role.STAFF)
 
 
 def _sql_in(values: list[str]) -> str:
@@ -103,12 +110,16 @@ def new_session_token() -> str:
 
 
 class User(UserMixin, db.Model):
-    """A person who signs in: an admin, a treasurer or shelter staff."""
+    """A person who signs in: an admin, a treasurer, shelter staff or a partner agency's login."""
 
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(f"role IN ({_sql_in([r.value for r in Role])})", name="role_known"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
+        # A partner login belongs to exactly one partner agency; nobody else does.
+        CheckConstraint(
+            "(role = 'partner') = (recipient_id IS NOT NULL)", name="partner_has_agency"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -129,6 +140,10 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)
+    # A partner login's agency (a recipient of kind partner); NULL for everyone else.
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), index=True)
+
+    recipient: Mapped[Recipient | None] = relationship()
 
     # The id of the browser session this user was loaded for ("<user id>:<token>");
     # set by services.user_sessions, never stored.
@@ -1368,6 +1383,123 @@ class PledgeLine(db.Model):
 
     pledge: Mapped[Pledge] = relationship(back_populates="lines")
     item: Mapped[Item] = relationship()
+
+
+class GoodsRequestStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for staff
+    FULFILLED = "fulfilled"  # everything asked for was given
+    PARTLY_FULFILLED = "partly_fulfilled"  # some of it was given
+    DECLINED = "declined"  # staff said no, with a reason
+    WITHDRAWN = "withdrawn"  # the partner took it back
+
+    @property
+    def label(self) -> str:
+        return {
+            "open": "Open",
+            "fulfilled": "Fulfilled",
+            "partly_fulfilled": "Partly fulfilled",
+            "declined": "Declined",
+            "withdrawn": "Withdrawn",
+        }[self.value]
+
+
+GIVEN_STATUSES = (GoodsRequestStatus.FULFILLED, GoodsRequestStatus.PARTLY_FULFILLED)
+
+
+class GoodsRequest(db.Model):
+    """A partner agency's request for goods. Decided once: the decision is never rewritten."""
+
+    __tablename__ = "goods_requests"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in GoodsRequestStatus])})", name="status_known"
+        ),
+        CheckConstraint(
+            f"(status IN ({_sql_in([s.value for s in GIVEN_STATUSES])})) "
+            "= (distribution_id IS NOT NULL)",
+            name="given_has_distribution",
+        ),
+        CheckConstraint("(status = 'open') = (decided_at IS NULL)", name="decided_unless_open"),
+        Index("ix_goods_requests_status", "status", "id"),
+        Index("ix_goods_requests_recipient", "recipient_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    status: Mapped[GoodsRequestStatus] = mapped_column(
+        str_enum(GoodsRequestStatus, 20), default=GoodsRequestStatus.OPEN
+    )
+    # Screened free text: what the goods are for, never a person.
+    note: Mapped[str] = mapped_column(String(500), default="")
+    needed_by: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decline_reason: Mapped[str] = mapped_column(String(500), default="")
+    # The distribution that gave the goods, when (some were) given.
+    distribution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stock_documents.id"), unique=True
+    )
+
+    recipient: Mapped[Recipient] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    distribution: Mapped[StockDocument | None] = relationship()
+    lines: Mapped[list[GoodsRequestLine]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="GoodsRequestLine.id"
+    )
+
+    @property
+    def number(self) -> str:
+        """A short reference both sides can say aloud: "R-000012"."""
+        return f"R-{self.id:06d}"
+
+    @property
+    def status_label(self) -> str:
+        return GoodsRequestStatus(self.status).label
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == GoodsRequestStatus.OPEN
+
+
+class GoodsRequestLine(db.Model):
+    """One item of a request: how many were asked for and, once decided, how many given."""
+
+    __tablename__ = "goods_request_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "quantity_given IS NULL OR (quantity_given >= 0 AND quantity_given <= quantity)",
+            name="given_within_asked",
+        ),
+        UniqueConstraint("request_id", "item_id", name="uq_goods_request_lines_item"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("goods_requests.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    quantity_given: Mapped[int | None] = mapped_column(Integer)
+
+    request: Mapped[GoodsRequest] = relationship(back_populates="lines")
+    item: Mapped[Item] = relationship()
+
+
+@event.listens_for(GoodsRequest, "before_update")
+def _decisions_are_kept(mapper, connection, target: GoodsRequest) -> None:
+    """A decided request is never changed again (the status stored before this update says)."""
+    table = GoodsRequest.__table__
+    before = connection.scalar(select(table.c.status).where(table.c.id == target.id))
+    if before is not None and before != GoodsRequestStatus.OPEN.value:
+        raise RuntimeError("a decided goods request is kept as it was decided")
+
+
+@event.listens_for(GoodsRequest, "before_delete")
+@event.listens_for(GoodsRequestLine, "before_delete")
+def _requests_are_kept(mapper, connection, target) -> None:
+    raise RuntimeError("goods requests are kept: withdraw or decline one instead")
 
 
 @event.listens_for(GiftAdjustment, "before_update")

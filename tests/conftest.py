@@ -273,15 +273,22 @@ def create_user(app) -> Callable[..., User]:
         name: str | None = None,
         password: str = PASSWORD,
         active: bool = True,
+        recipient_id: int | None = None,
     ) -> User:
         n = next(counter)
         role = Role(role)
+        if role == Role.PARTNER and recipient_id is None:  # a partner login needs its agency
+            agency = recipients.create_recipient(
+                actor=None, kind="partner", name=f"Fixture partner agency {n}"
+            )
+            recipient_id = agency.id
         user = accounts.create_user(
             actor=None,
             email=email or f"{role.value}{n}@example.org",
             name=name or f"{role.label} {n}",
             role=role,
             password=password,
+            recipient_id=recipient_id,
         )
         if not active:
             user.active = False

@@ -15,11 +15,14 @@ from sqlalchemy import select
 from conftest import sign_in
 from donations.extensions import db
 from donations.models import Frequency, JobRun, JobStatus, Recipient, Role, StripeEvent, utcnow
-from donations.services import accounts, giving, inventory, payments, pledges
+from donations.services import accounts, giving, inventory, partner_requests, payments, pledges
 from donations.services.mail import queue_mail
 
 PUBLIC = "public"
-ANY = frozenset(Role)
+# Every role of the organisation's own people; a partner agency's login is not one of them.
+ANY = frozenset({Role.ADMIN, Role.TREASURER, Role.STAFF})
+EVERYONE = frozenset(Role)  # the account pages: partner logins too
+PARTNER = frozenset({Role.PARTNER})
 ADMIN = frozenset({Role.ADMIN})
 BOOKS = frozenset({Role.ADMIN, Role.TREASURER})
 STOCK = frozenset({Role.ADMIN, Role.STAFF})
@@ -35,18 +38,18 @@ ROUTES = [
     ("main.dashboard", "GET", "/dashboard", ANY),
     ("auth.login", "GET", "/login", PUBLIC),
     ("auth.login", "POST", "/login", PUBLIC),
-    ("auth.logout", "POST", "/logout", ANY),
+    ("auth.logout", "POST", "/logout", EVERYONE),
     ("auth.second_step", "GET", "/login/code", PUBLIC),
     ("auth.second_step", "POST", "/login/code", PUBLIC),
-    ("auth.account", "GET", "/account", ANY),
-    ("auth.two_factor_setup", "GET", "/account/two-step", ANY),
-    ("auth.two_factor_setup", "POST", "/account/two-step", ANY),
-    ("auth.disable_two_factor", "POST", "/account/two-step/off", ANY),
-    ("auth.recovery_codes", "GET", "/account/recovery-codes", ANY),
-    ("auth.regenerate_recovery_codes", "POST", "/account/recovery-codes", ANY),
-    ("auth.sign_out_everywhere", "POST", "/account/sign-out-everywhere", ANY),
-    ("auth.change_password", "GET", "/account/password", ANY),
-    ("auth.change_password", "POST", "/account/password", ANY),
+    ("auth.account", "GET", "/account", EVERYONE),
+    ("auth.two_factor_setup", "GET", "/account/two-step", EVERYONE),
+    ("auth.two_factor_setup", "POST", "/account/two-step", EVERYONE),
+    ("auth.disable_two_factor", "POST", "/account/two-step/off", EVERYONE),
+    ("auth.recovery_codes", "GET", "/account/recovery-codes", EVERYONE),
+    ("auth.regenerate_recovery_codes", "POST", "/account/recovery-codes", EVERYONE),
+    ("auth.sign_out_everywhere", "POST", "/account/sign-out-everywhere", EVERYONE),
+    ("auth.change_password", "GET", "/account/password", EVERYONE),
+    ("auth.change_password", "POST", "/account/password", EVERYONE),
     ("auth.reset_request", "GET", "/reset-password", PUBLIC),
     ("auth.reset_request", "POST", "/reset-password", PUBLIC),
     ("auth.reset_password", "GET", "/reset-password/{token}", PUBLIC),
@@ -73,6 +76,8 @@ ROUTES = [
     ("recipients.edit", "GET", "/admin/recipients/{recipient_id}", ADMIN),
     ("recipients.edit", "POST", "/admin/recipients/{recipient_id}", ADMIN),
     ("recipients.set_active", "POST", "/admin/recipients/{recipient_id}/active", ADMIN),
+    ("recipients.new_partner_login", "GET", "/admin/recipients/{partner_id}/logins/new", ADMIN),
+    ("recipients.new_partner_login", "POST", "/admin/recipients/{partner_id}/logins/new", ADMIN),
     ("recipients.privacy_scan", "GET", "/admin/privacy", ADMIN),
     ("recipients.redact", "POST", "/admin/privacy/document/{document_id}/redact", ADMIN),
     ("donors.index", "GET", "/donors/", BOOKS),
@@ -216,6 +221,16 @@ ROUTES = [
         BOOKS,
     ),
     ("year_end.donor_statement_issue", "POST", "/receipts/year-end/donor/{donor_id}/issue", BOOKS),
+    # --- partner agencies ask for goods (partner_requests and goods_requests blueprints)
+    ("partner_requests.index", "GET", "/partner/requests", PARTNER),
+    ("partner_requests.new", "GET", "/partner/requests/new", PARTNER),
+    ("partner_requests.new", "POST", "/partner/requests/new", PARTNER),
+    ("partner_requests.detail", "GET", "/partner/requests/{request_id}", PARTNER),
+    ("partner_requests.withdraw", "POST", "/partner/requests/{request_id}/withdraw", PARTNER),
+    ("goods_requests.index", "GET", "/inventory/requests/", STOCK),
+    ("goods_requests.detail", "GET", "/inventory/requests/{request_id}", STOCK),
+    ("goods_requests.fulfil", "POST", "/inventory/requests/{request_id}/fulfil", STOCK),
+    ("goods_requests.decline", "POST", "/inventory/requests/{request_id}/decline", STOCK),
 ]
 
 
@@ -284,8 +299,22 @@ def _goods_objects(goods, donor) -> dict[str, object]:
             lines=[goods.line("SOAP", 3)],
         )
     )
+    partner = db.session.scalar(select(Recipient).where(Recipient.name == "Safe Passage clinic"))
+    asker = accounts.create_user(
+        actor=None,
+        email="asker@example.org",
+        name="Clinic desk",
+        role=Role.PARTNER,
+        password="access-partner-pass",
+        recipient_id=partner.id,
+    )
+    goods_request = partner_requests.create_request(
+        actor=asker, lines=[partner_requests.AskedLine(goods.items["SOAP"].id, 2)]
+    )
     db.session.commit()
     return {
+        "partner_id": partner.id,
+        "request_id": goods_request.id,
         "item_id": goods.items["SOCKS-M"].id,
         "kit_id": goods.items["KIT-HYG"].id,
         "category_id": goods.items["SOCKS-M"].category_id,
@@ -402,7 +431,9 @@ def test_route_by_role(app, create_user, objects, endpoint, method, path, who):
         assert _went_to_login(response), f"anonymous reached {method} {path}"
 
     for role in Role:
-        client = sign_in(app.test_client(), create_user(role))
+        # A partner login is the agency's whose request the path names.
+        agency = objects["partner_id"] if role == Role.PARTNER else None
+        client = sign_in(app.test_client(), create_user(role, recipient_id=agency))
         response = _request(client, method, path, objects)
         if who == PUBLIC or role in who:
             assert response.status_code not in (401, 403), f"{role} refused {method} {path}"

@@ -53,7 +53,9 @@ def test_demo_load_runs_once(app):
     result = runner.invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
     assert "admin@example.org" in result.output and "admin-demo-pass" in result.output
-    assert db.session.scalar(select(func.count(User.id))) == 3
+    # The three staff accounts and the partner agency's login, printed with its agency.
+    assert db.session.scalar(select(func.count(User.id))) == 4
+    assert "partner@example.org" in result.output and "(Safe Passage clinic)" in result.output
     # The demo donors, and four people who first gave online (the checkout adds them).
     assert db.session.scalar(select(func.count(Donor.id))) == len(DEMO_DONORS) + 4 == 21
     assert db.session.get(Organization, 1).tax_id == "12-3456789"
@@ -61,6 +63,7 @@ def test_demo_load_runs_once(app):
         ("admin@example.org", "admin-demo-pass"),
         ("treasurer@example.org", "treasurer-demo-pass"),
         ("staff@example.org", "staff-demo-pass"),
+        ("partner@example.org", "partner-demo-pass"),
     ]:
         assert accounts.authenticate(email=email, password=password) is not None
 

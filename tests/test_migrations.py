@@ -44,3 +44,36 @@ def test_downgrade_to_base_removes_every_table(empty_database_url, tmp_path):
         tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
         db.engine.dispose()
     assert tables == set()
+
+
+def test_partner_logins_need_an_agency_after_upgrade(empty_database_url, tmp_path):
+    """0022 widens the role list and adds the partner-has-agency CHECK on a migrated database."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    app = create_app(base_config(empty_database_url, tmp_path))
+    with app.app_context():
+        flask_migrate.upgrade()
+        insert = text(
+            "INSERT INTO users (email, name, password_hash, role, active, session_token, "
+            "created_at, recipient_id) VALUES (:email, 'P', 'x', :role, true, 't', "
+            "CURRENT_TIMESTAMP, :recipient)"
+        )
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO recipients (id, kind, name, contact, active, created_at) "
+                    "VALUES (7, 'partner', 'Clinic', '', true, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(insert, {"email": "p@example.org", "role": "partner", "recipient": 7})
+        for role, recipient in (("partner", None), ("staff", 7)):
+            with pytest.raises(IntegrityError), db.engine.begin() as conn:
+                conn.execute(
+                    insert, {"email": f"{role}@example.org", "role": role, "recipient": recipient}
+                )
+        flask_migrate.downgrade(revision="0021_stock_page")
+        with db.engine.connect() as conn:
+            left = conn.execute(text("SELECT count(*) FROM users")).scalar()
+        db.engine.dispose()
+    assert left == 0

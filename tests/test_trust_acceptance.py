@@ -20,14 +20,24 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from wtforms import FieldList, FormField, StringField
 
+from conftest import sign_in
 from donations.blueprints import catalog as catalog_bp
 from donations.blueprints import inventory_files as files_bp
-from donations.blueprints import inventory_forms, movements_forms
+from donations.blueprints import inventory_forms, movements_forms, partner_requests_forms
 from donations.blueprints import needs as needs_bp
 from donations.extensions import db, limiter
-from donations.models import AuditEvent, Item, OutboxMessage, Pledge, StockDocument
+from donations.models import (
+    AuditEvent,
+    GoodsRequest,
+    Item,
+    OutboxMessage,
+    Pledge,
+    Role,
+    StockDocument,
+    User,
+)
 from donations.ranges import BoundedIntegerField, IdSelectField
-from donations.services import pledges, recipients
+from donations.services import accounts, partner_requests, pledges, recipients
 
 TODAY = date.today().isoformat()
 TYPED = [
@@ -121,6 +131,30 @@ def _on_hand(site_id: int, item_id: int) -> int:
 
     levels = inventory.on_hand_by_site(item_id)
     return next((level.on_hand for level in levels if level.site_id == site_id), 0)
+
+
+def _partner() -> User:
+    """The Safe Passage clinic's partner login (made once)."""
+    found = db.session.scalar(select(User).where(User.email == "desk@clinic.example"))
+    if found is None:
+        found = accounts.create_user(
+            actor=None,
+            email="desk@clinic.example",
+            name="Clinic desk",
+            role=Role.PARTNER,
+            password="clinic desk password",
+            recipient_id=recipients.find_active_recipient(name="Safe Passage clinic").id,
+        )
+        db.session.commit()
+    return found
+
+
+def _goods_request(goods) -> GoodsRequest:
+    made = partner_requests.create_request(
+        actor=_partner(), lines=[partner_requests.AskedLine(goods.items["SOAP"].id, 2)]
+    )
+    db.session.commit()
+    return made
 
 
 def _outreach() -> str:
@@ -326,6 +360,25 @@ CASES = [
             {"address_line1", "address_line2", "city", "region", "postal_code", "contact_email"}
         ),
     ),
+    Case(
+        "goods_requests.decline",
+        partner_requests_forms.DeclineForm,
+        "staff",
+        lambda g: f"/inventory/requests/{_goods_request(g).id}/decline",
+        lambda g: {"reason": "Out of soap until the spring drive"},
+    ),
+    # A partner agency's own form (under /partner): its note is screened too.
+    Case(
+        "partner_requests.new",
+        partner_requests_forms.NewRequestForm,
+        "partner",
+        lambda g: "/partner/requests/new",
+        lambda g: {
+            "rows-0-item_id": str(g.items["SOAP"].id),
+            "rows-0-quantity": "3",
+            "note": "Winter supplies for our drop-in",
+        },
+    ),
 ]
 
 
@@ -343,6 +396,7 @@ def test_every_goods_form_in_the_url_map_is_covered(app):
         "catalog.edit_site",  # the same SiteForm as catalog.new_site
         "catalog.kit_components",  # item choices and quantities only
         "catalog.par_levels",  # numbers only
+        "goods_requests.fulfil",  # a site, a date and quantities only
     }
     posted = {
         rule.endpoint
@@ -399,6 +453,9 @@ def _surfaces(staff, treasurer, admin, public) -> dict[str, str]:
         add(f"document {document_id}", staff.get(f"/inventory/documents/{document_id}"))
     for pledge_id in db.session.scalars(select(Pledge.id)):
         add(f"pledge {pledge_id}", staff.get(f"/inventory/pledges/{pledge_id}"))
+    add("partner requests", staff.get("/inventory/requests/"))
+    for request_id in db.session.scalars(select(GoodsRequest.id)):
+        add(f"request {request_id}", staff.get(f"/inventory/requests/{request_id}"))
     return out
 
 
@@ -407,7 +464,9 @@ def test_typed_names_emails_and_phones_leave_no_trace(
 ):
     stock_in(goods.warehouse, SOAP=200, TOOTHBRUSH=20, TOOTHPASTE=20, SHAMPOO=20, SOCKS_M=40)
     stock_in(goods.shelter, SOAP=200)
-    clients = {"staff": staff_client, "admin": admin_client, "public": client}
+    partner = app.test_client()
+    sign_in(partner, _partner())
+    clients = {"staff": staff_client, "admin": admin_client, "public": client, "partner": partner}
     tried = 0
     for case in CASES:
         with app.test_request_context():

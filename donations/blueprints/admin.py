@@ -10,6 +10,7 @@ from donations.blueprints.admin_forms import (
     EditUserForm,
     NewUserForm,
     OrganizationForm,
+    partner_role_choice,
 )
 from donations.extensions import db
 from donations.forms import EmptyForm
@@ -60,6 +61,8 @@ def edit_user(user_id: int):
     """Change a user's name, email, role or active flag."""
     user = db.get_or_404(User, user_id)
     form = EditUserForm(obj=user)
+    if user.role == Role.PARTNER:  # a partner login stays one, for its agency
+        form.role.choices = [partner_role_choice(user)]
     if form.validate_on_submit():
         with unit_of_work(form) as work:
             accounts.update_user(

@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from donations.models import Role
+from donations.models import Role, User
 from donations.services import accounts
 
 ROLE_CHOICES = [
@@ -23,6 +23,14 @@ ROLE_CHOICES = [
     SelectChoice(Role.TREASURER.value, "Treasurer: gifts, donors, receipts, exports"),
     SelectChoice(Role.ADMIN.value, "Admin: everything, including users and settings"),
 ]
+
+
+def partner_role_choice(user: User) -> SelectChoice:
+    """The one role a partner agency's login may have (set on the agency's page)."""
+    agency = user.recipient.name if user.recipient is not None else "a partner agency"
+    return SelectChoice(Role.PARTNER.value, f"Partner login for {agency}: its goods requests only")
+
+
 MONTHS = [
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",

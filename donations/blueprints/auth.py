@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from donations.authz import ANY_ROLE, public, roles_required, two_factor_required
+from donations.authz import EVERY_ROLE, home_url, public, roles_required, two_factor_required
 from donations.blueprints.auth_forms import (
     ChangePasswordForm,
     CodeForm,
@@ -73,7 +73,7 @@ def _finish_sign_in(user: User, next_url: str | None, message: str | None = None
     """Sign the user in once their session is committed."""
     login_user(user)
     flash(message or f"Signed in as {user.name}.", "success")
-    return redirect(_safe_next(next_url) or url_for("main.dashboard"))
+    return redirect(_safe_next(next_url) or home_url())
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -82,7 +82,7 @@ def _finish_sign_in(user: User, next_url: str | None, message: str | None = None
 def login():
     """Sign a user in."""
     if current_user.is_authenticated:
-        return redirect(url_for("main.dashboard"))
+        return redirect(home_url())
     form = LoginForm()
     if form.validate_on_submit():
         with unit_of_work() as work:
@@ -115,7 +115,7 @@ def login():
 def second_step():
     """Ask for the one-time code (or a recovery code) after the password."""
     if current_user.is_authenticated:
-        return redirect(url_for("main.dashboard"))
+        return redirect(home_url())
     pending = session.get(_PENDING)
     user = None
     elapsed = user_sessions.now().timestamp() - (pending or {}).get("at", 0)
@@ -144,7 +144,7 @@ def second_step():
 
 
 @bp.post("/logout")
-@roles_required(*ANY_ROLE)
+@roles_required(*EVERY_ROLE)
 def logout():
     """Sign this browser out; its session cookie stops working at once."""
     if g.get("user_session") is not None:
@@ -159,7 +159,7 @@ def logout():
 
 
 @bp.get("/account")
-@roles_required(*ANY_ROLE)
+@roles_required(*EVERY_ROLE)
 def account():
     """Show the user's sign-in settings: password, two-step sign-in, sessions."""
     return render_template(
@@ -177,7 +177,7 @@ _NEW_CODES = "two_factor_new_codes"
 
 
 @bp.route("/account/two-step", methods=["GET", "POST"])
-@roles_required(*ANY_ROLE)
+@roles_required(*EVERY_ROLE)
 @limiter.limit(_login_limit, methods=["POST"])
 def two_factor_setup():
     """Set up an authenticator app: scan the QR code, then confirm with a code."""
@@ -210,7 +210,7 @@ def two_factor_setup():
 
 
 @bp.get("/account/recovery-codes")
-@roles_required(*ANY_ROLE)
+@roles_required(*EVERY_ROLE)
 def recovery_codes():
     """Show newly made recovery codes, once."""
     codes = session.pop(_NEW_CODES, None)
@@ -221,7 +221,7 @@ def recovery_codes():
 
 
 @bp.post("/account/recovery-codes")
-@roles_required(*ANY_ROLE)
+@roles_required(*EVERY_ROLE)
 def regenerate_recovery_codes():
     """Replace the recovery codes with ten new ones."""
     if not EmptyForm().validate_on_submit():
@@ -236,7 +236,7 @@ def regenerate_recovery_codes():
 
 
 @bp.post("/account/two-step/off")
-@roles_required(*ANY_ROLE)
+@roles_required(*EVERY_ROLE)
 def disable_two_factor():
     """Turn off two-step sign-in, where the organisation does not require it."""
     if not EmptyForm().validate_on_submit():
@@ -249,7 +249,7 @@ def disable_two_factor():
 
 
 @bp.post("/account/sign-out-everywhere")
-@roles_required(*ANY_ROLE)
+@roles_required(*EVERY_ROLE)
 def sign_out_everywhere():
     """Sign the user out of every browser, this one included."""
     if not EmptyForm().validate_on_submit():
@@ -264,7 +264,7 @@ def sign_out_everywhere():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@roles_required(*ANY_ROLE)
+@roles_required(*EVERY_ROLE)
 def change_password():
     """Let a signed-in user change their own password."""
     form = ChangePasswordForm()
@@ -278,7 +278,7 @@ def change_password():
             )
         if work.ok:
             flash("Your password is changed. Other browsers you used are signed out.", "success")
-            return redirect(url_for("main.dashboard"))
+            return redirect(home_url())
     return render_template("auth/change_password.html", form=form)
 
 

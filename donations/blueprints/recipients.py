@@ -6,11 +6,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from donations.authz import roles_required
-from donations.blueprints.recipients_forms import RecipientForm, RenameForm
+from donations.blueprints.recipients_forms import PartnerLoginForm, RecipientForm, RenameForm
 from donations.extensions import db
 from donations.forms import EmptyForm
-from donations.models import Recipient, Role
-from donations.services import audit, privacy
+from donations.models import Recipient, RecipientKind, Role
+from donations.services import accounts, audit, privacy
 from donations.services import recipients as recipient_service
 from donations.unit_of_work import unit_of_work
 
@@ -77,7 +77,41 @@ def edit(recipient_id: int):
             recipient=recipient,
             history=audit.recent_history("recipient", recipient.id),
             button=EmptyForm(),
+            logins=accounts.partner_logins(recipient.id),
         ),
+        status,
+    )
+
+
+@bp.route("/recipients/<int:recipient_id>/logins/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_partner_login(recipient_id: int):
+    """Create a login for an open partner agency: it sees only the agency's requests."""
+    recipient = db.get_or_404(Recipient, recipient_id)
+    if recipient.kind != RecipientKind.PARTNER:
+        abort(404)
+    form = PartnerLoginForm()
+    status = 200
+    if form.is_submitted():
+        if form.validate():
+            with unit_of_work(form) as work:
+                user = accounts.create_user(
+                    actor=current_user,
+                    email=form.email.data,
+                    name=form.name.data or "",
+                    role=Role.PARTNER,
+                    password=form.password.data,
+                    recipient_id=recipient.id,
+                )
+            if work.ok:
+                flash(
+                    f"{user.name} can now sign in for {recipient.name} and ask for goods.",
+                    "success",
+                )
+                return redirect(url_for("recipients.edit", recipient_id=recipient.id))
+        status = 400
+    return (
+        render_template("recipients/partner_login.html", form=form, recipient=recipient),
         status,
     )
 

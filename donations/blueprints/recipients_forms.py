@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
 from donations.forms import strip_text
 from donations.models import RecipientKind
+from donations.services import accounts
 from donations.services import recipients as recipient_service
 
 CONTACT_HINT = (
@@ -52,3 +53,25 @@ class RenameForm(FlaskForm):
     name = RecipientForm.name
     contact = RecipientForm.contact
     submit = SubmitField("Save changes")
+
+
+class PartnerLoginForm(FlaskForm):
+    """A partner agency's login: it sees only the agency's goods requests."""
+
+    name = StringField(
+        "Name",
+        filters=[strip_text],
+        validators=[DataRequired(), Length(max=120)],
+        description="The person at the agency who will sign in, such as its intake coordinator.",
+    )
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(
+        "Initial password",
+        validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX_LENGTH)],
+        description="Share it with the person privately; they can change it after signing in.",
+    )
+    confirm = PasswordField(
+        "Initial password again",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+    submit = SubmitField("Create the partner login")

@@ -30,13 +30,22 @@ the appeals), so the demo looks the same whenever it is loaded.
 from donations.demo.goods import load_demo_goods
 from donations.demo.loader import load_demo
 from donations.demo.money import DEMO_OFFLINE_GIFTS, DEMO_ONLINE_GIFTS, DEMO_PLANS, Plan
-from donations.demo.people import DEMO_DONORS, DEMO_ORGANIZATION, DEMO_USERS, NEW_ONLINE_DONORS
+from donations.demo.people import (
+    DEMO_DONORS,
+    DEMO_ORGANIZATION,
+    DEMO_PARTNER,
+    DEMO_PARTNER_AGENCY,
+    DEMO_USERS,
+    NEW_ONLINE_DONORS,
+)
 
 __all__ = [
     "DEMO_DONORS",
     "DEMO_OFFLINE_GIFTS",
     "DEMO_ONLINE_GIFTS",
     "DEMO_ORGANIZATION",
+    "DEMO_PARTNER",
+    "DEMO_PARTNER_AGENCY",
     "DEMO_PLANS",
     "DEMO_USERS",
     "NEW_ONLINE_DONORS",

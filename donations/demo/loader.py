@@ -7,11 +7,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from donations.demo.goods import load_demo_goods
-from donations.demo.people import DEMO_DONORS, DEMO_ORGANIZATION, DEMO_USERS
+from donations.demo.people import (
+    DEMO_DONORS,
+    DEMO_ORGANIZATION,
+    DEMO_PARTNER,
+    DEMO_PARTNER_AGENCY,
+    DEMO_USERS,
+)
 from donations.demo.year import Year
 from donations.extensions import db
-from donations.models import Donor, Gift, Pledge, Role, StockDocument, User
-from donations.services import accounts, donors, giving
+from donations.models import Donor, Gift, Item, Pledge, Recipient, Role, StockDocument, User
+from donations.services import accounts, donors, giving, partner_requests
 from donations.services.organization import update_organization
 
 
@@ -24,10 +30,28 @@ def load_demo() -> None:
         accounts.create_user(actor=None, email=email, name=name, role=role, password=password)
     people = [donors.create_donor(actor=None, **fields) for fields in DEMO_DONORS]
     load_demo_goods(donors=people)
+    _partner_asks()
     funds = giving.ensure_default_funds()
     treasurer = next(u for u in _users() if u.role == Role.TREASURER)
     Year(people, funds, treasurer).tell()
     _date_donors()
+
+
+def _partner_asks() -> None:
+    """The partner agency's login, with one open request for staff to answer."""
+    email, name, role, password = DEMO_PARTNER
+    agency = db.session.scalar(select(Recipient).where(Recipient.name == DEMO_PARTNER_AGENCY))
+    partner = accounts.create_user(
+        actor=None, email=email, name=name, role=role, password=password, recipient_id=agency.id
+    )
+    items = db.session.scalars(
+        select(Item).where(Item.active.is_(True), Item.is_kit.is_(False)).order_by(Item.id).limit(2)
+    )
+    partner_requests.create_request(
+        actor=partner,
+        lines=[partner_requests.AskedLine(item.id, 6) for item in items],
+        note="Supplies for the clinic's walk-in hours",
+    )
 
 
 def _date_donors() -> None:

@@ -10,6 +10,9 @@ DEMO_USERS = [
     ("treasurer@example.org", "Theo Treasurer", Role.TREASURER.value, "treasurer-demo-pass"),
     ("staff@example.org", "Sam Staff", Role.STAFF.value, "staff-demo-pass"),
 ]
+# A partner agency's login (it sees only the agency's goods requests), and its agency.
+DEMO_PARTNER = ("partner@example.org", "Pat Partner", Role.PARTNER.value, "partner-demo-pass")
+DEMO_PARTNER_AGENCY = "Safe Passage clinic"
 
 DEMO_ORGANIZATION = {
     "legal_name": "Harbor Light Shelter, Inc.",

@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from donations.extensions import db
-from donations.models import Role, User, UserSession, new_session_token, utcnow
+from donations.models import (
+    Recipient,
+    RecipientKind,
+    Role,
+    User,
+    UserSession,
+    new_session_token,
+    utcnow,
+)
 from donations.services import user_sessions
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import DuplicateEmail, InvalidInput, NotAllowed, NotFound
@@ -85,12 +93,34 @@ def _active_admin_count(*, excluding: int) -> int:
 AUDITED_USER_FIELDS = ("email", "name", "role", "active")
 
 
+def _partner_agency(recipient_id: int | None) -> Recipient:
+    """The open partner agency a partner login is for, or refuse."""
+    agency = db.session.get(Recipient, recipient_id) if recipient_id else None
+    if agency is None or agency.kind != RecipientKind.PARTNER:
+        raise InvalidInput("A partner login belongs to a partner agency: choose one.")
+    if not agency.active:
+        raise InvalidInput(f"{agency.name} is archived; reopen it before adding a login.")
+    return agency
+
+
 def create_user(
-    *, actor: User | None, email: str, name: str, role: Role | str, password: str
+    *,
+    actor: User | None,
+    email: str,
+    name: str,
+    role: Role | str,
+    password: str,
+    recipient_id: int | None = None,
 ) -> User:
-    """Create an active user with a hashed password."""
+    """Create an active user with a hashed password.
+
+    A partner login (``Role.PARTNER``) names its open partner agency; no other user does.
+    """
     email = normalize_email(email)
     role = Role(role)
+    agency = _partner_agency(recipient_id) if role == Role.PARTNER else None
+    if agency is None and recipient_id is not None:
+        raise InvalidInput("Only a partner login belongs to a partner agency.")
     _ensure_email_free(email)
     check_password_rules(password)
     user = User(
@@ -101,6 +131,7 @@ def create_user(
         password_hash=_hash(password),
         password_changed_at=utcnow(),
         session_token=new_session_token(),
+        recipient_id=agency.id if agency is not None else None,
     )
     db.session.add(user)
     db.session.flush()
@@ -109,9 +140,19 @@ def create_user(
         action="user.create",
         object_type="user",
         object_id=user.id,
-        summary=f"created {email} as {role.value}",
+        summary=f"created {email} as {role.value}"
+        + (f" for {agency.name}" if agency is not None else ""),
     )
     return user
+
+
+def partner_logins(recipient_id: int) -> list[User]:
+    """The logins of one partner agency, by name."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.recipient_id == recipient_id).order_by(func.lower(User.name))
+        )
+    )
 
 
 def update_user(
@@ -123,6 +164,12 @@ def update_user(
     """
     email = normalize_email(email)
     role = Role(role)
+    if (role == Role.PARTNER) != (user.role == Role.PARTNER):
+        raise NotAllowed(
+            "A partner agency's login stays a partner login, and no other user becomes one: "
+            "add a new user instead.",
+            field="role",
+        )
     _ensure_email_free(email, except_id=user.id)
     loses_admin = user.role == Role.ADMIN and (role != Role.ADMIN or not active)
     if loses_admin and user.active and _active_admin_count(excluding=user.id) == 0:

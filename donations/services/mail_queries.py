@@ -23,6 +23,7 @@ MAIL_KINDS = {
     "pledge_confirmation": "Pledge confirmation",
     "low_stock": "Low-stock alert",
     "password_reset": "Password reset",
+    "goods_request_decision": "Answer to a partner's goods request",
 }
 
 
