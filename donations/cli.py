@@ -12,6 +12,7 @@ from donations import (
     backup_cli,
     inventory_cli,
     jobs_cli,
+    orgs_cli,
     privacy_cli,
     receipts_cli,
     reports_cli,
@@ -134,3 +135,4 @@ def register(app: Flask) -> None:
     privacy_cli.register(app)
     jobs_cli.register(app)
     backup_cli.register(app)
+    orgs_cli.register(app)

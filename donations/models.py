@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from donations.extensions import db
+from donations.tenancy import OrgScoped, current_organization_id
 
 # The largest id or quantity an Integer column holds (int4 on PostgreSQL): anything larger
 # is simply not there, and is never sent to the database.
@@ -206,16 +207,22 @@ class RecoveryCode(db.Model):
 
 
 class Organization(db.Model):
-    """The organisation's profile: one row, used on receipts and pages."""
+    """An organisation on this deployment and its profile, used on receipts and pages.
+
+    The first (``tenancy.HOME_ORGANIZATION_ID``) keeps the root paths; each has a slug
+    for its own addresses. Rows of other tables belong to one through ``OrgScoped``.
+    """
 
     __tablename__ = "organization"
     __table_args__ = (
-        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("slug = lower(slug) AND length(slug) >= 2", name="slug_lowercase"),
         CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month_range"),
         CheckConstraint("length(default_currency) = 3", name="currency_code_length"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # URL-safe and unique: its public pages live under /o/<slug>/.
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
     legal_name: Mapped[str] = mapped_column(String(200))
     tax_id: Mapped[str] = mapped_column(String(20), default="")
     address_line1: Mapped[str] = mapped_column(String(200), default="")
@@ -236,6 +243,8 @@ class Organization(db.Model):
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # A regular expression a distribution's case code must match; blank: the default.
     case_code_pattern: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Archived: its pages and sign-ins are closed; its records are kept.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property
@@ -246,7 +255,7 @@ class Organization(db.Model):
         return [line for line in lines if line]
 
 
-class Donor(db.Model):
+class Donor(OrgScoped, db.Model):
     """Someone who gives money or goods: a person or an organisation.
 
     A donor merged into another is kept (``merged_into_id`` set) so that old
@@ -441,13 +450,14 @@ class OutboxAttachment(db.Model):
 # --- cash gifts -------------------------------------------------------------
 
 
-class Fund(db.Model):
+class Fund(OrgScoped, db.Model):
     """Where a gift goes: General, Shelter operations, Survivor services..."""
 
     __tablename__ = "funds"
+    __table_args__ = (UniqueConstraint("organization_id", "name", name="uq_funds_org_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(String(500), default="")
     is_restricted: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -535,7 +545,7 @@ class PlanStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class RecurringPlan(db.Model):
+class RecurringPlan(OrgScoped, db.Model):
     """A monthly gift: a Stripe subscription; each paid instalment is its own Gift."""
 
     __tablename__ = "recurring_plans"
@@ -572,7 +582,7 @@ class RecurringPlan(db.Model):
     fund: Mapped[Fund] = relationship()
 
 
-class Gift(db.Model):
+class Gift(OrgScoped, db.Model):
     """A gift of money, online or offline, with its fee, refunds and net.
 
     Online gifts change only as Stripe's objects say (through their events);
@@ -708,7 +718,7 @@ class AdjustmentKind(enum.StrEnum):
     DISPUTE_FEE = "dispute_fee"
 
 
-class GiftAdjustment(db.Model):
+class GiftAdjustment(OrgScoped, db.Model):
     """A dated change of a gift's refunded or disputed amounts, as Stripe reported it.
 
     The gift row holds the current totals; these rows say when each change
@@ -845,7 +855,7 @@ class StripeEventStatus(enum.StrEnum):
     FAILED = "failed"  # processing raised; a treasurer may process it again
 
 
-class StripeEvent(db.Model):
+class StripeEvent(OrgScoped, db.Model):
     """Every webhook event Stripe sent, by its id, with its raw payload."""
 
     __tablename__ = "stripe_events"
@@ -926,7 +936,7 @@ class SiteKind(enum.StrEnum):
         ]
 
 
-class Site(db.Model):
+class Site(OrgScoped, db.Model):
     """A place that holds goods. A confidential site's address is never shown to donors."""
 
     __tablename__ = "sites"
@@ -934,10 +944,11 @@ class Site(db.Model):
         CheckConstraint(f"kind IN ({_sql_in([k.value for k in SiteKind])})", name="kind_known"),
         # A public drop-off point is public by definition.
         CheckConstraint("NOT (kind = 'dropoff' AND is_confidential)", name="dropoff_not_secret"),
+        UniqueConstraint("organization_id", "name", name="uq_sites_org_name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[SiteKind] = mapped_column(str_enum(SiteKind, 20))
     is_confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     address_line1: Mapped[str] = mapped_column(String(200), default="")
@@ -971,15 +982,18 @@ class Site(db.Model):
         return f"<Site {self.id} {self.name!r}>"
 
 
-class ItemCategory(db.Model):
+class ItemCategory(OrgScoped, db.Model):
     __tablename__ = "item_categories"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "name", name="uq_item_categories_org_name"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Item(db.Model):
+class Item(OrgScoped, db.Model):
     """A stock-keeping item: "Coat, adult, M", "Toothbrush", "Hygiene kit"."""
 
     __tablename__ = "items"
@@ -987,6 +1001,7 @@ class Item(db.Model):
         CheckConstraint("fair_value_cents IS NULL OR fair_value_cents >= 0", name="value_sign"),
         CheckConstraint("code = upper(code)", name="code_uppercase"),
         Index("ix_items_name", "name"),
+        UniqueConstraint("organization_id", "code", name="uq_items_org_code"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -995,7 +1010,7 @@ class Item(db.Model):
     size: Mapped[str] = mapped_column(String(20), default="")
     unit: Mapped[str] = mapped_column(String(30), default="each")
     # Short and printable as a QR label, e.g. "COAT-A-M"; scanned into forms.
-    code: Mapped[str] = mapped_column(String(30), unique=True)
+    code: Mapped[str] = mapped_column(String(30))
     # For internal reports only; never printed on a donor's acknowledgement.
     fair_value_cents: Mapped[int | None] = mapped_column(Integer)
     fair_value_currency: Mapped[str] = mapped_column(String(3), default="USD")
@@ -1129,7 +1144,7 @@ class RecipientKind(enum.StrEnum):
         return {"program": "Program", "partner": "Partner agency"}[self.value]
 
 
-class Recipient(db.Model):
+class Recipient(OrgScoped, db.Model):
     """A program or partner agency goods are given out to: never a person.
 
     Archived ones are not offered on new distributions but stay on old documents.
@@ -1140,7 +1155,7 @@ class Recipient(db.Model):
         CheckConstraint(
             f"kind IN ({_sql_in([k.value for k in RecipientKind])})", name="kind_known"
         ),
-        UniqueConstraint("kind", "name", name="uq_recipients_kind_name"),
+        UniqueConstraint("organization_id", "kind", "name", name="uq_recipients_org_kind_name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -1160,7 +1175,7 @@ class Recipient(db.Model):
         return f"<Recipient {self.id} {self.kind} {self.name!r}>"
 
 
-class StockDocument(db.Model):
+class StockDocument(OrgScoped, db.Model):
     """One act of moving goods, holding its ledger entries. Never edited."""
 
     __tablename__ = "stock_documents"
@@ -1234,7 +1249,7 @@ class StockDocument(db.Model):
         return self.recipient_record.name if self.recipient_record is not None else ""
 
 
-class StockEntry(db.Model):
+class StockEntry(OrgScoped, db.Model):
     """One ledger line: so many of an item in (+) or out (-) at a site."""
 
     __tablename__ = "stock_entries"
@@ -1311,7 +1326,7 @@ class StockCategoryTotal(db.Model):
     quantity: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class InKindGift(db.Model):
+class InKindGift(OrgScoped, db.Model):
     """Goods from a known donor: the intake document is the list of what came."""
 
     __tablename__ = "in_kind_gifts"
@@ -1344,7 +1359,7 @@ class PledgeStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
-class Pledge(db.Model):
+class Pledge(OrgScoped, db.Model):
     """A donor's promise to bring goods to a drop-off point."""
 
     __tablename__ = "pledges"
@@ -1406,7 +1421,7 @@ class GoodsRequestStatus(enum.StrEnum):
 GIVEN_STATUSES = (GoodsRequestStatus.FULFILLED, GoodsRequestStatus.PARTLY_FULFILLED)
 
 
-class GoodsRequest(db.Model):
+class GoodsRequest(OrgScoped, db.Model):
     """A partner agency's request for goods. Decided once: the decision is never rewritten."""
 
     __tablename__ = "goods_requests"
@@ -1551,7 +1566,7 @@ class StatementBasis(enum.StrEnum):
 YEARLY_BASES = (StatementBasis.CALENDAR, StatementBasis.FISCAL)
 
 
-class ReceiptSequence(db.Model):
+class ReceiptSequence(OrgScoped, db.Model):
     """The last receipt number used in a fiscal year; locked while a number is taken.
 
     Receipts made in payments test mode count in their own rows (``is_test``), so
@@ -1561,12 +1576,16 @@ class ReceiptSequence(db.Model):
     __tablename__ = "receipt_sequences"
     __table_args__ = (CheckConstraint("last_number >= 0", name="last_number_not_negative"),)
 
+    # Each organisation numbers its own receipts.
+    organization_id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, default=current_organization_id
+    )
     is_test: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
     fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Receipt(db.Model):
+class Receipt(OrgScoped, db.Model):
     """A receipt as issued: a legal document, never edited.
 
     ``content`` holds everything printed on it (a JSON snapshot taken when it was
@@ -1596,15 +1615,20 @@ class Receipt(db.Model):
             "(basis IS NOT NULL AND period_start IS NOT NULL AND period_end IS NOT NULL)",
             name="statement_has_a_period",
         ),
-        db.UniqueConstraint(
-            "is_test", "fiscal_year", "sequence_number", name="uq_receipts_year_sequence"
+        UniqueConstraint(
+            "organization_id",
+            "is_test",
+            "fiscal_year",
+            "sequence_number",
+            name="uq_receipts_org_year_sequence",
         ),
+        UniqueConstraint("organization_id", "number", name="uq_receipts_org_number"),
         Index("ix_receipts_donor_issued", "donor_id", "issued_at"),
         Index("ix_receipts_statement_period", "period_start", "period_end", "donor_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)  # "2026-000042"
+    number: Mapped[str] = mapped_column(String(20))  # "2026-000042", one series per organisation
     fiscal_year: Mapped[int] = mapped_column(Integer)
     sequence_number: Mapped[int] = mapped_column(Integer)
     kind: Mapped[ReceiptKind] = mapped_column(str_enum(ReceiptKind, 12))
@@ -1689,7 +1713,7 @@ class YearEndStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class YearEndRun(db.Model):
+class YearEndRun(OrgScoped, db.Model):
     """One run of the year-end statements for a tax year on a basis, with its progress."""
 
     __tablename__ = "year_end_runs"

@@ -13,10 +13,13 @@ A job is a plain function declared once, at import, for every app::
     def replay_stripe_events() -> None: ...
 
 Each run happens inside an app context and commits at its end (rolls back on an
-error): a job is the one commit point of background work. A job's arguments are row
-ids and flags, never personal data: they are kept on the run's record (``JobRun``) to
-show it and to retry it. Work enqueued by a request or service goes through
-``enqueue_after_commit``, so a job never runs for a transaction that rolled back.
+error): a job is the one commit point of background work. A run belongs to the
+organisation that enqueued it (``donations.tenancy``): its id travels with the task
+and is set before the job runs; a periodic job runs once for each organisation. A
+job's arguments are row ids and flags, never personal data: they are kept on the
+run's record (``JobRun``) to show it and to retry it. Work enqueued by a request or
+service goes through ``enqueue_after_commit``, so a job never runs for a transaction
+that rolled back.
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from typing import Any
 from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey, Task, TaskWrapper
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from donations.extensions import committed_for_good, db
+from donations.models import Organization
+from donations.tenancy import HOME_ORGANIZATION_ID, current_organization_id, use_organization
 
 # The types a job's arguments may have: ids, amounts, flags and short codes.
 ARGUMENT_TYPES = (int, float, bool, str, type(None))
@@ -172,16 +177,30 @@ class Queue:
         app = self.app
 
         @functools.wraps(definition.func)
-        def run(*args: Any) -> None:
+        def run(*args: Any, organization_id: int | None = None) -> None:
             with app.app_context():
-                try:
-                    definition.func(*args)
-                    db.session.commit()
-                except BaseException:
-                    db.session.rollback()
-                    raise
-                for hook in list(_AFTER_COMMIT_HOOKS):
-                    hook(app)
+                if organization_id is not None:
+                    targets = [organization_id]
+                elif definition.schedule is not None:  # periodic: every open organisation
+                    targets = _open_organizations()
+                else:  # enqueued before runs carried their organisation
+                    targets = [HOME_ORGANIZATION_ID]
+                failure: BaseException | None = None
+                for target in targets:
+                    with use_organization(target):
+                        try:
+                            definition.func(*args)
+                            db.session.commit()
+                        except BaseException as error:
+                            db.session.rollback()
+                            if len(targets) == 1:
+                                raise
+                            failure = failure or error  # the others still run
+                            continue
+                        for hook in list(_AFTER_COMMIT_HOOKS):
+                            hook(app)
+                if failure is not None:
+                    raise failure
 
         if definition.schedule is None:
             return self.huey.task(retries=definition.retries, retry_delay=definition.retry_delay)(
@@ -194,13 +213,31 @@ class Queue:
 
         return self.huey.periodic_task(due, retries=definition.retries)(run)
 
-    def enqueue(self, name: str, args: tuple[Any, ...], *, task_id: str | None = None) -> str:
-        """Put a run of job ``name`` on the queue (again, under ``task_id``); return its id."""
+    def enqueue(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        *,
+        task_id: str | None = None,
+        organization_id: int | None = None,
+    ) -> str:
+        """Put a run of job ``name`` on the queue (again, under ``task_id``) for the current
+        organisation (or ``organization_id``); return its id."""
         check_arguments(args)
         wrapper = self.task(name)
-        task = wrapper.task_class(tuple(args), {}, id=task_id)
+        if organization_id is None:
+            organization_id = current_organization_id()
+        task = wrapper.task_class(tuple(args), {"organization_id": organization_id}, id=task_id)
         self.huey.enqueue(task)
         return task.id
+
+
+def _open_organizations() -> list[int]:
+    """The ids of the organisations a periodic job runs for (the first when none is saved)."""
+    found = db.session.scalars(
+        select(Organization.id).where(Organization.archived_at.is_(None)).order_by(Organization.id)
+    ).all()
+    return list(found) or [HOME_ORGANIZATION_ID]
 
 
 def make_huey(app: Flask) -> Huey:
@@ -244,7 +281,15 @@ def enqueue_after_commit(
     # The innermost transaction: a savepoint rolled back drops the jobs it enqueued.
     transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
     session.info.setdefault(_PENDING, []).append(
-        (transaction, queue_of(current_app), name, tuple(args), task_id, once)
+        (
+            transaction,
+            queue_of(current_app),
+            name,
+            tuple(args),
+            task_id,
+            once,
+            current_organization_id(),
+        )
     )
 
 
@@ -283,9 +328,10 @@ def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -
 def _enqueue_pending(session: Session) -> None:
     if not committed_for_good(session):
         return
-    for _transaction, queue, name, args, task_id, once in session.info.pop(_PENDING, ()):
+    pending = session.info.pop(_PENDING, ())
+    for _transaction, queue, name, args, task_id, once, organization_id in pending:
         if once is None or _claim_once(queue.huey, once):
-            queue.enqueue(name, args, task_id=task_id)
+            queue.enqueue(name, args, task_id=task_id, organization_id=organization_id)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -359,7 +359,7 @@ def goods(app) -> Goods:
     ):
         recipients.create_recipient(actor=None, kind=kind, name=name)
     db.session.commit()
-    items = {i.code: i for i in db.session.scalars(select(Item))}
+    items = {i.code: i for i in db.session.scalars(select(Item).order_by(Item.id))}
     return Goods(shelter, warehouse, dropoff, items)
 
 

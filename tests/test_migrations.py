@@ -53,7 +53,7 @@ def test_partner_logins_need_an_agency_after_upgrade(empty_database_url, tmp_pat
 
     app = create_app(base_config(empty_database_url, tmp_path))
     with app.app_context():
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision="0022_partner_requests")
         insert = text(
             "INSERT INTO users (email, name, password_hash, role, active, session_token, "
             "created_at, recipient_id) VALUES (:email, 'P', 'x', :role, true, 't', "

@@ -485,3 +485,34 @@ def test_a_started_run_records_its_consumer(app):
     record_signal(app, "executing", Task())
     run = db.session.scalar(select(JobRun).where(JobRun.task_id == "t-9"))
     assert run.status == JobStatus.RUNNING and run.consumer == consumer_name()
+
+
+def test_a_run_belongs_to_the_organisation_that_enqueued_it(app, organization):
+    """The organisation travels with the task: the consumer runs the job as that one."""
+    from donations.services import organizations
+    from donations.tenancy import ALL_ORGANIZATIONS, use_organization
+
+    other = organizations.create_organization(actor=None, slug="north", legal_name="North")
+    db.session.commit()
+    with use_organization(other.id):
+        enqueue_after_commit(add_fund, "North coats")
+        db.session.commit()
+    enqueue_after_commit(add_fund, "Home coats")
+    db.session.commit()
+    with consumer_running(app):
+        wait_for(
+            lambda: (
+                db.session.scalar(
+                    select(func.count()).select_from(JobRun).where(JobRun.status == JobStatus.DONE)
+                )
+                == 2
+            )
+        )
+    db.session.expire_all()
+    everywhere = select(Fund.name, Fund.organization_id).execution_options(
+        **{ALL_ORGANIZATIONS: True}
+    )
+    assert sorted(db.session.execute(everywhere).all()) == [
+        ("Home coats", organization.id),
+        ("North coats", other.id),
+    ]

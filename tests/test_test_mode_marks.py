@@ -12,6 +12,7 @@ from donations.extensions import db
 from donations.models import Fund, Gift, OutboxMessage, Receipt, ReceiptSequence, utcnow
 from donations.services import gifts as gift_service
 from donations.services import notifications, receipt_delivery, receipts
+from donations.tenancy import HOME_ORGANIZATION_ID as HOME
 
 THIS_YEAR = utcnow().year
 MARK = "TEST \u2014 not a tax receipt"
@@ -94,8 +95,8 @@ def test_test_receipts_have_a_series_of_their_own(app, gift):
         False,
     ]
     assert (test_one.fiscal_year, test_one.sequence_number) == (THIS_YEAR, 1)
-    assert db.session.get(ReceiptSequence, (False, THIS_YEAR)).last_number == 2
-    assert db.session.get(ReceiptSequence, (True, THIS_YEAR)).last_number == 2
+    assert db.session.get(ReceiptSequence, (HOME, False, THIS_YEAR)).last_number == 2
+    assert db.session.get(ReceiptSequence, (HOME, True, THIS_YEAR)).last_number == 2
     # No live number was ever given to a test receipt.
     live_numbers = db.session.scalars(select(Receipt.number).where(Receipt.is_test.is_(False)))
     assert all(not n.startswith("TEST-") for n in live_numbers)

@@ -13,6 +13,7 @@ import dataclasses
 import logging
 from collections import namedtuple
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -44,6 +45,7 @@ from donations.services.organization import (
     get_organization,
     remember_organization_name,
 )
+from donations.tenancy import HOME_ORGANIZATION_ID, current_organization_id
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,9 @@ _SETTINGS_DEFAULTS = {
 }
 
 
-def _page_query():
+@lru_cache(maxsize=64)
+def _page_query(organization_id: int):
+    """The page's one query for an organisation (Core: the scope is written out here)."""
     funds, settings, org = Fund.__table__, GivingSettings.__table__, Organization.__table__
     return (
         select(
@@ -134,15 +138,18 @@ def _page_query():
             org.c.legal_name,
             org.c.default_currency,
         )
-        .select_from(funds.outerjoin(settings, settings.c.id == 1).outerjoin(org, org.c.id == 1))
-        .where(funds.c.active.is_(True))
+        .select_from(
+            funds.outerjoin(settings, settings.c.id == 1).outerjoin(
+                org, org.c.id == organization_id
+            )
+        )
+        .where(funds.c.organization_id == organization_id, funds.c.active.is_(True))
         .order_by(funds.c.sort_order, funds.c.name)
     )
 
 
-_PAGE_QUERY = _page_query()
-_PageRow = namedtuple("_PageRow", _PAGE_QUERY.selected_columns.keys())
-_PAGE_SQL: dict[str, str] = {}  # the query's SQL per dialect, made once
+_PageRow = namedtuple("_PageRow", _page_query(HOME_ORGANIZATION_ID).selected_columns.keys())
+_PAGE_SQL: dict[tuple[str, int], str] = {}  # the query's SQL per dialect and organisation
 
 
 def _page_rows() -> list:
@@ -154,15 +161,17 @@ def _page_rows() -> list:
     parameters) runs on a DBAPI connection from the engine's pool (committed data, as the
     session would see at its start; returned to the pool, and so rolled back, at once).
     """
+    organization_id = current_organization_id()
     if db.session.registry.has() and db.session().in_transaction():
-        return db.session.connection().execute(_PAGE_QUERY).all()
+        return db.session.connection().execute(_page_query(organization_id)).all()
     engine = db.engine
-    sql = _PAGE_SQL.get(engine.dialect.name)
+    key = (engine.dialect.name, organization_id)
+    sql = _PAGE_SQL.get(key)
     if sql is None:
-        compiled = _PAGE_QUERY.compile(
+        compiled = _page_query(organization_id).compile(
             dialect=engine.dialect, compile_kwargs={"literal_binds": True}
         )
-        sql = _PAGE_SQL[engine.dialect.name] = str(compiled)
+        sql = _PAGE_SQL[key] = str(compiled)
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()

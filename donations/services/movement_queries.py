@@ -11,6 +11,7 @@ from sqlalchemy import Row, Select, func, select
 from donations.extensions import db
 from donations.models import InKindGift, Item, ItemCategory, Site, StockLevel
 from donations.services import catalog
+from donations.tenancy import current_organization_id
 
 
 def open_sites() -> list[Site]:
@@ -34,8 +35,10 @@ class SiteColumn(NamedTuple):
 
 def category_choices() -> list[tuple[int, str]]:
     """(id, name) of every item category, in the catalog's order."""
-    query = select(ItemCategory.id, ItemCategory.name).order_by(
-        ItemCategory.sort_order, ItemCategory.name
+    query = (
+        select(ItemCategory.id, ItemCategory.name)
+        .where(ItemCategory.organization_id == current_organization_id())  # run past the ORM
+        .order_by(ItemCategory.sort_order, ItemCategory.name)
     )
     return [(category_id, name) for category_id, name in db.session.connection().execute(query)]
 

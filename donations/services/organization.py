@@ -14,7 +14,9 @@ from donations.models import Organization, User
 from donations.money import is_currency_code
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput
+from donations.services.org_slugs import free_slug
 from donations.services.recipients import check_case_code_pattern
+from donations.tenancy import current_organization_id
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,8 @@ ORGANIZATION_FIELDS = (
 
 
 def get_organization() -> Organization | None:
-    """Return the organisation profile, or None before it is first saved."""
-    return hold(db.session.get(Organization, 1))
+    """Return the current organisation's profile, or None before it is first saved."""
+    return hold(db.session.get(Organization, current_organization_id()))
 
 
 def current_organization_name() -> str:
@@ -115,7 +117,8 @@ def update_organization(*, actor: User | None, **fields: Any) -> Organization:
     created = org is None
     if org is None:
         org = Organization(
-            id=1,
+            id=current_organization_id(),
+            slug=free_slug(values["legal_name"]),
             legal_name=values["legal_name"],
             require_two_factor=current_app.config["TWO_FACTOR_REQUIRED_BY_DEFAULT"],
         )

@@ -43,6 +43,7 @@ from donations.services.links import absolute_url
 from donations.services.locking import serialize_writes
 from donations.services.mail import ReceiptPdf, queue_mail
 from donations.services.organization import get_organization
+from donations.tenancy import current_organization_id
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +316,7 @@ def thank_you_receipt(
     """
     if not receipts.get_receipt_settings().per_gift_receipts:
         return None
-    org = db.session.get(Organization, 1)
+    org = db.session.get(Organization, current_organization_id())
     if org is None or not org.legal_name:
         return None
     if (

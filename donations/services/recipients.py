@@ -16,6 +16,7 @@ from donations.models import Organization, Recipient, RecipientKind, User, utcno
 from donations.services import privacy
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
+from donations.tenancy import current_organization_id
 
 NAME_MAX_LENGTH: int = Recipient.__table__.c.name.type.length
 CONTACT_MAX_LENGTH: int = Recipient.__table__.c.contact.type.length
@@ -169,7 +170,7 @@ def set_recipient_active(*, actor: User | None, recipient_id: int, active: bool)
 
 def case_code_pattern() -> str:
     """The pattern case codes must match: the organisation's, else the default."""
-    org = db.session.get(Organization, 1)
+    org = db.session.get(Organization, current_organization_id())
     return (org.case_code_pattern if org is not None else "") or DEFAULT_CASE_CODE_PATTERN
 
 

@@ -25,6 +25,7 @@ from donations.models import Item, ItemCategory, Site
 from donations.services import catalog
 from donations.services.movement_queries import RowPage, SiteColumn, with_stock_filter
 from donations.services.text import like_pattern
+from donations.tenancy import current_organization_id
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def _dialect() -> Dialect:
 
 @lru_cache(maxsize=8)
 def _filters_sql(dialect: Dialect) -> _Sql:
+    # Run with the driver, past the ORM's scoping hook: the scope is written out.
+    organization = bindparam("organization_id", 0, type_=Integer)
     sites = select(
         literal(0).label("kind"),
         Site.id,
@@ -80,7 +83,7 @@ def _filters_sql(dialect: Dialect) -> _Sql:
         Site.is_confidential,
         Site.active,
         literal(0).label("sort_order"),
-    )
+    ).where(Site.organization_id == organization)
     categories = select(
         literal(1),
         ItemCategory.id,
@@ -88,7 +91,7 @@ def _filters_sql(dialect: Dialect) -> _Sql:
         false(),
         true(),
         ItemCategory.sort_order,
-    )
+    ).where(ItemCategory.organization_id == organization)
     query = union_all(sites, categories).order_by("kind", "sort_order", "name")
     return _compile(query, dialect)
 
@@ -98,7 +101,8 @@ def stock_filters() -> tuple[list[SiteColumn], list[tuple[int, str]]]:
     order, and (id, name) of every item category in the catalog's order: one statement."""
     sites: list[SiteColumn] = []
     categories: list[tuple[int, str]] = []
-    for kind, row_id, name, confidential, active, _order in _filters_sql(_dialect()).run():
+    rows = _filters_sql(_dialect()).run(organization_id=current_organization_id())
+    for kind, row_id, name, confidential, active, _order in rows:
         if kind:
             categories.append((row_id, name))
         else:
@@ -120,7 +124,10 @@ def _items_sql(
     per_page: int,
 ) -> tuple[_Sql, _Sql]:
     """The page's items in list order (from ``ix_items_sort``), and their count."""
-    query = catalog.items_query(include_inactive=False)
+    query = catalog.items_query(include_inactive=False).where(
+        # Run with the driver, past the ORM's scoping hook: the scope is written out.
+        Item.organization_id == bindparam("organization_id", 0, type_=Integer)
+    )
     if has_text:  # as catalog.items_query searches, with the pattern bound per request
         pattern = bindparam("pattern", "", type_=String)
         query = query.where(
@@ -154,7 +161,10 @@ def stock_page(
     counted only when the page alone cannot tell how many there are."""
     page = max(page, 1)
     text = text.strip()
-    values: dict[str, Any] = {"offset": (page - 1) * per_page}
+    values: dict[str, Any] = {
+        "offset": (page - 1) * per_page,
+        "organization_id": current_organization_id(),
+    }
     if text:
         values["pattern"] = like_pattern(text.lower())
     if category_id:

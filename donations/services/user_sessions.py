@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from donations.extensions import db, hold
 from donations.models import Organization, Role, User, UserSession, utcnow
 from donations.services.audit import record_audit
+from donations.tenancy import current_organization_id
 
 # Roles whose sessions end after the idle timeout.
 IDLE_LIMITED_ROLES = frozenset({Role.ADMIN, Role.TREASURER})
@@ -81,7 +82,7 @@ def load_session(session_id: str) -> LoadedSession:
     found = db.session.execute(
         select(UserSession, User, Organization)
         .join(User, User.id == UserSession.user_id)
-        .outerjoin(Organization, Organization.id == 1)
+        .outerjoin(Organization, Organization.id == current_organization_id())
         .where(UserSession.token_hash == _hash(token))
     ).first()
     if found is None:

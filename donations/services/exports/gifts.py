@@ -23,6 +23,7 @@ from donations.services.exports.common import (
     safe_text,
 )
 from donations.services.gifts import GiftFilters, gift_conditions
+from donations.tenancy import current_organization_id
 
 GIFTS_HEADER = [
     "Date",
@@ -117,7 +118,8 @@ def _gift_query(filters: GiftFilters) -> Select:
         )
         .join(donor, donor.id == Gift.donor_id)
         .outerjoin(RecurringPlan, RecurringPlan.id == Gift.plan_id)
-        .where(*gift_conditions(filters))
+        # Run on the connection, past the ORM's scoping hook: the scope is written out.
+        .where(Gift.organization_id == current_organization_id(), *gift_conditions(filters))
         .order_by(Gift.id)
     )
 

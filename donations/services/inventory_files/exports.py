@@ -41,6 +41,7 @@ from donations.services.csv_text import (
     needs_quotes,
     second_of,
 )
+from donations.tenancy import current_organization_id
 
 EXPORT_BATCH = 2_000  # rows read from the database at a time
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -143,6 +144,8 @@ def _ledger_query(
         .join(Item, Item.id == StockEntry.item_id)
         .outerjoin(Donor, Donor.id == StockDocument.donor_id)
         .outerjoin(Recipient, Recipient.id == StockDocument.recipient_id)
+        # Run on the connection, past the ORM's scoping hook: the scope is written out.
+        .where(StockEntry.organization_id == current_organization_id())
         .order_by(StockEntry.id)
     )
     if date_from:

@@ -39,6 +39,7 @@ from donations.services.receipts.numbers import (
     new_verification_code,
     take_number,
 )
+from donations.tenancy import current_organization_id
 
 # IRS: a quid pro quo contribution over $75 needs a written disclosure.
 QUID_PRO_QUO_THRESHOLD_CENTS = 7_500
@@ -55,7 +56,7 @@ def get_receipt_settings() -> ReceiptSettings:
 
 
 def organization() -> Organization:
-    org = hold(db.session.get(Organization, 1))
+    org = hold(db.session.get(Organization, current_organization_id()))
     if org is None or not org.legal_name:
         raise NotAllowed(
             "Fill in the organisation's legal name, EIN and address (Admin, Organisation) "

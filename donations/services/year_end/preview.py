@@ -32,6 +32,7 @@ from donations.services.year_end.donors import (
     with_statement,
 )
 from donations.services.year_end.years import is_open, period_of
+from donations.tenancy import current_organization_id
 
 PREVIEW_ROWS = 500  # donors listed on the preview page; the counts cover them all
 
@@ -86,7 +87,7 @@ def preview_run(
     """What starting this year would do: the donors, the count, the totals, who gets mail
     and who post. Issues nothing, takes no number, stores nothing."""
     basis, label, start, end = period_of(tax_year, basis, open_confirmed=open_confirmed)
-    org = db.session.get(Organization, 1)
+    org = db.session.get(Organization, current_organization_id())
     preview = YearEndPreview(
         tax_year=tax_year,
         basis=basis.value,

@@ -19,13 +19,14 @@ from donations.models import (
 from donations.services import receipts
 from donations.services.errors import InvalidInput, NotAllowed
 from donations.services.periods import fiscal_year_of, tax_year_period
+from donations.tenancy import current_organization_id
 
 FIRST_TAX_YEAR = 2000
 LAST_TAX_YEAR = 2100
 
 
 def start_month() -> int:
-    org = db.session.get(Organization, 1)
+    org = db.session.get(Organization, current_organization_id())
     if org is None or not org.legal_name:
         raise NotAllowed(
             "Fill in the organisation's legal name, EIN and address (Admin, Organisation) "
@@ -58,7 +59,7 @@ def years_with_gifts(basis: StatementBasis | None = None) -> list[int]:
 
 
 def start_month_or_default() -> int:
-    org = db.session.get(Organization, 1)
+    org = db.session.get(Organization, current_organization_id())
     return org.fiscal_year_start_month if org is not None else 1
 
 
@@ -139,5 +140,5 @@ def fiscal_example() -> str:
 
 def organization_ready() -> bool:
     """True once the organisation profile names the legal name statements need."""
-    org = db.session.get(Organization, 1)
+    org = db.session.get(Organization, current_organization_id())
     return org is not None and bool(org.legal_name)

@@ -1,0 +1,53 @@
+"""Flask commands for the organisations of a deployment: ``flask orgs create`` and
+``flask orgs list``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from donations.extensions import db
+from donations.services import organizations
+from donations.services.errors import DomainError
+
+orgs_cli = AppGroup("orgs", help="The organisations hosted on this deployment.")
+
+
+@orgs_cli.command("create")
+@click.argument("slug")
+@click.option("--name", "legal_name", required=True, help="The organisation's legal name.")
+@click.option("--currency", default="USD", show_default=True, help="Default currency.")
+@click.option("--fiscal-year-start", type=int, default=1, show_default=True, help="Month, 1 to 12.")
+def create_command(slug: str, legal_name: str, currency: str, fiscal_year_start: int) -> None:
+    """Add an organisation whose pages live under /o/SLUG/."""
+    try:
+        org = organizations.create_organization(
+            actor=None,
+            slug=slug,
+            legal_name=legal_name,
+            default_currency=currency,
+            fiscal_year_start_month=fiscal_year_start,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"{org.slug}\t{org.legal_name}\t(id {org.id})")
+
+
+@orgs_cli.command("list")
+def list_command() -> None:
+    """Print one organisation a line, its slug first."""
+    for line in organizations.list_organizations():
+        notes = []
+        if line.is_home:
+            notes.append("first: keeps the root paths")
+        if line.archived_at is not None:
+            notes.append("archived")
+        tail = f"\t({'; '.join(notes)})" if notes else ""
+        click.echo(f"{line.slug}\t{line.legal_name}{tail}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(orgs_cli)

@@ -1,0 +1,52 @@
+"""Organisation slugs: the URL-safe names under which an organisation's pages live."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import select
+
+from donations.extensions import db
+from donations.models import Organization
+from donations.services.errors import InvalidInput
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])$")
+SLUG_RULE = (
+    "Use 2 to 60 lower-case letters, digits and hyphens, starting and ending with a "
+    "letter or digit, e.g. harbor-light."
+)
+
+
+def slugify(text: str) -> str:
+    """Return ``text`` as a slug: "Harbor Light Shelter, Inc." -> "harbor-light-shelter-inc"."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:60].rstrip("-")
+
+
+def check_slug(slug: str, *, field: str = "slug") -> str:
+    """Return ``slug`` trimmed and lower-cased; raise InvalidInput if it is not URL-safe
+    or another organisation has it."""
+    slug = slug.strip().lower()
+    if not SLUG_RE.match(slug):
+        raise InvalidInput(SLUG_RULE, field=field)
+    if slug_taken(slug):
+        raise InvalidInput(f"Another organisation already uses the slug {slug!r}.", field=field)
+    return slug
+
+
+def slug_taken(slug: str) -> bool:
+    return db.session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None
+
+
+def free_slug(name: str) -> str:
+    """Return a slug made from ``name`` that no organisation has yet."""
+    base = slugify(name)
+    if len(base) < 2:
+        base = "org"
+    slug, n = base, 2
+    while slug_taken(slug):
+        suffix = f"-{n}"
+        slug, n = base[: 60 - len(suffix)] + suffix, n + 1
+    return slug

@@ -1,0 +1,105 @@
+"""The organisations on one deployment: creating them and listing them.
+
+Each organisation's own rows are walled off by ``donations.tenancy``; this module
+works on the ``organization`` table itself, which every organisation may read
+(names and slugs only leave it through the coalition's pages and the CLI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from donations.extensions import db
+from donations.models import Organization, User
+from donations.money import is_currency_code
+from donations.services.audit import record_audit
+from donations.services.errors import InvalidInput, NotAllowed
+from donations.services.org_slugs import check_slug
+from donations.tenancy import HOME_ORGANIZATION_ID, use_organization
+
+LEGAL_NAME_MAX = Organization.__table__.c.legal_name.type.length
+
+
+@dataclass(frozen=True)
+class OrganizationLine:
+    id: int
+    slug: str
+    legal_name: str
+    archived_at: datetime | None
+
+    @property
+    def is_home(self) -> bool:
+        return self.id == HOME_ORGANIZATION_ID
+
+
+def list_organizations(*, include_archived: bool = True) -> list[OrganizationLine]:
+    """Every organisation, the first (home) one first, then by id."""
+    query = select(
+        Organization.id, Organization.slug, Organization.legal_name, Organization.archived_at
+    ).order_by(Organization.id)
+    if not include_archived:
+        query = query.where(Organization.archived_at.is_(None))
+    return [OrganizationLine(*row) for row in db.session.execute(query)]
+
+
+def find_organization(slug: str) -> Organization | None:
+    """The organisation with ``slug`` (archived ones too), or None."""
+    return db.session.scalar(select(Organization).where(Organization.slug == slug.lower()))
+
+
+def create_organization(
+    *,
+    actor: User | None,
+    slug: str,
+    legal_name: str,
+    default_currency: str = "USD",
+    fiscal_year_start_month: int = 1,
+) -> Organization:
+    """Add an organisation with its own slug; its profile is completed on its settings page.
+
+    The first organisation is the one whose profile was saved first (it owns the rows
+    that existed before there were several), so another can only be added after it.
+    """
+    legal_name = legal_name.strip()
+    if not legal_name:
+        raise InvalidInput("Enter the organisation's legal name.", field="legal_name")
+    if len(legal_name) > LEGAL_NAME_MAX:
+        raise InvalidInput(
+            f"Keep the legal name to {LEGAL_NAME_MAX} characters.", field="legal_name"
+        )
+    currency = default_currency.strip().upper()
+    if not is_currency_code(currency):
+        raise InvalidInput(
+            "Enter a three-letter ISO 4217 currency code, such as USD or EUR.",
+            field="default_currency",
+        )
+    if not 1 <= fiscal_year_start_month <= 12:
+        raise InvalidInput("Choose a month from 1 to 12.", field="fiscal_year_start_month")
+    if db.session.get(Organization, HOME_ORGANIZATION_ID) is None:
+        raise NotAllowed(
+            "Save the first organisation's profile (Settings → Organisation) before adding "
+            "another: the records already here belong to it."
+        )
+    slug = check_slug(slug)
+    org = Organization(
+        slug=slug,
+        legal_name=legal_name,
+        default_currency=currency,
+        fiscal_year_start_month=fiscal_year_start_month,
+        require_two_factor=current_app.config["TWO_FACTOR_REQUIRED_BY_DEFAULT"],
+    )
+    db.session.add(org)
+    db.session.flush()
+    with use_organization(org.id):
+        record_audit(
+            actor=actor,
+            action="organization.create",
+            object_type="organization",
+            object_id=org.id,
+            summary=f"{legal_name} ({slug})",
+        )
+    return org

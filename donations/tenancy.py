@@ -1,0 +1,101 @@
+"""Organisations as tenants: the one mechanism that walls one organisation's rows off
+from another's.
+
+Every table whose rows belong to an organisation takes ``OrgScoped``: an
+``organization_id`` column filled from the current organisation when a row is
+inserted (ORM or Core), and, for every ORM statement the session runs (``select``,
+``session.get``, lazy loads, ORM ``update`` and ``delete``), a criterion
+``organization_id = <current>`` added by one ``do_orm_execute`` hook. The current
+organisation is set per request (from the URL, later the host or the membership),
+per job from its arguments (``use_organization``) and per CLI command from its
+``--org`` option; with none set it is the first (home) organisation, so a
+single-shelter installation behaves as it always did.
+
+Code that must read across organisations (coalition figures, the list of
+organisations) says so with ``ALL_ORGANIZATIONS`` in the statement's execution
+options and returns aggregates only. Statements run on ``session.connection()``
+or built on ``Table`` objects bypass the ORM and filter by
+``current_organization_id()`` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import g, has_app_context
+from sqlalchemy import Integer, event
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+
+# The organisation that existed before there were several: it keeps the root paths.
+HOME_ORGANIZATION_ID = 1
+# Execution option: this statement reads every organisation's rows on purpose.
+ALL_ORGANIZATIONS = "all_organizations"
+
+_G_KEY = "organization_id"
+
+
+def current_organization_id() -> int:
+    """Return the id of the organisation the current unit of work belongs to."""
+    if has_app_context():
+        value = g.get(_G_KEY)
+        if value is not None:
+            return value
+    return HOME_ORGANIZATION_ID
+
+
+def set_organization(organization_id: int) -> None:
+    """Make ``organization_id`` the current organisation for the rest of this app context."""
+    g.organization_id = organization_id
+
+
+@contextmanager
+def use_organization(organization_id: int) -> Iterator[None]:
+    """Run a block (a job, a CLI command, a test) as ``organization_id``, then restore."""
+    before = g.get(_G_KEY)
+    g.organization_id = organization_id
+    try:
+        yield
+    finally:
+        if before is None:
+            g.pop(_G_KEY, None)
+        else:
+            g.organization_id = before
+
+
+class OrgScoped:
+    """Mixin: the row belongs to one organisation, and queries see only the current one's."""
+
+    @declared_attr
+    def organization_id(cls) -> Mapped[int]:
+        # No index of its own: the unique keys and the indexes that pages use lead
+        # with it where an organisation's rows are read in order.
+        return mapped_column(Integer, nullable=False, default=current_organization_id)
+
+
+def _scope(state: ORMExecuteState) -> None:
+    if state.is_column_load or state.execution_options.get(ALL_ORGANIZATIONS):
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    organization_id = current_organization_id()
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            OrgScoped,
+            lambda cls: cls.organization_id == organization_id,
+            include_aliases=True,
+        )
+    )
+
+
+def install_scoping() -> None:
+    """Register the scoping hook on every ORM session (idempotent)."""
+    if not event.contains(Session, "do_orm_execute", _scope):
+        event.listen(Session, "do_orm_execute", _scope)
