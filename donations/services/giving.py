@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.exc import IntegrityError
 
 from donations.extensions import db
@@ -37,6 +37,7 @@ from donations.models import (
 )
 from donations.money import format_money, gross_up
 from donations.services import donors as donor_service
+from donations.services import payment_keys
 from donations.services.errors import InvalidInput, NotFound
 from donations.services.locking import serialize_writes
 from donations.services.organization import (
@@ -133,6 +134,8 @@ def _page_query():
             settings.c.id.label("settings_saved"),
             org.c.legal_name,
             org.c.default_currency,
+            # The page layout's test-mode banner: whether a Stripe secret key is stored.
+            *payment_keys.presence_columns(literal(1)),
         )
         .select_from(funds.outerjoin(settings, settings.c.id == 1).outerjoin(org, org.c.id == 1))
         .where(funds.c.active.is_(True))
@@ -192,6 +195,11 @@ def donation_page() -> DonationPage | None:
     values["impact_text"] = values["impact_text"] or ""
     org_name = first.legal_name or DEFAULT_NAME
     remember_organization_name(org_name)
+    payment_keys.remember_stored_presence(
+        payment_keys.StoredPresence(
+            settings=bool(first.stored_settings), secret_key=bool(first.stored_secret_key)
+        )
+    )
     return DonationPage(
         settings=PageSettings(**values),
         funds=tuple(
