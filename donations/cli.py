@@ -15,6 +15,7 @@ from donations import (
     privacy_cli,
     receipts_cli,
     reports_cli,
+    secrets_cli,
     stripe_cli,
 )
 from donations.extensions import db
@@ -134,3 +135,4 @@ def register(app: Flask) -> None:
     privacy_cli.register(app)
     jobs_cli.register(app)
     backup_cli.register(app)
+    secrets_cli.register(app)
