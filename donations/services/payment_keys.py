@@ -335,6 +335,12 @@ def save_stripe_settings(
             )
         else:
             values[name] = stored[name].value or ""
+    if not values[SECRET_KEY] and current_app.config.get("STRIPE_SECRET_KEY"):
+        raise InvalidInput(
+            "The server's configuration has a Stripe secret key, which this organisation "
+            "uses until it saves its own: enter its own keys to replace it.",
+            field="secret_key",
+        )
     _check_consistent(values, test_mode)
 
     values[TEST_MODE] = "on" if test_mode else "off"
