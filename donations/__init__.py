@@ -22,6 +22,7 @@ from donations.config import (
     Defaults,
     normalize_database_url,
     normalize_public_base_url,
+    parse_data_keys,
     settings_from_env,
     trusted_hosts_for,
 )
@@ -142,6 +143,7 @@ def _load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     app.config["PUBLIC_BASE_URL"] = normalize_public_base_url(app.config["PUBLIC_BASE_URL"])
     if app.config.get("TRUSTED_HOSTS") is None:
         app.config["TRUSTED_HOSTS"] = trusted_hosts_for(app.config["PUBLIC_BASE_URL"])
+    app.config["DATA_KEYS"] = parse_data_keys(app.config.get("DATA_KEYS"))
     if not app.config.get("MAIL_EML_DIR"):
         app.config["MAIL_EML_DIR"] = os.path.join(app.instance_path, "mail")
 

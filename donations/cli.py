@@ -16,6 +16,7 @@ from donations import (
     privacy_cli,
     receipts_cli,
     reports_cli,
+    secrets_cli,
     stripe_cli,
 )
 from donations.extensions import db
@@ -136,3 +137,4 @@ def register(app: Flask) -> None:
     jobs_cli.register(app)
     backup_cli.register(app)
     orgs_cli.register(app)
+    secrets_cli.register(app)

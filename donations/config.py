@@ -6,6 +6,7 @@ variables, then the ``test_config`` mapping given to :func:`donations.create_app
 
 from __future__ import annotations
 
+import base64
 import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -96,6 +97,12 @@ class Defaults:
     STRIPE_MAX_NETWORK_RETRIES = 2
     STRIPE_WEBHOOK_TOLERANCE = 300
 
+    # Keys that encrypt each organisation's stored secrets (its Stripe keys): Fernet keys,
+    # comma-separated, newest first (the first encrypts, every one decrypts; `flask secrets
+    # rotate` re-encrypts with the first). Unset, testing and development derive one from
+    # SECRET_KEY and a production site refuses to store secrets (services/secret_box.py).
+    DATA_KEYS: tuple[str, ...] = ()
+
     # Test-mode receipts: None follows the payments mode (a test receipt unless
     # STRIPE_SECRET_KEY is a live key); True or False decides outright. Test
     # receipts get "TEST-" numbers of their own series and a "not a tax receipt" mark.
@@ -146,6 +153,7 @@ ENV_SETTINGS: dict[str, type] = {
     "STRIPE_API_BASE": str,
     "STRIPE_API_VERSION": str,
     "RECEIPTS_TEST_MODE": bool,
+    "DATA_KEYS": str,
     "PLEDGE_EXPIRY_DAYS": int,
     "PLEDGE_EXPIRY_MAIL": bool,
     "REDIS_URL": str,
@@ -207,6 +215,30 @@ def trusted_hosts_for(public_base_url: str) -> list[str]:
     """The Host header values to accept: the public address's host name."""
     hostname = urlsplit(public_base_url).hostname
     return [hostname] if hostname else []
+
+
+def parse_data_keys(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """Return the DATA_KEYS as a tuple of Fernet keys, newest first, each checked.
+
+    Takes the variable's comma-separated text or a list (from ``instance/config.py``). A key
+    that is not 32 bytes in URL-safe base64 is refused by its position, never its value.
+    """
+    if not value:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    keys = tuple(str(item).strip() for item in items if str(item).strip())
+    for position, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError(
+                f"DATA_KEYS: key {position} of {len(keys)} is not a Fernet key (32 bytes in "
+                "URL-safe base64); make one with: python3 -c 'from cryptography.fernet import "
+                "Fernet; print(Fernet.generate_key().decode())'"
+            )
+    return keys
 
 
 def normalize_database_url(url: str) -> str:

@@ -255,6 +255,22 @@ class Organization(db.Model):
         return [line for line in lines if line]
 
 
+class OrganizationSecret(db.Model):
+    """One secret of one organisation (a Stripe key, its webhook secret), encrypted.
+
+    ``ciphertext`` is a Fernet token made with the DATA_KEYS (``services/secret_box.py``);
+    nothing here ever holds the plain value. No foreign key to ``organization`` yet.
+    """
+
+    __tablename__ = "organization_secrets"
+
+    organization_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    # When the value was last saved (re-encrypting it with a newer key leaves it).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Donor(OrgScoped, db.Model):
     """Someone who gives money or goods: a person or an organisation.
 

@@ -13,7 +13,7 @@ from donations.models import Donor, Role
 from donations.money import format_money
 from donations.services import donors
 from donations.services.organization import current_organization_name
-from donations.services.payments import is_test_mode
+from donations.services.payments import test_mode_banner
 
 
 def _time(value: date | datetime, text: str) -> Markup:
@@ -98,4 +98,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def site_wide():
-        return {"org_name": current_organization_name(), "payments_test_mode": is_test_mode()}
+        # The banner first: its read holds the organisation profile the name comes from.
+        test_mode = test_mode_banner()
+        return {"org_name": current_organization_name(), "payments_test_mode": test_mode}

@@ -1,4 +1,5 @@
-"""Admin journey: create a staff user, who signs in and changes their password."""
+"""Admin journeys: create a staff user, who signs in and changes their password; enter the
+organisation's Stripe keys, see only their last characters, and remove them."""
 
 from __future__ import annotations
 
@@ -66,3 +67,35 @@ def test_admin_creates_staff_user_who_changes_password(page: Page, pages) -> Non
     page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_admin_enters_stripe_keys_and_removes_them(page: Page, pages) -> None:
+    secret, webhook = "sk_test_51E2eJourneyKeyAbc9Q4w", "whsec_e2eJourneySecret7Hk2"
+    sign_in(page, pages, ADMIN)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Payments").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Payment settings")
+    pages.check("payments")
+
+    # A test key with test mode off is refused next to the box; the key is not sent back.
+    page.get_by_label("Secret key").fill(secret)
+    page.get_by_label("Webhook signing secret").fill(webhook)
+    page.get_by_label("Test mode").uncheck()
+    page.get_by_role("button", name="Save payment settings").click()
+    expect(page.get_by_label("Test mode")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Secret key")).to_have_value("")
+    pages.check("payments with an error")
+
+    page.get_by_label("Secret key").fill(secret)
+    page.get_by_label("Webhook signing secret").fill(webhook)
+    page.get_by_label("Test mode").check()
+    page.get_by_role("button", name="Save payment settings").click()
+    expect(page.get_by_text("Payment settings saved.")).to_be_visible()
+    expect(page.get_by_text("…9Q4w")).to_be_visible()
+    assert secret not in page.content() and webhook not in page.content()
+    pages.check("payments saved")
+
+    # Back to the demo's test mode for the pages that follow.
+    page.get_by_role("button", name="Remove the stored keys").click()
+    expect(page.get_by_text("Removed the stored payment settings.")).to_be_visible()
+    expect(page.get_by_role("note")).to_contain_text("Test mode")
+    pages.check("payments removed")

@@ -305,3 +305,33 @@ def test_exports_and_the_stock_page_hold_only_the_current_organisation(two_orgs)
             )
             assert [row.item_id for row in page.items] == [soap[org_id]]
             assert page.items[0].total == held
+
+
+def test_an_organisation_can_be_added_after_the_migration(empty_database_url, tmp_path):
+    """The first row had id 1 given outright; the next one created takes id 2 (on PostgreSQL
+    the id sequence was moved past it)."""
+    app = create_app(base_config(empty_database_url, tmp_path))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0022_partner_requests")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO organization (id, legal_name, tax_id, address_line1, "
+                    "address_line2, city, region, postal_code, country, phone, email, website, "
+                    "signatory_name, signatory_title, receipt_footer, default_currency, "
+                    "fiscal_year_start_month, require_two_factor, case_code_pattern, updated_at) "
+                    "VALUES (1, 'Harbor Light', '', '', '', '', '', '', '', '', "
+                    "'', '', '', '', '', 'USD', 1, false, '', CURRENT_TIMESTAMP)"
+                )
+            )
+        flask_migrate.upgrade()
+        made = organizations.create_organization(actor=None, slug="north", legal_name="North")
+        db.session.commit()
+        assert made.id == 2
+        db.session.remove()
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the reason and exits
+            flask_migrate.downgrade(revision="0022_partner_requests")
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM organization WHERE id = 2"))
+        flask_migrate.downgrade(revision="base")
+        db.engine.dispose()

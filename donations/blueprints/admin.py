@@ -1,4 +1,4 @@
-"""Admin screens: users and roles, organisation settings, outgoing mail, audit log."""
+"""Admin screens: users and roles, organisation and payment settings, outgoing mail, audit log."""
 
 from __future__ import annotations
 
@@ -10,14 +10,23 @@ from donations.blueprints.admin_forms import (
     EditUserForm,
     NewUserForm,
     OrganizationForm,
+    PaymentSettingsForm,
     partner_role_choice,
 )
 from donations.extensions import db
 from donations.forms import EmptyForm
 from donations.models import MailStatus, OutboxMessage, Role, User
-from donations.services import accounts, audit, mail, mail_queries, two_factor, user_sessions
+from donations.services import (
+    accounts,
+    audit,
+    mail,
+    mail_queries,
+    payment_keys,
+    two_factor,
+    user_sessions,
+)
 from donations.services.keyset import Position
-from donations.services.links import public_base_url
+from donations.services.links import absolute_url, public_base_url
 from donations.services.organization import get_organization, update_organization
 from donations.unit_of_work import unit_of_work
 
@@ -163,6 +172,55 @@ def organization():
         public_base_url_is_default=bool(current_app.config.get("PUBLIC_BASE_URL_IS_DEFAULT")),
         trusted_hosts=current_app.config.get("TRUSTED_HOSTS") or [],
     )
+
+
+# --- payments ------------------------------------------------------------
+
+
+@bp.route("/payments", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def payments():
+    """Set the organisation's Stripe keys and test mode; only their last four characters show."""
+    settings = payment_keys.payment_settings_page()
+    form = PaymentSettingsForm(
+        data={"test_mode": settings.test_mode} if request.method == "GET" else None
+    )
+    if form.validate_on_submit():
+        with unit_of_work(form) as work:
+            payment_keys.save_stripe_settings(
+                actor=current_user,
+                secret_key=form.secret_key.data or "",
+                publishable_key=form.publishable_key.data or "",
+                webhook_secret=form.webhook_secret.data or "",
+                test_mode=bool(form.test_mode.data),
+            )
+        if work.ok:
+            flash("Payment settings saved.", "success")
+            return redirect(url_for("admin.payments"))
+    return render_template(
+        "admin/payments.html",
+        form=form,
+        settings=settings,
+        forget_form=EmptyForm(),
+        webhook_url=absolute_url("webhooks.stripe_webhook"),
+        history=audit.recent_history("payment_settings"),
+    )
+
+
+@bp.post("/payments/forget")
+@roles_required(Role.ADMIN)
+def forget_payments():
+    """Remove the organisation's stored Stripe keys: the server's environment applies again."""
+    with unit_of_work(flash_errors=True) as work:
+        removed = payment_keys.forget_stripe_settings(actor=current_user)
+    if work.ok:
+        flash(
+            "Removed the stored payment settings."
+            if removed
+            else "No payment settings were stored.",
+            "success" if removed else "info",
+        )
+    return redirect(url_for("admin.payments"))
 
 
 # --- outgoing mail -------------------------------------------------------

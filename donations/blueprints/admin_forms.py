@@ -1,4 +1,4 @@
-"""The admin screens' forms: users and the organisation profile."""
+"""The admin screens' forms: users, the organisation profile and its payment settings."""
 
 from __future__ import annotations
 
@@ -110,3 +110,31 @@ class OrganizationForm(FlaskForm):
         ),
     )
     submit = SubmitField("Save settings")
+
+
+class PaymentSettingsForm(FlaskForm):
+    """The organisation's Stripe keys: blank keeps what is stored; nothing is ever shown back."""
+
+    secret_key = PasswordField(
+        "Secret key",
+        validators=[Length(max=255)],
+        description="sk_live_… or sk_test_… (a restricted key, rk_…, works too).",
+    )
+    publishable_key = StringField(
+        "Publishable key (optional)",
+        validators=[Length(max=255)],
+        description="pk_live_… or pk_test_…",
+    )
+    webhook_secret = PasswordField(
+        "Webhook signing secret",
+        validators=[Length(max=255)],
+        description="whsec_…: the signing secret of this site's endpoint in Stripe's dashboard.",
+    )
+    test_mode = BooleanField(
+        "Test mode",
+        description=(
+            "Receipts are marked TEST and numbered apart. Keep it on with test keys; untick it "
+            "with live keys to take real gifts."
+        ),
+    )
+    submit = SubmitField("Save payment settings")

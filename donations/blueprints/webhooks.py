@@ -25,7 +25,10 @@ def stripe_webhook():
     """Receive one Stripe event: 400 if its signature fails, else store it, enqueue its
     processing for after the commit and say 200 without waiting for it."""
     if not payments.webhook_secret():
-        log.error("a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set")
+        log.error(
+            "a Stripe webhook arrived but no webhook secret is set "
+            "(Admin → Payments, or STRIPE_WEBHOOK_SECRET)"
+        )
         return {"error": "webhook secret not configured"}, 400
     with unit_of_work(errors=(SignatureError,)) as work:
         receipt = stripe_events.receive_webhook(

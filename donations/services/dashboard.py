@@ -132,9 +132,9 @@ def setup_steps() -> list[SetupStep] | None:
     steps.append(
         SetupStep(
             "Connect Stripe",
-            "Until STRIPE_SECRET_KEY is set the site is in test mode: checkout goes to a local "
-            "test page and no money moves (see the README).",
-            None,
+            "Until your Stripe keys are entered the site is in test mode: checkout goes to a "
+            "local test page and no money moves.",
+            "admin.payments",
             not payments.is_test_mode(),
         )
     )

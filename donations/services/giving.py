@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.exc import IntegrityError
 
 from donations.extensions import db
@@ -38,6 +38,7 @@ from donations.models import (
 )
 from donations.money import format_money, gross_up
 from donations.services import donors as donor_service
+from donations.services import payment_keys
 from donations.services.errors import InvalidInput, NotFound
 from donations.services.locking import serialize_writes
 from donations.services.organization import (
@@ -137,6 +138,8 @@ def _page_query(organization_id: int):
             settings.c.id.label("settings_saved"),
             org.c.legal_name,
             org.c.default_currency,
+            # The page layout's test-mode banner: whether a Stripe secret key is stored.
+            *payment_keys.presence_columns(literal(organization_id)),
         )
         .select_from(
             funds.outerjoin(settings, settings.c.id == 1).outerjoin(
@@ -201,6 +204,11 @@ def donation_page() -> DonationPage | None:
     values["impact_text"] = values["impact_text"] or ""
     org_name = first.legal_name or DEFAULT_NAME
     remember_organization_name(org_name)
+    payment_keys.remember_stored_presence(
+        payment_keys.StoredPresence(
+            settings=bool(first.stored_settings), secret_key=bool(first.stored_secret_key)
+        )
+    )
     return DonationPage(
         settings=PageSettings(**values),
         funds=tuple(

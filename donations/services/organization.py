@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from flask import current_app, g
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from donations.extensions import db, hold
@@ -69,6 +70,18 @@ def remember_organization_name(legal_name: str) -> None:
     g.org_name = legal_name or DEFAULT_NAME
 
 
+def _sync_id_sequence() -> None:
+    """After a row with an id given outright, move PostgreSQL's id sequence past it, so the
+    next organisation created (``flask orgs create``) takes the next id."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('organization', 'id'), "
+                "(SELECT max(id) FROM organization))"
+            )
+        )
+
+
 def normalize_ein(tax_id: str, *, country: str) -> str:
     """Return a US EIN as NN-NNNNNNN; other countries' ids are kept as typed.
 
@@ -123,6 +136,8 @@ def update_organization(*, actor: User | None, **fields: Any) -> Organization:
             require_two_factor=current_app.config["TWO_FACTOR_REQUIRED_BY_DEFAULT"],
         )
         db.session.add(org)
+        db.session.flush()
+        _sync_id_sequence()
         before: dict[str, Any] = {}
     else:
         before = snapshot(org, values.keys())

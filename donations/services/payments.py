@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from donations.extensions import db
 from donations.integrations.local_gateway import LocalGateway, OfflineStripe, sign_payload
@@ -26,41 +28,74 @@ from donations.services import stripe_events
 from donations.services.errors import InvalidInput, NotFound
 from donations.services.giving import get_giving_settings
 from donations.services.links import absolute_url
+from donations.services.payment_keys import (
+    StripeSettings,
+    payments_are_local,
+    stripe_settings,
+)
 
-_CACHE_KEY = "donations.stripe_gateway"
+log = logging.getLogger(__name__)
+
+_CACHE_KEY = "donations.stripe_gateways"
+# Gateways kept per set of keys; past this many (keys changed again and again) start afresh.
+_MAX_GATEWAYS = 32
 
 
 def is_test_mode() -> bool:
-    """True when no Stripe secret key is configured: the local test payment page is used."""
-    return not current_app.config.get("STRIPE_SECRET_KEY")
+    """True when the organisation has no Stripe secret key: the local test payment page."""
+    return payments_are_local()
+
+
+def test_mode_banner() -> bool:
+    """Whether the page layout shows the test-mode banner (no Stripe secret key).
+
+    Every page renders it, an error page too: a database that cannot be read is logged
+    and shows no banner."""
+    try:
+        return payments_are_local()
+    except SQLAlchemyError:
+        log.exception("could not read the payment settings")
+        db.session.rollback()
+        return False
 
 
 def webhook_secret() -> str | None:
-    if is_test_mode():
+    """The secret the organisation's webhook events are signed with (None: not set)."""
+    settings = stripe_settings()
+    if settings.local_payments:
         key = str(current_app.config["SECRET_KEY"]).encode()
         return "whsec_local_" + hmac.new(key, b"stripe-test-mode", hashlib.sha256).hexdigest()[:32]
-    return current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    return settings.webhook_secret or None
 
 
 def get_gateway() -> PaymentGateway:
-    """Return the gateway for this app: real Stripe with keys, test mode without."""
-    app = current_app
-    if not is_test_mode():
-        gateway = app.extensions.get(_CACHE_KEY)
-        if gateway is None:
-            gateway = StripeGateway(
-                secret_key=app.config["STRIPE_SECRET_KEY"],
-                webhook_secret=app.config.get("STRIPE_WEBHOOK_SECRET") or "",
-                api_base=app.config["STRIPE_API_BASE"],
-                api_version=app.config["STRIPE_API_VERSION"],
-                timeout=float(app.config["STRIPE_TIMEOUT"]),
-                max_network_retries=int(app.config["STRIPE_MAX_NETWORK_RETRIES"]),
-                webhook_tolerance=int(app.config["STRIPE_WEBHOOK_TOLERANCE"]),
-            )
-            app.extensions[_CACHE_KEY] = gateway
-        return gateway
-
+    """Return the organisation's gateway: real Stripe with its keys, test mode without."""
+    settings = stripe_settings()
+    if not settings.local_payments:
+        return _stripe_gateway(settings)
     return LocalGateway(_local_stripe, webhook_secret=webhook_secret() or "", tolerance=300)
+
+
+def _stripe_gateway(settings: StripeSettings) -> StripeGateway:
+    """The Stripe client for these keys, built once (it holds a connection pool)."""
+    app = current_app
+    gateways: dict[tuple[str, str], StripeGateway] = app.extensions.setdefault(_CACHE_KEY, {})
+    keys = (settings.secret_key, settings.webhook_secret)
+    gateway = gateways.get(keys)
+    if gateway is None:
+        if len(gateways) >= _MAX_GATEWAYS:
+            gateways.clear()
+        gateway = StripeGateway(
+            secret_key=settings.secret_key,
+            webhook_secret=settings.webhook_secret,
+            api_base=app.config["STRIPE_API_BASE"],
+            api_version=app.config["STRIPE_API_VERSION"],
+            timeout=float(app.config["STRIPE_TIMEOUT"]),
+            max_network_retries=int(app.config["STRIPE_MAX_NETWORK_RETRIES"]),
+            webhook_tolerance=int(app.config["STRIPE_WEBHOOK_TOLERANCE"]),
+        )
+        gateways[keys] = gateway
+    return gateway
 
 
 # --- test mode --------------------------------------------------------------------

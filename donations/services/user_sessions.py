@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 
 from donations.extensions import db, hold
 from donations.models import Organization, Role, User, UserSession, utcnow
+from donations.services import payment_keys
 from donations.services.audit import record_audit
 from donations.tenancy import current_organization_id
 
@@ -78,17 +79,28 @@ def load_session(session_id: str) -> LoadedSession:
         return LoadedSession(None)
     # The session, its user and the organisation profile in one query: every signed-in
     # request makes it, and reads the profile too (the two-step rule, the page header),
-    # which is then held for ``get_organization`` to find in memory.
+    # which is then held for ``get_organization`` to find in memory; and whether Stripe
+    # keys are stored, for the page's test-mode banner.
     found = db.session.execute(
-        select(UserSession, User, Organization)
+        select(
+            UserSession,
+            User,
+            Organization,
+            *payment_keys.presence_columns(literal(current_organization_id())),
+        )
         .join(User, User.id == UserSession.user_id)
         .outerjoin(Organization, Organization.id == current_organization_id())
         .where(UserSession.token_hash == _hash(token))
     ).first()
     if found is None:
         return LoadedSession(None)
-    record, user, organization = found
+    record, user, organization, stored_settings, stored_secret_key = found
     hold(organization)
+    payment_keys.remember_stored_presence(
+        payment_keys.StoredPresence(
+            settings=bool(stored_settings), secret_key=bool(stored_secret_key)
+        )
+    )
     if record.revoked_at is not None:
         return LoadedSession(None)
     if not hmac.compare_digest(str(record.user_id), user_id):

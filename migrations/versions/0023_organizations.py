@@ -72,6 +72,14 @@ def upgrade():
             sa.text('UPDATE organization SET slug = :slug WHERE id = :id'),
             {'slug': _slugify(legal_name), 'id': row_id},
         )
+    if bind.dialect.name == 'postgresql':
+        # The first row was given id 1 outright: the id sequence moves past it, so the next
+        # organisation created takes id 2.
+        bind.execute(sa.text(
+            "SELECT setval(pg_get_serial_sequence('organization', 'id'), "
+            "COALESCE((SELECT max(id) FROM organization), 1), "
+            "(SELECT max(id) FROM organization) IS NOT NULL)"
+        ))
     with op.batch_alter_table('organization', schema=None) as batch_op:
         batch_op.alter_column('slug', existing_type=sa.String(length=60), nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_organization_slug'), ['slug'])
@@ -110,6 +118,13 @@ def upgrade():
 
 
 def downgrade():
+    bind = op.get_bind()
+    others = bind.execute(sa.text('SELECT count(*) FROM organization WHERE id <> 1')).scalar()
+    if others:
+        raise RuntimeError(
+            f'{others} organisation(s) besides the first are on this database: their rows '
+            'cannot be told apart without organization_id. Remove them before downgrading.'
+        )
     with op.batch_alter_table('receipt_sequences', schema=None) as batch_op:
         batch_op.drop_constraint('pk_receipt_sequences', type_='primary')
         batch_op.create_primary_key('pk_receipt_sequences', ['is_test', 'fiscal_year'])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -18,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from donations.extensions import db
 from donations.models import ReceiptSequence
 from donations.services.locking import serialize_writes
+from donations.services.payment_keys import stripe_settings
 
 LOCK_NAME = "receipts"
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
@@ -26,12 +26,8 @@ TEST_PREFIX = "TEST-"
 
 
 def making_test_receipts() -> bool:
-    """True when receipts made now are test receipts (payments test mode, see config)."""
-    setting = current_app.config.get("RECEIPTS_TEST_MODE")
-    if setting is not None:
-        return bool(setting)
-    key = str(current_app.config.get("STRIPE_SECRET_KEY") or "")
-    return not key.startswith(("sk_live_", "rk_live_"))
+    """True when receipts made now are test receipts: the organisation is in test mode."""
+    return stripe_settings().test_mode
 
 
 def take_number(fiscal_year: int, *, is_test: bool = False) -> tuple[int, str]:
