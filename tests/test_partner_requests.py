@@ -436,6 +436,35 @@ def test_a_decided_request_is_never_rewritten(app, partner, goods):
     db.session.rollback()
 
 
+@pytest.mark.parametrize("decision", ["decline", "fulfil", "withdraw"])
+def test_a_decision_by_an_actor_read_before_a_commit_is_recorded(
+    create_user, partner, goods, stock_in, decision
+):
+    """The actor's id is read before the request changes: no second UPDATE of a decided one."""
+    stock_in(goods.shelter, SOAP=5)
+    made = ask(goods, partner.user, SOAP=2)
+    staff = create_user(Role.STAFF)
+    db.session.commit()  # both users expire: reading an id loads it again
+    if decision == "decline":
+        partner_requests.decline_request(actor=staff, request_id=made.id, reason="Out of soap")
+    elif decision == "fulfil":
+        partner_requests.fulfil_request(
+            actor=staff,
+            request_id=made.id,
+            site_id=goods.shelter.id,
+            effective_date=date.today(),
+            given={made.lines[0].id: 1},
+        )
+    else:
+        partner_requests.withdraw_request(actor=partner.user, request_id=made.id)
+    db.session.commit()
+    db.session.expire_all()
+    decided = db.session.get(GoodsRequest, made.id)
+    assert decided.status != GoodsRequestStatus.OPEN and decided.decided_at is not None
+    expected = partner.user.id if decision == "withdraw" else staff.id
+    assert decided.decided_by_id == expected
+
+
 def test_request_lists_stack_into_cards_on_a_phone(staff_client, partner, goods):
     """Each list is a `stacked` table whose cells name their column (see test_narrow_layout)."""
     from test_narrow_layout import assert_cells_named_by_their_column, stacked_tables
