@@ -55,7 +55,7 @@ def test_new_user_offers_the_partner_role_and_only_open_partner_agencies(admin_c
     )
     db.session.commit()
     page = text_of(admin_client.get("/admin/users/new"))
-    assert '<option value="partner">Partner login' in page
+    assert '<option value="partner">Partner: asks for goods' in page
     options = agency_options(page)
     assert options[0].startswith("No agency")
     assert options[1:] == ["Safe Passage clinic"]  # no program, no archived agency

@@ -27,7 +27,7 @@ ROLE_CHOICES = [
 
 
 PARTNER_CHOICE = SelectChoice(
-    Role.PARTNER.value, "Partner login: asks for goods for one partner agency, sees nothing else"
+    Role.PARTNER.value, "Partner: asks for goods for one partner agency, sees nothing else"
 )
 AGENCY_HINT = (
     "For a partner login only: the agency it asks for goods for and whose requests it "

@@ -24,6 +24,7 @@ from donations.models import (
     GoodsRequestLine,
     GoodsRequestStatus,
     Item,
+    ItemCategory,
     Recipient,
     RecipientKind,
     Role,
@@ -93,13 +94,20 @@ def catalog_for_partner() -> list[CatalogChoice]:
         .subquery()
     )
     rows = db.session.execute(
-        select(Item, func.coalesce(on_hand.c.on_hand, 0))
+        select(Item, ItemCategory.name, func.coalesce(on_hand.c.on_hand, 0))
+        .join(ItemCategory, ItemCategory.id == Item.category_id)
         .outerjoin(on_hand, on_hand.c.item_id == Item.id)
         .where(Item.active.is_(True))
-        .order_by(func.lower(Item.name), Item.size, Item.id)
+        .order_by(
+            ItemCategory.sort_order,
+            func.lower(ItemCategory.name),
+            func.lower(Item.name),
+            Item.size,
+            Item.id,
+        )
     ).all()
     return [
-        CatalogChoice(item.id, item.label, item.category.name, total > 0) for item, total in rows
+        CatalogChoice(item.id, item.label, category, total > 0) for item, category, total in rows
     ]
 
 
