@@ -15,10 +15,11 @@ privacy_cli = AppGroup("privacy", help="Find and redact stored names and contact
 
 @privacy_cli.command("scan")
 def scan_command() -> None:
-    """List stored notes, case codes and recipient names the note screen would refuse today."""
+    """List stored notes, case codes, recipient names and goods requests' texts the note
+    screen would refuse today."""
     findings = privacy.scan_stored_text()
     for f in findings:
-        click.echo(f"{f.kind:10} {f.id:>8}  {f.label:24} {f.field:10} {', '.join(f.reasons)}")
+        click.echo(f"{f.kind:13} {f.id:>8}  {f.label:24} {f.field:14} {', '.join(f.reasons)}")
     if not findings:
         click.echo("Nothing stored looks like a name or contact details of a person served.")
         return
@@ -32,7 +33,8 @@ def scan_command() -> None:
 @click.argument("kind", type=click.Choice(privacy.KINDS))
 @click.argument("object_id", type=int)
 def redact_command(kind: str, object_id: int) -> None:
-    """Replace the note of KIND (document, pledge or recipient) ID with "[redacted]"."""
+    """Replace the note of KIND (document, pledge, recipient or goods_request) ID with
+    "[redacted]"."""
     try:
         what = privacy.redact(actor=None, kind=kind, object_id=object_id)
     except DomainError as error:

@@ -24,6 +24,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,8 @@ WIDE, NARROW = 1280, 375
 ADMIN = ("admin@example.org", "admin-demo-pass")
 TREASURER = ("treasurer@example.org", "treasurer-demo-pass")
 STAFF = ("staff@example.org", "staff-demo-pass")
+# A partner agency's login (Safe Passage clinic), with one open request for staff.
+PARTNER = ("partner@example.org", "partner-demo-pass")
 
 # Chromium flags: headless, no GPU, and nothing that reaches for the internet
 # (this machine has none; without these Chromium retries blocked connections).
@@ -293,6 +297,36 @@ def squash(text: str) -> str:
 def pdf_text(path: str | Path) -> str:
     """The text of every page of a downloaded PDF."""
     return "\n".join(p.extract_text() or "" for p in PdfReader(str(path)).pages)
+
+
+def newest_mail(mail_dirs: list[Path], to: str, after: float, containing: str = ""):
+    """The newest .eml to ``to``, written after ``after``, whose text holds ``containing``.
+
+    Waits up to 20 s: mail goes out after the commit, from the server's mail folder."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        for path in sorted(
+            (p for d in mail_dirs for p in d.glob("*.eml") if p.stat().st_mtime >= after),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        ):
+            message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+            if to not in str(message["To"]):
+                continue
+            body = message.get_body(preferencelist=("plain",)).get_content()
+            if containing in body or containing in str(message["Subject"]):
+                return message
+        time.sleep(0.25)
+    raise AssertionError(f"no mail to {to} holding {containing!r} arrived")
+
+
+def newest_mail_link(mail_dirs: list[Path], to: str, prefix: str, after: float) -> str:
+    """The link starting with ``prefix`` in the newest .eml to ``to`` written after ``after``."""
+    message = newest_mail(mail_dirs, to, after, prefix)
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    found = re.search(r"https?://\S+" + re.escape(prefix) + r"\S+", body)
+    assert found, f"the mail to {to} has no {prefix} link"
+    return found.group(0)
 
 
 def expect_error_next_to(page: Page, field: Locator, text: str | re.Pattern) -> None:

@@ -10,9 +10,10 @@ Which pages a role must see comes from the app's URL map and each view's
 access declaration (``donations.authz``): every GET page (not a download) a
 role may reach. A page several roles may reach is checked once, as the role
 that uses it daily (goods: staff; money and donors: treasurer; settings:
-admin); every role checks its own dashboard. The ids in the addresses come
-from the demo data: the test follows links found on the pages it visits, as a
-person clicking through the site would.
+admin; a partner agency's requests: partner); every role but partner checks its
+own dashboard (a partner login has none). The ids in the addresses come from the
+demo data: the test follows links found on the pages it visits, as a person
+clicking through the site would.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from playwright.sync_api import Page, expect
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 
-from conftest import ADMIN, STAFF, TREASURER
+from conftest import ADMIN, PARTNER, STAFF, TREASURER
 
-ROLES = ("staff", "treasurer", "admin")
+ROLES = ("staff", "treasurer", "admin", "partner")
 # Addresses that are not pages: files, redirects to Stripe, machine endpoints.
 NOT_PAGES = re.compile(
     r"\.(csv|pdf|svg|json|ico|zip)$|^/(static|healthz|r)(/|$)|^/receipts/year-end/zip"
@@ -88,7 +89,7 @@ def pages_for(role: str) -> set[str]:
     """Return the endpoints the test of ``role`` must check."""
     _adapter, access = _routes()
     wanted = {ep for ep, who in access.items() if owner(ep, who) == role}
-    if role != "anonymous":
+    if role not in ("anonymous", "partner"):  # a partner login has no dashboard
         wanted.add("main.dashboard")
     return wanted - OPTIONAL - JOURNEY_PAGES
 
@@ -376,7 +377,7 @@ def test_treasurer_pages(page: Page, pages) -> None:
 
 def test_admin_pages(page: Page, pages) -> None:
     sign_in(page, ADMIN)
-    visit_all(page, pages, "admin", "/dashboard")
+    visit_all(page, pages, "admin", "/dashboard", later=frozenset({"recipients.new_partner_login"}))
 
     for name, url, button in [
         ("new user", "/admin/users/new", "Create user"),
@@ -386,4 +387,33 @@ def test_admin_pages(page: Page, pages) -> None:
         page.goto(url)
         submit_empty(page, pages, name, button)
 
+    # A partner agency's page (a program's has no logins) offers a login for it.
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Programs and partners").click()
+    page.get_by_role("link", name="Safe Passage clinic", exact=True).click()
+    page.get_by_role("link", name="Add a partner login").click()
+    pages.check("new partner login")
+    submit_empty(page, pages, "new partner login", "Create the partner login")
+
     assert_covered("admin", pages)
+
+
+# --- partner ----------------------------------------------------------------
+
+
+def test_partner_pages(page: Page, pages) -> None:
+    """A partner agency's login: its requests, a new one (sent empty), nothing else."""
+    sign_in(page, PARTNER)
+    visit_all(page, pages, "partner", "/partner/requests")
+
+    page.goto("/partner/requests/new")
+    page.get_by_role("button", name="Send the request").click()
+    pages.check("new request with errors")
+    expect(page.locator(".form-errors[role=alert]")).to_contain_text("at least one item")
+
+    # The organisation's own pages are refused, with a way back.
+    response = page.goto("/dashboard")
+    assert response is not None and response.status == 403
+    pages.check("forbidden to a partner")
+
+    assert_covered("partner", pages)

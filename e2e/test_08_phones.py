@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import re
 import time
-from email import policy
-from email.parser import BytesParser
-from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-from conftest import ARTIFACTS, NARROW, TREASURER, WIDE, sign_in
+from conftest import ARTIFACTS, NARROW, TREASURER, WIDE, newest_mail_link, sign_in
 
 # A demo donor with an email address and a receipt (donations/demo.py).
 DONOR_EMAIL = "mei.chen@example.com"
@@ -43,26 +40,6 @@ def assert_on_screen(cell: Locator, what: str) -> None:
         " p = p.parentElement; } return false; }"
     )
     assert not clipped, f"{what} is clipped by a scrolling box"
-
-
-def newest_mail_link(mail_dirs: list[Path], to: str, prefix: str, after: float) -> str:
-    """The link starting with ``prefix`` in the newest .eml to ``to`` written after ``after``."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        for path in sorted(
-            (p for d in mail_dirs for p in d.glob("*.eml") if p.stat().st_mtime >= after),
-            key=lambda p: p.stat().st_mtime,
-            reverse=True,
-        ):
-            message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-            if to not in str(message["To"]):
-                continue
-            body = message.get_body(preferencelist=("plain",)).get_content()
-            found = re.search(r"https?://\S+" + re.escape(prefix) + r"\S+", body)
-            if found:
-                return found.group(0)
-        time.sleep(0.25)
-    raise AssertionError(f"no mail to {to} with a {prefix} link arrived")
 
 
 def test_the_treasurers_gift_list_shows_gross_fee_and_net(page: Page, pages) -> None:

@@ -1,17 +1,20 @@
-"""The stock chart (server-side SVG) and the goods panels of the staff dashboard."""
+"""The stock chart (server-side SVG), the goods panels of the staff dashboard and its hint of
+open partner requests."""
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
 import pytest
 from markupsafe import Markup
+from sqlalchemy import event, select
 
 from donations.extensions import db
-from donations.models import utcnow
-from donations.services import charts, inventory
+from donations.models import Recipient, Role, User, utcnow
+from donations.services import charts, inventory, partner_requests
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -281,3 +284,82 @@ def test_last_value_and_par_labels_do_not_overlap():
     svg = str(charts.stock_chart_svg(far, par=24, title="x"))
     assert re.search(r'chart-last"[^>]*dy="-0.5em"', svg)
     assert re.search(r'chart-par-label"[^>]*dy="0.32em"', svg)
+
+
+# --- the hint of open partner requests ---------------------------------------
+
+
+def text_of(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def agency(name: str) -> Recipient:
+    return db.session.scalar(select(Recipient).where(Recipient.name == name))
+
+
+def ask(goods, user: User, n: int = 1) -> None:
+    for _ in range(n):
+        partner_requests.create_request(
+            actor=user, lines=[partner_requests.AskedLine(goods.items["SOAP"].id, 1)]
+        )
+    db.session.commit()
+
+
+HINT = 'id="partner-requests-hint"'
+
+
+def test_dashboard_hint_counts_open_requests_and_links_to_them(
+    staff_client, admin_client, treasurer_client, goods, create_user
+):
+    assert HINT not in text_of(staff_client.get("/dashboard"))  # none open: no hint
+    partner = create_user(Role.PARTNER, recipient_id=agency("Safe Passage clinic").id)
+    ask(goods, partner, 3)
+    withdrawn = partner_requests.create_request(
+        actor=partner, lines=[partner_requests.AskedLine(goods.items["SOAP"].id, 1)]
+    )
+    partner_requests.withdraw_request(actor=partner, request_id=withdrawn.id)
+    db.session.commit()
+    for client in (staff_client, admin_client):
+        page = text_of(client.get("/dashboard"))
+        hint = page.split(HINT)[1].split("</p>")[0]
+        assert '<a href="/inventory/requests/">3 open requests from partner agencies</a>' in hint
+        assert "wait for an answer" in hint
+    # Treasurers cannot open the requests page: no hint for them.
+    assert HINT not in text_of(treasurer_client.get("/dashboard"))
+    assert treasurer_client.get("/inventory/requests/").status_code == 403
+
+
+def test_dashboard_hint_says_one_request_in_the_singular(staff_client, goods, create_user):
+    partner = create_user(Role.PARTNER, recipient_id=agency("Safe Passage clinic").id)
+    ask(goods, partner)
+    hint = text_of(staff_client.get("/dashboard")).split(HINT)[1].split("</p>")[0]
+    assert "1 open request from partner agencies</a> waits for an answer" in hint
+
+
+def dashboard_statements(client) -> list[str]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/dashboard").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return statements
+
+
+def test_dashboard_hint_is_one_count_whatever_the_number_of_requests(
+    staff_client, goods, create_user
+):
+    partner = create_user(Role.PARTNER, recipient_id=agency("Safe Passage clinic").id)
+    ask(goods, partner, 1)
+    dashboard_statements(staff_client)  # warm: caches filled once per process
+    few = dashboard_statements(staff_client)
+    ask(goods, partner, 12)
+    many = dashboard_statements(staff_client)
+    assert len(many) == len(few)
+    touching = [s for s in many if "goods_requests" in s]
+    assert len(touching) == 1, touching
+    assert re.match(r"\s*SELECT count\(\*\)", touching[0], re.I), touching[0]

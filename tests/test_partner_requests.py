@@ -228,6 +228,21 @@ def test_new_request_shows_availability_without_quantities_or_sites(partner, goo
         assert site not in page
 
 
+def test_new_request_lists_the_catalog_by_category_without_the_test_mode_banner(
+    partner, staff_client, goods
+):
+    page = text_of(partner.get("/partner/requests/new"))
+    groups = re.findall(r'<th scope="rowgroup" colspan="2">([^<]+)</th>', page)
+    assert len(groups) == len(set(groups)) > 1  # each category once, as a heading
+    soap = goods.items["SOAP"]
+    toiletries = page.split(f">{soap.category.name}</th>")[1].split('scope="rowgroup"')[0]
+    assert soap.label in toiletries  # the item sits under its own category
+    assert f"{soap.label} {soap.category.name}" not in page  # no longer run together
+    # A partner agency takes no payments: the test-mode banner is for the organisation.
+    assert "Test mode" not in page
+    assert "Test mode" in text_of(staff_client.get("/dashboard"))
+
+
 def test_partner_makes_and_withdraws_a_request(partner, goods, clinic):
     page = text_of(partner.get("/partner/requests/new"))
     soap = goods.items["SOAP"].id
@@ -287,6 +302,34 @@ def test_bad_input_is_refused_with_a_message(partner, goods):
     )
     assert response.status_code == 400 and "has passed" in text_of(response)
     assert db.session.scalar(select(func.count()).select_from(GoodsRequest)) == 0
+
+
+def test_asking_for_an_item_archived_meanwhile_says_so_and_changes_nothing(
+    partner, goods, stock_in
+):
+    stock_in(goods.shelter, SOAP=5)
+    page = text_of(partner.get("/partner/requests/new"))
+    soap, socks = goods.items["SOAP"], goods.items["SOCKS-M"]
+    soap.active = False  # archived by staff while the partner was filling in the form
+    db.session.commit()
+    response = partner.post(
+        "/partner/requests/new",
+        data=new_request_form(page, {soap.id: "3", socks.id: "2"}, note="For our drop-in"),
+    )
+    assert response.status_code == 400
+    page = text_of(response)
+    alert = page.split('class="form-errors" role="alert">')[1].split("</div>")[0]
+    assert "One of the items is no longer offered; choose from the list again." in alert
+    hidden = re.search(rf'name="rows-\d+-item_id" type="hidden" value="{soap.id}"', page)
+    soap_row = page[: hidden.start()].rsplit("<tr", 1)[1]
+    assert "An item no longer offered" in soap_row and soap.label not in soap_row
+    assert "For our drop-in" in page  # the rest of what was typed is kept
+    assert db.session.scalar(select(func.count()).select_from(GoodsRequest)) == 0
+    assert "goods_request.create" not in set(db.session.scalars(select(AuditEvent.action)))
+    assert on_hand(goods, "SOAP") == 5
+    # The form read afresh no longer offers it.
+    fresh = text_of(partner.get("/partner/requests/new"))
+    assert not re.search(rf'name="rows-\d+-item_id" type="hidden" value="{soap.id}"', fresh)
 
 
 # --- staff: fulfil and decline ---------------------------------------------------------------
@@ -434,6 +477,35 @@ def test_a_decided_request_is_never_rewritten(app, partner, goods):
     with pytest.raises(RuntimeError, match="kept as it was decided"):
         db.session.flush()
     db.session.rollback()
+
+
+@pytest.mark.parametrize("decision", ["decline", "fulfil", "withdraw"])
+def test_a_decision_by_an_actor_read_before_a_commit_is_recorded(
+    create_user, partner, goods, stock_in, decision
+):
+    """The actor's id is read before the request changes: no second UPDATE of a decided one."""
+    stock_in(goods.shelter, SOAP=5)
+    made = ask(goods, partner.user, SOAP=2)
+    staff = create_user(Role.STAFF)
+    db.session.commit()  # both users expire: reading an id loads it again
+    if decision == "decline":
+        partner_requests.decline_request(actor=staff, request_id=made.id, reason="Out of soap")
+    elif decision == "fulfil":
+        partner_requests.fulfil_request(
+            actor=staff,
+            request_id=made.id,
+            site_id=goods.shelter.id,
+            effective_date=date.today(),
+            given={made.lines[0].id: 1},
+        )
+    else:
+        partner_requests.withdraw_request(actor=partner.user, request_id=made.id)
+    db.session.commit()
+    db.session.expire_all()
+    decided = db.session.get(GoodsRequest, made.id)
+    assert decided.status != GoodsRequestStatus.OPEN and decided.decided_at is not None
+    expected = partner.user.id if decision == "withdraw" else staff.id
+    assert decided.decided_by_id == expected
 
 
 def test_request_lists_stack_into_cards_on_a_phone(staff_client, partner, goods):

@@ -11,6 +11,7 @@ from donations.blueprints.admin_forms import (
     NewUserForm,
     OrganizationForm,
     PaymentSettingsForm,
+    agency_choices,
     partner_role_choice,
 )
 from donations.extensions import db
@@ -47,8 +48,9 @@ def users():
 @bp.route("/users/new", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def new_user():
-    """Create a user with a role and an initial password."""
+    """Create a user with a role and an initial password; a partner login names its agency."""
     form = NewUserForm()
+    form.recipient_id.choices = agency_choices(accounts.partner_agencies())
     if form.validate_on_submit():
         with unit_of_work(form) as work:
             user = accounts.create_user(
@@ -57,9 +59,16 @@ def new_user():
                 name=form.name.data,
                 role=form.role.data,
                 password=form.password.data,
+                recipient_id=form.recipient_id.data,
             )
         if work.ok:
-            flash(f"{user.name} can now sign in as {user.role}.", "success")
+            if user.recipient is not None:
+                flash(
+                    f"{user.name} can now sign in for {user.recipient.name} and ask for goods.",
+                    "success",
+                )
+            else:
+                flash(f"{user.name} can now sign in as {user.role}.", "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
 
@@ -70,8 +79,11 @@ def edit_user(user_id: int):
     """Change a user's name, email, role or active flag."""
     user = db.get_or_404(User, user_id)
     form = EditUserForm(obj=user)
-    if user.role == Role.PARTNER:  # a partner login stays one, for its agency
+    if user.role == Role.PARTNER:  # a partner login stays one; its agency may change
         form.role.choices = [partner_role_choice(user)]
+        form.recipient_id.choices = agency_choices(
+            accounts.partner_agencies(), current=user.recipient
+        )
     if form.validate_on_submit():
         with unit_of_work(form) as work:
             accounts.update_user(
@@ -81,6 +93,8 @@ def edit_user(user_id: int):
                 name=form.name.data,
                 role=form.role.data,
                 active=form.active.data,
+                # Only a partner login has an agency to change: the field is not shown else.
+                recipient_id=form.recipient_id.data if user.role == Role.PARTNER else None,
             )
         if work.ok:
             flash(f"Saved {user.name}.", "success")

@@ -15,7 +15,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from donations.models import Role, User
+from donations.blueprints.movements_forms import coerce_id
+from donations.models import Recipient, Role, User
 from donations.services import accounts
 
 ROLE_CHOICES = [
@@ -25,10 +26,29 @@ ROLE_CHOICES = [
 ]
 
 
+PARTNER_CHOICE = SelectChoice(
+    Role.PARTNER.value, "Partner: asks for goods for one partner agency, sees nothing else"
+)
+AGENCY_HINT = (
+    "For a partner login only: the agency it asks for goods for and whose requests it "
+    "sees. Leave blank for everyone else."
+)
+
+
 def partner_role_choice(user: User) -> SelectChoice:
-    """The one role a partner agency's login may have (set on the agency's page)."""
+    """The one role a partner agency's login may have."""
     agency = user.recipient.name if user.recipient is not None else "a partner agency"
     return SelectChoice(Role.PARTNER.value, f"Partner login for {agency}: its goods requests only")
+
+
+def agency_choices(agencies: list[Recipient], *, current: Recipient | None = None) -> list:
+    """The open partner agencies to choose from (and a login's own, even if archived)."""
+    shown = list(agencies)
+    if current is not None and current not in shown:
+        shown.append(current)
+    return [SelectChoice("", "No agency (not a partner login)")] + [
+        SelectChoice(a.id, a.name if a.active else f"{a.name} (archived)") for a in shown
+    ]
 
 
 MONTHS = [
@@ -41,9 +61,14 @@ class UserForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.STAFF.value)
+    # Checked by accounts.create_user / update_user: a partner agency, for a partner only.
+    recipient_id = SelectField(
+        "Partner agency", coerce=coerce_id, validate_choice=False, description=AGENCY_HINT
+    )
 
 
 class NewUserForm(UserForm):
+    role = SelectField("Role", choices=[*ROLE_CHOICES, PARTNER_CHOICE], default=Role.STAFF.value)
     password = PasswordField(
         "Initial password",
         validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX_LENGTH)],

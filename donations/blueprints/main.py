@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from donations.authz import ANY_ROLE, public, roles_required
+from donations.authz import ANY_ROLE, access_of, public, roles_required
 from donations.blueprints.main_forms import ChartForm, chart_form
 from donations.extensions import db
 from donations.models import Item, Role, Site
@@ -42,6 +42,11 @@ def dashboard():
     admin = current_user.role == Role.ADMIN
     setup = dashboard_service.setup_steps() if admin else None
     health = dashboard_service.system_health() if admin else None
+    open_requests = (
+        dashboard_service.open_partner_requests()
+        if current_user.role in (access_of("goods_requests.index") or ())
+        else None
+    )
     return render_template(
         "main/dashboard.html",
         org=get_organization(),
@@ -49,6 +54,7 @@ def dashboard():
         money=money,
         setup=setup,
         health=health,
+        open_requests=open_requests,
     )
 
 

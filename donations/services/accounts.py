@@ -93,14 +93,41 @@ def _active_admin_count(*, excluding: int) -> int:
 AUDITED_USER_FIELDS = ("email", "name", "role", "active")
 
 
+AGENCY_FIELD = "recipient_id"  # the form field a partner login's agency is chosen in
+
+
+def partner_agencies() -> list[Recipient]:
+    """The open partner agencies a login may be for, by name."""
+    return list(
+        db.session.scalars(
+            select(Recipient)
+            .where(Recipient.kind == RecipientKind.PARTNER, Recipient.active.is_(True))
+            .order_by(func.lower(Recipient.name))
+        )
+    )
+
+
 def _partner_agency(recipient_id: int | None) -> Recipient:
     """The open partner agency a partner login is for, or refuse."""
     agency = db.session.get(Recipient, recipient_id) if recipient_id else None
     if agency is None or agency.kind != RecipientKind.PARTNER:
-        raise InvalidInput("A partner login belongs to a partner agency: choose one.")
+        raise InvalidInput(
+            "A partner login belongs to a partner agency: choose one.", field=AGENCY_FIELD
+        )
     if not agency.active:
-        raise InvalidInput(f"{agency.name} is archived; reopen it before adding a login.")
+        raise InvalidInput(
+            f"{agency.name} is archived; reopen it before adding a login.", field=AGENCY_FIELD
+        )
     return agency
+
+
+def _no_agency_unless_partner(role: Role, recipient_id: int | None) -> None:
+    if role != Role.PARTNER and recipient_id is not None:
+        raise InvalidInput(
+            "Only a partner login belongs to a partner agency: choose the partner role, "
+            "or no agency.",
+            field=AGENCY_FIELD,
+        )
 
 
 def create_user(
@@ -118,9 +145,8 @@ def create_user(
     """
     email = normalize_email(email)
     role = Role(role)
+    _no_agency_unless_partner(role, recipient_id)
     agency = _partner_agency(recipient_id) if role == Role.PARTNER else None
-    if agency is None and recipient_id is not None:
-        raise InvalidInput("Only a partner login belongs to a partner agency.")
     _ensure_email_free(email)
     check_password_rules(password)
     user = User(
@@ -155,12 +181,24 @@ def partner_logins(recipient_id: int) -> list[User]:
     )
 
 
-def update_user(
-    *, actor: User | None, user: User, email: str, name: str, role: Role | str, active: bool
-) -> User:
-    """Change a user's email, name, role or active flag.
+def _agency_name(user: User) -> str | None:
+    return user.recipient.name if user.recipient is not None else None
 
-    Refuses to leave the organisation without an active admin.
+
+def update_user(
+    *,
+    actor: User | None,
+    user: User,
+    email: str,
+    name: str,
+    role: Role | str,
+    active: bool,
+    recipient_id: int | None = None,
+) -> User:
+    """Change a user's email, name, role or active flag, or a partner login's agency.
+
+    ``recipient_id`` None keeps a partner login's agency; another moves it to that open
+    partner agency. Refuses to leave the organisation without an active admin.
     """
     email = normalize_email(email)
     role = Role(role)
@@ -170,6 +208,10 @@ def update_user(
             "add a new user instead.",
             field="role",
         )
+    _no_agency_unless_partner(role, recipient_id)
+    moved_to = None
+    if recipient_id is not None and recipient_id != user.recipient_id:
+        moved_to = _partner_agency(recipient_id)
     _ensure_email_free(email, except_id=user.id)
     loses_admin = user.role == Role.ADMIN and (role != Role.ADMIN or not active)
     if loses_admin and user.active and _active_admin_count(excluding=user.id) == 0:
@@ -177,15 +219,17 @@ def update_user(
             "This is the only active admin: make another user admin first.",
             field="role" if role != Role.ADMIN else "active",
         )
-    before = snapshot(user, AUDITED_USER_FIELDS)
+    before = snapshot(user, AUDITED_USER_FIELDS) | {"agency": _agency_name(user)}
     user.email = email
     user.name = name.strip()
     user.role = role
+    if moved_to is not None:  # it sees the new agency's requests, no longer the old one's
+        user.recipient = moved_to
     if user.active and not active:
         user.session_token = new_session_token()
         user_sessions.revoke_all_sessions(user=user, reason="deactivated")
     user.active = active
-    after = snapshot(user, AUDITED_USER_FIELDS)
+    after = snapshot(user, AUDITED_USER_FIELDS) | {"agency": _agency_name(user)}
     changes = describe_changes(before, after)
     if changes:
         db.session.flush()

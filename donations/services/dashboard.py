@@ -29,6 +29,7 @@ from donations.services import (
     gifts,
     giving,
     inventory,
+    partner_requests,
     payments,
     reports,
     summaries,
@@ -193,3 +194,8 @@ def under_par_overview(*, limit: int) -> UnderPar:
 def recent_documents(*, limit: int) -> list[StockDocument]:
     """The latest stock documents, newest first."""
     return list(db.session.scalars(inventory.documents_query().limit(limit)))
+
+
+def open_partner_requests() -> int:
+    """How many partner agencies' requests wait for an answer: one count on an index."""
+    return partner_requests.count_open_requests()

@@ -24,6 +24,7 @@ from donations.models import (
     GoodsRequestLine,
     GoodsRequestStatus,
     Item,
+    ItemCategory,
     Recipient,
     RecipientKind,
     Role,
@@ -93,13 +94,20 @@ def catalog_for_partner() -> list[CatalogChoice]:
         .subquery()
     )
     rows = db.session.execute(
-        select(Item, func.coalesce(on_hand.c.on_hand, 0))
+        select(Item, ItemCategory.name, func.coalesce(on_hand.c.on_hand, 0))
+        .join(ItemCategory, ItemCategory.id == Item.category_id)
         .outerjoin(on_hand, on_hand.c.item_id == Item.id)
         .where(Item.active.is_(True))
-        .order_by(func.lower(Item.name), Item.size, Item.id)
+        .order_by(
+            ItemCategory.sort_order,
+            func.lower(ItemCategory.name),
+            func.lower(Item.name),
+            Item.size,
+            Item.id,
+        )
     ).all()
     return [
-        CatalogChoice(item.id, item.label, item.category.name, total > 0) for item, total in rows
+        CatalogChoice(item.id, item.label, category, total > 0) for item, category, total in rows
     ]
 
 
@@ -232,6 +240,22 @@ def _must_be_open(goods_request: GoodsRequest) -> None:
         )
 
 
+def _decide(
+    goods_request: GoodsRequest, *, actor: User, status: GoodsRequestStatus, **fields
+) -> None:
+    """Set the decision, to be written in one UPDATE.
+
+    Everything is read before anything is set: reading an expired actor's id loads it and
+    may flush, and a request flushed as decided takes no second UPDATE (models.py).
+    """
+    decided_by_id, decided_at = actor.id, utcnow()
+    goods_request.status = status
+    for name, value in fields.items():
+        setattr(goods_request, name, value)
+    goods_request.decided_at = decided_at
+    goods_request.decided_by_id = decided_by_id
+
+
 def _locked(request_id: int | None) -> GoodsRequest:
     """The request, read after taking the write lock, so two decisions cannot both land."""
     serialize_writes("goods_request")
@@ -283,9 +307,7 @@ def withdraw_request(*, actor: User, request_id: int | None) -> GoodsRequest:
     get_own_request(actor=actor, request_id=request_id)
     goods_request = _locked(request_id)
     _must_be_open(goods_request)
-    goods_request.status = GoodsRequestStatus.WITHDRAWN
-    goods_request.decided_at = utcnow()
-    goods_request.decided_by_id = actor.id
+    _decide(goods_request, actor=actor, status=GoodsRequestStatus.WITHDRAWN)
     db.session.flush()
     record_audit(
         actor=actor,
@@ -344,12 +366,12 @@ def fulfil_request(
     whole = all(quantities[line.id] == line.quantity for line in goods_request.lines)
     for line in goods_request.lines:
         line.quantity_given = quantities[line.id]
-    goods_request.status = (
-        GoodsRequestStatus.FULFILLED if whole else GoodsRequestStatus.PARTLY_FULFILLED
+    _decide(
+        goods_request,
+        actor=actor,
+        status=GoodsRequestStatus.FULFILLED if whole else GoodsRequestStatus.PARTLY_FULFILLED,
+        distribution_id=document.id,
     )
-    goods_request.distribution_id = document.id
-    goods_request.decided_at = utcnow()
-    goods_request.decided_by_id = actor.id
     db.session.flush()
     record_audit(
         actor=actor,
@@ -374,10 +396,7 @@ def decline_request(*, actor: User, request_id: int | None, reason: str) -> Good
         raise InvalidInput("Say why the request is declined.", field="reason")
     goods_request = _locked(request_id)
     _must_be_open(goods_request)
-    goods_request.status = GoodsRequestStatus.DECLINED
-    goods_request.decline_reason = reason
-    goods_request.decided_at = utcnow()
-    goods_request.decided_by_id = actor.id
+    _decide(goods_request, actor=actor, status=GoodsRequestStatus.DECLINED, decline_reason=reason)
     db.session.flush()
     record_audit(
         actor=actor,

@@ -24,7 +24,7 @@ from importlib.resources import files
 from sqlalchemy import select, update
 
 from donations.extensions import db
-from donations.models import Pledge, Recipient, StockDocument, User, utcnow
+from donations.models import GoodsRequest, Pledge, Recipient, StockDocument, User, utcnow
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotFound
 
@@ -173,20 +173,23 @@ def name_in_code(code: str) -> bool:
 # --- what was stored before -----------------------------------------------------------
 
 
-KINDS = ("document", "pledge", "recipient")
+KINDS = ("document", "pledge", "recipient", "goods_request")
+# A partner's note and a staff decline reason: the texts of a goods request.
+_REQUEST_TEXTS = ("note", "decline_reason")
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # document | pledge | recipient
+    kind: str  # document | pledge | recipient | goods_request
     id: int
     field: str
-    label: str  # "D-000012", "Pledge #4", "Program Street outreach"
+    label: str  # "D-000012", "Pledge #4", "Program #3", "R-000012"
     reasons: tuple[str, ...]
 
 
 def scan_stored_text() -> list[Finding]:
-    """List stored notes, case codes and recipient names the screen would refuse today."""
+    """List stored notes, case codes, recipient names and goods requests' texts (a partner's
+    note, a decline reason) the screen would refuse today."""
     findings: list[Finding] = []
     rows = db.session.execute(
         select(StockDocument.id, StockDocument.note, StockDocument.case_code)
@@ -221,6 +224,7 @@ def scan_stored_text() -> list[Finding]:
             findings.append(
                 Finding("pledge", pledge_id, "note", f"Pledge #{pledge_id}", tuple(found))
             )
+    findings.extend(_goods_request_findings())
     for recipient in db.session.scalars(select(Recipient).order_by(Recipient.id)):
         found = personal_details(recipient.name)
         if found:
@@ -234,6 +238,42 @@ def scan_stored_text() -> list[Finding]:
                 )
             )
     return findings
+
+
+def _goods_request_findings() -> list[Finding]:
+    rows = db.session.execute(
+        select(GoodsRequest.id, GoodsRequest.note, GoodsRequest.decline_reason)
+        .where((GoodsRequest.note != "") | (GoodsRequest.decline_reason != ""))
+        .order_by(GoodsRequest.id)
+    )
+    findings = []
+    for request_id, *texts in rows:
+        for field, text in zip(_REQUEST_TEXTS, texts, strict=True):
+            found = personal_details(text or "") if text != REDACTED else []
+            if found:
+                label = f"R-{request_id:06d}"
+                findings.append(Finding("goods_request", request_id, field, label, tuple(found)))
+    return findings
+
+
+def _redact_goods_request(object_id: int) -> list[str]:
+    """Redact a request's note and decline reason that the screen refuses today."""
+    found = db.session.get(GoodsRequest, object_id)
+    if found is None:
+        raise NotFound("There is no such request.")
+    values = {
+        field: REDACTED
+        for field in _REQUEST_TEXTS
+        if getattr(found, field) not in ("", REDACTED) and personal_details(getattr(found, field))
+    }
+    if values:
+        # Like a ledger document, a decided request is never rewritten through the ORM
+        # (models.py): one statement that touches only these texts.
+        db.session.execute(
+            update(GoodsRequest).where(GoodsRequest.id == object_id).values(**values)
+        )
+        db.session.expire(found)
+    return [field.replace("_", " ") for field in values]
 
 
 def redact(*, actor: User | None, kind: str, object_id: int) -> str:
@@ -285,6 +325,10 @@ def redact(*, actor: User | None, kind: str, object_id: int) -> str:
             changed.append("name")
         label = f"{recipient.kind_label} #{recipient.id}"
         object_type = "recipient"
+    elif kind == "goods_request":
+        changed = _redact_goods_request(object_id)
+        label = f"R-{object_id:06d}"
+        object_type = "goods_request"
     else:
         raise InvalidInput(f"Say what to redact: one of {', '.join(KINDS)}.", field="kind")
     if not changed:
