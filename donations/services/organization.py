@@ -136,14 +136,14 @@ def update_organization(*, actor: User | None, **fields: Any) -> Organization:
             require_two_factor=current_app.config["TWO_FACTOR_REQUIRED_BY_DEFAULT"],
         )
         db.session.add(org)
-        db.session.flush()
-        _sync_id_sequence()
         before: dict[str, Any] = {}
     else:
         before = snapshot(org, values.keys())
     for name, value in values.items():
         setattr(org, name, value)
     db.session.flush()
+    if created:
+        _sync_id_sequence()
     changes = describe_changes(before, snapshot(org, values.keys()))
     if created or changes:
         record_audit(
