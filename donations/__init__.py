@@ -55,6 +55,7 @@ BLUEPRINTS = (
     "donations.blueprints.background_jobs",
     "donations.blueprints.partner_requests",
     "donations.blueprints.goods_requests",
+    "donations.blueprints.coalition",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -215,7 +216,14 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_hooks(app: Flask) -> None:
     from donations.authz import enforce_access  # noqa: PLC0415 -- see create_app
+    from donations.org_addresses import (  # noqa: PLC0415 -- see create_app
+        OrgPathMiddleware,
+        resolve_organization,
+    )
 
+    app.wsgi_app = OrgPathMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    # First of all hooks: the session, the limits and the page read the organisation.
+    app.before_request_funcs.setdefault(None, []).insert(0, resolve_organization)
     app.before_request(enforce_access)
 
     @app.after_request

@@ -16,6 +16,7 @@ from flask_login import current_user, login_url
 
 from donations.extensions import db, login_manager
 from donations.models import ORGANIZATION_ROLES, Role, User
+from donations.org_addresses import outside_members_address
 from donations.services import two_factor, user_sessions
 from donations.services.organization import get_organization, remember_organization_name
 
@@ -117,6 +118,8 @@ def enforce_access() -> Any:
         db.session.commit()  # its own small unit of work, before the view's
     if access == PUBLIC:
         return None
+    if outside_members_address():
+        abort(404)  # another organisation's signed-in pages: not at this address
     if not signed_in:
         return login_manager.unauthorized()
     if access is None or current_user.role not in access:

@@ -485,18 +485,18 @@ class Fund(OrgScoped, db.Model):
 
 
 class GivingSettings(db.Model):
-    """How the public donation page behaves: one row."""
+    """How an organisation's public donation page behaves: one row each, its id the
+    organisation's."""
 
     __tablename__ = "giving_settings"
     __table_args__ = (
-        CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("min_amount_cents > 0", name="min_positive"),
         CheckConstraint("max_amount_cents >= min_amount_cents", name="max_above_min"),
         CheckConstraint("fee_percent_bp >= 0 AND fee_percent_bp < 10000", name="fee_percent_range"),
         CheckConstraint("fee_fixed_cents >= 0", name="fee_fixed_not_negative"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=current_organization_id)
     # Preset amounts in cents, comma-separated, e.g. "2500,5000,10000,25000".
     preset_amounts: Mapped[str] = mapped_column(String(200), default="2500,5000,10000,25000")
     min_amount_cents: Mapped[int] = mapped_column(Integer, default=500)
@@ -1698,15 +1698,13 @@ class Receipt(OrgScoped, db.Model):
 
 
 class ReceiptSettings(db.Model):
-    """How receipts are issued and printed, and the accounts of the journal export: one row."""
+    """How an organisation's receipts are issued and printed, and the accounts of its journal
+    export: one row each, its id the organisation's."""
 
     __tablename__ = "receipt_settings"
-    __table_args__ = (
-        CheckConstraint("id = 1", name="single_row"),
-        CheckConstraint("page_size IN ('letter', 'a4')", name="page_size_known"),
-    )
+    __table_args__ = (CheckConstraint("page_size IN ('letter', 'a4')", name="page_size_known"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=current_organization_id)
     # Off: no receipt per gift; donors get the year-end statement only.
     per_gift_receipts: Mapped[bool] = mapped_column(Boolean, default=True)
     page_size: Mapped[str] = mapped_column(String(10), default="letter")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import g, has_app_context
 from sqlalchemy import Integer, event
@@ -95,7 +96,17 @@ def _scope(state: ORMExecuteState) -> None:
     )
 
 
+def _stamp(target: OrgScoped, _args: Any, kwargs: dict[str, Any]) -> None:
+    """A new row belongs to the organisation current when it is made, not when it is
+    flushed (which may be after a ``use_organization`` block has ended)."""
+    if kwargs.get("organization_id") is None:
+        target.organization_id = current_organization_id()  # type: ignore[assignment]
+
+
 def install_scoping() -> None:
-    """Register the scoping hook on every ORM session (idempotent)."""
+    """Register the scoping hooks: on every ORM session, and on every new OrgScoped row
+    (idempotent)."""
     if not event.contains(Session, "do_orm_execute", _scope):
         event.listen(Session, "do_orm_execute", _scope)
+    if not event.contains(OrgScoped, "init", _stamp):
+        event.listen(OrgScoped, "init", _stamp, propagate=True)

@@ -10,7 +10,7 @@ from conftest import PASSWORD, sign_in
 from donations.models import Role, User
 
 # Stripe signs its webhook instead: it carries no CSRF token by design.
-CSRF_EXEMPT = {"webhooks.stripe_webhook"}
+CSRF_EXEMPT = {"webhooks.stripe_webhook", "webhooks.organization_stripe_webhook"}
 
 
 def _post_rules(app):

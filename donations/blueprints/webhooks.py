@@ -9,13 +9,24 @@ from flask import Blueprint, request
 from donations.authz import public
 from donations.extensions import csrf
 from donations.jobs import stripe_webhooks
-from donations.services import payments, stripe_events
+from donations.services import organizations, payments, stripe_events
 from donations.services.payments import SignatureError
 from donations.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__)
+
+
+@bp.post("/stripe/webhook/<slug>")
+@public
+@csrf.exempt
+def organization_stripe_webhook(slug: str):
+    """An organisation's own endpoint: its events, checked with its webhook secret; one
+    posted to another organisation's endpoint fails the signature (400, nothing stored)."""
+    if not organizations.use_organization_of(slug):
+        return {"error": "no such organisation"}, 404
+    return stripe_webhook()
 
 
 @bp.post("/stripe/webhook")

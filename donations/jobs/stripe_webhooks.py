@@ -15,6 +15,7 @@ from datetime import timedelta
 from donations.extensions import db
 from donations.queue import enqueue_after_commit, job, started
 from donations.services import payments, stripe_events
+from donations.tenancy import current_organization_id
 
 # Events processed per transaction: short enough that a webhook waiting for the database
 # write lock (SQLite) is not kept long, long enough to keep commits few.
@@ -23,15 +24,20 @@ WAKE_KEY = "donations.stripe-events-waiting"
 WAITING_TOO_LONG = timedelta(minutes=10)
 
 
+def _wake_key() -> str:
+    """One waiting run per organisation: its events are processed as it."""
+    return f"{WAKE_KEY}:{current_organization_id()}"
+
+
 def wake_after_commit() -> None:
     """Have the queue process waiting events once the caller's transaction commits."""
-    enqueue_after_commit(process_stripe_events, once=WAKE_KEY)
+    enqueue_after_commit(process_stripe_events, once=_wake_key())
 
 
 @job(retries=3, retry_delay=30)
 def process_stripe_events() -> None:
     """Process every event waiting as received, a batch per transaction."""
-    started(WAKE_KEY)  # a delivery from now on wakes another run
+    started(_wake_key())  # a delivery from now on wakes another run
     gateway = payments.get_gateway()
     while stripe_events.process_received(gateway=gateway, limit=BATCH):
         db.session.commit()

@@ -19,6 +19,7 @@ from donations.money import (
 )
 from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput
+from donations.tenancy import current_organization_id
 
 FUND_FIELDS = ("name", "description", "is_restricted", "active", "sort_order")
 SETTINGS_FIELDS = (
@@ -212,10 +213,10 @@ def update_giving_settings(
         if fund is None or not fund.active:
             raise InvalidInput("Choose an active fund.", field="default_fund")
 
-    settings = db.session.get(GivingSettings, 1)
+    settings = db.session.get(GivingSettings, current_organization_id())
     created = settings is None
     if settings is None:
-        settings = GivingSettings(id=1)
+        settings = GivingSettings(id=current_organization_id())
         db.session.add(settings)
     values = {
         "preset_amounts": stored_presets,

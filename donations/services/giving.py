@@ -59,7 +59,7 @@ DEFAULT_FUNDS = [
 
 def get_giving_settings() -> GivingSettings:
     """Return the donation page settings, with defaults when none were saved."""
-    settings = db.session.get(GivingSettings, 1)
+    settings = db.session.get(GivingSettings, current_organization_id())
     if settings is not None:
         return settings
     return GivingSettings(**_SETTINGS_DEFAULTS)  # not added to the session: nothing is written
@@ -142,7 +142,7 @@ def _page_query(organization_id: int):
             *payment_keys.presence_columns(literal(organization_id)),
         )
         .select_from(
-            funds.outerjoin(settings, settings.c.id == 1).outerjoin(
+            funds.outerjoin(settings, settings.c.id == organization_id).outerjoin(
                 org, org.c.id == organization_id
             )
         )

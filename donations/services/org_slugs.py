@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask import g
 from sqlalchemy import select
 
 from donations.extensions import db
 from donations.models import Organization
 from donations.services.errors import InvalidInput
+from donations.tenancy import HOME_ORGANIZATION_ID
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])$")
 SLUG_RULE = (
@@ -50,3 +52,19 @@ def free_slug(name: str) -> str:
         suffix = f"-{n}"
         slug, n = base[: 60 - len(suffix)] + suffix, n + 1
     return slug
+
+
+def organization_path(organization_id: int) -> str:
+    """The path an organisation's addresses start with: "" for the first (the root paths),
+    "/o/<slug>" for the others. Read once per request or job."""
+    if organization_id == HOME_ORGANIZATION_ID:
+        return ""
+    cache = g.setdefault("organization_paths", {})
+    if organization_id not in cache:
+        slug = db.session.scalar(
+            select(Organization.slug).where(Organization.id == organization_id)
+        )
+        if slug is None:
+            raise LookupError(f"no organisation has id {organization_id}")
+        cache[organization_id] = f"/o/{slug}"
+    return cache[organization_id]

@@ -19,7 +19,7 @@ from donations.money import is_currency_code
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotAllowed
 from donations.services.org_slugs import check_slug
-from donations.tenancy import HOME_ORGANIZATION_ID, use_organization
+from donations.tenancy import HOME_ORGANIZATION_ID, set_organization, use_organization
 
 LEGAL_NAME_MAX = Organization.__table__.c.legal_name.type.length
 
@@ -49,6 +49,15 @@ def list_organizations(*, include_archived: bool = True) -> list[OrganizationLin
 def find_organization(slug: str) -> Organization | None:
     """The organisation with ``slug`` (archived ones too), or None."""
     return db.session.scalar(select(Organization).where(Organization.slug == slug.lower()))
+
+
+def use_organization_of(slug: str) -> bool:
+    """Make the open organisation with ``slug`` the current one; False when there is none."""
+    org = find_organization(slug)
+    if org is None or org.archived_at is not None:
+        return False
+    set_organization(org.id)
+    return True
 
 
 def create_organization(

@@ -47,9 +47,9 @@ QUID_PRO_QUO_THRESHOLD_CENTS = 7_500
 
 def get_receipt_settings() -> ReceiptSettings:
     """Return the receipt settings, creating the row with defaults on first use."""
-    settings = db.session.get(ReceiptSettings, 1)
+    settings = db.session.get(ReceiptSettings, current_organization_id())
     if settings is None:
-        settings = ReceiptSettings(id=1)
+        settings = ReceiptSettings(id=current_organization_id())
         db.session.add(settings)
         db.session.flush()
     return hold(settings)

@@ -20,10 +20,12 @@ from donations.services.stripe_events.handlers import HANDLERS, OBJECT_TYPES
 from donations.services.stripe_events.read_ahead import ReadAhead
 from donations.services.stripe_events.run import Json, NotOurs, Parked, Run
 from donations.services.stripe_events.spool import (
+    Spool,
     Spooled,
     current_spool,
     mark_taken_after_commit,
 )
+from donations.tenancy import HOME_ORGANIZATION_ID, current_organization_id
 
 log = logging.getLogger("donations.services.stripe_events")  # the name it always logged under
 
@@ -58,6 +60,14 @@ def receive_webhook(
     )
 
 
+def _spool() -> Spool | None:
+    """The spool, for the first organisation's events: its rows say no organisation, so
+    the others' events are stored in the database as received and processed from there."""
+    if current_organization_id() != HOME_ORGANIZATION_ID:
+        return None
+    return current_spool()
+
+
 def stored_status(event_id: str) -> str | None:
     return db.session.scalar(select(StripeEvent.status).where(StripeEvent.event_id == event_id))
 
@@ -73,7 +83,7 @@ def record_event(
     """Store an event by its id and process it (or, with ``defer``, leave that to a job);
     a repeat has no effect. Deferred on SQLite, the event goes to the spool (``spool``)."""
     event_id = str(event["id"])
-    spool = current_spool() if defer else None
+    spool = _spool() if defer else None
     if spool is not None:
         kept = spool.accept(event_id, payload, now or utcnow())
         return Receipt(event_id, StripeEventStatus.RECEIVED, duplicate=not kept)
@@ -137,7 +147,7 @@ def process_received(*, gateway: PaymentGateway, limit: int) -> int:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    spool = current_spool()
+    spool = _spool()
     spooled = spool.waiting(limit) if spool is not None else []
     rows = db.session.scalars(waiting).all()
     ahead = ReadAhead(gateway)
