@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from donations.models import Donor, Role
 from donations.money import format_money
+from donations.org_addresses import outside_members_address
 from donations.services import donors
 from donations.services.organization import current_organization_name
 from donations.services.payments import test_mode_banner
@@ -92,6 +93,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.globals["Role"] = Role
+    # Another organisation's address serves public pages only (until memberships).
+    app.jinja_env.globals["at_other_organisation"] = outside_members_address
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["donor_name"] = donor_name

@@ -132,3 +132,8 @@ def test_other_public_pages_answer_at_the_organisations_address(north, client, p
     assert response.status_code == 200, path
     page = response.get_data(as_text=True)
     assert "North Star Refuge" in page and "Harbor Light" not in page
+
+
+def test_no_staff_sign_in_link_at_another_organisations_address(north, client):
+    assert "Staff sign in" in client.get("/give").get_data(as_text=True)
+    assert "Staff sign in" not in client.get("/o/north/give").get_data(as_text=True)
