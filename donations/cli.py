@@ -90,6 +90,8 @@ def list_users_command() -> None:
 def load_demo_command() -> None:
     """Load demo users, donors, gifts, goods and the organisation profile, once."""
     from donations.demo import (  # noqa: PLC0415 -- the demo story is loaded only by this command
+        DEMO_MEMBER,
+        DEMO_MEMBER_SLUG,
         DEMO_PARTNER,
         DEMO_PARTNER_AGENCY,
         DEMO_USERS,
@@ -107,6 +109,10 @@ def load_demo_command() -> None:
         click.echo(f"  {role:10} {email:28} password: {password}")
     email, _name, role, password = DEMO_PARTNER
     click.echo(f"  {role:10} {email:28} password: {password}  ({DEMO_PARTNER_AGENCY})")
+    click.echo(
+        f"A second member shelter, {DEMO_MEMBER['legal_name']}, has its public pages at "
+        f"/o/{DEMO_MEMBER_SLUG}/; the coalition's needs board is /coalition/needs."
+    )
 
 
 @mail_cli.command("work")

@@ -335,3 +335,31 @@ def test_an_organisation_can_be_added_after_the_migration(empty_database_url, tm
             conn.execute(text("DELETE FROM organization WHERE id = 2"))
         flask_migrate.downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_report_totals_hold_only_the_current_organisations_gifts(two_orgs, login):
+    """The summary rows carry no organisation: the reads filter by its funds and donors."""
+    from donations.services.summaries import money_sums
+    from donations.services.summaries.periods import cover
+
+    home, theirs, other_id = two_orgs
+    with use_organization(other_id):
+        gift_service.record_offline_gift(
+            actor=None,
+            donor_id=theirs["own"],
+            fund_id=theirs["fund"],
+            method="cash",
+            amount_cents=77_700,
+            currency="USD",
+            received_on=date.today(),
+        )
+        db.session.commit()
+    today = date.today()
+    for org_id, gross in ((HOME_ORGANIZATION_ID, 2500), (other_id, 80_200)):
+        with use_organization(org_id):
+            rows = money_sums(cover(today, today), by="fund_id")
+            assert [(row[0], row[3]) for row in rows] == [
+                ((home if org_id == HOME_ORGANIZATION_ID else theirs)["fund"], gross)
+            ]
+    page = login(Role.TREASURER).get("/reports/").get_data(as_text=True)
+    assert "777.00" not in page and "802.00" not in page

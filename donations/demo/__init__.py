@@ -29,6 +29,7 @@ the appeals), so the demo looks the same whenever it is loaded.
 
 from donations.demo.goods import load_demo_goods
 from donations.demo.loader import load_demo
+from donations.demo.member import DEMO_MEMBER, DEMO_MEMBER_SLUG
 from donations.demo.money import DEMO_OFFLINE_GIFTS, DEMO_ONLINE_GIFTS, DEMO_PLANS, Plan
 from donations.demo.people import (
     DEMO_DONORS,
@@ -41,6 +42,8 @@ from donations.demo.people import (
 
 __all__ = [
     "DEMO_DONORS",
+    "DEMO_MEMBER",
+    "DEMO_MEMBER_SLUG",
     "DEMO_OFFLINE_GIFTS",
     "DEMO_ONLINE_GIFTS",
     "DEMO_ORGANIZATION",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from donations.demo.goods import load_demo_goods
+from donations.demo.member import load_demo_member
 from donations.demo.people import (
     DEMO_DONORS,
     DEMO_ORGANIZATION,
@@ -35,6 +36,7 @@ def load_demo() -> None:
     treasurer = next(u for u in _users() if u.role == Role.TREASURER)
     Year(people, funds, treasurer).tell()
     _date_donors()
+    load_demo_member()
 
 
 def _partner_asks() -> None:

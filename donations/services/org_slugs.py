@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from donations.extensions import db
 from donations.models import Organization
@@ -68,3 +68,12 @@ def organization_path(organization_id: int) -> str:
             raise LookupError(f"no organisation has id {organization_id}")
         cache[organization_id] = f"/o/{slug}"
     return cache[organization_id]
+
+
+def several_organizations() -> bool:
+    """Whether more than one organisation is on this deployment (read once per request or
+    job): reads that can skip their organisation filter on a single-shelter install ask."""
+    if "several_organizations" not in g:
+        count = db.session.scalar(select(func.count()).select_from(Organization))
+        g.several_organizations = (count or 0) > 1
+    return g.several_organizations

@@ -35,6 +35,7 @@ from donations.services.inventory.checks import QUANTITY_MAX, Line, get_site
 from donations.services.locking import serialize_writes
 from donations.services.stock_alerts import queue_low_stock_alerts
 from donations.services.summaries import record_document
+from donations.tenancy import ALL_ORGANIZATIONS
 
 LOCK_NAME = "inventory"
 
@@ -205,13 +206,14 @@ class BalanceProblem:
 
 
 def verify_balances() -> list[BalanceProblem]:
-    """Recompute every balance from the ledger; return where they differ."""
+    """Recompute every balance, of every organisation, from the ledger; return where they
+    differ (the balance rows carry no organisation of their own: all are checked)."""
     sums = {
         (site_id, item_id): total
         for site_id, item_id, total in db.session.execute(
-            select(StockEntry.site_id, StockEntry.item_id, func.sum(StockEntry.quantity)).group_by(
-                StockEntry.site_id, StockEntry.item_id
-            )
+            select(StockEntry.site_id, StockEntry.item_id, func.sum(StockEntry.quantity))
+            .group_by(StockEntry.site_id, StockEntry.item_id)
+            .execution_options(**{ALL_ORGANIZATIONS: True})
         )
     }
     problems = []

@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from donations.extensions import db
 from donations.models import (
     DocumentKind,
+    Site,
     StockDocument,
     StockEntry,
     StockLevel,
@@ -37,6 +38,7 @@ from donations.services.summaries.periods import (
     period_start,
     periods_of,
 )
+from donations.tenancy import current_organization_id
 
 STOCK = StockPeriodTotal.__table__
 STOCK_KEYS = ("site_id", "grain", "starts", "item_id", "kind")
@@ -109,6 +111,10 @@ def given_out(*, first: date, last: date, limit: int) -> list[tuple[int, int]]:
             .where(
                 covered(STOCK, cover(first, last)),
                 STOCK.c.kind == DocumentKind.DISTRIBUTION.value,
+                # The rows carry no organisation of their own: its sites' rows only.
+                STOCK.c.site_id.in_(
+                    select(Site.id).where(Site.organization_id == current_organization_id())
+                ),
             )
             .group_by(STOCK.c.item_id)
             .having(given > 0)

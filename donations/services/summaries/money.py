@@ -20,6 +20,7 @@ from datetime import UTC, date
 from sqlalchemy import (
     Date,
     String,
+    and_,
     cast,
     delete,
     event,
@@ -37,7 +38,8 @@ from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.sql.elements import ClauseElement
 
 from donations.extensions import db
-from donations.models import DonorGiftPeriod, Gift, GiftPeriodTotal, GiftStatus
+from donations.models import Donor, DonorGiftPeriod, Fund, Gift, GiftPeriodTotal, GiftStatus
+from donations.services.org_slugs import several_organizations
 from donations.services.summaries.donor_days import (
     days_changed,
     note_day_deltas,
@@ -55,6 +57,7 @@ from donations.services.summaries.periods import (
     periods_of,
 )
 from donations.services.summaries.retention import refresh_donors, verify_retention
+from donations.tenancy import current_organization_id
 
 MONEY = GiftPeriodTotal.__table__
 DONORS = DonorGiftPeriod.__table__
@@ -232,6 +235,16 @@ def move_donor(*, source_id: int, target_id: int) -> None:
 # --- reading them -----------------------------------------------------------------
 
 
+def _own_funds():
+    """The current organisation's funds: the summary rows carry no organisation of their
+    own (a table read past the ORM: the scope is written out)."""
+    return select(Fund.id).where(Fund.organization_id == current_organization_id())
+
+
+def _own_donors():
+    return select(Donor.id).where(Donor.organization_id == current_organization_id())
+
+
 def money_sums(pieces: list[Piece], *, by: str) -> list[tuple]:
     """(key, currency, gifts, gross, fee, returned, net) over ``pieces``, grouped by
     ``by``: "fund_id", "method", "currency" or "starts" (with the grain: a month's
@@ -243,7 +256,7 @@ def money_sums(pieces: list[Piece], *, by: str) -> list[tuple]:
             MONEY.c.currency,
             *(func.sum(MONEY.c[name]) for name in MONEY_VALUES),
         )
-        .where(covered(MONEY, pieces))
+        .where(covered(MONEY, pieces), MONEY.c.fund_id.in_(_own_funds()))
         .group_by(*keys, MONEY.c.currency)
         .having(func.sum(MONEY.c.gifts) != 0)
         .order_by(*keys, MONEY.c.currency)
@@ -267,6 +280,8 @@ def donor_counts(*, now: list[Piece], before: list[Piece], first_day: date) -> D
     """Donors who gave in ``now``, in ``before``, in both, and for the first time ever
     in ``now`` (no gift before ``first_day``): all counted in SQL."""
     gave = DONORS.c.gifts > 0
+    if several_organizations():  # the rows name donors of every organisation
+        gave = and_(gave, DONORS.c.donor_id.in_(_own_donors()))
     now_q = select(DONORS.c.donor_id).where(covered(DONORS, now), gave).distinct().cte("now")
     before_q = (
         select(DONORS.c.donor_id).where(covered(DONORS, before), gave).distinct().cte("before")

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from donations.extensions import db
+from donations.tenancy import ALL_ORGANIZATIONS
 
 SUMMARY_GRAINS = ("d", "m", "y")
 LAST_DAY = date(9999, 12, 31)
@@ -142,7 +143,8 @@ class SummaryProblem:
 def differences(table_name: str, recorded, expected, width: int) -> list[SummaryProblem]:
     found: dict[tuple, list] = {}
     for side, query in ((0, except_(recorded, expected)), (1, except_(expected, recorded))):
-        for row in db.session.execute(query):
+        # The summary tables hold every organisation's rows: all are recomputed.
+        for row in db.session.execute(query, execution_options={ALL_ORGANIZATIONS: True}):
             key = tuple(row[:width])
             found.setdefault(key, [None, None])[side] = tuple(row[width:])
     return [
