@@ -333,6 +333,7 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_events_object", "object_type", "object_id"),
         Index("ix_audit_events_occurred_at", "occurred_at", "id"),  # the log's order
+        Index("ix_audit_events_organization", "organization_id", "occurred_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -343,6 +344,11 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(60))
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(64))
+    # The organisation whose log shows it (set by ``record_audit``). Not part of the hash:
+    # the chain is one for the whole deployment.
+    organization_id: Mapped[int] = mapped_column(
+        Integer, default=current_organization_id, server_default="1"
+    )
     summary: Mapped[str] = mapped_column(Text, default="")
     # The chain (services/audit.py): sha256 hex of the previous event's content
     # hash (64 zeros for the first event) and of this event's own content.
@@ -409,7 +415,7 @@ class MailStatus(enum.StrEnum):
     FAILED = "failed"  # gave up; an admin may queue it again
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(OrgScoped, db.Model):
     """An email queued in the same transaction as the change that caused it."""
 
     __tablename__ = "mail_outbox"

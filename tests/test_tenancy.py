@@ -363,3 +363,36 @@ def test_report_totals_hold_only_the_current_organisations_gifts(two_orgs, login
             ]
     page = login(Role.TREASURER).get("/reports/").get_data(as_text=True)
     assert "777.00" not in page and "802.00" not in page
+
+
+def test_outgoing_mail_and_the_audit_log_show_only_the_current_organisations(two_orgs, login):
+    """Each message and audit event says whose it is; sending still covers everyone's."""
+    from donations.jobs.mail_worker import deliver_due
+    from donations.models import MailStatus, OutboxMessage
+    from donations.services.mail import queue_mail
+
+    _home, _theirs, other_id = two_orgs
+    with use_organization(other_id):
+        other_message = queue_mail(
+            kind="test", to="north@example.org", subject="North news", body_text="Hello"
+        )
+        db.session.commit()
+    queue_mail(kind="test", to="home@example.org", subject="Home news", body_text="Hello")
+    db.session.commit()
+    admin = login(Role.ADMIN)
+    mail_page = admin.get("/admin/mail").get_data(as_text=True)
+    assert "Home news" in mail_page and "North news" not in mail_page
+    assert admin.get(f"/admin/mail/{other_message.id}").status_code == 404
+    audit_page = admin.get("/admin/audit").get_data(as_text=True)
+    assert "Only in home" in audit_page and "Only in other" not in audit_page
+    # The worker sends every organisation's mail.
+    deliver_due()
+    statuses = db.session.execute(
+        select(OutboxMessage.subject, OutboxMessage.status).execution_options(
+            **{ALL_ORGANIZATIONS: True}
+        )
+    ).all()
+    assert {subject: status for subject, status in statuses if "news" in subject} == {
+        "Home news": MailStatus.SENT,
+        "North news": MailStatus.SENT,
+    }

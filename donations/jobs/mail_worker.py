@@ -27,6 +27,7 @@ from donations.models import MailStatus, OutboxMessage, utcnow
 from donations.queue import add_after_job_commit, periodic_job
 from donations.services import receipt_delivery
 from donations.services.mail import backoff, mail_settings, pop_ready_ids
+from donations.tenancy import ALL_ORGANIZATIONS
 
 log = logging.getLogger("donations.services.mail")
 
@@ -52,6 +53,8 @@ def _due_query(
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        # Sending is the deployment's work, for every organisation's mail at once.
+        .execution_options(**{ALL_ORGANIZATIONS: True})
     )
     if only is not None:
         query = query.where(OutboxMessage.id.in_(list(only)))
@@ -69,6 +72,7 @@ def _claim(
             .where(OutboxMessage.id == message_id)
             .where(OutboxMessage.status == MailStatus.PENDING)
             .values(status=MailStatus.SENDING, claimed_at=now)
+            .execution_options(**{ALL_ORGANIZATIONS: True})
         )
         if result.rowcount == 1:
             claimed.append(message_id)
@@ -113,7 +117,9 @@ def deliver_due(
     max_attempts = int(app.config["MAIL_MAX_ATTEMPTS"])
     with Session(db.engine) as session:
         for message_id in _claim(session, utcnow(), limit, only):
-            message = session.get(OutboxMessage, message_id)
+            message = session.get(
+                OutboxMessage, message_id, execution_options={ALL_ORGANIZATIONS: True}
+            )
             assert message is not None
             # The claim is as old as this send, so a long batch is not shown as stuck.
             message.claimed_at = utcnow()

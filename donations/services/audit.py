@@ -29,6 +29,7 @@ from donations.extensions import db
 from donations.models import AuditEvent, AuditVerification, User, utcnow
 from donations.services.keyset import KeysetPage, Position, keyset_page
 from donations.services.locking import serialize_writes
+from donations.tenancy import current_organization_id
 
 SUMMARY_LIMIT = 2000
 GENESIS_HASH = "0" * 64
@@ -132,6 +133,7 @@ def record_audit(
     if len(summary) > SUMMARY_LIMIT:
         summary = summary[: SUMMARY_LIMIT - 3] + "..."
     entry = AuditEvent(
+        organization_id=current_organization_id(),
         occurred_at=utcnow(),
         actor_id=actor.id if actor is not None else None,
         actor_email=actor.email if actor is not None else None,
@@ -363,7 +365,11 @@ def audit_query(
     *, object_type: str | None = None, object_id: int | str | None = None
 ) -> Select[tuple[AuditEvent]]:
     """Return a query of audit events, newest first, optionally for one object."""
-    query = select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.organization_id == current_organization_id())
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    )
     if object_type is not None:
         query = query.where(AuditEvent.object_type == object_type)
     if object_id is not None:
