@@ -830,6 +830,8 @@ class DonorRetentionYear(db.Model):
 
     __tablename__ = "donor_retention_years"
 
+    # Counted per organisation: its donors only.
+    organization_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     donors: Mapped[int] = mapped_column(BigInteger, default=0)
     first_time: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -845,6 +847,8 @@ class DonorDayCount(db.Model):
     __tablename__ = "donor_day_counts"
     __table_args__ = (CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),)
 
+    # Counted per organisation: its donors only.
+    organization_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     starts: Mapped[date] = mapped_column(Date, primary_key=True)
     giving_days: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -862,6 +866,8 @@ class DonorGapCount(db.Model):
         CheckConstraint("prev_grain IN ('d', 'm', 'y')", name="prev_grain_known"),
     )
 
+    # Counted per organisation: its donors only.
+    organization_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     day_grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     prev_grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     day_starts: Mapped[date] = mapped_column(Date, primary_key=True)

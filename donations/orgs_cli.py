@@ -1,5 +1,5 @@
-"""Flask commands for the organisations of a deployment: ``flask orgs create`` and
-``flask orgs list``."""
+"""Flask commands for the organisations of a deployment: ``flask orgs create``,
+``flask orgs archive`` and ``flask orgs list``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,19 @@ def create_command(slug: str, legal_name: str, currency: str, fiscal_year_start:
         raise click.ClickException(error.message) from None
     db.session.commit()
     click.echo(f"{org.slug}\t{org.legal_name}\t(id {org.id})")
+
+
+@orgs_cli.command("archive")
+@click.argument("slug")
+def archive_command(slug: str) -> None:
+    """Close the organisation SLUG's pages and sign-ins, keeping its records."""
+    try:
+        org = organizations.archive_organization(actor=None, slug=slug)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"{org.slug}\t{org.legal_name}\tarchived")
 
 
 @orgs_cli.command("list")

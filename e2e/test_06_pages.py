@@ -223,6 +223,18 @@ def test_anonymous_pages(page: Page, pages) -> None:
     expect(page.get_by_role("alert")).to_contain_text("No receipt has this code")
     pages.check("verify a wrong code")
 
+    # The coalition's needs board, and a second member's own pages from it.
+    page.goto("/coalition/needs")
+    expect(page.get_by_role("heading", level=1)).to_have_text("What our member shelters need now")
+    expect(page.get_by_role("heading", name="North Star Refuge")).to_be_visible()
+    pages.check("coalition needs")
+    page.get_by_role("link", name="Pledge to North Star Refuge").click()
+    expect(page).to_have_url(re.compile("/o/north-star/needs/pledge"))
+    pages.check("member pledge form")
+    page.goto("/o/north-star/give")
+    expect(page.locator(".site-footer")).to_contain_text("North Star Refuge")
+    pages.check("member donation page")
+
     # Error pages, and links that no longer work.
     for url in ["/give/thanks/not-a-token", "/give/test-portal/cus_nobody", "/no-such-page"]:
         response = page.goto(url)

@@ -396,3 +396,70 @@ def test_outgoing_mail_and_the_audit_log_show_only_the_current_organisations(two
         "Home news": MailStatus.SENT,
         "North news": MailStatus.SENT,
     }
+
+
+def test_archiving_refuses_open_monthly_gifts_and_the_first_organisation(two_orgs, app):
+    from donations.models import RecurringPlan
+
+    home, theirs, other_id = two_orgs
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["orgs", "archive", "harbor-light-shelter-inc"])
+    assert first.exit_code != 0 and "cannot be archived" in first.output
+    unknown = runner.invoke(args=["orgs", "archive", "nowhere"])
+    assert unknown.exit_code != 0 and "No organisation" in unknown.output
+    with use_organization(other_id):
+        plan = RecurringPlan(
+            donor_id=theirs["twin"],
+            fund_id=theirs["fund"],
+            amount_cents=2000,
+            currency="USD",
+            status="active",
+        )
+        db.session.add(plan)
+        db.session.commit()
+    refused = runner.invoke(args=["orgs", "archive", "safe-harbor"])
+    assert refused.exit_code != 0 and "1 monthly gift still running" in refused.output
+    assert db.session.get(Organization, other_id).archived_at is None
+    with use_organization(other_id):
+        plan = db.session.get(RecurringPlan, plan.id)
+        plan.status = "cancelled"
+        db.session.commit()
+    done = runner.invoke(args=["orgs", "archive", "safe-harbor"])
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    assert db.session.get(Organization, other_id).archived_at is not None
+    again = runner.invoke(args=["orgs", "archive", "safe-harbor"])
+    assert again.exit_code != 0 and "already archived" in again.output
+    listed = runner.invoke(args=["orgs", "list"]).output
+    assert "safe-harbor\tSafe Harbor Coalition Member\t(archived)" in listed
+    assert home["fund"]  # the first organisation's rows are untouched
+
+
+def test_donor_counts_and_retention_count_each_organisations_donors(two_orgs):
+    from donations.services import summaries
+
+    _home, theirs, other_id = two_orgs
+    with use_organization(other_id):
+        gift_service.record_offline_gift(
+            actor=None,
+            donor_id=theirs["own"],
+            fund_id=theirs["fund"],
+            method="cash",
+            amount_cents=1000,
+            currency="USD",
+            received_on=date.today(),
+        )
+        db.session.commit()
+    today = date.today()
+    for org_id, expected in ((HOME_ORGANIZATION_ID, 1), (other_id, 2)):
+        with use_organization(org_id):
+            assert summaries.donors_in(today, today) == expected
+            assert summaries.first_timers(today, today) == expected
+            this_year, _last_year = summaries.year_counts(today.year)
+            assert (this_year.donors, this_year.new) == (expected, expected)
+    assert summaries.verify_money() == []
+    summaries.rebuild_all()
+    db.session.commit()
+    assert summaries.verify_money() == []
+    with use_organization(other_id):
+        assert summaries.donors_in(today, today) == 2

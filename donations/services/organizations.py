@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from donations.extensions import db
-from donations.models import Organization, User
+from donations.models import Organization, PlanStatus, RecurringPlan, User, utcnow
 from donations.money import is_currency_code
 from donations.services.audit import record_audit
-from donations.services.errors import InvalidInput, NotAllowed
+from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.org_slugs import check_slug
 from donations.tenancy import HOME_ORGANIZATION_ID, set_organization, use_organization
 
@@ -49,6 +49,47 @@ def list_organizations(*, include_archived: bool = True) -> list[OrganizationLin
 def find_organization(slug: str) -> Organization | None:
     """The organisation with ``slug`` (archived ones too), or None."""
     return db.session.scalar(select(Organization).where(Organization.slug == slug.lower()))
+
+
+OPEN_PLAN_STATUSES = (PlanStatus.ACTIVE, PlanStatus.PAST_DUE, PlanStatus.INCOMPLETE)
+
+
+def archive_organization(*, actor: User | None, slug: str) -> Organization:
+    """Close an organisation's pages and sign-ins; its records are kept.
+
+    Refused for the first organisation (it owns the root paths) and while the
+    organisation has monthly gifts still running: cancel them first, or donors would
+    keep being charged by an organisation nobody can reach.
+    """
+    org = find_organization(slug)
+    if org is None:
+        raise NotFound(f"No organisation has the slug {slug.strip().lower()!r}.")
+    if org.archived_at is not None:
+        raise NotAllowed(f"{org.legal_name} is already archived.")
+    if org.id == HOME_ORGANIZATION_ID:
+        raise NotAllowed("The first organisation keeps the root addresses and cannot be archived.")
+    with use_organization(org.id):
+        open_plans = db.session.scalar(
+            select(func.count())
+            .select_from(RecurringPlan)
+            .where(RecurringPlan.status.in_(OPEN_PLAN_STATUSES))
+        )
+        if open_plans:
+            raise NotAllowed(
+                f"{org.legal_name} has {open_plans} monthly gift"
+                f"{'' if open_plans == 1 else 's'} still running: cancel "
+                f"{'it' if open_plans == 1 else 'them'} before archiving."
+            )
+        org.archived_at = utcnow()
+        record_audit(
+            actor=actor,
+            action="organization.archive",
+            object_type="organization",
+            object_id=org.id,
+            summary=f"{org.legal_name} ({org.slug}) archived",
+        )
+    db.session.flush()
+    return org
 
 
 def use_organization_of(slug: str) -> bool:

@@ -24,7 +24,7 @@ from itertools import pairwise
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 
 from donations.extensions import db
-from donations.models import DonorDayCount, DonorGapCount, DonorGiftPeriod
+from donations.models import Donor, DonorDayCount, DonorGapCount, DonorGiftPeriod
 from donations.services.summaries.periods import (
     LAST_DAY,
     SUMMARY_GRAINS,
@@ -37,6 +37,7 @@ from donations.services.summaries.periods import (
     periods_of,
 )
 from donations.services.summaries.retention import lock_donors
+from donations.tenancy import HOME_ORGANIZATION_ID, current_organization_id
 
 DAYS = DonorDayCount.__table__
 GAPS = DonorGapCount.__table__
@@ -49,22 +50,25 @@ GAP_KEYS = ("day_grain", "prev_grain", "day_starts", "prev_starts")
 # --- keeping them -----------------------------------------------------------------
 
 
-def _count(days: list[date], *, first: bool, last: bool, sign: int, ones: dict, pairs: dict):
+def _count(
+    days: list[date], *, org: int, first: bool, last: bool, sign: int, ones: dict, pairs: dict
+):
     """Add (or take away) a run of a donor's giving days: each day, the first and last
-    flags when the run is the donor's start or end, each consecutive pair."""
+    flags when the run is the donor's start or end, each consecutive pair; all counted
+    for the donor's organisation ``org``."""
     for day in days:
         for key in periods_of(day):
-            ones[key][0] += sign
+            ones[(org, *key)][0] += sign
     if days and first:
         for key in periods_of(days[0]):
-            ones[key][1] += sign
+            ones[(org, *key)][1] += sign
     if days and last:
         for key in periods_of(days[-1]):
-            ones[key][2] += sign
+            ones[(org, *key)][2] += sign
     for prev, day in pairwise(days):
         for day_grain, day_starts in periods_of(day):
             for prev_grain, prev_starts in periods_of(prev):
-                pairs[(day_grain, prev_grain, day_starts, prev_starts)] += sign
+                pairs[(org, day_grain, prev_grain, day_starts, prev_starts)] += sign
 
 
 def _giving_days(donor_id: int):
@@ -78,11 +82,18 @@ def days_changed(changes: dict[int, tuple[set[date], set[date]]]) -> None:
     day rows of ``donor_gift_periods`` now stand (after the change)."""
     lock_donors(sorted(changes))
     conn = db.session.connection()  # also inside a flush: no ORM statement here
+    donors = Donor.__table__
+    organization_of = dict(
+        conn.execute(
+            select(donors.c.id, donors.c.organization_id).where(donors.c.id.in_(sorted(changes)))
+        ).all()  # (id, organisation) pairs
+    )
     ones: dict = defaultdict(lambda: [0, 0, 0])
     pairs: dict = defaultdict(int)
     for donor_id, (added, removed) in sorted(changes.items()):
         if not (added or removed):
             continue
+        org = organization_of.get(donor_id, HOME_ORGANIZATION_ID)
         low, high = min(added | removed), max(added | removed)
         days = _giving_days(donor_id)
         before = conn.scalar(
@@ -95,23 +106,28 @@ def days_changed(changes: dict[int, tuple[set[date], set[date]]]) -> None:
             )
         )
         was = (now - added) | removed
-        edges = {"first": before is None, "last": after is None}
+        edges = {"org": org, "first": before is None, "last": after is None}
         _count(sorted(was), sign=-1, ones=ones, pairs=pairs, **edges)
         _count(sorted(now), sign=1, ones=ones, pairs=pairs, **edges)
     add_to(
         DAYS,
-        ("grain", "starts"),
+        ("organization_id", "grain", "starts"),
         (
-            {"grain": g, "starts": s, **dict(zip(DAY_VALUES, sums, strict=True))}
-            for (g, s), sums in sorted(ones.items())
+            {
+                "organization_id": o,
+                "grain": g,
+                "starts": s,
+                **dict(zip(DAY_VALUES, sums, strict=True)),
+            }
+            for (o, g, s), sums in sorted(ones.items())
             if any(sums)
         ),
     )
     add_to(
         GAPS,
-        GAP_KEYS,
+        ("organization_id", *GAP_KEYS),
         (
-            {**dict(zip(GAP_KEYS, key, strict=True)), "gaps": n}
+            {**dict(zip(("organization_id", *GAP_KEYS), key, strict=True)), "gaps": n}
             for key, n in sorted(pairs.items())
             if n
         ),
@@ -156,7 +172,8 @@ def _sum(first: date, last: date, *columns: str) -> list[int]:
         return [0] * len(columns)
     row = db.session.execute(
         select(*(func.coalesce(func.sum(DAYS.c[c]), 0) for c in columns)).where(
-            covered(DAYS, cover(first, last))
+            DAYS.c.organization_id == current_organization_id(),
+            covered(DAYS, cover(first, last)),
         )
     ).one()
     return [int(v) for v in row]
@@ -197,7 +214,11 @@ def _spanning(first: date, last: date) -> int:
     if not terms:
         return 0
     return int(
-        db.session.scalar(select(func.coalesce(func.sum(GAPS.c.gaps), 0)).where(or_(*terms)))
+        db.session.scalar(
+            select(func.coalesce(func.sum(GAPS.c.gaps), 0)).where(
+                GAPS.c.organization_id == current_organization_id(), or_(*terms)
+            )
+        )
     )
 
 
@@ -219,15 +240,22 @@ def first_timers(first: date, last: date) -> int:
 
 
 def _sequence(donor_days):
-    """(donor_id, day, prev, next) from a SELECT of (grain, starts, donor_id, gifts)."""
+    """(donor_id, organization_id, day, prev, next) from a SELECT of (grain, starts,
+    donor_id, gifts)."""
     given = donor_days.subquery()
+    donors = Donor.__table__
     order = {"partition_by": given.c.donor_id, "order_by": given.c.starts}
-    return select(
-        given.c.donor_id,
-        given.c.starts.label("day"),
-        func.lag(given.c.starts).over(**order).label("prev"),
-        func.lead(given.c.starts).over(**order).label("next"),
-    ).subquery()
+    return (
+        select(
+            given.c.donor_id,
+            donors.c.organization_id,
+            given.c.starts.label("day"),
+            func.lag(given.c.starts).over(**order).label("prev"),
+            func.lead(given.c.starts).over(**order).label("next"),
+        )
+        .select_from(given.join(donors, donors.c.id == given.c.donor_id))
+        .subquery()
+    )
 
 
 def expected_days(donor_days, grain: str):
@@ -235,12 +263,13 @@ def expected_days(donor_days, grain: str):
     seq = _sequence(donor_days)
     starts = period_start(grain, seq.c.day, dialect=db.session.get_bind().dialect.name)
     return select(
+        seq.c.organization_id,
         literal(grain).label("grain"),
         starts.label("starts"),
         func.count(),
         func.sum(case((seq.c.prev.is_(None), 1), else_=0)),
         func.sum(case((seq.c.next.is_(None), 1), else_=0)),
-    ).group_by(starts)
+    ).group_by(seq.c.organization_id, starts)
 
 
 def expected_gaps(donor_days, day_grain: str, prev_grain: str):
@@ -251,6 +280,7 @@ def expected_gaps(donor_days, day_grain: str, prev_grain: str):
     prev_starts = period_start(prev_grain, seq.c.prev, dialect=dialect)
     return (
         select(
+            seq.c.organization_id,
             literal(day_grain).label("day_grain"),
             literal(prev_grain).label("prev_grain"),
             day_starts.label("day_starts"),
@@ -258,7 +288,7 @@ def expected_gaps(donor_days, day_grain: str, prev_grain: str):
             func.count(),
         )
         .where(seq.c.prev.is_not(None))
-        .group_by(day_starts, prev_starts)
+        .group_by(seq.c.organization_id, day_starts, prev_starts)
     )
 
 
@@ -270,16 +300,16 @@ def verify_donor_days(donor_days) -> list[SummaryProblem]:
     """Compare the day and pair counters with ``donor_days`` (the gifts' donor days)."""
     problems = []
     for grain in SUMMARY_GRAINS:
-        recorded = select(DAYS.c.grain, DAYS.c.starts, *(DAYS.c[n] for n in DAY_VALUES)).where(
-            DAYS.c.grain == grain, DAYS.c.giving_days != 0
-        )
-        problems += differences(DAYS.name, recorded, expected_days(donor_days, grain), 2)
+        recorded = select(
+            DAYS.c.organization_id, DAYS.c.grain, DAYS.c.starts, *(DAYS.c[n] for n in DAY_VALUES)
+        ).where(DAYS.c.grain == grain, DAYS.c.giving_days != 0)
+        problems += differences(DAYS.name, recorded, expected_days(donor_days, grain), 3)
     for day_grain, prev_grain in _grain_pairs():
-        recorded = select(*(GAPS.c[n] for n in (*GAP_KEYS, "gaps"))).where(
+        recorded = select(*(GAPS.c[n] for n in ("organization_id", *GAP_KEYS, "gaps"))).where(
             GAPS.c.day_grain == day_grain, GAPS.c.prev_grain == prev_grain, GAPS.c.gaps != 0
         )
         expected = expected_gaps(donor_days, day_grain, prev_grain)
-        problems += differences(GAPS.name, recorded, expected, len(GAP_KEYS))
+        problems += differences(GAPS.name, recorded, expected, len(GAP_KEYS) + 1)
     return problems
 
 
@@ -289,12 +319,14 @@ def rebuild_donor_days(donor_days) -> None:
     for grain in SUMMARY_GRAINS:
         db.session.execute(
             insert(DAYS).from_select(
-                ["grain", "starts", *DAY_VALUES], expected_days(donor_days, grain)
+                ["organization_id", "grain", "starts", *DAY_VALUES],
+                expected_days(donor_days, grain),
             )
         )
     for day_grain, prev_grain in _grain_pairs():
         db.session.execute(
             insert(GAPS).from_select(
-                [*GAP_KEYS, "gaps"], expected_gaps(donor_days, day_grain, prev_grain)
+                ["organization_id", *GAP_KEYS, "gaps"],
+                expected_gaps(donor_days, day_grain, prev_grain),
             )
         )

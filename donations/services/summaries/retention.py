@@ -26,6 +26,7 @@ from donations.models import (
     GiftStatus,
 )
 from donations.services.summaries.periods import SummaryProblem, add_to, differences
+from donations.tenancy import HOME_ORGANIZATION_ID, current_organization_id
 
 GAPS = DonorGiftGap.__table__
 YEARS = DonorRetentionYear.__table__
@@ -48,9 +49,9 @@ def _gaps(years: dict[int, int]) -> Gaps:
     return found
 
 
-def _count(gaps: Gaps, sign: int, counts: dict[int, list[int]]) -> None:
+def _count(gaps: Gaps, sign: int, counts: dict[tuple[int, int], list[int]], org: int) -> None:
     for year, (_gifts, previous) in gaps.items():
-        sums = counts[year]
+        sums = counts[(org, year)]
         sums[0] += sign
         sums[1] += sign * (previous is None)
         sums[2] += sign * (previous == year - 1)
@@ -80,8 +81,15 @@ def refresh_donors(donor_ids: Iterable[int]) -> None:
     conn = db.session.connection()  # also inside a flush: no ORM statement here
     given: dict[int, dict[int, int]] = defaultdict(dict)
     held: dict[int, Gaps] = defaultdict(dict)
+    organization_of: dict[int, int] = {}
+    donors = Donor.__table__
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
+        organization_of.update(
+            conn.execute(
+                select(donors.c.id, donors.c.organization_id).where(donors.c.id.in_(chunk))
+            ).all()  # (id, organisation) pairs
+        )
         for donor_id, starts, gifts in conn.execute(
             select(DONORS.c.donor_id, DONORS.c.starts, DONORS.c.gifts).where(
                 DONORS.c.grain == "y", DONORS.c.donor_id.in_(chunk), DONORS.c.gifts > 0
@@ -94,14 +102,15 @@ def refresh_donors(donor_ids: Iterable[int]) -> None:
             )
         ):
             held[donor_id][year] = (gifts, previous)
-    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
     for donor_id in ids:
         wanted = _gaps(given.get(donor_id, {}))
         had = held.get(donor_id, {})
         if wanted == had:
             continue
-        _count(had, -1, counts)
-        _count(wanted, 1, counts)
+        org = organization_of.get(donor_id, HOME_ORGANIZATION_ID)
+        _count(had, -1, counts, org)
+        _count(wanted, 1, counts, org)
         conn.execute(delete(GAPS).where(GAPS.c.donor_id == donor_id))
         if wanted:
             conn.execute(
@@ -113,10 +122,10 @@ def refresh_donors(donor_ids: Iterable[int]) -> None:
             )
     add_to(
         YEARS,
-        ("year",),
+        ("organization_id", "year"),
         (
-            dict(zip(("year", *YEAR_VALUES), (year, *sums), strict=True))
-            for year, sums in sorted(counts.items())
+            dict(zip(("organization_id", "year", *YEAR_VALUES), (*key, *sums), strict=True))
+            for key, sums in sorted(counts.items())
             if any(sums)
         ),
     )
@@ -136,7 +145,12 @@ def year_counts(year: int) -> tuple[YearCounts, YearCounts]:
     """The counters of ``year`` and of the year before: two rows."""
     rows = {
         row.year: YearCounts(int(row.donors), int(row.first_time), int(row.retained))
-        for row in db.session.execute(select(YEARS).where(YEARS.c.year.in_([year - 1, year])))
+        for row in db.session.execute(
+            select(YEARS).where(
+                YEARS.c.organization_id == current_organization_id(),
+                YEARS.c.year.in_([year - 1, year]),
+            )
+        )
     }
     empty = YearCounts(0, 0, 0)
     return rows.get(year, empty), rows.get(year - 1, empty)
@@ -167,21 +181,29 @@ def expected_gaps():
 def expected_years():
     """SELECT of every ``donor_retention_years`` row, counted from the gifts."""
     gaps = expected_gaps().subquery()
-    year, previous = gaps.c.year, gaps.c[3]
-    return select(
-        year,
-        func.count(),
-        func.sum(case((previous.is_(None), 1), else_=0)),
-        func.sum(case((previous == year - 1, 1), else_=0)),
-    ).group_by(year)
+    donors = Donor.__table__
+    year, previous, org = gaps.c.year, gaps.c[3], donors.c.organization_id
+    return (
+        select(
+            org,
+            year,
+            func.count(),
+            func.sum(case((previous.is_(None), 1), else_=0)),
+            func.sum(case((previous == year - 1, 1), else_=0)),
+        )
+        .select_from(gaps.join(donors, donors.c.id == gaps.c.donor_id))
+        .group_by(org, year)
+    )
 
 
 def verify_retention() -> list[SummaryProblem]:
     """Recompute the gap rows and the yearly counters from the gifts; return differences."""
     recorded = select(GAPS.c.donor_id, GAPS.c.year, GAPS.c.gifts, GAPS.c.previous_year)
     problems = differences(GAPS.name, recorded, expected_gaps(), 2)
-    recorded = select(YEARS.c.year, *(YEARS.c[n] for n in YEAR_VALUES)).where(YEARS.c.donors != 0)
-    return problems + differences(YEARS.name, recorded, expected_years(), 1)
+    recorded = select(
+        YEARS.c.organization_id, YEARS.c.year, *(YEARS.c[n] for n in YEAR_VALUES)
+    ).where(YEARS.c.donors != 0)
+    return problems + differences(YEARS.name, recorded, expected_years(), 2)
 
 
 def rebuild_retention() -> None:
@@ -191,4 +213,6 @@ def rebuild_retention() -> None:
     db.session.execute(
         insert(GAPS).from_select(["donor_id", "year", "gifts", "previous_year"], expected_gaps())
     )
-    db.session.execute(insert(YEARS).from_select(["year", *YEAR_VALUES], expected_years()))
+    db.session.execute(
+        insert(YEARS).from_select(["organization_id", "year", *YEAR_VALUES], expected_years())
+    )
