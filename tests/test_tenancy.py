@@ -44,6 +44,25 @@ def empty_database_url(database_url, tmp_path):
         yield url
 
 
+def _record_cash(*, donor_id: int, fund_id: int, amount_cents: int):
+    return gift_service.record_offline_gift(
+        actor=None,
+        donor_id=donor_id,
+        fund_id=fund_id,
+        method="cash",
+        amount_cents=amount_cents,
+        currency="USD",
+        received_on=date.today(),
+    )
+
+
+def cash_gift(organization_id: int, **fields: int) -> None:
+    """Record and commit a cash gift received today, as ``organization_id``."""
+    with use_organization(organization_id):
+        _record_cash(**fields)
+        db.session.commit()
+
+
 def seed(marker: str) -> dict:
     """Look-alike data for the current organisation: the same names and codes in each,
     plus one donor whose name says which organisation it belongs to."""
@@ -55,15 +74,7 @@ def seed(marker: str) -> dict:
     twin = donors.create_donor(actor=None, name="Alex Doe", email="alex@example.com")
     own = donors.create_donor(actor=None, name=f"Only in {marker}", email=f"{marker}@example.com")
     db.session.flush()
-    gift = gift_service.record_offline_gift(
-        actor=None,
-        donor_id=twin.id,
-        fund_id=fund.id,
-        method="cash",
-        amount_cents=2500,
-        currency="USD",
-        received_on=date.today(),
-    )
+    gift = _record_cash(donor_id=twin.id, fund_id=fund.id, amount_cents=2500)
     receipt = receipts.issue_gift_receipt(actor=None, gift=gift)
     db.session.commit()
     return {
@@ -343,17 +354,7 @@ def test_report_totals_hold_only_the_current_organisations_gifts(two_orgs, login
     from donations.services.summaries.periods import cover
 
     home, theirs, other_id = two_orgs
-    with use_organization(other_id):
-        gift_service.record_offline_gift(
-            actor=None,
-            donor_id=theirs["own"],
-            fund_id=theirs["fund"],
-            method="cash",
-            amount_cents=77_700,
-            currency="USD",
-            received_on=date.today(),
-        )
-        db.session.commit()
+    cash_gift(other_id, donor_id=theirs["own"], fund_id=theirs["fund"], amount_cents=77_700)
     today = date.today()
     for org_id, gross in ((HOME_ORGANIZATION_ID, 2500), (other_id, 80_200)):
         with use_organization(org_id):
@@ -439,17 +440,7 @@ def test_donor_counts_and_retention_count_each_organisations_donors(two_orgs):
     from donations.services import summaries
 
     _home, theirs, other_id = two_orgs
-    with use_organization(other_id):
-        gift_service.record_offline_gift(
-            actor=None,
-            donor_id=theirs["own"],
-            fund_id=theirs["fund"],
-            method="cash",
-            amount_cents=1000,
-            currency="USD",
-            received_on=date.today(),
-        )
-        db.session.commit()
+    cash_gift(other_id, donor_id=theirs["own"], fund_id=theirs["fund"], amount_cents=1000)
     today = date.today()
     for org_id, expected in ((HOME_ORGANIZATION_ID, 1), (other_id, 2)):
         with use_organization(org_id):
