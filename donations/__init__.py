@@ -23,6 +23,7 @@ from donations.config import (
     normalize_database_url,
     normalize_public_base_url,
     parse_data_keys,
+    parse_hosts,
     settings_from_env,
     trusted_hosts_for,
 )
@@ -56,6 +57,7 @@ BLUEPRINTS = (
     "donations.blueprints.partner_requests",
     "donations.blueprints.goods_requests",
     "donations.blueprints.coalition",
+    "donations.blueprints.coalition_admin",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -142,8 +144,11 @@ def _load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         app.config["PUBLIC_BASE_URL"] = DEFAULT_PUBLIC_BASE_URL
         app.config["PUBLIC_BASE_URL_IS_DEFAULT"] = True
     app.config["PUBLIC_BASE_URL"] = normalize_public_base_url(app.config["PUBLIC_BASE_URL"])
+    app.config["ORGANIZATION_HOSTS"] = parse_hosts(app.config.get("ORGANIZATION_HOSTS"))
     if app.config.get("TRUSTED_HOSTS") is None:
-        app.config["TRUSTED_HOSTS"] = trusted_hosts_for(app.config["PUBLIC_BASE_URL"])
+        app.config["TRUSTED_HOSTS"] = trusted_hosts_for(app.config["PUBLIC_BASE_URL"]) + list(
+            app.config["ORGANIZATION_HOSTS"]
+        )
     app.config["DATA_KEYS"] = parse_data_keys(app.config.get("DATA_KEYS"))
     if not app.config.get("MAIL_EML_DIR"):
         app.config["MAIL_EML_DIR"] = os.path.join(app.instance_path, "mail")

@@ -16,13 +16,17 @@ from flask_login import current_user, login_url
 
 from donations.extensions import db, login_manager
 from donations.models import ORGANIZATION_ROLES, Role, User
-from donations.org_addresses import outside_members_address
 from donations.services import two_factor, user_sessions
+from donations.services.links import organization_url
 from donations.services.organization import get_organization, remember_organization_name
+from donations.services.organizations import start_endpoint
+from donations.tenancy import HOME_ORGANIZATION_ID
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC = "public"
+# What a coalition admin's pages declare: no organisation role reaches them.
+COALITION = "coalition"
 ACCESS_ATTR = "_donations_access"
 # Endpoints that belong to Flask itself rather than to a blueprint of ours.
 _BUILTIN_ENDPOINTS = {"static"}
@@ -33,6 +37,13 @@ TWO_FACTOR_SETUP_ENDPOINTS = {"auth.two_factor_setup", "auth.recovery_codes", "a
 def public(view: F) -> F:
     """Let anyone, signed in or not, reach this view."""
     setattr(view, ACCESS_ATTR, PUBLIC)
+    return view
+
+
+def coalition_required(view: F) -> F:
+    """Let only coalition admins reach this view (deployment-wide pages; no member's
+    records are on them)."""
+    setattr(view, ACCESS_ATTR, frozenset({COALITION}))
     return view
 
 
@@ -65,10 +76,22 @@ def access_of(endpoint: str) -> str | frozenset[str] | None:
 
 
 def home_url() -> str:
-    """Where a signed-in user starts: a partner login at its requests, others the dashboard."""
-    if current_user.is_authenticated and current_user.role == Role.PARTNER:
+    """Where a signed-in user starts: a partner login at its requests, others the
+    dashboard; someone who is no member here at their first organisation's dashboard,
+    a coalition admin at the coalition pages."""
+    if not current_user.is_authenticated:
+        return url_for("main.home")
+    if current_user.role == Role.PARTNER:
         return url_for("partner_requests.index")
-    return url_for("main.dashboard") if current_user.is_authenticated else url_for("main.home")
+    if current_user.role is not None:
+        return url_for("main.dashboard")
+    elsewhere = [m for m in current_user.memberships if m.active]
+    if elsewhere:
+        first = elsewhere[0]
+        return organization_url(first.organization_id, start_endpoint(first.role))
+    if current_user.coalition_admin:
+        return organization_url(HOME_ORGANIZATION_ID, "coalition_admin.members")
+    return url_for("main.home")
 
 
 def load_user(session_id: str) -> User | None:
@@ -118,12 +141,16 @@ def enforce_access() -> Any:
         db.session.commit()  # its own small unit of work, before the view's
     if access == PUBLIC:
         return None
-    if outside_members_address():
-        abort(404)  # another organisation's signed-in pages: not at this address
     if not signed_in:
         return login_manager.unauthorized()
-    if access is None or current_user.role not in access:
+    if access is None:
         abort(403)
+    if COALITION in access:
+        if not current_user.coalition_admin:
+            abort(403)
+    elif current_user.role not in access:
+        # Not one of this organisation's people: its pages do not exist for them.
+        abort(403 if current_user.role is not None else 404)
     if (
         endpoint not in TWO_FACTOR_SETUP_ENDPOINTS
         and not current_user.has_two_factor

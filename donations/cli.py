@@ -23,7 +23,7 @@ from donations.extensions import db
 from donations.jobs import mail_worker
 from donations.jobs.mail_worker import deliver_due
 from donations.models import ORGANIZATION_ROLES, Role, User
-from donations.services import accounts
+from donations.services import accounts, organizations
 from donations.services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -36,6 +36,17 @@ def _fail(error: DomainError) -> None:
     raise click.ClickException(error.message)
 
 
+def _as_organization(slug: str | None) -> None:
+    """Run the rest of the command as the organisation with ``slug`` (the first without)."""
+    if slug is not None and not organizations.use_organization_of(slug):
+        raise click.ClickException(f"No open organisation has the slug {slug!r}.")
+
+
+ORG_OPTION = click.option(
+    "--org", "org_slug", default=None, help="The organisation's slug (default: the first)."
+)
+
+
 @users_cli.command("create")
 @click.argument("email")
 @click.option(
@@ -45,9 +56,14 @@ def _fail(error: DomainError) -> None:
     show_default=True,
 )
 @click.option("--name", default=None, help="Display name (default: the part before @).")
+@ORG_OPTION
 @click.password_option(prompt="Password", help="Prompted for when not given.")
-def create_user_command(email: str, role: str, name: str | None, password: str) -> None:
-    """Create a user who can sign in with EMAIL."""
+def create_user_command(
+    email: str, role: str, name: str | None, org_slug: str | None, password: str
+) -> None:
+    """Make EMAIL one of an organisation's people (a new account signs in with PASSWORD;
+    an existing one keeps its own)."""
+    _as_organization(org_slug)
     try:
         user = accounts.create_user(
             actor=None,
@@ -60,6 +76,38 @@ def create_user_command(email: str, role: str, name: str | None, password: str) 
         _fail(error)
     db.session.commit()
     click.echo(f"Created {user.email} ({user.role}).")
+
+
+@users_cli.command("coalition-admin")
+@click.argument("email")
+@click.option("--name", default=None, help="Display name for a new account.")
+@click.option("--revoke", is_flag=True, help="No longer a coalition admin.")
+@click.option("--password", default=None, help="For a new account; prompted for when needed.")
+def coalition_admin_command(
+    email: str, name: str | None, revoke: bool, password: str | None
+) -> None:
+    """Make EMAIL a coalition admin (a new account if none has it), or --revoke it."""
+    user = accounts.find_user_by_email(email)
+    try:
+        if user is None:
+            if revoke:
+                raise click.ClickException(f"No user has the email {email}.")
+            if password is None:
+                password = click.prompt(
+                    "Password", hide_input=True, confirmation_prompt=True, err=True
+                )
+            user = accounts.create_coalition_admin(
+                actor=None,
+                email=email,
+                name=name or email.split("@", 1)[0],
+                password=password,
+            )
+        else:
+            accounts.set_coalition_admin(actor=None, user=user, coalition_admin=not revoke)
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"{user.email} is {'no longer ' if revoke else ''}a coalition admin.")
 
 
 @users_cli.command("set-password")
@@ -79,21 +127,28 @@ def set_password_command(email: str, password: str) -> None:
 
 
 @users_cli.command("list")
-def list_users_command() -> None:
-    """List users with their role and status."""
+@ORG_OPTION
+def list_users_command(org_slug: str | None) -> None:
+    """List an organisation's people with their role and status."""
+    _as_organization(org_slug)
     for user in accounts.list_users():
-        state = "active" if user.active else "inactive"
-        click.echo(f"{user.email:40} {user.role:10} {state}")
+        member = user.membership
+        state = "active" if member is not None and member.active else "inactive"
+        role = member.role if member is not None else ""
+        click.echo(f"{user.email:40} {role:10} {state}")
 
 
 @demo_cli.command("load")
 def load_demo_command() -> None:
     """Load demo users, donors, gifts, goods and the organisation profile, once."""
     from donations.demo import (  # noqa: PLC0415 -- the demo story is loaded only by this command
+        DEMO_COALITION_ADMIN,
         DEMO_MEMBER,
         DEMO_MEMBER_SLUG,
+        DEMO_MEMBER_USERS,
         DEMO_PARTNER,
         DEMO_PARTNER_AGENCY,
+        DEMO_SHARED_STAFF,
         DEMO_USERS,
         load_demo,
     )
@@ -109,10 +164,18 @@ def load_demo_command() -> None:
         click.echo(f"  {role:10} {email:28} password: {password}")
     email, _name, role, password = DEMO_PARTNER
     click.echo(f"  {role:10} {email:28} password: {password}  ({DEMO_PARTNER_AGENCY})")
+    member = DEMO_MEMBER["legal_name"]
     click.echo(
-        f"A second member shelter, {DEMO_MEMBER['legal_name']}, has its public pages at "
-        f"/o/{DEMO_MEMBER_SLUG}/; the coalition's needs board is /coalition/needs."
+        f"A second member shelter, {member}, has its pages at /o/{DEMO_MEMBER_SLUG}/ "
+        "(sign in there or at the root); its people:"
     )
+    for email, _name, role, password in DEMO_MEMBER_USERS:
+        click.echo(f"  {role:10} {email:28} password: {password}")
+    click.echo(f"  ({DEMO_SHARED_STAFF} is staff at both shelters and switches between them.)")
+    email, _name, password = DEMO_COALITION_ADMIN
+    click.echo("The coalition's admin (member pages, report; no member's records):")
+    click.echo(f"  {'coalition':10} {email:28} password: {password}")
+    click.echo("The coalition's needs board is /coalition/needs.")
 
 
 @mail_cli.command("work")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -84,6 +85,10 @@ class Defaults:
     PUBLIC_BASE_URL: str | None = None
     # Hosts Flask accepts in the Host header; None means just PUBLIC_BASE_URL's host.
     TRUSTED_HOSTS: list[str] | None = None
+    # Host names (comma-separated) that member organisations may serve their pages at
+    # (donate.northstar.example): accepted as Host too, and each mapped by an admin of
+    # one organisation under Organisation settings. Links to a mapped organisation use it.
+    ORGANIZATION_HOSTS: str | list[str] = ""
 
     # Stripe. With no STRIPE_SECRET_KEY the site runs in test mode: checkout
     # goes to a local test payment page that sends signed events through the
@@ -163,6 +168,7 @@ ENV_SETTINGS: dict[str, type] = {
     "BACKUP_DIR": str,
     "BACKUP_KEEP": int,
     "BACKUP_NIGHTLY": bool,
+    "ORGANIZATION_HOSTS": str,
 }
 
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
@@ -209,6 +215,22 @@ def normalize_public_base_url(url: str) -> str:
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValueError(f"PUBLIC_BASE_URL must be only scheme, host, port and path, not {url!r}")
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def parse_hosts(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """The ORGANIZATION_HOSTS as lower-case host names (comma-separated text or a list)."""
+    if not value:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    hosts = tuple(dict.fromkeys(str(item).strip().lower() for item in items if str(item).strip()))
+    for host in hosts:
+        if not HOST_RE.match(host):
+            raise ValueError(f"ORGANIZATION_HOSTS: {host!r} is not a host name")
+    return hosts
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+HOST_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 
 
 def trusted_hosts_for(public_base_url: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import UTC, date, datetime
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     func,
     inspect,
     select,
@@ -111,25 +113,23 @@ def new_session_token() -> str:
 
 
 class User(UserMixin, db.Model):
-    """A person who signs in: an admin, a treasurer, shelter staff or a partner agency's login."""
+    """A person who signs in. What they may do is a ``Membership``: a role in one
+    organisation (admin, treasurer, staff, or a partner agency's login). Someone may
+    belong to several organisations; a coalition admin may belong to none."""
 
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint(f"role IN ({_sql_in([r.value for r in Role])})", name="role_known"),
-        CheckConstraint("email = lower(email)", name="email_lowercase"),
-        # A partner login belongs to exactly one partner agency; nobody else does.
-        CheckConstraint(
-            "(role = 'partner') = (recipient_id IS NOT NULL)", name="partner_has_agency"
-        ),
-    )
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Stored lower-cased, so the unique constraint is case-insensitive.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(str_enum(Role, 20))
+    # The account may sign in at all (off once no membership of it is active).
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Creates organisations and sees coalition pages; sees no member's records unless
+    # also a member.
+    coalition_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Rotated on a password change or deactivation. Since 0008 the cookie names a
     # UserSession row instead; sessions are revoked there.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
@@ -141,10 +141,10 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)
-    # A partner login's agency (a recipient of kind partner); NULL for everyone else.
-    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), index=True)
 
-    recipient: Mapped[Recipient | None] = relationship()
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", order_by="Membership.organization_id"
+    )
 
     # The id of the browser session this user was loaded for ("<user id>:<token>");
     # set by services.user_sessions, never stored.
@@ -163,15 +163,117 @@ class User(UserMixin, db.Model):
             raise RuntimeError("start a session with services.user_sessions first")
         return self.session_key
 
+    def remember_membership(
+        self, organization_id: int, membership: Membership | None, *, count: int
+    ) -> None:
+        """Note the membership of one organisation, and how many organisations the user
+        belongs to, read with the session (no more query)."""
+        self.__dict__["_membership_here"] = (organization_id, membership)
+        self.__dict__["_membership_count"] = count
+
     @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
+    def several_memberships(self) -> bool:
+        """Whether the user belongs to more than one organisation."""
+        count = self.__dict__.get("_membership_count")
+        return (count if count is not None else len(self.memberships)) > 1
+
+    @property
+    def membership(self) -> Membership | None:
+        """The membership of the current organisation (active or not), or None."""
+        organization_id = current_organization_id()
+        held = self.__dict__.get("_membership_here")
+        if held is not None and held[0] == organization_id:
+            found = held[1]
+        else:
+            found = next(
+                (m for m in self.memberships if m.organization_id == organization_id), None
+            )
+        return found
+
+    @hybrid_property
+    def role(self) -> str | None:
+        """The role in the current organisation (None when not an active member). In a
+        query, the same, as a subquery on ``memberships``."""
+        membership = self.membership
+        return membership.role if membership is not None and membership.active else None
+
+    @role.inplace.expression
+    @classmethod
+    def _role_expression(cls) -> Any:
+        return _membership_column(Membership.role, active_only=True)
+
+    @hybrid_property
+    def recipient_id(self) -> int | None:
+        """A partner login's agency in the current organisation, by id."""
+        membership = self.membership
+        return membership.recipient_id if membership is not None else None
+
+    @recipient_id.inplace.expression
+    @classmethod
+    def _recipient_id_expression(cls) -> Any:
+        return _membership_column(Membership.recipient_id, active_only=False)
+
+    @property
+    def recipient(self) -> Recipient | None:
+        """A partner login's agency in the current organisation."""
+        membership = self.membership
+        return membership.recipient if membership is not None else None
+
+    @property
+    def role_enum(self) -> Role | None:
+        role = self.role
+        return Role(role) if role is not None else None
 
     def has_role(self, *roles: Role | str) -> bool:
         return self.role in {str(r) for r in roles}
 
     def __repr__(self) -> str:
-        return f"<User {self.id} {self.email} {self.role}>"
+        return f"<User {self.id} {self.email}>"
+
+
+def _membership_column(column: Any, *, active_only: bool) -> Any:
+    """``column`` of the user's membership of the current organisation, as a subquery."""
+    query = select(column).where(
+        Membership.user_id == User.id, Membership.organization_id == current_organization_id()
+    )
+    if active_only:
+        query = query.where(Membership.active.is_(True))
+    return query.correlate(User).scalar_subquery()
+
+
+class Membership(db.Model):
+    """A user's role in one organisation. A partner login's membership names its agency.
+
+    Not ``OrgScoped``: it is how a person reaches organisations, read across them (the
+    switcher), and queried with the organisation written out."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("user_id", "organization_id", name="uq_membership_user_org"),
+        CheckConstraint(f"role IN ({_sql_in([r.value for r in Role])})", name="role_known"),
+        # A partner login belongs to exactly one partner agency; nobody else does.
+        CheckConstraint(
+            "(role = 'partner') = (recipient_id IS NOT NULL)", name="partner_has_agency"
+        ),
+        Index("ix_memberships_org_role", "organization_id", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # No foreign key: the first organisation's row may not exist before its profile is
+    # saved, and its people are members already.
+    organization_id: Mapped[int] = mapped_column(Integer)
+    role: Mapped[Role] = mapped_column(str_enum(Role, 20))
+    # A partner login's agency (a recipient of kind partner of this organisation).
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    recipient: Mapped[Recipient | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Membership user {self.user_id} org {self.organization_id} {self.role}>"
 
 
 class UserSession(db.Model):
@@ -216,6 +318,7 @@ class Organization(db.Model):
     __tablename__ = "organization"
     __table_args__ = (
         CheckConstraint("slug = lower(slug) AND length(slug) >= 2", name="slug_lowercase"),
+        CheckConstraint("host = lower(host)", name="host_lowercase"),
         CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month_range"),
         CheckConstraint("length(default_currency) = 3", name="currency_code_length"),
     )
@@ -245,6 +348,10 @@ class Organization(db.Model):
     case_code_pattern: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # Archived: its pages and sign-ins are closed; its records are kept.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A host name of its own (donate.example.org) that serves its pages at the root.
+    host: Mapped[str | None] = mapped_column(String(253), unique=True)
+    # Its gift counts and totals appear in the coalition report (goods always do).
+    shares_figures: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property

@@ -11,9 +11,9 @@ from markupsafe import Markup
 
 from donations.models import Donor, Role
 from donations.money import format_money
-from donations.org_addresses import outside_members_address
 from donations.services import donors
 from donations.services.organization import current_organization_name
+from donations.services.organizations import SwitchChoice, switch_choices
 from donations.services.payments import test_mode_banner
 
 
@@ -87,14 +87,20 @@ def kept_url_for(app: Flask):
     return url_for
 
 
+def organisation_switch() -> list[SwitchChoice]:
+    """The organisations the signed-in user may switch between (none when only one)."""
+    if not current_user.is_authenticated or not current_user.several_memberships:
+        return []
+    return switch_choices(current_user)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = kept_url_for(app)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.globals["Role"] = Role
-    # Another organisation's address serves public pages only (until memberships).
-    app.jinja_env.globals["at_other_organisation"] = outside_members_address
+    app.jinja_env.globals["organisation_switch"] = organisation_switch
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["donor_name"] = donor_name

@@ -27,6 +27,9 @@ PARTNER = frozenset({Role.PARTNER})
 ADMIN = frozenset({Role.ADMIN})
 BOOKS = frozenset({Role.ADMIN, Role.TREASURER})
 STOCK = frozenset({Role.ADMIN, Role.STAFF})
+# The coalition admin's pages: no organisation role reaches them (tests/test_memberships.py
+# signs in a coalition admin).
+COALITION = frozenset()
 
 # Routes that end the session, so they send a signed-in user to the sign-in page.
 SIGNS_OUT = {"auth.logout", "auth.sign_out_everywhere"}
@@ -97,6 +100,11 @@ ROUTES = [
     ("webhooks.stripe_webhook", "POST", "/stripe/webhook", PUBLIC),
     ("webhooks.organization_stripe_webhook", "POST", "/stripe/webhook/{org_slug}", PUBLIC),
     ("coalition.needs", "GET", "/coalition/needs", PUBLIC),
+    ("coalition_admin.members", "GET", "/coalition/members", COALITION),
+    ("coalition_admin.new_member", "GET", "/coalition/members/new", COALITION),
+    ("coalition_admin.new_member", "POST", "/coalition/members/new", COALITION),
+    ("coalition_admin.invite_admin", "POST", "/coalition/members/{org_slug}/admins", COALITION),
+    ("coalition_admin.report", "GET", "/coalition/report", COALITION),
     ("give.index", "GET", "/give", PUBLIC),
     ("give.index", "POST", "/give", PUBLIC),
     ("give.checkout", "POST", "/give/checkout", PUBLIC),

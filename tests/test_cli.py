@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from donations.demo import DEMO_DONORS
 from donations.extensions import db
-from donations.models import Donor, Organization, User
+from donations.models import Donor, Membership, Organization, User
 from donations.services import accounts
 
 
@@ -53,8 +53,14 @@ def test_demo_load_runs_once(app):
     result = runner.invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
     assert "admin@example.org" in result.output and "admin-demo-pass" in result.output
-    # The three staff accounts and the partner agency's login, printed with its agency.
-    assert db.session.scalar(select(func.count(User.id))) == 4
+    # The first member's three staff accounts and the partner agency's login, printed
+    # with its agency; the second member's two people and the coalition's admin.
+    members = select(func.count(Membership.id)).where(Membership.organization_id == 1)
+    assert db.session.scalar(members) == 4
+    assert db.session.scalar(select(func.count(User.id))) == 4 + 2 + 1
+    assert (
+        "coalition@example.org" in result.output and "dana@northstar.example.org" in result.output
+    )
     assert "partner@example.org" in result.output and "(Safe Passage clinic)" in result.output
     # The demo donors, and four people who first gave online (the checkout adds them).
     assert db.session.scalar(select(func.count(Donor.id))) == len(DEMO_DONORS) + 4 == 21

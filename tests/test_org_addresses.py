@@ -134,6 +134,37 @@ def test_other_public_pages_answer_at_the_organisations_address(north, client, p
     assert "North Star Refuge" in page and "Harbor Light" not in page
 
 
-def test_no_staff_sign_in_link_at_another_organisations_address(north, client):
-    assert "Staff sign in" in client.get("/give").get_data(as_text=True)
-    assert "Staff sign in" not in client.get("/o/north/give").get_data(as_text=True)
+def test_the_staff_sign_in_link_at_another_organisations_address_stays_there(north, client):
+    assert 'href="/login"' in client.get("/give").get_data(as_text=True)
+    page = client.get("/o/north/give").get_data(as_text=True)
+    assert 'href="/o/north/login"' in page
+    assert client.get("/o/north/login").status_code == 200
+
+
+def test_an_admin_maps_a_host_name_the_server_allows(north, make_app):
+    app = make_app(ORGANIZATION_HOSTS="give.north.example, spare.example")
+    with app.app_context():
+        from donations.services.organization import update_organization
+
+        with use_organization(north.id):
+            with pytest.raises(organizations.InvalidInput, match="host names this server"):
+                update_organization(actor=None, legal_name="North Star Refuge", host="evil.example")
+            db.session.rollback()
+            update_organization(
+                actor=None, legal_name="North Star Refuge", host="Give.North.Example"
+            )
+        db.session.commit()
+        # The first organisation keeps the site's own address.
+        with pytest.raises(organizations.InvalidInput, match="site's own address"):
+            update_organization(actor=None, legal_name="Harbor Light", host="spare.example")
+        db.session.rollback()
+        client = app.test_client()
+        page = client.get("/give", headers={"Host": "give.north.example"})
+        assert page.status_code == 200
+        text = page.get_data(as_text=True)
+        assert "North winter fund" in text and "Home shelter fund" not in text
+        # A host no organisation has taken yet, and one the server does not allow.
+        assert client.get("/give", headers={"Host": "spare.example"}).status_code == 404
+        assert client.get("/give", headers={"Host": "evil.example"}).status_code == 400
+        with use_organization(north.id):
+            assert absolute_url("give.index") == "http://give.north.example/give"

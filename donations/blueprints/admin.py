@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -26,9 +28,12 @@ from donations.services import (
     two_factor,
     user_sessions,
 )
+from donations.services.errors import NotFound
 from donations.services.keyset import Position
 from donations.services.links import absolute_url, public_base_url
+from donations.services.org_slugs import several_organizations
 from donations.services.organization import get_organization, update_organization
+from donations.tenancy import HOME_ORGANIZATION_ID, current_organization_id
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -36,6 +41,14 @@ PER_PAGE = 50
 
 
 # --- users ---------------------------------------------------------------
+
+
+def _member_or_404(user_id: int) -> User:
+    """One of this organisation's people; anyone else's id is not found here."""
+    try:
+        return accounts.get_user(user_id)
+    except NotFound:
+        abort(404)
 
 
 @bp.get("/users")
@@ -67,6 +80,12 @@ def new_user():
                     f"{user.name} can now sign in for {user.recipient.name} and ask for goods.",
                     "success",
                 )
+            elif user.several_memberships:
+                flash(
+                    f"{user.name} already had an account with another organisation: they "
+                    f"sign in here as {user.role} with their own password.",
+                    "success",
+                )
             else:
                 flash(f"{user.name} can now sign in as {user.role}.", "success")
             return redirect(url_for("admin.users"))
@@ -77,12 +96,21 @@ def new_user():
 @roles_required(Role.ADMIN)
 def edit_user(user_id: int):
     """Change a user's name, email, role or active flag."""
-    user = db.get_or_404(User, user_id)
-    form = EditUserForm(obj=user)
-    if user.role == Role.PARTNER:  # a partner login stays one; its agency may change
+    user = _member_or_404(user_id)
+    membership = accounts.membership_of(user)
+    form = EditUserForm(
+        obj=SimpleNamespace(
+            email=user.email,
+            name=user.name,
+            role=membership.role,
+            active=membership.active,
+            recipient_id=membership.recipient_id,
+        )
+    )
+    if membership.role == Role.PARTNER:  # a partner login stays one; its agency may change
         form.role.choices = [partner_role_choice(user)]
         form.recipient_id.choices = agency_choices(
-            accounts.partner_agencies(), current=user.recipient
+            accounts.partner_agencies(), current=membership.recipient
         )
     if form.validate_on_submit():
         with unit_of_work(form) as work:
@@ -94,7 +122,7 @@ def edit_user(user_id: int):
                 role=form.role.data,
                 active=form.active.data,
                 # Only a partner login has an agency to change: the field is not shown else.
-                recipient_id=form.recipient_id.data if user.role == Role.PARTNER else None,
+                recipient_id=form.recipient_id.data if membership.role == Role.PARTNER else None,
             )
         if work.ok:
             flash(f"Saved {user.name}.", "success")
@@ -113,7 +141,7 @@ def edit_user(user_id: int):
 @roles_required(Role.ADMIN)
 def sign_user_out_everywhere(user_id: int):
     """End every session of a user (a lost laptop, a shared computer)."""
-    user = db.get_or_404(User, user_id)
+    user = _member_or_404(user_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     with unit_of_work():
@@ -130,7 +158,7 @@ def sign_user_out_everywhere(user_id: int):
 @roles_required(Role.ADMIN)
 def reset_two_factor(user_id: int):
     """Remove a user's second factor so they can set it up again (a lost phone)."""
-    user = db.get_or_404(User, user_id)
+    user = _member_or_404(user_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     with unit_of_work(flash_errors=True) as work:
@@ -148,7 +176,7 @@ def reset_two_factor(user_id: int):
 @roles_required(Role.ADMIN)
 def set_user_active(user_id: int):
     """Deactivate or reactivate a user from the list."""
-    user = db.get_or_404(User, user_id)
+    user = _member_or_404(user_id)
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
@@ -170,6 +198,11 @@ def organization():
     """Edit the organisation profile used on pages and receipts."""
     org = get_organization()
     form = OrganizationForm(obj=org)
+    hosts = current_app.config["ORGANIZATION_HOSTS"]
+    host_choices = bool(hosts) and current_organization_id() != HOME_ORGANIZATION_ID
+    form.host.choices = [*form.host.choices[:1], *((host, host) for host in hosts)]
+    if org is not None and org.host and org.host not in hosts:  # no longer configured
+        form.host.choices.append((org.host, f"{org.host} (not set up on this server)"))
     if form.validate_on_submit():
         data = {name: form[name].data for name in form.data if name not in ("submit", "csrf_token")}
         data["email"] = data["email"] or ""
@@ -185,6 +218,8 @@ def organization():
         public_base_url=public_base_url(),
         public_base_url_is_default=bool(current_app.config.get("PUBLIC_BASE_URL_IS_DEFAULT")),
         trusted_hosts=current_app.config.get("TRUSTED_HOSTS") or [],
+        coalition=several_organizations(),
+        host_choices=host_choices,
     )
 
 

@@ -37,7 +37,8 @@ AGENCY_HINT = (
 
 def partner_role_choice(user: User) -> SelectChoice:
     """The one role a partner agency's login may have."""
-    agency = user.recipient.name if user.recipient is not None else "a partner agency"
+    recipient = user.membership.recipient if user.membership is not None else None
+    agency = recipient.name if recipient is not None else "a partner agency"
     return SelectChoice(Role.PARTNER.value, f"Partner login for {agency}: its goods requests only")
 
 
@@ -122,6 +123,25 @@ class OrganizationForm(FlaskForm):
         description=(
             "They then enter a code from an authenticator app after their password; "
             "anyone without one sets it up at their next sign-in."
+        ),
+    )
+    host = SelectField(
+        "Our own host name (optional)",
+        choices=[SelectChoice("", "None: our pages are under the coalition's address")],
+        default="",
+        validate_choice=False,  # the service checks it against the server's settings
+        description=(
+            "Serve our pages at a host name of our own, such as give.ourshelter.org: one "
+            "the server is set up for (its DNS points here). Links in mail and on receipts "
+            "then use it."
+        ),
+    )
+    shares_figures = BooleanField(
+        "Show our gift counts and totals in the coalition report",
+        default=False,
+        description=(
+            "The coalition admin then sees how many gifts we received and their totals per "
+            "period; never a donor. Goods received and distributed are always counted."
         ),
     )
     case_code_pattern = StringField(

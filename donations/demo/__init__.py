@@ -29,7 +29,13 @@ the appeals), so the demo looks the same whenever it is loaded.
 
 from donations.demo.goods import load_demo_goods
 from donations.demo.loader import load_demo
-from donations.demo.member import DEMO_MEMBER, DEMO_MEMBER_SLUG
+from donations.demo.member import (
+    DEMO_COALITION_ADMIN,
+    DEMO_MEMBER,
+    DEMO_MEMBER_SLUG,
+    DEMO_MEMBER_USERS,
+    DEMO_SHARED_STAFF,
+)
 from donations.demo.money import DEMO_OFFLINE_GIFTS, DEMO_ONLINE_GIFTS, DEMO_PLANS, Plan
 from donations.demo.people import (
     DEMO_DONORS,
@@ -41,15 +47,18 @@ from donations.demo.people import (
 )
 
 __all__ = [
+    "DEMO_COALITION_ADMIN",
     "DEMO_DONORS",
     "DEMO_MEMBER",
     "DEMO_MEMBER_SLUG",
+    "DEMO_MEMBER_USERS",
     "DEMO_OFFLINE_GIFTS",
     "DEMO_ONLINE_GIFTS",
     "DEMO_ORGANIZATION",
     "DEMO_PARTNER",
     "DEMO_PARTNER_AGENCY",
     "DEMO_PLANS",
+    "DEMO_SHARED_STAFF",
     "DEMO_USERS",
     "NEW_ONLINE_DONORS",
     "Plan",

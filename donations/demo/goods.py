@@ -21,8 +21,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from donations.extensions import db
-from donations.models import Donor, Item, Role, User, utcnow
-from donations.services import catalog, inventory, pledges, recipients
+from donations.models import Donor, Item, Role, utcnow
+from donations.services import accounts, catalog, inventory, pledges, recipients
 
 PROGRAMS = ("Street outreach", "Legal advocacy partner", "Transitional housing program")
 # Each recipient is a record: the organisation's programs and its partner agencies.
@@ -102,9 +102,7 @@ class _Season:
     def __init__(self, donors: Sequence[Donor]) -> None:
         self.donors = {d.name: d for d in donors}
         self.today = utcnow().date()
-        self.actor = db.session.scalar(
-            select(User).where(User.role == Role.STAFF, User.active.is_(True)).limit(1)
-        )
+        self.actor = db.session.scalar(accounts.active_members(Role.STAFF).limit(1))
 
     # --- small helpers -------------------------------------------------------
 

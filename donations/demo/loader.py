@@ -26,7 +26,9 @@ def load_demo() -> None:
     """Add the demo organisation, users, donors, funds, goods and gifts in this transaction."""
     # Off in the demo, so anyone can try it with the printed passwords; the
     # dashboard tells admins so.
-    update_organization(actor=None, require_two_factor=False, **DEMO_ORGANIZATION)
+    update_organization(
+        actor=None, require_two_factor=False, shares_figures=True, **DEMO_ORGANIZATION
+    )
     for email, name, role, password in DEMO_USERS:
         accounts.create_user(actor=None, email=email, name=name, role=role, password=password)
     people = [donors.create_donor(actor=None, **fields) for fields in DEMO_DONORS]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from donations.extensions import db
 from donations.models import Item
-from donations.services import catalog, giving, inventory, organizations
+from donations.services import accounts, catalog, giving, inventory, organizations
 from donations.services.organization import update_organization
 from donations.tenancy import use_organization
 
@@ -26,6 +26,14 @@ DEMO_MEMBER = {
     "signatory_name": "Dana Okafor",
     "signatory_title": "Executive Director",
 }
+# Its own people (a member of the first shelter's staff also helps here), and the
+# coalition's admin, who belongs to neither.
+DEMO_MEMBER_USERS = [
+    ("dana@northstar.example.org", "Dana Okafor", "admin", "north-admin-pass"),
+    ("lee@northstar.example.org", "Lee Park", "staff", "north-staff-pass"),
+]
+DEMO_SHARED_STAFF = "staff@example.org"
+DEMO_COALITION_ADMIN = ("coalition@example.org", "Cora Coalition", "coalition-demo-pass")
 # (item code, on hand, par): under half of par is urgent, under par is needed.
 DEMO_MEMBER_STOCK = (
     ("SLEEPBAG", 2, 12),
@@ -37,13 +45,21 @@ DEMO_MEMBER_STOCK = (
 
 
 def load_demo_member() -> None:
-    """Add the second member shelter and what it needs now (no users: memberships come next)."""
+    """Add the second member shelter, its people and what it needs now, and the
+    coalition's admin."""
     member = organizations.create_organization(
         actor=None, slug=DEMO_MEMBER_SLUG, legal_name=DEMO_MEMBER["legal_name"]
     )
     db.session.flush()
     with use_organization(member.id):
-        update_organization(actor=None, require_two_factor=True, **DEMO_MEMBER)
+        # Off in the demo, as for the first member: the printed passwords are enough.
+        update_organization(actor=None, require_two_factor=False, **DEMO_MEMBER)
+        for email, name, role, password in DEMO_MEMBER_USERS:
+            accounts.create_user(actor=None, email=email, name=name, role=role, password=password)
+        # An account that exists already gains the membership and keeps its password.
+        accounts.create_user(
+            actor=None, email=DEMO_SHARED_STAFF, name="", role="staff", password=""
+        )
         catalog.seed_catalog()
         giving.ensure_default_funds()
         shelter = catalog.create_site(
@@ -86,3 +102,6 @@ def load_demo_member() -> None:
             levels={items[code]: par for code, _on_hand, par in DEMO_MEMBER_STOCK if code in items},
         )
         db.session.flush()
+    email, name, password = DEMO_COALITION_ADMIN
+    accounts.create_coalition_admin(actor=None, email=email, name=name, password=password)
+    db.session.flush()

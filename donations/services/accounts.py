@@ -6,14 +6,17 @@ import functools
 import hashlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from donations.extensions import db
 from donations.models import (
+    Membership,
     Recipient,
     RecipientKind,
     Role,
@@ -23,9 +26,10 @@ from donations.models import (
     utcnow,
 )
 from donations.services import user_sessions
-from donations.services.audit import describe_changes, record_audit, snapshot
+from donations.services.audit import describe_changes, record_audit
 from donations.services.errors import DuplicateEmail, InvalidInput, NotAllowed, NotFound
 from donations.services.mail import queue_mail
+from donations.tenancy import current_organization_id
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +61,25 @@ def check_password_rules(password: str, *, field: str = "password") -> None:
         raise InvalidInput(f"Use at most {PASSWORD_MAX_LENGTH} characters.", field=field)
 
 
+def _here() -> Any:
+    """Memberships of the current organisation (the join condition)."""
+    return Membership.organization_id == current_organization_id()
+
+
+def members() -> Select[tuple[User]]:
+    """Users with a membership (of any status) in the current organisation."""
+    return select(User).join(Membership, (Membership.user_id == User.id) & _here())
+
+
+def active_members(*roles: Role) -> Select[tuple[User]]:
+    """Users who may sign in here now, with one of ``roles`` (any role when none)."""
+    query = members().where(Membership.active.is_(True), User.active.is_(True))
+    return query.where(Membership.role.in_(roles)) if roles else query
+
+
 def get_user(user_id: int) -> User:
-    """Return the user with this id or raise NotFound."""
-    user = db.session.get(User, user_id)
+    """Return the member of the current organisation with this id, or raise NotFound."""
+    user = db.session.scalar(members().where(User.id == user_id))
     if user is None:
         raise NotFound("No such user.")
     return user
@@ -70,8 +90,14 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def list_users() -> list[User]:
-    """Return every user, active ones first, then by name."""
-    return list(db.session.scalars(select(User).order_by(User.active.desc(), User.name)))
+    """Return the current organisation's people, active ones first, then by name."""
+    return list(
+        db.session.scalars(
+            members()
+            .options(selectinload(User.memberships))
+            .order_by(Membership.active.desc(), User.name, User.id)
+        )
+    )
 
 
 def _ensure_email_free(email: str, *, except_id: int | None = None) -> None:
@@ -84,13 +110,20 @@ def _ensure_email_free(email: str, *, except_id: int | None = None) -> None:
 
 def _active_admin_count(*, excluding: int) -> int:
     return db.session.scalar(
-        select(func.count(User.id)).where(
-            User.role == Role.ADMIN, User.active.is_(True), User.id != excluding
-        )
+        active_members(Role.ADMIN)
+        .where(User.id != excluding)
+        .with_only_columns(func.count(User.id))
     )
 
 
-AUDITED_USER_FIELDS = ("email", "name", "role", "active")
+def membership_of(user: User) -> Membership:
+    """The user's membership of the current organisation (active or not)."""
+    found = next(
+        (m for m in user.memberships if m.organization_id == current_organization_id()), None
+    )
+    if found is None:
+        raise NotFound("No such user.")
+    return found
 
 
 AGENCY_FIELD = "recipient_id"  # the form field a partner login's agency is chosen in
@@ -139,27 +172,39 @@ def create_user(
     password: str,
     recipient_id: int | None = None,
 ) -> User:
-    """Create an active user with a hashed password.
+    """Make someone a member of the current organisation with ``role``.
 
-    A partner login (``Role.PARTNER``) names its open partner agency; no other user does.
+    A new email gets an account with this password; an account that exists (a member
+    of another organisation) gains the membership and keeps its own password. A
+    partner login (``Role.PARTNER``) names its open partner agency; no other user does.
     """
     email = normalize_email(email)
     role = Role(role)
     _no_agency_unless_partner(role, recipient_id)
     agency = _partner_agency(recipient_id) if role == Role.PARTNER else None
-    _ensure_email_free(email)
-    check_password_rules(password)
-    user = User(
-        email=email,
-        name=name.strip(),
+    user = find_user_by_email(email)
+    if user is not None:
+        if any(m.organization_id == current_organization_id() for m in user.memberships):
+            raise DuplicateEmail("Another user already has this email address.", field="email")
+        user.active = True
+    else:
+        check_password_rules(password)
+        user = User(
+            email=email,
+            name=name.strip(),
+            active=True,
+            password_hash=_hash(password),
+            password_changed_at=utcnow(),
+            session_token=new_session_token(),
+        )
+        db.session.add(user)
+    membership = Membership(
+        organization_id=current_organization_id(),
         role=role,
-        active=True,
-        password_hash=_hash(password),
-        password_changed_at=utcnow(),
-        session_token=new_session_token(),
         recipient_id=agency.id if agency is not None else None,
+        active=True,
     )
-    db.session.add(user)
+    user.memberships.append(membership)
     db.session.flush()
     record_audit(
         actor=actor,
@@ -172,17 +217,64 @@ def create_user(
     return user
 
 
+def create_coalition_admin(*, actor: User | None, email: str, name: str, password: str) -> User:
+    """An account that runs the coalition (adds members, invites their admins, reads the
+    coalition report) and belongs to no organisation until made a member of one."""
+    email = normalize_email(email)
+    _ensure_email_free(email)
+    check_password_rules(password)
+    user = User(
+        email=email,
+        name=name.strip(),
+        active=True,
+        coalition_admin=True,
+        password_hash=_hash(password),
+        password_changed_at=utcnow(),
+        session_token=new_session_token(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    record_audit(
+        actor=actor,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        summary=f"created {email} as coalition admin",
+    )
+    return user
+
+
+def set_coalition_admin(*, actor: User | None, user: User, coalition_admin: bool) -> User:
+    """Make an account a coalition admin, or no longer one."""
+    if user.coalition_admin != coalition_admin:
+        user.coalition_admin = coalition_admin
+        db.session.flush()
+        record_audit(
+            actor=actor,
+            action="user.update",
+            object_type="user",
+            object_id=user.id,
+            summary="coalition admin" if coalition_admin else "no longer coalition admin",
+        )
+    return user
+
+
 def partner_logins(recipient_id: int) -> list[User]:
     """The logins of one partner agency, by name."""
     return list(
         db.session.scalars(
-            select(User).where(User.recipient_id == recipient_id).order_by(func.lower(User.name))
+            members().where(Membership.recipient_id == recipient_id).order_by(func.lower(User.name))
         )
     )
 
 
-def _agency_name(user: User) -> str | None:
-    return user.recipient.name if user.recipient is not None else None
+def _agency_name(membership: Membership) -> str | None:
+    return membership.recipient.name if membership.recipient is not None else None
+
+
+def _elsewhere(user: User) -> bool:
+    """Whether the user also belongs to another organisation."""
+    return any(m.organization_id != current_organization_id() for m in user.memberships)
 
 
 def update_user(
@@ -195,14 +287,17 @@ def update_user(
     active: bool,
     recipient_id: int | None = None,
 ) -> User:
-    """Change a user's email, name, role or active flag, or a partner login's agency.
+    """Change a member's role or active flag here, a partner login's agency, or (for
+    someone of this organisation alone) their email and name.
 
     ``recipient_id`` None keeps a partner login's agency; another moves it to that open
     partner agency. Refuses to leave the organisation without an active admin.
     """
+    membership = membership_of(user)
     email = normalize_email(email)
+    name = name.strip()
     role = Role(role)
-    if (role == Role.PARTNER) != (user.role == Role.PARTNER):
+    if (role == Role.PARTNER) != (membership.role == Role.PARTNER):
         raise NotAllowed(
             "A partner agency's login stays a partner login, and no other user becomes one: "
             "add a new user instead.",
@@ -210,26 +305,43 @@ def update_user(
         )
     _no_agency_unless_partner(role, recipient_id)
     moved_to = None
-    if recipient_id is not None and recipient_id != user.recipient_id:
+    if recipient_id is not None and recipient_id != membership.recipient_id:
         moved_to = _partner_agency(recipient_id)
+    if (email != user.email or name != user.name) and _elsewhere(user):
+        raise NotAllowed(
+            f"{user.name} also belongs to another organisation: they change their own name "
+            "and email.",
+            field="email" if email != user.email else "name",
+        )
     _ensure_email_free(email, except_id=user.id)
-    loses_admin = user.role == Role.ADMIN and (role != Role.ADMIN or not active)
-    if loses_admin and user.active and _active_admin_count(excluding=user.id) == 0:
+    loses_admin = membership.role == Role.ADMIN and (role != Role.ADMIN or not active)
+    if loses_admin and membership.active and _active_admin_count(excluding=user.id) == 0:
         raise NotAllowed(
             "This is the only active admin: make another user admin first.",
             field="role" if role != Role.ADMIN else "active",
         )
-    before = snapshot(user, AUDITED_USER_FIELDS) | {"agency": _agency_name(user)}
+    fields = {"email": user.email, "name": user.name, "role": membership.role}
+    before = fields | {"active": membership.active, "agency": _agency_name(membership)}
     user.email = email
-    user.name = name.strip()
-    user.role = role
+    user.name = name
+    membership.role = role
     if moved_to is not None:  # it sees the new agency's requests, no longer the old one's
-        user.recipient = moved_to
-    if user.active and not active:
-        user.session_token = new_session_token()
-        user_sessions.revoke_all_sessions(user=user, reason="deactivated")
-    user.active = active
-    after = snapshot(user, AUDITED_USER_FIELDS) | {"agency": _agency_name(user)}
+        membership.recipient = moved_to
+    if membership.active and not active:
+        others_active = any(
+            m.active and m.organization_id != membership.organization_id for m in user.memberships
+        )
+        if not others_active:  # nowhere left to sign in to: end the account's sessions
+            user.session_token = new_session_token()
+            user_sessions.revoke_all_sessions(user=user, reason="deactivated")
+            user.active = False
+    elif active:
+        user.active = True
+    membership.active = active
+    after = {"email": user.email, "name": user.name, "role": membership.role} | {
+        "active": membership.active,
+        "agency": _agency_name(membership),
+    }
     changes = describe_changes(before, after)
     if changes:
         db.session.flush()
@@ -244,9 +356,15 @@ def update_user(
 
 
 def set_user_active(*, actor: User | None, user: User, active: bool) -> User:
-    """Activate or deactivate a user, keeping everything else."""
+    """Activate or deactivate a member here, keeping everything else."""
+    membership = membership_of(user)
     return update_user(
-        actor=actor, user=user, email=user.email, name=user.name, role=user.role, active=active
+        actor=actor,
+        user=user,
+        email=user.email,
+        name=user.name,
+        role=membership.role,
+        active=active,
     )
 
 

@@ -23,6 +23,7 @@ from donations.models import (
     utcnow,
 )
 from donations.services import (
+    accounts,
     background_jobs,
     backup,
     catalog,
@@ -92,7 +93,9 @@ def setup_steps() -> list[SetupStep] | None:
     """What an admin still has to set up, in order; None once the essentials are done."""
     org = get_organization()
     others = db.session.scalar(
-        select(func.count(User.id)).where(User.active.is_(True), User.role != Role.ADMIN)
+        accounts.active_members(Role.TREASURER, Role.STAFF, Role.PARTNER).with_only_columns(
+            func.count(User.id)
+        )
     )
     steps = [
         SetupStep(

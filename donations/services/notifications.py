@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from donations.extensions import db
-from donations.models import Frequency, Gift, RecurringPlan, Role, TributeType, User, utcnow
+from donations.models import Frequency, Gift, RecurringPlan, Role, TributeType, utcnow
 from donations.money import format_money
-from donations.services import receipt_delivery, receipts
+from donations.services import accounts, receipt_delivery, receipts
 from donations.services.giving import plan_token
 from donations.services.links import absolute_url
 from donations.services.mail import queue_mail
@@ -98,9 +96,7 @@ def thank_donor(gift: Gift, *, now: datetime | None = None) -> None:
 
 def tell_treasurers_instalment_failed(plan: RecurringPlan, gift: Gift) -> None:
     """Queue a note to every active treasurer that a monthly instalment failed."""
-    treasurers = db.session.scalars(
-        select(User).where(User.role == Role.TREASURER, User.active.is_(True))
-    ).all()
+    treasurers = db.session.scalars(accounts.active_members(Role.TREASURER)).all()
     amount = format_money(plan.amount_cents, plan.currency)
     link = absolute_url("gifts.plans")
     for user in treasurers:

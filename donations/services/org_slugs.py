@@ -54,9 +54,28 @@ def free_slug(name: str) -> str:
     return slug
 
 
+def organization_address(organization_id: int) -> tuple[str | None, str]:
+    """Where an organisation's addresses live: (its own host name or None, the path they
+    start with). The first organisation: (None, "") -- the root paths; another: (None,
+    "/o/<slug>"), or (host, "") once an admin mapped a host name to it. Read once per
+    request or job."""
+    if organization_id == HOME_ORGANIZATION_ID:
+        return None, ""
+    cache = g.setdefault("organization_addresses", {})
+    if organization_id not in cache:
+        row = db.session.execute(
+            select(Organization.slug, Organization.host).where(Organization.id == organization_id)
+        ).first()
+        if row is None:
+            raise LookupError(f"no organisation has id {organization_id}")
+        slug, host = row
+        cache[organization_id] = (host, "") if host else (None, f"/o/{slug}")
+    return cache[organization_id]
+
+
 def organization_path(organization_id: int) -> str:
-    """The path an organisation's addresses start with: "" for the first (the root paths),
-    "/o/<slug>" for the others. Read once per request or job."""
+    """The path an organisation's addresses start with on the site's own address: "" for
+    the first (the root paths), "/o/<slug>" for the others."""
     if organization_id == HOME_ORGANIZATION_ID:
         return ""
     cache = g.setdefault("organization_paths", {})

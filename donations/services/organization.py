@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from donations.extensions import db, hold
@@ -17,7 +17,7 @@ from donations.services.audit import describe_changes, record_audit, snapshot
 from donations.services.errors import InvalidInput
 from donations.services.org_slugs import free_slug
 from donations.services.recipients import check_case_code_pattern
-from donations.tenancy import current_organization_id
+from donations.tenancy import HOME_ORGANIZATION_ID, current_organization_id
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,35 @@ ORGANIZATION_FIELDS = (
     "fiscal_year_start_month",
     "require_two_factor",
     "case_code_pattern",
+    "shares_figures",
+    "host",
 )
+
+
+def _check_host(host: str | None) -> str | None:
+    """A host name for the current organisation's pages: one the server's settings allow
+    (ORGANIZATION_HOSTS), not the first organisation's (it has the site's own address),
+    not another organisation's. Blank: none."""
+    host = (host or "").strip().lower() or None
+    if host is None:
+        return None
+    if host not in current_app.config["ORGANIZATION_HOSTS"]:
+        raise InvalidInput(
+            "Choose one of the host names this server is set up for (ORGANIZATION_HOSTS).",
+            field="host",
+        )
+    if current_organization_id() == HOME_ORGANIZATION_ID:
+        raise InvalidInput(
+            "The first organisation's pages are at the site's own address.", field="host"
+        )
+    taken = db.session.scalar(
+        select(Organization.id).where(
+            Organization.host == host, Organization.id != current_organization_id()
+        )
+    )
+    if taken is not None:
+        raise InvalidInput(f"Another organisation already uses {host}.", field="host")
+    return host
 
 
 def get_organization() -> Organization | None:
@@ -121,6 +149,13 @@ def update_organization(*, actor: User | None, **fields: Any) -> Organization:
         raise InvalidInput(
             "Choose whether two-step sign-in is required.", field="require_two_factor"
         )
+    if "shares_figures" in values and not isinstance(values["shares_figures"], bool):
+        raise InvalidInput(
+            "Choose whether the coalition report shows your gift figures.",
+            field="shares_figures",
+        )
+    if "host" in values:
+        values["host"] = _check_host(values["host"])
     if "case_code_pattern" in values:
         values["case_code_pattern"] = check_case_code_pattern(values["case_code_pattern"])
     if "tax_id" in values:

@@ -18,8 +18,14 @@ from donations.models import Organization, PlanStatus, RecurringPlan, User, utcn
 from donations.money import is_currency_code
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
+from donations.services.links import organization_url
 from donations.services.org_slugs import check_slug
-from donations.tenancy import HOME_ORGANIZATION_ID, set_organization, use_organization
+from donations.tenancy import (
+    HOME_ORGANIZATION_ID,
+    current_organization_id,
+    set_organization,
+    use_organization,
+)
 
 LEGAL_NAME_MAX = Organization.__table__.c.legal_name.type.length
 
@@ -46,9 +52,51 @@ def list_organizations(*, include_archived: bool = True) -> list[OrganizationLin
     return [OrganizationLine(*row) for row in db.session.execute(query)]
 
 
+@dataclass(frozen=True)
+class SwitchChoice:
+    organization_id: int
+    legal_name: str
+    url: str
+    current: bool
+
+
+def start_endpoint(role: str) -> str:
+    """Where a member of this role starts: a partner login at its requests."""
+    return "partner_requests.index" if role == "partner" else "main.dashboard"
+
+
+def switch_choices(user: User) -> list[SwitchChoice]:
+    """The open organisations the user is an active member of, to switch between (their
+    names only: the coalition knows its members)."""
+    roles = {m.organization_id: m.role for m in user.memberships if m.active}
+    ids = list(roles)
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(Organization.id, Organization.legal_name, Organization.slug)
+        .where(Organization.id.in_(ids), Organization.archived_at.is_(None))
+        .order_by(Organization.id)
+    )
+    here = current_organization_id()
+    return [
+        SwitchChoice(
+            organization_id=org_id,
+            legal_name=legal_name or slug,
+            url=organization_url(org_id, start_endpoint(roles[org_id])),
+            current=org_id == here,
+        )
+        for org_id, legal_name, slug in rows
+    ]
+
+
 def find_organization(slug: str) -> Organization | None:
     """The organisation with ``slug`` (archived ones too), or None."""
     return db.session.scalar(select(Organization).where(Organization.slug == slug.lower()))
+
+
+def find_organization_by_host(host: str) -> Organization | None:
+    """The organisation an admin mapped ``host`` to, or None."""
+    return db.session.scalar(select(Organization).where(Organization.host == host.lower()))
 
 
 OPEN_PLAN_STATUSES = (PlanStatus.ACTIVE, PlanStatus.PAST_DUE, PlanStatus.INCOMPLETE)

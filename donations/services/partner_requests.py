@@ -25,6 +25,7 @@ from donations.models import (
     GoodsRequestStatus,
     Item,
     ItemCategory,
+    Membership,
     Recipient,
     RecipientKind,
     Role,
@@ -33,7 +34,7 @@ from donations.models import (
     User,
     utcnow,
 )
-from donations.services import inventory, privacy
+from donations.services import accounts, inventory, privacy
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.keyset import KeysetPage, Position, keyset_page
@@ -427,7 +428,9 @@ def _tell_partner(goods_request: GoodsRequest) -> None:
             f"- {line.quantity_given} x {line.item.label}" for line in given
         ]
     logins = db.session.scalars(
-        select(User).where(User.recipient_id == goods_request.recipient_id, User.active.is_(True))
+        accounts.active_members(Role.PARTNER).where(
+            Membership.recipient_id == goods_request.recipient_id
+        )
     )
     for login in logins:
         lines = [

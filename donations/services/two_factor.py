@@ -57,7 +57,7 @@ def is_required(*, user: User, organization: Organization | None, default: bool)
     ``default`` applies before the organisation profile exists (a new installation).
     """
     required = organization.require_two_factor if organization is not None else default
-    return required and user.role in REQUIRED_ROLES
+    return required and (user.role in REQUIRED_ROLES or user.coalition_admin)
 
 
 def _clean_code(code: str) -> str:

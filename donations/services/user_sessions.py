@@ -14,12 +14,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import literal, select, update
+from sqlalchemy import func, literal, select, update
 
 from donations.extensions import db, hold
-from donations.models import Organization, Role, User, UserSession, utcnow
+from donations.models import Membership, Organization, Role, User, UserSession, utcnow
 from donations.services import payment_keys
 from donations.services.audit import record_audit
 from donations.tenancy import current_organization_id
@@ -69,6 +70,16 @@ def idle_timeout() -> timedelta:
     return timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
 
 
+def _membership_count() -> Any:
+    """How many organisations the user belongs to (the switcher shows when several)."""
+    return (
+        select(func.count(Membership.id))
+        .where(Membership.user_id == User.id)
+        .correlate(User)
+        .scalar_subquery()
+    )
+
+
 def load_session(session_id: str) -> LoadedSession:
     """Return the active user a cookie id names, if its session is live.
 
@@ -85,16 +96,24 @@ def load_session(session_id: str) -> LoadedSession:
         select(
             UserSession,
             User,
+            Membership,
+            _membership_count(),
             Organization,
             *payment_keys.presence_columns(literal(current_organization_id())),
         )
         .join(User, User.id == UserSession.user_id)
+        .outerjoin(
+            Membership,
+            (Membership.user_id == User.id)
+            & (Membership.organization_id == current_organization_id()),
+        )
         .outerjoin(Organization, Organization.id == current_organization_id())
         .where(UserSession.token_hash == _hash(token))
     ).first()
     if found is None:
         return LoadedSession(None)
-    record, user, organization, stored_settings, stored_secret_key = found
+    record, user, membership, memberships, organization, stored_settings, stored_secret_key = found
+    user.remember_membership(current_organization_id(), membership, count=memberships)
     hold(organization)
     payment_keys.remember_stored_presence(
         payment_keys.StoredPresence(
@@ -108,7 +127,8 @@ def load_session(session_id: str) -> LoadedSession:
     if not user.active:
         return LoadedSession(None)
     moment = now()
-    if user.role in IDLE_LIMITED_ROLES and moment - record.last_seen_at > idle_timeout():
+    limited = user.role in IDLE_LIMITED_ROLES or user.coalition_admin
+    if limited and moment - record.last_seen_at > idle_timeout():
         record.revoked_at = moment
         record.revoked_reason = "idle"
         db.session.flush()
