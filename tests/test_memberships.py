@@ -200,8 +200,8 @@ def test_the_coalition_report_counts_goods_of_all_and_gifts_of_those_who_share(a
     from datetime import date
 
     from donations.models import Fund
-    from donations.services import inventory
     from donations.services import gifts as gift_service
+    from donations.services import inventory
 
     def cash(amount_cents: int) -> None:
         fund = Fund(name="General")
