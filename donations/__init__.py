@@ -30,6 +30,7 @@ from donations.config import (
 from donations.extensions import csrf, db, limiter, login_manager, migrate
 from donations.queue import init_queue
 from donations.ranges import RowIdConverter
+from donations.row_security import install_row_security
 from donations.tenancy import install_scoping
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,9 @@ def _load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     install_scoping()  # every ORM statement sees the current organisation's rows only
+    with app.app_context():  # PostgreSQL: the row security policies see it too
+        for engine in db.engines.values():
+            install_row_security(engine)
     migrate.init_app(
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
     )

@@ -13,9 +13,15 @@ single-shelter installation behaves as it always did.
 
 Code that must read across organisations (coalition figures, the list of
 organisations) says so with ``ALL_ORGANIZATIONS`` in the statement's execution
-options and returns aggregates only. Statements run on ``session.connection()``
+options, or runs in an ``across_organizations()`` block (rebuilding and checking the
+summaries), and returns aggregates only. Statements run on ``session.connection()``
 or built on ``Table`` objects bypass the ORM and filter by
 ``current_organization_id()`` themselves.
+
+On PostgreSQL a second wall stands behind this one (``donations.row_security``): row
+security policies keyed on per-transaction settings, so a statement that forgets its
+filter sees no rows. Pending ORM changes are flushed when a ``use_organization`` block
+begins and ends, so each row is written while its own organisation is the current one.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ HOME_ORGANIZATION_ID = 1
 ALL_ORGANIZATIONS = "all_organizations"
 
 _G_KEY = "organization_id"
+_G_ACROSS = "across_organizations"
 
 
 def current_organization_id() -> int:
@@ -57,18 +64,59 @@ def set_organization(organization_id: int) -> None:
     g.organization_id = organization_id
 
 
+def _flush_pending() -> None:
+    """Write the session's pending changes as the organisation current now (the row
+    security policies check each written row against it)."""
+    from donations.extensions import db  # noqa: PLC0415 -- models import this module
+
+    if db.session.registry.has():
+        session = db.session()
+        if session.autoflush and not session._flushing:  # not inside a flush
+            session.flush()
+
+
 @contextmanager
 def use_organization(organization_id: int) -> Iterator[None]:
-    """Run a block (a job, a CLI command, a test) as ``organization_id``, then restore."""
+    """Run a block (a job, a CLI command, a test) as ``organization_id``, then restore.
+
+    Changes made before the block are flushed as the organisation before it, and those
+    made in the block as ``organization_id`` when it ends (unless it raises).
+    """
     before = g.get(_G_KEY)
+    switching = current_organization_id() != organization_id
+    if switching:
+        _flush_pending()
     g.organization_id = organization_id
     try:
         yield
+        if switching:
+            _flush_pending()
     finally:
         if before is None:
             g.pop(_G_KEY, None)
         else:
             g.organization_id = before
+
+
+@contextmanager
+def across_organizations() -> Iterator[None]:
+    """Run a block whose statements read (and write) every organisation's rows on purpose:
+    rebuilding and checking the summaries. Like ``ALL_ORGANIZATIONS`` on each statement."""
+    if not has_app_context():  # no session to read with either
+        yield
+        return
+    before = g.get(_G_ACROSS)
+    g.across_organizations = True
+    try:
+        yield
+    finally:
+        if before is None:
+            g.pop(_G_ACROSS, None)
+
+
+def reading_across() -> bool:
+    """Whether the current block reads every organisation's rows (``across_organizations``)."""
+    return has_app_context() and bool(g.get(_G_ACROSS))
 
 
 class OrgScoped:
@@ -82,7 +130,7 @@ class OrgScoped:
 
 
 def _scope(state: ORMExecuteState) -> None:
-    if state.is_column_load or state.execution_options.get(ALL_ORGANIZATIONS):
+    if state.is_column_load or state.execution_options.get(ALL_ORGANIZATIONS) or reading_across():
         return
     if not (state.is_select or state.is_update or state.is_delete):
         return

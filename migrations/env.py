@@ -5,6 +5,7 @@ from alembic import context
 from flask import current_app
 
 from donations.models import UTCDateTime
+from donations.tenancy import ALL_ORGANIZATIONS
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -66,6 +67,8 @@ def run_migrations_offline():
     context.configure(url=url, target_metadata=get_metadata(), literal_binds=True)
 
     with context.begin_transaction():
+        if url.startswith("postgresql"):  # data migrations see every organisation's rows
+            context.execute("SELECT set_config('donations.all_organizations', 'on', false)")
         context.run_migrations()
 
 
@@ -95,6 +98,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # Data migrations read and write every organisation's rows: on PostgreSQL the
+        # row security policies let them (donations.row_security sets the setting).
+        connection.execution_options(**{ALL_ORGANIZATIONS: True})
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # SQLite changes a table by copying it to a new one and dropping the old; with

@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import literal, select
 from sqlalchemy.exc import IntegrityError
 
+from donations import row_security
 from donations.extensions import db
 from donations.integrations.stripe_gateway import CheckoutRequest, CheckoutSession, PaymentGateway
 from donations.models import (
@@ -177,6 +178,7 @@ def _page_rows() -> list:
         sql = _PAGE_SQL[key] = str(compiled)
     connection = engine.raw_connection()
     try:
+        row_security.sync_raw(engine, connection)
         cursor = connection.cursor()
         try:
             cursor.execute(sql)

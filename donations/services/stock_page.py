@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Integer, String, bindparam, false, func, literal, select, true, union_all
 from sqlalchemy.engine import Dialect
 
+from donations import row_security
 from donations.extensions import db
 from donations.models import Item, ItemCategory, Site
 from donations.services import catalog
@@ -51,12 +52,20 @@ class _Sql:
     def run(self, **values: Any) -> list[tuple]:
         params = {**self.fixed, **values}
         args = params if self.positions is None else [params[name] for name in self.positions]
-        cursor = db.session.connection().connection.cursor()
+        cursor = _cursor()
         try:
             cursor.execute(self.text, args)
             return cursor.fetchall()
         finally:
             cursor.close()
+
+
+def _cursor():
+    """A driver cursor in the session's transaction, its organisation set for the row
+    security policies (PostgreSQL)."""
+    connection = db.session.connection()
+    row_security.sync(connection)
+    return connection.connection.cursor()
 
 
 def _compile(statement, dialect: Dialect) -> _Sql:
@@ -198,7 +207,7 @@ def _balances(item_ids: list[int], site_ids: list[int]) -> dict[int, dict[int, t
         f"WHERE item_id IN ({','.join(str(int(i)) for i in item_ids)}) "
         f"AND site_id IN ({','.join(str(int(s)) for s in site_ids)})"
     )
-    cursor = db.session.connection().connection.cursor()
+    cursor = _cursor()
     try:
         cursor.execute(sql)
         rows = cursor.fetchall()

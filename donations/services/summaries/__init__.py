@@ -34,8 +34,10 @@ from donations.services.summaries.money import (
 )
 from donations.services.summaries.periods import LAST_DAY, SummaryProblem, cover
 from donations.services.summaries.retention import YearCounts, rebuild_retention, year_counts
+from donations.tenancy import across_organizations
 
 
+@across_organizations()
 def rebuild_all() -> None:
     """Refill every summary table from the gifts and the ledger (the caller commits)."""
     rebuild_money()

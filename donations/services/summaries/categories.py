@@ -23,6 +23,7 @@ from donations.services.summaries.periods import (
     covered,
     differences,
 )
+from donations.tenancy import across_organizations
 
 CATEGORIES = StockCategoryTotal.__table__
 STOCK = StockPeriodTotal.__table__
@@ -128,6 +129,7 @@ def expected_categories(stock_rows):
     )
 
 
+@across_organizations()
 def verify_categories(expected_stock) -> list[SummaryProblem]:
     """Compare the category totals with the ledger's (``expected_stock(grain)``)."""
     problems = []
@@ -140,6 +142,7 @@ def verify_categories(expected_stock) -> list[SummaryProblem]:
     return problems
 
 
+@across_organizations()
 def rebuild_categories() -> None:
     """Refill the category totals from ``stock_period_totals``."""
     db.session.execute(delete(CATEGORIES))

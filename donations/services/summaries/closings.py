@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from donations.extensions import db
 from donations.models import Item, StockEntry, StockLevel, StockMonthClosing, StockPeriodTotal
 from donations.services.summaries.periods import SummaryProblem, differences
+from donations.tenancy import across_organizations
 
 CLOSINGS = StockMonthClosing.__table__
 STOCK = StockPeriodTotal.__table__
@@ -157,12 +158,14 @@ def expected_closings():
     return select(moved.c.site_id, moved.c.item_id, moved.c.month, closing)
 
 
+@across_organizations()
 def verify_closings() -> list[SummaryProblem]:
     """Recompute every month's closing from the ledger; return the differences."""
     recorded = select(*(CLOSINGS.c[n] for n in (*KEYS, "quantity")))
     return differences(CLOSINGS.name, recorded, expected_closings(), len(KEYS))
 
 
+@across_organizations()
 def rebuild_closings() -> None:
     db.session.execute(delete(CLOSINGS))
     db.session.execute(insert(CLOSINGS).from_select([*KEYS, "quantity"], expected_closings()))

@@ -37,7 +37,7 @@ from donations.services.summaries.periods import (
     periods_of,
 )
 from donations.services.summaries.retention import lock_donors
-from donations.tenancy import HOME_ORGANIZATION_ID, current_organization_id
+from donations.tenancy import HOME_ORGANIZATION_ID, across_organizations, current_organization_id
 
 DAYS = DonorDayCount.__table__
 GAPS = DonorGapCount.__table__
@@ -296,6 +296,7 @@ def _grain_pairs():
     return [(d, p) for d in SUMMARY_GRAINS for p in SUMMARY_GRAINS]
 
 
+@across_organizations()
 def verify_donor_days(donor_days) -> list[SummaryProblem]:
     """Compare the day and pair counters with ``donor_days`` (the gifts' donor days)."""
     problems = []
@@ -313,6 +314,7 @@ def verify_donor_days(donor_days) -> list[SummaryProblem]:
     return problems
 
 
+@across_organizations()
 def rebuild_donor_days(donor_days) -> None:
     db.session.execute(delete(DAYS))
     db.session.execute(delete(GAPS))

@@ -38,7 +38,7 @@ from donations.services.summaries.periods import (
     period_start,
     periods_of,
 )
-from donations.tenancy import current_organization_id
+from donations.tenancy import across_organizations, current_organization_id
 
 STOCK = StockPeriodTotal.__table__
 STOCK_KEYS = ("site_id", "grain", "starts", "item_id", "kind")
@@ -151,6 +151,7 @@ def expected_stock(grain: str):
     )
 
 
+@across_organizations()
 def verify_stock() -> list[SummaryProblem]:
     """Recompute every stock summary row from the ledger; return the differences."""
     problems = []
@@ -162,6 +163,7 @@ def verify_stock() -> list[SummaryProblem]:
     return problems + verify_closings() + verify_categories(expected_stock)
 
 
+@across_organizations()
 def rebuild_stock() -> None:
     """Refill ``stock_period_totals`` from the ledger."""
     db.session.execute(delete(STOCK))

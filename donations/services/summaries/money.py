@@ -57,7 +57,7 @@ from donations.services.summaries.periods import (
     periods_of,
 )
 from donations.services.summaries.retention import refresh_donors, verify_retention
-from donations.tenancy import current_organization_id
+from donations.tenancy import across_organizations, current_organization_id
 
 MONEY = GiftPeriodTotal.__table__
 DONORS = DonorGiftPeriod.__table__
@@ -349,6 +349,7 @@ def expected_donors(grain: str):
     )
 
 
+@across_organizations()
 def verify_money() -> list[SummaryProblem]:
     """Recompute every gift and donor summary row from the gifts; return the differences."""
     problems = []
@@ -372,6 +373,7 @@ def count_rows() -> int:
     )
 
 
+@across_organizations()
 def rebuild_money() -> None:
     """Refill the gift and donor summaries from the gifts."""
     db.session.execute(delete(MONEY))

@@ -26,7 +26,7 @@ from donations.models import (
     GiftStatus,
 )
 from donations.services.summaries.periods import SummaryProblem, add_to, differences
-from donations.tenancy import HOME_ORGANIZATION_ID, current_organization_id
+from donations.tenancy import HOME_ORGANIZATION_ID, across_organizations, current_organization_id
 
 GAPS = DonorGiftGap.__table__
 YEARS = DonorRetentionYear.__table__
@@ -196,6 +196,7 @@ def expected_years():
     )
 
 
+@across_organizations()
 def verify_retention() -> list[SummaryProblem]:
     """Recompute the gap rows and the yearly counters from the gifts; return differences."""
     recorded = select(GAPS.c.donor_id, GAPS.c.year, GAPS.c.gifts, GAPS.c.previous_year)
@@ -206,6 +207,7 @@ def verify_retention() -> list[SummaryProblem]:
     return problems + differences(YEARS.name, recorded, expected_years(), 2)
 
 
+@across_organizations()
 def rebuild_retention() -> None:
     """Refill the gap rows and the yearly counters from the gifts."""
     db.session.execute(delete(GAPS))
