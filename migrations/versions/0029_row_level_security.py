@@ -1,7 +1,7 @@
 """Row-level security on PostgreSQL: the second wall between organisations
 
 Revision ID: 0029_row_level_security
-Revises: 0027_donor_counters_orgs
+Revises: 0028_memberships
 Create Date: 2026-12-08 10:00:00.000000
 
 Every table whose rows belong to one organisation (the models' ``OrgScoped`` tables)
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0029_row_level_security'
-down_revision = '0027_donor_counters_orgs'
+down_revision = '0028_memberships'
 branch_labels = None
 depends_on = None
 
