@@ -35,6 +35,7 @@ from donations.models import (
     StockLevel,
 )
 from donations.services import summaries
+from donations.tenancy import ALL_ORGANIZATIONS
 
 CHUNK = 20_000
 YEARS = 10
@@ -68,7 +69,9 @@ TABLES = [
 
 
 def _next_id(model) -> int:
-    return (db.session.scalar(select(func.max(model.id))) or 0) + 1
+    """The next free id of the table, every organisation's rows counted (ids are global)."""
+    top = select(func.max(model.id)).execution_options(**{ALL_ORGANIZATIONS: True})
+    return (db.session.scalar(top) or 0) + 1
 
 
 def _insert(model, rows: Iterator[dict]) -> int:
@@ -92,8 +95,10 @@ def _moment(rng: random.Random, start: datetime, span: int) -> datetime:
     return start + timedelta(seconds=rng.randrange(span))
 
 
-def build(size: int, *, seed: int = 2026) -> dict[str, int]:
-    """Add ``size`` gifts and ledger entries (and the rest); return counts per kind."""
+def build(size: int, *, seed: int = 2026, finish: bool = True) -> dict[str, int]:
+    """Add ``size`` gifts and ledger entries (and the rest) to the current organisation;
+    return counts per kind. ``finish=False`` leaves the summary rebuild (which spans every
+    organisation) to a later ``finish_load()``, for a build of several organisations."""
     rng = random.Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(days=365 * YEARS)
@@ -106,7 +111,8 @@ def build(size: int, *, seed: int = 2026) -> dict[str, int]:
     counts["audit events"] = _audit(rng, size, start, span)
     counts["mail"] = _mail(rng, size // 2, start, span)
     db.session.commit()
-    _after_load()
+    if finish:
+        finish_load()
     return counts
 
 
@@ -333,7 +339,7 @@ def _mail(rng: random.Random, count: int, start: datetime, span: int) -> int:
     return _insert(OutboxMessage, rows())
 
 
-def _after_load() -> None:
+def finish_load() -> None:
     """Fill the summary tables from the rows inserted around the ORM; move PostgreSQL's id
     sequences past the inserted ids; gather planner statistics."""
     summaries.rebuild_all()

@@ -23,7 +23,8 @@ from donations.extensions import db
 from donations.jobs import mail_worker
 from donations.jobs.mail_worker import deliver_due
 from donations.models import ORGANIZATION_ROLES, Role, User
-from donations.services import accounts, organizations
+from donations.orgs_cli import per_organization
+from donations.services import accounts
 from donations.services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -36,17 +37,6 @@ def _fail(error: DomainError) -> None:
     raise click.ClickException(error.message)
 
 
-def _as_organization(slug: str | None) -> None:
-    """Run the rest of the command as the organisation with ``slug`` (the first without)."""
-    if slug is not None and not organizations.use_organization_of(slug):
-        raise click.ClickException(f"No open organisation has the slug {slug!r}.")
-
-
-ORG_OPTION = click.option(
-    "--org", "org_slug", default=None, help="The organisation's slug (default: the first)."
-)
-
-
 @users_cli.command("create")
 @click.argument("email")
 @click.option(
@@ -56,14 +46,11 @@ ORG_OPTION = click.option(
     show_default=True,
 )
 @click.option("--name", default=None, help="Display name (default: the part before @).")
-@ORG_OPTION
 @click.password_option(prompt="Password", help="Prompted for when not given.")
-def create_user_command(
-    email: str, role: str, name: str | None, org_slug: str | None, password: str
-) -> None:
+@per_organization
+def create_user_command(email: str, role: str, name: str | None, password: str) -> None:
     """Make EMAIL one of an organisation's people (a new account signs in with PASSWORD;
     an existing one keeps its own)."""
-    _as_organization(org_slug)
     try:
         user = accounts.create_user(
             actor=None,
@@ -127,10 +114,9 @@ def set_password_command(email: str, password: str) -> None:
 
 
 @users_cli.command("list")
-@ORG_OPTION
-def list_users_command(org_slug: str | None) -> None:
+@per_organization
+def list_users_command() -> None:
     """List an organisation's people with their role and status."""
-    _as_organization(org_slug)
     for user in accounts.list_users():
         member = user.membership
         state = "active" if member is not None and member.active else "inactive"

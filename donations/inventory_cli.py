@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from donations.extensions import db
 from donations.models import Item, ItemCategory, Site, StockLevel
+from donations.orgs_cli import per_organization
 from donations.reports_cli import echo_summary_problems
 from donations.services import catalog, inventory, summaries
 
@@ -50,6 +51,7 @@ def verify_command() -> None:
 
 
 @inventory_cli.command("seed")
+@per_organization
 def seed_command() -> None:
     """Add the standard categories and items if the catalog is empty."""
     added = catalog.seed_catalog()

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -10,8 +14,34 @@ from flask.cli import AppGroup
 from donations.extensions import db
 from donations.services import organizations
 from donations.services.errors import DomainError
+from donations.tenancy import use_organization
 
 orgs_cli = AppGroup("orgs", help="The organisations hosted on this deployment.")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def per_organization(command: F) -> F:
+    """Give a command ``--org SLUG``: it then runs as that open organisation (the first
+    without), like a request at its address."""
+
+    @functools.wraps(command)
+    def run_as(*args: Any, org_slug: str | None = None, **kwargs: Any) -> Any:
+        if org_slug is None:
+            return command(*args, **kwargs)
+        org = organizations.find_organization(org_slug)
+        if org is None or org.archived_at is not None:
+            raise click.ClickException(f"No open organisation has the slug {org_slug!r}.")
+        with use_organization(org.id):
+            return command(*args, **kwargs)
+
+    return click.option(  # type: ignore[return-value]
+        "--org",
+        "org_slug",
+        default=None,
+        metavar="SLUG",
+        help="Run as this organisation (default: the first).",
+    )(run_as)
 
 
 @orgs_cli.command("create")

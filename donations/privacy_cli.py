@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from donations.extensions import db
+from donations.orgs_cli import per_organization
 from donations.services import privacy
 from donations.services.errors import DomainError
 
@@ -14,6 +15,7 @@ privacy_cli = AppGroup("privacy", help="Find and redact stored names and contact
 
 
 @privacy_cli.command("scan")
+@per_organization
 def scan_command() -> None:
     """List stored notes, case codes, recipient names and goods requests' texts the note
     screen would refuse today."""
@@ -30,6 +32,7 @@ def scan_command() -> None:
 
 
 @privacy_cli.command("redact")
+@per_organization
 @click.argument("kind", type=click.Choice(privacy.KINDS))
 @click.argument("object_id", type=int)
 def redact_command(kind: str, object_id: int) -> None:

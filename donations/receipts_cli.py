@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from donations.extensions import db
 from donations.jobs import mail_worker, year_end_run
 from donations.models import YEARLY_BASES, StatementBasis
+from donations.orgs_cli import per_organization
 from donations.services import year_end
 from donations.services.errors import DomainError
 
@@ -20,6 +21,7 @@ def _plural(n: int, word: str) -> str:
 
 
 @receipts_cli.command("year-end")
+@per_organization
 @click.argument("tax_year", type=int)
 @click.option(
     "--basis",

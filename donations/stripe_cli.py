@@ -10,12 +10,14 @@ from flask.cli import AppGroup
 
 from donations.extensions import db
 from donations.models import StripeEventStatus
+from donations.orgs_cli import per_organization
 from donations.services import payments, stripe_replay
 
 stripe_cli = AppGroup("stripe", help="Stripe webhook events.")
 
 
 @stripe_cli.command("replay")
+@per_organization
 @click.option(
     "--event",
     "event_ids",

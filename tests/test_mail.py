@@ -652,3 +652,30 @@ def test_outgoing_mail_needs_sign_in(app, client):
     response = client.get("/admin/mail")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_each_organisations_mail_goes_out_in_its_name(app, smtp):
+    from donations.services import organizations
+    from donations.services.organization import update_organization
+    from donations.tenancy import use_organization
+
+    update_organization(actor=None, legal_name="Harbor Light Shelter, Inc.")
+    db.session.commit()
+    north = organizations.create_organization(
+        actor=None, slug="north", legal_name="North Star Refuge"
+    )
+    db.session.commit()
+    with use_organization(north.id):
+        update_organization(actor=None, legal_name="North Star Refuge", email="hello@north.example")
+        queue_mail(kind="test", to="a@example.org", subject="From north", body_text="Hi")
+        db.session.commit()
+    queue(to="b@example.org", subject="From home")
+
+    deliver_due(app=app)
+
+    by_subject = {m["Subject"]: m for m in smtp.messages}
+    assert by_subject["From north"]["From"].startswith("North Star Refuge <")
+    assert "giving@harborlight.test" in by_subject["From north"]["From"]
+    assert by_subject["From north"]["Reply-To"] == "hello@north.example"
+    assert by_subject["From home"]["From"].startswith('"Harbor Light Shelter, Inc." <')
+    assert by_subject["From home"]["Reply-To"] is None

@@ -242,3 +242,26 @@ def test_the_coalition_report_counts_goods_of_all_and_gifts_of_those_who_share(a
     assert "Alex Doe" not in page  # never a donor
     report = client.get("/coalition/report?date_from=2030-01-02&date_to=2030-01-01")
     assert report.status_code == 400 and "before the start date" in report.get_data(as_text=True)
+
+
+def test_commands_run_as_the_organisation_named_by_org(app, north):
+    runner = app.test_cli_runner()
+    made = runner.invoke(
+        args=["users", "create", "lee@north.example", "--org", "north", "--role", "staff"],
+        input="long enough pw\nlong enough pw\n",
+    )
+    assert made.exit_code == 0, made.output
+    listed = runner.invoke(args=["users", "list", "--org", "north"])
+    assert "lee@north.example" in listed.output and "staff" in listed.output
+    assert "lee@north.example" not in runner.invoke(args=["users", "list"]).output
+    seeded = runner.invoke(args=["inventory", "seed", "--org", "north"])
+    assert seeded.exit_code == 0 and "Added" in seeded.output
+    from donations.models import Item
+
+    with use_organization(north.id):
+        assert db.session.scalar(select(db.func.count(Item.id))) > 0
+    assert db.session.scalar(select(db.func.count(Item.id))) == 0  # the first's catalog
+    unknown = runner.invoke(args=["privacy", "scan", "--org", "nowhere"])
+    assert (
+        unknown.exit_code != 0 and "No open organisation has the slug 'nowhere'" in unknown.output
+    )

@@ -32,6 +32,7 @@ class Email:
     date: datetime
     body_html: str | None = None
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def build_message(email: Email) -> EmailMessage:
     msg["Subject"] = email.subject
     msg["Date"] = format_datetime(email.date)
     msg["Message-ID"] = email.message_id
+    if email.reply_to:
+        msg["Reply-To"] = email.reply_to
     msg.set_content(email.body_text)
     if email.body_html:
         msg.add_alternative(email.body_html, subtype="html")

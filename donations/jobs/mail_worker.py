@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import formataddr, parseaddr
 
 from flask import Flask, current_app
 from huey import crontab
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from donations.extensions import db
 from donations.integrations.mailer import Attachment, Email, MailError, deliver
-from donations.models import MailStatus, OutboxMessage, utcnow
+from donations.models import MailStatus, Organization, OutboxMessage, utcnow
 from donations.queue import add_after_job_commit, periodic_job
 from donations.services import receipt_delivery
 from donations.services.mail import backoff, mail_settings, pop_ready_ids
@@ -80,7 +81,31 @@ def _claim(
     return claimed
 
 
-def _as_email(message: OutboxMessage, sender: str) -> Email:
+class Senders:
+    """Each organisation's mail goes out in its name: the display name is its legal name
+    (the address stays MAIL_DEFAULT_SENDER, which the server may send from), and replies
+    go to its contact email when it has one. Read once per organisation per batch."""
+
+    def __init__(self, session: Session, default: str) -> None:
+        self.session = session
+        self.default = default
+        self.address = parseaddr(default)[1] or default
+        self.known: dict[int, tuple[str, str | None]] = {}
+
+    def of(self, organization_id: int) -> tuple[str, str | None]:
+        if organization_id not in self.known:
+            row = self.session.execute(
+                select(Organization.legal_name, Organization.email).where(
+                    Organization.id == organization_id
+                )
+            ).first()
+            name, contact = row if row is not None else ("", "")
+            sender = formataddr((name, self.address)) if name else self.default
+            self.known[organization_id] = (sender, contact or None)
+        return self.known[organization_id]
+
+
+def _as_email(message: OutboxMessage, sender: str, reply_to: str | None = None) -> Email:
     body_text, files = message.body_text, []
     for stored in message.attachments:
         data: bytes | None = stored.data
@@ -97,6 +122,7 @@ def _as_email(message: OutboxMessage, sender: str) -> Email:
         body_html=message.body_html,
         date=message.created_at,
         attachments=tuple(files),
+        reply_to=reply_to,
     )
 
 
@@ -113,9 +139,9 @@ def deliver_due(
     if only is not None and not only:
         return report
     settings = mail_settings(app)
-    sender = app.config["MAIL_DEFAULT_SENDER"]
     max_attempts = int(app.config["MAIL_MAX_ATTEMPTS"])
     with Session(db.engine) as session:
+        senders = Senders(session, app.config["MAIL_DEFAULT_SENDER"])
         for message_id in _claim(session, utcnow(), limit, only):
             message = session.get(
                 OutboxMessage, message_id, execution_options={ALL_ORGANIZATIONS: True}
@@ -125,7 +151,8 @@ def deliver_due(
             message.claimed_at = utcnow()
             session.commit()
             try:
-                where = deliver(_as_email(message, sender), settings)
+                sender, reply_to = senders.of(message.organization_id)
+                where = deliver(_as_email(message, sender, reply_to), settings)
             except Exception as exc:
                 if not isinstance(exc, MailError):  # a bug: keep it, retry, and go on
                     log.exception("mail %s: unexpected error while sending", message_id)
