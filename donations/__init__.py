@@ -56,6 +56,7 @@ BLUEPRINTS = (
     "donations.blueprints.partner_requests",
     "donations.blueprints.goods_requests",
     "donations.blueprints.coalition",
+    "donations.blueprints.surplus",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -1269,7 +1269,12 @@ class StockDocument(OrgScoped, db.Model):
     @property
     def number(self) -> str:
         """A short reference staff can say aloud: "D-000123"."""
-        return f"D-{self.id:06d}"
+        return self.number_of(self.id)
+
+    @staticmethod
+    def number_of(document_id: int) -> str:
+        """The reference of the document with this id, without loading it."""
+        return f"D-{document_id:06d}"
 
     @property
     def recipient(self) -> str:
@@ -1706,6 +1711,16 @@ class SurplusClaim(db.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == SurplusClaimStatus.PENDING
+
+    @property
+    def distribution_number(self) -> str:
+        """The giver's distribution ("D-000123"), once confirmed."""
+        return StockDocument.number_of(self.distribution_id) if self.distribution_id else ""
+
+    @property
+    def intake_number(self) -> str:
+        """The receiver's intake ("D-000124"), once confirmed."""
+        return StockDocument.number_of(self.intake_id) if self.intake_id else ""
 
 
 # --- receipts ---------------------------------------------------------------

@@ -26,6 +26,7 @@ from donations.models import (
     SurplusClaimStatus,
     SurplusOffer,
     SurplusOfferStatus,
+    utcnow,
 )
 from donations.services import catalog, inventory, organizations, receipts, surplus
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
@@ -456,3 +457,191 @@ def test_neither_side_reads_the_others_sites_or_stock(coalition):
     assert incoming.receiver == NORTH and incoming.quantity == 5
     assert not {"site", "site_id", "site_name", "item_id"} & set(vars(incoming))
     assert "North safe house" not in {str(value) for value in vars(incoming).values()}
+
+
+# --- the pages (as the home organisation; North acts through the services) -------------
+
+
+def _north_offer(north, user, quantity=8):
+    """North holds 30 blankets at its confidential site and offers some."""
+    with use_organization(north.id):
+        inventory.record_intake(
+            actor=None,
+            site_id=north.site_id,
+            effective_date=utcnow().date(),
+            source="anonymous",
+            lines=[inventory.Line(north.items["BLANKET"], 30, "new")],
+        )
+        offer = surplus.offer_surplus(
+            actor=user,
+            item_id=north.items["BLANKET"],
+            site_id=north.site_id,
+            quantity=quantity,
+            note="Wool, clean",
+        )
+        db.session.commit()
+    return offer
+
+
+def _page(client, path="/inventory/surplus/") -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_the_page_shows_each_side_only_what_it_may_see(coalition, staff_client):
+    home, north, giver, receiver = coalition
+    theirs = _north_offer(north, receiver)
+    ours = _offer(home, giver)
+    _ask(north, receiver, ours.id, 5, note="For the family rooms")
+    page = _page(staff_client)
+    assert 'href="/inventory/surplus/"' in page and 'aria-current="page">Surplus' in page
+    # Our offer, with North's request to answer, and where ours ships from (ours to see).
+    assert ours.number in page and "Main warehouse" in page
+    assert "For the family rooms" in page and "Confirm and give 5" in page
+    assert "Waiting for our answer" in page
+    # North's offer: its name, item, what is left of the offer and its note.
+    assert theirs.number in page and "Wool, clean" in page and "8 each" in page
+    assert f'href="/inventory/surplus/offers/{theirs.id}/request"' in page
+    # Never North's site, its address or its stock on hand.
+    for secret in ("North safe house", "9 Secret Way", ">30<", "30 each"):
+        assert secret not in page
+
+
+def test_offering_through_the_page(coalition, staff_client):
+    home, _north, _giver, _receiver = coalition
+    data = {"item_id": home.items["SOAP"], "site_id": home.site_id, "condition": "new"}
+    response = staff_client.post("/inventory/surplus/offers", data={**data, "quantity": "7"})
+    assert response.status_code == 302
+    offer = db.session.scalar(select(SurplusOffer))
+    assert (offer.quantity, offer.item_code, offer.created_by_id) == (
+        7,
+        "SOAP",
+        staff_client.user.id,
+    )
+    for quantity, message in (
+        ("14", "holds 20 of Soap, and 7 of them are already offered: offer at most 13."),
+        ("lots", "Not a valid integer value."),
+        ("0", "Enter a whole number from 1 to"),
+        ("99999999999", "Enter a whole number from 1 to"),
+    ):
+        response = staff_client.post(
+            "/inventory/surplus/offers", data={**data, "quantity": quantity}
+        )
+        assert response.status_code == 400
+        assert message in response.get_data(as_text=True)
+    response = staff_client.post(
+        "/inventory/surplus/offers", data={**data, "item_id": "", "quantity": "1"}
+    )
+    assert response.status_code == 400 and "Choose an item." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(SurplusOffer)) == 1
+
+
+def test_requesting_through_the_page(coalition, staff_client):
+    home, north, giver, receiver = coalition
+    theirs = _north_offer(north, receiver)
+    path = f"/inventory/surplus/offers/{theirs.id}/request"
+    form = _page(staff_client, path)
+    assert "Request Blanket from North Star Refuge" in form
+    assert f'<option selected value="{home.items["BLANKET"]}">' in form  # matched by code
+    data = {"site_id": home.site_id, "item_id": home.items["BLANKET"], "note": ""}
+    response = staff_client.post(path, data={**data, "quantity": "9"})
+    assert response.status_code == 400
+    assert "Only 8 each of this offer are still available" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(SurplusClaim)) == 0
+
+    response = staff_client.post(path, data={**data, "quantity": "3"}, follow_redirects=True)
+    assert "is sent to North Star Refuge" in response.get_data(as_text=True)
+    claim = db.session.scalar(select(SurplusClaim))
+    assert (claim.receiver_organization_id, claim.quantity) == (HOME_ORGANIZATION_ID, 3)
+    assert claim.receiver_site_id == home.site_id
+
+    # Our own offer cannot be requested; an unknown offer is not there.
+    ours = _offer(home, giver)
+    response = staff_client.get(
+        f"/inventory/surplus/offers/{ours.id}/request", follow_redirects=True
+    )
+    assert "is your own: other members request it." in response.get_data(as_text=True)
+    assert staff_client.get("/inventory/surplus/offers/999999/request").status_code == 404
+
+    # Cancelling our request.
+    response = staff_client.post(
+        f"/inventory/surplus/requests/{claim.id}/cancel", follow_redirects=True
+    )
+    assert f"Request {claim.number} is cancelled." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(SurplusClaim, claim.id).status == SurplusClaimStatus.CANCELLED
+
+
+def test_confirming_declining_and_withdrawing_through_the_page(coalition, staff_client):
+    home, north, giver, receiver = coalition
+    offer = _offer(home, giver)
+    first = _ask(north, receiver, offer.id, 5)
+    second = _ask(north, receiver, offer.id, 2)
+    third = _ask(north, receiver, offer.id, 1)
+
+    confirm = f"/inventory/surplus/requests/{first.id}/confirm"
+    page = staff_client.post(confirm, follow_redirects=True).get_data(as_text=True)
+    assert f"Request {first.number} is confirmed" in page
+    before = _counts()
+    page = staff_client.post(confirm, follow_redirects=True).get_data(as_text=True)
+    assert f"Request {first.number} was already confirmed; the goods moved once." in page
+    assert _counts() == before
+    assert _on_hand(home.site_id, home.items["SOAP"]) == 15
+
+    page = staff_client.post(
+        f"/inventory/surplus/requests/{second.id}/decline",
+        data={"reason": "Kept for our own residents"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert f"Request {second.number} is declined" in page
+    assert db.session.get(SurplusClaim, second.id).reason == "Kept for our own residents"
+
+    page = staff_client.post(
+        f"/inventory/surplus/offers/{offer.id}/withdraw", follow_redirects=True
+    ).get_data(as_text=True)
+    assert f"Offer {offer.number} is withdrawn; 1 waiting request(s) were cancelled" in page
+    db.session.expire_all()
+    assert db.session.get(SurplusClaim, third.id).status == SurplusClaimStatus.CANCELLED
+    page = staff_client.post(
+        f"/inventory/surplus/requests/{third.id}/confirm", follow_redirects=True
+    ).get_data(as_text=True)
+    assert f"Offer {offer.number} was withdrawn, so request {third.number} was cancelled" in page
+    assert _on_hand(home.site_id, home.items["SOAP"]) == 15
+
+
+def test_another_members_request_cannot_be_answered_from_here(coalition, staff_client):
+    _home, north, _giver, receiver = coalition
+    theirs = _north_offer(north, receiver)
+    with use_organization(north.id):
+        # A third member's request for North's offer is North's to answer, not ours.
+        other = organizations.create_organization(actor=None, slug="third", legal_name="Third")
+        db.session.commit()
+    with use_organization(other.id):
+        catalog.seed_catalog()
+        site = catalog.create_site(actor=None, name="Third house", kind="shelter")
+        claim = surplus.request_surplus(
+            actor=receiver, offer_id=theirs.id, quantity=2, site_id=site.id
+        )
+        db.session.commit()
+    for action in ("confirm", "decline", "cancel"):
+        page = staff_client.post(
+            f"/inventory/surplus/requests/{claim.id}/{action}", follow_redirects=True
+        ).get_data(as_text=True)
+        assert "There is no such" in page
+    db.session.expire_all()
+    assert db.session.get(SurplusClaim, claim.id).status == SurplusClaimStatus.PENDING
+
+
+def test_an_organisation_without_its_profile_is_asked_to_fill_it_in(goods, stock_in):
+    stock_in(goods.warehouse, SOAP=5)
+    message = _refused(
+        NotAllowed,
+        surplus.offer_surplus,
+        actor=None,
+        item_id=goods.items["SOAP"].id,
+        site_id=goods.warehouse.id,
+        quantity=1,
+    )
+    assert message.startswith("Fill in the organisation's profile")
+    assert db.session.scalar(select(func.count()).select_from(SurplusOffer)) == 0

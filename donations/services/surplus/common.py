@@ -43,6 +43,16 @@ def organization_name(organization_id: int) -> str:
     return org.legal_name or org.slug
 
 
+def check_member() -> None:
+    """The current organisation must have its profile: the other members know it by name."""
+    org = db.session.get(Organization, current_organization_id())
+    if org is None or not org.legal_name:
+        raise NotAllowed(
+            "Fill in the organisation's profile (its legal name) under Admin first: the "
+            "other members know us by it."
+        )
+
+
 def organization_names(organization_ids: Iterable[int]) -> dict[int, str]:
     ids = set(organization_ids)
     if not ids:

@@ -29,6 +29,7 @@ from donations.services.surplus.common import (
     REASON_MAX_LENGTH,
     audit_as,
     check_giver,
+    check_member,
     check_pending,
     check_quantity,
     check_receiver,
@@ -63,6 +64,7 @@ def offer_surplus(
 
     No more than the site holds, less what our other open offers of it still promise.
     """
+    check_member()
     item = own_row(Item, item_id)
     if item is None:
         raise InvalidInput("Choose an item from the list.", field="item_id")
@@ -202,6 +204,7 @@ def request_surplus(
 
     Without an item, the item of our catalog with the offer's code is used.
     """
+    check_member()
     quantity = check_quantity(quantity)
     note = check_text(note, field="note", max_length=NOTE_MAX_LENGTH, label="the note")
     site = own_row(Site, site_id)

@@ -174,7 +174,7 @@ def own_offers() -> list[OwnOffer]:
                 receiver=names.get(c.receiver_organization_id, "A former member"),
                 quantity=c.quantity,
                 note=c.note,
-                status=c.status_label,
+                status="Waiting for our answer" if c.is_pending else c.status_label,
                 is_pending=c.is_pending,
                 reason=c.reason,
                 requested_at=c.created_at,
