@@ -59,6 +59,7 @@ BLUEPRINTS = (
     "donations.blueprints.goods_requests",
     "donations.blueprints.coalition",
     "donations.blueprints.coalition_admin",
+    "donations.blueprints.surplus",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(

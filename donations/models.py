@@ -1376,7 +1376,12 @@ class StockDocument(OrgScoped, db.Model):
     @property
     def number(self) -> str:
         """A short reference staff can say aloud: "D-000123"."""
-        return f"D-{self.id:06d}"
+        return self.number_of(self.id)
+
+    @staticmethod
+    def number_of(document_id: int) -> str:
+        """The reference of the document with this id, without loading it."""
+        return f"D-{document_id:06d}"
 
     @property
     def recipient(self) -> str:
@@ -1660,6 +1665,169 @@ def _requests_are_kept(mapper, connection, target) -> None:
 @event.listens_for(StockDocument, "before_delete")
 def _ledger_is_append_only(mapper, connection, target) -> None:
     raise RuntimeError("the stock ledger is append-only: record a reversing document instead")
+
+
+# --- surplus exchange between members ---------------------------------------
+# One member offers goods it has too many of; another asks for some; once the giver
+# confirms, a distribution in the giver's ledger and an intake in the receiver's move
+# them (services/surplus.py). These two tables span organisations on purpose, so they
+# are not OrgScoped: each row names its organisations, and the service reads only the
+# columns the other side may see (never a site or a quantity on hand).
+
+
+class SurplusOfferStatus(enum.StrEnum):
+    OPEN = "open"  # others may ask for what is left of it
+    WITHDRAWN = "withdrawn"  # the giver took it back; its pending requests were cancelled
+    CLOSED = "closed"  # all of it was given
+
+    @property
+    def label(self) -> str:
+        return {"open": "Open", "withdrawn": "Withdrawn", "closed": "All given"}[self.value]
+
+
+class SurplusClaimStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for the giver
+    CONFIRMED = "confirmed"  # given: both documents recorded
+    DECLINED = "declined"  # the giver said no
+    CANCELLED = "cancelled"  # the receiver took it back, or the offer was withdrawn
+
+    @property
+    def label(self) -> str:
+        return {
+            "pending": "Waiting for the giver",
+            "confirmed": "Given",
+            "declined": "Declined",
+            "cancelled": "Cancelled",
+        }[self.value]
+
+
+class SurplusOffer(db.Model):
+    """Goods one member offers to the others: what, how many, and (for the giver only)
+    the item and the site they leave from."""
+
+    __tablename__ = "surplus_offers"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in SurplusOfferStatus])})", name="status_known"
+        ),
+        CheckConstraint(
+            f"condition IN ({_sql_in([c.value for c in Condition])})", name="condition_known"
+        ),
+        CheckConstraint("(status = 'open') = (closed_at IS NULL)", name="closed_unless_open"),
+        Index("ix_surplus_offers_status", "status", "id"),
+        Index("ix_surplus_offers_giver", "giver_organization_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    giver_organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    # The giver's own item and site: never shown to another member.
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    # What the other members see, copied from the item when it was offered.
+    item_label: Mapped[str] = mapped_column(String(150))
+    item_code: Mapped[str] = mapped_column(String(30))
+    unit: Mapped[str] = mapped_column(String(30))
+    condition: Mapped[str] = mapped_column(String(12))
+    quantity: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[SurplusOfferStatus] = mapped_column(
+        str_enum(SurplusOfferStatus, 12), default=SurplusOfferStatus.OPEN
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    claims: Mapped[list[SurplusClaim]] = relationship(
+        back_populates="offer", order_by="SurplusClaim.id"
+    )
+
+    @property
+    def number(self) -> str:
+        """A short reference both members can say aloud: "SO-000012"."""
+        return f"SO-{self.id:06d}"
+
+    @property
+    def status_label(self) -> str:
+        return SurplusOfferStatus(self.status).label
+
+    @property
+    def condition_label(self) -> str:
+        return Condition(self.condition).label
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == SurplusOfferStatus.OPEN
+
+
+class SurplusClaim(db.Model):
+    """A member's request for some of another member's offer; once confirmed, it links
+    the giver's distribution and the receiver's intake."""
+
+    __tablename__ = "surplus_claims"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in SurplusClaimStatus])})", name="status_known"
+        ),
+        CheckConstraint(
+            "(status = 'pending') = (decided_at IS NULL)", name="decided_unless_pending"
+        ),
+        CheckConstraint(
+            "(status = 'confirmed') = (distribution_id IS NOT NULL)", name="confirmed_has_documents"
+        ),
+        CheckConstraint("(distribution_id IS NULL) = (intake_id IS NULL)", name="documents_paired"),
+        Index("ix_surplus_claims_offer", "offer_id", "status"),
+        Index("ix_surplus_claims_receiver", "receiver_organization_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("surplus_offers.id"))
+    receiver_organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    # The receiver's own site and item the goods go in as: never shown to the giver.
+    receiver_site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    receiver_item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[SurplusClaimStatus] = mapped_column(
+        str_enum(SurplusClaimStatus, 12), default=SurplusClaimStatus.PENDING
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Why it was declined or cancelled, as both members see it.
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    # The giver's distribution and the receiver's intake: one transfer, two ledgers.
+    distribution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stock_documents.id"), unique=True
+    )
+    intake_id: Mapped[int | None] = mapped_column(ForeignKey("stock_documents.id"), unique=True)
+
+    offer: Mapped[SurplusOffer] = relationship(back_populates="claims")
+
+    @property
+    def number(self) -> str:
+        """A short reference both members can say aloud: "SR-000012"."""
+        return f"SR-{self.id:06d}"
+
+    @property
+    def status_label(self) -> str:
+        return SurplusClaimStatus(self.status).label
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == SurplusClaimStatus.PENDING
+
+    @property
+    def distribution_number(self) -> str:
+        """The giver's distribution ("D-000123"), once confirmed."""
+        return StockDocument.number_of(self.distribution_id) if self.distribution_id else ""
+
+    @property
+    def intake_number(self) -> str:
+        """The receiver's intake ("D-000124"), once confirmed."""
+        return StockDocument.number_of(self.intake_id) if self.intake_id else ""
 
 
 # --- receipts ---------------------------------------------------------------

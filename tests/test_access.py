@@ -14,7 +14,16 @@ from sqlalchemy import select
 
 from conftest import sign_in
 from donations.extensions import db
-from donations.models import Frequency, JobRun, JobStatus, Recipient, Role, StripeEvent, utcnow
+from donations.models import (
+    Frequency,
+    Item,
+    JobRun,
+    JobStatus,
+    Recipient,
+    Role,
+    StripeEvent,
+    utcnow,
+)
 from donations.services import accounts, giving, inventory, partner_requests, payments, pledges
 from donations.services.mail import queue_mail
 from donations.services.organization import update_organization
@@ -245,6 +254,15 @@ ROUTES = [
     ("goods_requests.detail", "GET", "/inventory/requests/{request_id}", STOCK),
     ("goods_requests.fulfil", "POST", "/inventory/requests/{request_id}/fulfil", STOCK),
     ("goods_requests.decline", "POST", "/inventory/requests/{request_id}/decline", STOCK),
+    # --- the surplus exchange between members (surplus blueprint)
+    ("surplus.index", "GET", "/inventory/surplus/", STOCK),
+    ("surplus.offer", "POST", "/inventory/surplus/offers", STOCK),
+    ("surplus.withdraw", "POST", "/inventory/surplus/offers/{offer_id}/withdraw", STOCK),
+    ("surplus.ask", "GET", "/inventory/surplus/offers/{member_offer_id}/request", STOCK),
+    ("surplus.ask", "POST", "/inventory/surplus/offers/{member_offer_id}/request", STOCK),
+    ("surplus.confirm", "POST", "/inventory/surplus/requests/{claim_id}/confirm", STOCK),
+    ("surplus.decline", "POST", "/inventory/surplus/requests/{claim_id}/decline", STOCK),
+    ("surplus.cancel", "POST", "/inventory/surplus/requests/{claim_id}/cancel", STOCK),
 ]
 
 
@@ -339,6 +357,34 @@ def _goods_objects(goods, donor) -> dict[str, object]:
     }
 
 
+def _surplus_objects(goods) -> dict[str, object]:
+    """Our open offer with another member's request waiting, and that member's offer."""
+    from donations.services import catalog, organizations, surplus
+    from donations.tenancy import use_organization
+
+    update_organization(actor=None, legal_name="Access Shelter")
+    ours = surplus.offer_surplus(
+        actor=None, item_id=goods.items["SOCKS-M"].id, site_id=goods.shelter.id, quantity=2
+    )
+    other = organizations.create_organization(actor=None, slug="access-north", legal_name="North")
+    db.session.flush()
+    with use_organization(other.id):
+        catalog.seed_catalog()
+        site = catalog.create_site(actor=None, name="North house", kind="shelter")
+        claim = surplus.request_surplus(actor=None, offer_id=ours.id, quantity=1, site_id=site.id)
+        item_id = db.session.scalar(select(Item.id).where(Item.code == "SOAP"))
+        inventory.record_intake(
+            actor=None,
+            site_id=site.id,
+            effective_date=utcnow().date(),
+            source="anonymous",
+            lines=[inventory.Line(item_id, 4, "new")],
+        )
+        theirs = surplus.offer_surplus(actor=None, item_id=item_id, site_id=site.id, quantity=3)
+    db.session.commit()
+    return {"offer_id": ours.id, "claim_id": claim.id, "member_offer_id": theirs.id}
+
+
 def _receipt_objects(goods, donor) -> dict[str, object]:
     """The organisation profile, a paid cheque with its receipt, an in-kind gift, a run."""
     from donations.models import Fund, InKindGift, YearEndRun
@@ -419,6 +465,8 @@ def objects(request, app, create_user, create_donor, goods):
         db.session.commit()
     if names & (GIVE_KEYS | {"customer"}) or path.startswith(("/gifts", "/donors", "/give")):
         built.update(_give_objects())
+    if names & {"offer_id", "claim_id", "member_offer_id"}:
+        built.update(_surplus_objects(goods))
     if names & RECEIPT_KEYS or path.startswith(("/receipts", "/reports", "/verify", "/admin/rec")):
         built.update(_receipt_objects(goods, donor))
     return built

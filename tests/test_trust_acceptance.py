@@ -23,7 +23,12 @@ from wtforms import FieldList, FormField, StringField
 from conftest import sign_in
 from donations.blueprints import catalog as catalog_bp
 from donations.blueprints import inventory_files as files_bp
-from donations.blueprints import inventory_forms, movements_forms, partner_requests_forms
+from donations.blueprints import (
+    inventory_forms,
+    movements_forms,
+    partner_requests_forms,
+    surplus_forms,
+)
 from donations.blueprints import needs as needs_bp
 from donations.extensions import db, limiter
 from donations.models import (
@@ -131,6 +136,85 @@ def _on_hand(site_id: int, item_id: int) -> int:
 
     levels = inventory.on_hand_by_site(item_id)
     return next((level.on_hand for level in levels if level.site_id == site_id), 0)
+
+
+def _member(goods) -> int:
+    """Our profile, and a second member (North) holding blankets: North's id (made once)."""
+    from donations.services import catalog, inventory, organizations
+    from donations.services.organization import get_organization, update_organization
+    from donations.tenancy import use_organization
+
+    if get_organization() is None:
+        update_organization(actor=None, legal_name="Harbor Light Shelter, Inc.")
+        db.session.commit()
+    north = organizations.find_organization("north")
+    if north is not None:
+        return north.id
+    north = organizations.create_organization(actor=None, slug="north", legal_name="North Refuge")
+    db.session.commit()
+    with use_organization(north.id):
+        catalog.seed_catalog()
+        site = catalog.create_site(actor=None, name="North house", kind="shelter")
+        db.session.flush()
+        blanket = db.session.scalar(select(Item).where(Item.code == "BLANKET"))
+        inventory.record_intake(
+            actor=None,
+            site_id=site.id,
+            effective_date=date.today(),
+            source="anonymous",
+            lines=[inventory.Line(blanket.id, 50, "new")],
+        )
+        db.session.commit()
+    return north.id
+
+
+def _member_offer(goods) -> int:
+    """North's open offer of blankets (made once)."""
+    from donations.models import SurplusOffer, SurplusOfferStatus
+    from donations.services import surplus
+    from donations.tenancy import use_organization
+
+    north_id = _member(goods)
+    found = db.session.scalar(
+        select(SurplusOffer.id).where(
+            SurplusOffer.giver_organization_id == north_id,
+            SurplusOffer.status == SurplusOfferStatus.OPEN,
+        )
+    )
+    if found is not None:
+        return found
+    with use_organization(north_id):
+        blanket = db.session.scalar(select(Item).where(Item.code == "BLANKET"))
+        site = db.session.scalar(select(StockDocument.site_id).limit(1))  # North's own
+        offer = surplus.offer_surplus(actor=None, item_id=blanket.id, site_id=site, quantity=20)
+        db.session.commit()
+    return offer.id
+
+
+def _incoming_claim(goods) -> int:
+    """North's request, waiting for us, for an offer of our soap (made once)."""
+    from donations.models import SurplusClaim, SurplusClaimStatus
+    from donations.services import surplus
+    from donations.tenancy import use_organization
+
+    north_id = _member(goods)
+    found = db.session.scalar(
+        select(SurplusClaim.id).where(
+            SurplusClaim.receiver_organization_id == north_id,
+            SurplusClaim.status == SurplusClaimStatus.PENDING,
+        )
+    )
+    if found is not None:
+        return found
+    offer = surplus.offer_surplus(
+        actor=None, item_id=goods.items["SOAP"].id, site_id=goods.warehouse.id, quantity=5
+    )
+    db.session.commit()
+    with use_organization(north_id):
+        site = db.session.scalar(select(StockDocument.site_id).limit(1))
+        claim = surplus.request_surplus(actor=None, offer_id=offer.id, quantity=2, site_id=site)
+        db.session.commit()
+    return claim.id
 
 
 def _partner() -> User:
@@ -367,6 +451,34 @@ CASES = [
         lambda g: f"/inventory/requests/{_goods_request(g).id}/decline",
         lambda g: {"reason": "Out of soap until the spring drive"},
     ),
+    # The surplus exchange: the other members read these notes and reasons.
+    Case(
+        "surplus.offer",
+        surplus_forms.OfferForm,
+        "staff",
+        lambda g: "/inventory/surplus/offers",
+        lambda g: {
+            "item_id": str(g.items["SOAP"].id),
+            "site_id": str(g.warehouse.id),
+            "quantity": "3",
+            "condition": "new",
+            "note": "Boxed hotel bars",
+        },
+    ),
+    Case(
+        "surplus.ask",
+        surplus_forms.RequestForm,
+        "staff",
+        lambda g: f"/inventory/surplus/offers/{_member_offer(g)}/request",
+        lambda g: {"quantity": "2", "site_id": str(g.warehouse.id), "note": "For winter"},
+    ),
+    Case(
+        "surplus.decline",
+        surplus_forms.DeclineForm,
+        "staff",
+        lambda g: f"/inventory/surplus/requests/{_incoming_claim(g)}/decline",
+        lambda g: {"reason": "Promised to a clinic first"},
+    ),
     # A partner agency's own form (under /partner): its note is screened too.
     Case(
         "partner_requests.new",
@@ -397,6 +509,9 @@ def test_every_goods_form_in_the_url_map_is_covered(app):
         "catalog.kit_components",  # item choices and quantities only
         "catalog.par_levels",  # numbers only
         "goods_requests.fulfil",  # a site, a date and quantities only
+        "surplus.withdraw",  # one button
+        "surplus.confirm",  # one button
+        "surplus.cancel",  # one button
     }
     posted = {
         rule.endpoint
@@ -454,6 +569,7 @@ def _surfaces(staff, treasurer, admin, public) -> dict[str, str]:
     for pledge_id in db.session.scalars(select(Pledge.id)):
         add(f"pledge {pledge_id}", staff.get(f"/inventory/pledges/{pledge_id}"))
     add("partner requests", staff.get("/inventory/requests/"))
+    add("surplus", staff.get("/inventory/surplus/"))
     for request_id in db.session.scalars(select(GoodsRequest.id)):
         add(f"request {request_id}", staff.get(f"/inventory/requests/{request_id}"))
     return out
