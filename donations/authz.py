@@ -65,6 +65,9 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 ANY_ROLE = ORGANIZATION_ROLES
 # Everyone who signs in, partner logins included: the account pages and signing out.
 EVERY_ROLE = tuple(Role)
+# What a view declaring EVERY_ROLE stores: it lets in anyone signed in, also someone who
+# is no member of the organisation at this address (a coalition admin, a member elsewhere).
+_EVERYONE_SIGNED_IN = frozenset(r.value for r in Role)
 
 
 def access_of(endpoint: str) -> str | frozenset[str] | None:
@@ -148,6 +151,8 @@ def enforce_access() -> Any:
     if COALITION in access:
         if not current_user.coalition_admin:
             abort(403)
+    elif access == _EVERYONE_SIGNED_IN:
+        pass  # the account pages and signing out: whoever signed in, member here or not
     elif current_user.role not in access:
         # Not one of this organisation's people: its pages do not exist for them.
         abort(403 if current_user.role is not None else 404)

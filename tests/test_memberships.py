@@ -265,3 +265,15 @@ def test_commands_run_as_the_organisation_named_by_org(app, north):
     assert (
         unknown.exit_code != 0 and "No open organisation has the slug 'nowhere'" in unknown.output
     )
+
+
+def test_someone_who_is_no_member_here_still_reaches_their_account_and_signs_out(app, north):
+    admin = accounts.create_coalition_admin(
+        actor=None, email="cora@coalition.example", name="Cora", password=PASSWORD
+    )
+    db.session.commit()
+    client = sign_in(app.test_client(), admin)
+    assert client.get("/account").status_code == 200
+    response = client.post("/logout")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
+    assert client.get("/coalition/members").status_code == 302  # signed out

@@ -192,7 +192,7 @@ class _Season:
             donor="Fatima Haddad",
         )  # fmt: skip
         self.intake(
-            85, "warehouse", {"BLANKET": 40, "SLEEPBAG": 16},
+            85, "warehouse", {"BLANKET": 40, "SLEEPBAG": 28},
             donor="Rotary Club of Springfield", donor_value_cents=120000,
             note="Delivered by the club's service committee.",
         )  # fmt: skip
