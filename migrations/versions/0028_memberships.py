@@ -30,7 +30,7 @@ def upgrade():
     sa.Column('role', sa.Enum('admin', 'treasurer', 'staff', 'partner', name='role', native_enum=False, create_constraint=False, length=20), nullable=False),
     sa.Column('recipient_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint(PARTNER_HAS_AGENCY, name=op.f('ck_memberships_partner_has_agency')),
     sa.CheckConstraint(ROLES, name=op.f('ck_memberships_role_known')),
     sa.ForeignKeyConstraint(['recipient_id'], ['recipients.id'], name=op.f('fk_memberships_recipient_id_recipients')),
