@@ -34,7 +34,7 @@ class NewMemberForm(FlaskForm):
         description="They are mailed a link to choose a password (or, with an account "
         "already, told to sign in).",
     )
-    submit = SubmitField("Add the member and invite its admin")
+    submit = SubmitField("Add and invite")
 
 
 class InviteAdminForm(FlaskForm):
