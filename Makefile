@@ -53,6 +53,7 @@ bench: $(VENV)/.installed-dev
 	cd bench && ../$(BIN)/python bench_gifts_csv.py
 	cd bench && ../$(BIN)/python bench_startup.py
 	cd bench && ../$(BIN)/python bench_scale.py
+	cd bench && ../$(BIN)/python bench_coalition.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -260,4 +260,8 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
         # In WAL mode NORMAL is crash-safe (a power cut may lose the last commits).
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Pages read through a memory map and a larger page cache: one organisation's rows
+        # among many others' are read as fast as alone (bench/bench_coalition.py).
+        cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB per connection
+        cursor.execute("PRAGMA mmap_size=268435456")  # up to 256 MiB of the file mapped
         cursor.close()

@@ -391,7 +391,8 @@ class Donor(OrgScoped, db.Model):
         CheckConstraint(
             "merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_self"
         ),
-        Index("ix_donors_name", "name", "id"),
+        # The donor list's order, within one organisation.
+        Index("ix_donors_org_name", "organization_id", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -534,6 +535,9 @@ class OutboxMessage(OrgScoped, db.Model):
         Index("ix_mail_outbox_due", "status", "next_attempt_at"),
         Index("ix_mail_outbox_created_at", "created_at", "id"),  # the list's order
         Index("ix_mail_outbox_status_created", "status", "created_at", "id"),
+        # One organisation's list, and its failed count.
+        Index("ix_mail_outbox_org_created", "organization_id", "created_at", "id"),
+        Index("ix_mail_outbox_org_status", "organization_id", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -739,7 +743,8 @@ class Gift(OrgScoped, db.Model):
         CheckConstraint(
             f"frequency IN ({_sql_in([f.value for f in Frequency])})", name="frequency_known"
         ),
-        Index("ix_gifts_received_at", "received_at", "id"),
+        # The gifts list's order and the reports' periods, within one organisation.
+        Index("ix_gifts_org_received", "organization_id", "received_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -885,7 +890,11 @@ class GiftPeriodTotal(db.Model):
     and currency: the sums the reports and the dashboard show."""
 
     __tablename__ = "gift_period_totals"
-    __table_args__ = (CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),)
+    __table_args__ = (
+        CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),
+        # One organisation's periods: its funds' rows, not every fund's of the period.
+        Index("ix_gift_period_totals_fund", "fund_id", "grain", "starts"),
+    )
 
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     starts: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -1174,7 +1183,7 @@ class Item(OrgScoped, db.Model):
 
 # The order lists of items are read in (the catalog, the stock page): a page of them
 # is read from the index in order, without sorting every item first.
-Index("ix_items_sort", func.lower(Item.name), Item.size, Item.id)
+Index("ix_items_sort", Item.organization_id, func.lower(Item.name), Item.size, Item.id)
 
 
 class KitComponent(db.Model):
@@ -1329,6 +1338,8 @@ class StockDocument(OrgScoped, db.Model):
         ),
         Index("ix_stock_documents_effective", "effective_date"),
         Index("ix_stock_documents_kind", "kind", "id"),
+        # One organisation's documents, newest first.
+        Index("ix_stock_documents_org", "organization_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -1428,7 +1439,8 @@ class StockPeriodTotal(db.Model):
     __tablename__ = "stock_period_totals"
     __table_args__ = (
         CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),
-        Index("ix_stock_period_totals_period", "grain", "starts"),
+        # Reads name their organisation's sites: the primary key (site, grain, starts)
+        # serves them; an item's history reads by item.
         Index("ix_stock_period_totals_item", "item_id", "grain", "starts"),
     )
 
@@ -1457,7 +1469,11 @@ class StockCategoryTotal(db.Model):
     report's goods per category in a few rows."""
 
     __tablename__ = "stock_category_totals"
-    __table_args__ = (CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),)
+    __table_args__ = (
+        CheckConstraint("grain IN ('d', 'm', 'y')", name="grain_known"),
+        # One organisation's periods: its categories' rows.
+        Index("ix_stock_category_totals_category", "category_id", "grain", "starts"),
+    )
 
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     starts: Mapped[date] = mapped_column(Date, primary_key=True)

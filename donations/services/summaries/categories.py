@@ -23,7 +23,7 @@ from donations.services.summaries.periods import (
     covered,
     differences,
 )
-from donations.tenancy import across_organizations
+from donations.tenancy import across_organizations, current_organization_id
 
 CATEGORIES = StockCategoryTotal.__table__
 STOCK = StockPeriodTotal.__table__
@@ -101,7 +101,15 @@ def goods_sums(first: date, last: date) -> list[tuple[str, int, str, int]]:
         )
         .join(ItemCategory, ItemCategory.id == CATEGORIES.c.category_id)
         .where(
-            covered(CATEGORIES, cover(first, last)),
+            covered(
+                CATEGORIES,
+                cover(first, last),
+                within=CATEGORIES.c.category_id.in_(
+                    select(ItemCategory.id).where(
+                        ItemCategory.organization_id == current_organization_id()
+                    )
+                ),
+            ),
             CATEGORIES.c.kind.in_([DocumentKind.INTAKE.value, DocumentKind.DISTRIBUTION.value]),
         )
         .group_by(ItemCategory.name, ItemCategory.sort_order, CATEGORIES.c.kind)

@@ -109,12 +109,15 @@ def given_out(*, first: date, last: date, limit: int) -> list[tuple[int, int]]:
         for item_id, units in db.session.execute(
             select(STOCK.c.item_id, given)
             .where(
-                covered(STOCK, cover(first, last)),
-                STOCK.c.kind == DocumentKind.DISTRIBUTION.value,
                 # The rows carry no organisation of their own: its sites' rows only.
-                STOCK.c.site_id.in_(
-                    select(Site.id).where(Site.organization_id == current_organization_id())
+                covered(
+                    STOCK,
+                    cover(first, last),
+                    within=STOCK.c.site_id.in_(
+                        select(Site.id).where(Site.organization_id == current_organization_id())
+                    ),
                 ),
+                STOCK.c.kind == DocumentKind.DISTRIBUTION.value,
             )
             .group_by(STOCK.c.item_id)
             .having(given > 0)

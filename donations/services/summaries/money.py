@@ -256,7 +256,7 @@ def money_sums(pieces: list[Piece], *, by: str) -> list[tuple]:
             MONEY.c.currency,
             *(func.sum(MONEY.c[name]) for name in MONEY_VALUES),
         )
-        .where(covered(MONEY, pieces), MONEY.c.fund_id.in_(_own_funds()))
+        .where(covered(MONEY, pieces, within=MONEY.c.fund_id.in_(_own_funds())))
         .group_by(*keys, MONEY.c.currency)
         .having(func.sum(MONEY.c.gifts) != 0)
         .order_by(*keys, MONEY.c.currency)

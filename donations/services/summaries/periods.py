@@ -78,13 +78,20 @@ def cover(first: date, last: date, *, largest: str = "y") -> list[Piece]:
     return pieces
 
 
-def covered(table: Table, pieces: Sequence[Piece]) -> ColumnElement[bool]:
-    """WHERE condition: the rows of ``table`` that make up ``pieces``."""
+def covered(
+    table: Table, pieces: Sequence[Piece], *, within: ColumnElement[bool] | None = None
+) -> ColumnElement[bool]:
+    """WHERE condition: the rows of ``table`` that make up ``pieces``.
+
+    ``within`` (one organisation's funds, sites or categories) is repeated in each
+    piece's branch, so that the database looks each branch up by it (an index that
+    leads with it) rather than reading every organisation's rows of the period."""
     if not pieces:
         return false()
+    extra = () if within is None else (within,)
     return or_(
         *(
-            and_(table.c.grain == grain, table.c.starts >= lo, table.c.starts <= hi)
+            and_(*extra, table.c.grain == grain, table.c.starts >= lo, table.c.starts <= hi)
             for grain, lo, hi in pieces
         )
     )
