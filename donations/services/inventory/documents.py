@@ -19,6 +19,7 @@ from donations.models import (
     utcnow,
 )
 from donations.services import recipients as recipient_service
+from donations.services.campaigns.rules import recorded_campaign
 from donations.services.errors import InvalidInput, NotAllowed
 from donations.services.inventory.checks import (
     DRIVE_NAME_MAX_LENGTH,
@@ -56,9 +57,15 @@ def record_intake(
     donor_value_cents: int | None = None,
     currency: str = "USD",
     note: str = "",
+    campaign_id: int | None = None,
 ) -> StockDocument:
-    """Receive goods at a site; from a known donor this is also an in-kind gift."""
+    """Receive goods at a site; from a known donor this is also an in-kind gift.
+
+    ``campaign_id``: the campaign the goods were collected for (its goods progress
+    counts them).
+    """
     site = active_site(site_id)
+    campaign_id = recorded_campaign(campaign_id)
     day = check_date(effective_date)
     note = check_note(note)
     if source not in {s.value for s in IntakeSource}:
@@ -98,6 +105,7 @@ def record_intake(
         donor_id=donor.id if donor else None,
         drive_name=drive_name,
         pledge_id=pledge_id,
+        campaign_id=campaign_id,
         note=note,
     )
     post_document(
