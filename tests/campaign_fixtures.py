@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from PIL import Image
+from sqlalchemy import select
 
 from donations.extensions import db
 from donations.models import Campaign, CampaignStatus, Fund, Gift, GiftStatus, utcnow
@@ -76,6 +79,18 @@ def fund(app, organization) -> Fund:
 
 @pytest.fixture
 def appeal_fund(fund) -> Fund:
-    from sqlalchemy import select
-
     return db.session.scalar(select(Fund).where(Fund.name == "Winter appeal"))
+
+
+def picture(size: tuple[int, int] = (8, 8), fmt: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 40)).save(out, format=fmt)
+    return out.getvalue()
+
+
+def campaign_objects() -> dict[str, Any]:
+    """A live campaign with an image: what tests/test_access.py's paths name."""
+    campaign = make_campaign(name="Access appeal", slug="access-appeal")
+    campaigns.set_campaign_image(actor=None, campaign=campaign, data=picture())
+    db.session.commit()
+    return {"campaign_slug": campaign.slug, "campaign_id": campaign.id}

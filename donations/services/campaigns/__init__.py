@@ -1,6 +1,7 @@
 """Campaigns: time-bound appeals with their own page, a money goal, goods goals, a story
 and an image; gifts, pledges and intakes tagged with one count towards it."""
 
+from donations.services.campaigns.chart import days_svg
 from donations.services.campaigns.images import (
     IMAGE_MAX_BYTES,
     campaign_image,
@@ -41,6 +42,7 @@ from donations.services.campaigns.rules import (
     set_goods_goals,
     update_campaign,
 )
+from donations.services.campaigns.saving import save_campaign
 
 __all__ = [
     "CSV_HEADER",
@@ -61,6 +63,7 @@ __all__ = [
     "campaign_image",
     "campaign_progress",
     "create_campaign",
+    "days_svg",
     "figures_csv",
     "get_campaign",
     "goods_collected",
@@ -71,6 +74,7 @@ __all__ = [
     "public_campaigns",
     "recorded_campaign",
     "remove_campaign_image",
+    "save_campaign",
     "set_campaign_image",
     "set_campaign_status",
     "set_goods_goals",

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from donations.extensions import db
 from donations.models import (
     AdjustmentReason,
+    Campaign,
+    CampaignStatus,
     DocumentKind,
     Donor,
     InKindGift,
@@ -19,7 +21,6 @@ from donations.models import (
     utcnow,
 )
 from donations.services import recipients as recipient_service
-from donations.services.campaigns.rules import recorded_campaign
 from donations.services.errors import InvalidInput, NotAllowed
 from donations.services.inventory.checks import (
     DRIVE_NAME_MAX_LENGTH,
@@ -65,7 +66,11 @@ def record_intake(
     counts them).
     """
     site = active_site(site_id)
-    campaign_id = recorded_campaign(campaign_id)
+    if campaign_id is not None:
+        # Checked here, not through services.campaigns (whose report reads the stock).
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is None or campaign.status == CampaignStatus.DRAFT:
+            raise InvalidInput("Choose a campaign from the list.", field="campaign_id")
     day = check_date(effective_date)
     note = check_note(note)
     if source not in {s.value for s in IntakeSource}:
