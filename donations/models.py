@@ -692,6 +692,8 @@ class RecurringPlan(OrgScoped, db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
     fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"))
+    # The campaign the plan was started from: each instalment counts towards it.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     amount_cents: Mapped[int] = mapped_column(Integer)  # charged each month, fee cover included
     covered_fee_cents: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3))
@@ -750,6 +752,8 @@ class Gift(OrgScoped, db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
     fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
+    # The campaign the gift was given to (its page, or staff's choice for an offline gift).
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     source: Mapped[GiftSource] = mapped_column(str_enum(GiftSource, 10))
     method: Mapped[GiftMethod] = mapped_column(str_enum(GiftMethod, 20))
     frequency: Mapped[Frequency] = mapped_column(
@@ -1355,6 +1359,8 @@ class StockDocument(OrgScoped, db.Model):
     donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id"), index=True)
     drive_name: Mapped[str] = mapped_column(String(120), default="")
     pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), index=True)
+    # Intake: the campaign the goods were collected for (its goods progress counts them).
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     # Distribution: a program or partner, and at most a staff-chosen case code.
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), index=True)
     case_code: Mapped[str] = mapped_column(String(20), default="")
@@ -1530,6 +1536,8 @@ class Pledge(OrgScoped, db.Model):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     expected_on: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(String(500), default="")
+    # The campaign page the pledge was made from; its intake counts towards the campaign.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     status: Mapped[PledgeStatus] = mapped_column(
         str_enum(PledgeStatus, 12), default=PledgeStatus.OPEN, index=True
     )
@@ -2162,3 +2170,75 @@ class QueueConsumer(db.Model):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# --- campaigns -------------------------------------------------------------------
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"  # being prepared: not public, takes no gifts
+    LIVE = "live"  # public and taking gifts (until its end date)
+    CLOSED = "closed"  # over: its page says so and sends donors to general giving
+
+
+class Campaign(OrgScoped, db.Model):
+    """A time-bound appeal with its own page: a money goal, goods goals, a story, an image."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "slug", name="uq_campaigns_org_slug"),
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in CampaignStatus])})", name="status_known"
+        ),
+        CheckConstraint("goal_cents IS NULL OR goal_cents > 0", name="goal_positive"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(60))
+    status: Mapped[CampaignStatus] = mapped_column(
+        str_enum(CampaignStatus, 10), default=CampaignStatus.DRAFT
+    )
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    goal_cents: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    default_fund_id: Mapped[int | None] = mapped_column(ForeignKey("funds.id"))
+    story: Mapped[str] = mapped_column(Text, default="")
+    # The image as served (re-encoded by the service); read only by the image route.
+    image_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    image_type: Mapped[str] = mapped_column(String(30), default="")
+    image_etag: Mapped[str] = mapped_column(String(64), default="")
+    image_width: Mapped[int | None] = mapped_column(Integer)
+    image_height: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    default_fund: Mapped[Fund | None] = relationship()
+    goods_goals: Mapped[list[CampaignGoodsGoal]] = relationship(
+        back_populates="campaign",
+        cascade="all, delete-orphan",
+        order_by="CampaignGoodsGoal.id",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.id} {self.slug} {self.status}>"
+
+
+class CampaignGoodsGoal(OrgScoped, db.Model):
+    """How many of an item a campaign hopes to collect."""
+
+    __tablename__ = "campaign_goods_goals"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "item_id", name="uq_campaign_goods_goals_item"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="goods_goals")
+    item: Mapped[Item] = relationship()

@@ -10,6 +10,7 @@ import dataclasses
 import re
 
 import pytest
+from campaign_fixtures import campaign_objects
 from sqlalchemy import select
 
 from conftest import sign_in
@@ -124,6 +125,22 @@ ROUTES = [
     ("give.test_checkout", "POST", "/give/test-checkout/{session_id}", PUBLIC),
     ("give.test_portal", "GET", "/give/test-portal/{customer}", PUBLIC),
     ("give.test_portal", "POST", "/give/test-portal/{customer}", PUBLIC),
+    ("give.campaign", "GET", "/give/{campaign_slug}", PUBLIC),
+    ("give.campaign", "POST", "/give/{campaign_slug}", PUBLIC),
+    ("campaigns.index", "GET", "/campaigns", PUBLIC),
+    ("campaigns.image", "GET", "/campaigns/{campaign_slug}/image", PUBLIC),
+    ("campaigns_admin.index", "GET", "/admin/campaigns", BOOKS),
+    ("campaigns_admin.new", "GET", "/admin/campaigns/new", ADMIN),
+    ("campaigns_admin.new", "POST", "/admin/campaigns/new", ADMIN),
+    ("campaigns_admin.detail", "GET", "/admin/campaigns/{campaign_id}", BOOKS),
+    ("campaigns_admin.edit", "GET", "/admin/campaigns/{campaign_id}/edit", ADMIN),
+    ("campaigns_admin.edit", "POST", "/admin/campaigns/{campaign_id}/edit", ADMIN),
+    ("campaigns_admin.status", "POST", "/admin/campaigns/{campaign_id}/status", ADMIN),
+    ("campaigns_admin.goods", "GET", "/admin/campaigns/{campaign_id}/goods", ADMIN),
+    ("campaigns_admin.goods", "POST", "/admin/campaigns/{campaign_id}/goods", ADMIN),
+    ("campaign_reports.index", "GET", "/reports/campaigns", BOOKS),
+    ("campaign_reports.csv", "GET", "/reports/campaigns.csv", BOOKS),
+    ("campaign_reports.detail", "GET", "/reports/campaigns/{campaign_id}", BOOKS),
     ("funds_admin.funds", "GET", "/admin/funds", ADMIN),
     ("funds_admin.new_fund", "GET", "/admin/funds/new", ADMIN),
     ("funds_admin.new_fund", "POST", "/admin/funds/new", ADMIN),
@@ -463,6 +480,8 @@ def objects(request, app, create_user, create_donor, goods):
     if "org_slug" in names:
         built["org_slug"] = update_organization(actor=None, legal_name="Access Shelter").slug
         db.session.commit()
+    if names & {"campaign_slug", "campaign_id"}:
+        built.update(campaign_objects())
     if names & (GIVE_KEYS | {"customer"}) or path.startswith(("/gifts", "/donors", "/give")):
         built.update(_give_objects())
     if names & {"offer_id", "claim_id", "member_offer_id"}:

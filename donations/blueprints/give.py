@@ -9,6 +9,7 @@ the same Stripe idempotency key.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 
@@ -27,6 +28,7 @@ from flask import (
 from donations.authz import public
 from donations.blueprints.give_controls import (
     blank_fields,
+    blank_values,
     donation_controls,
     draw_fields,
     error_summary,
@@ -42,10 +44,10 @@ from donations.blueprints.give_forms import (
     sign_donation,
     signed_donation,
 )
-from donations.extensions import limiter
+from donations.extensions import db, limiter
 from donations.forms import EmptyForm
-from donations.models import Frequency, Gift, GiftStatus, PlanStatus
-from donations.services import giving, payments, receipt_delivery, receipts
+from donations.models import Campaign, CampaignStatus, Frequency, Gift, GiftStatus, PlanStatus
+from donations.services import campaigns, giving, payments, receipt_delivery, receipts
 from donations.services.errors import DomainError, NotFound
 from donations.services.gift_queries import fund_or_none
 from donations.services.links import absolute_url
@@ -79,22 +81,55 @@ DEFAULT_IMPACT = (
 )
 
 
-def _form_page(page: giving.DonationPage, form: DonationForm | None = None):
-    """Draw the donation form: blank, or ``form`` as submitted or refilled, with its errors."""
-    if form is None:
+def _form_page(
+    page: giving.DonationPage,
+    form: DonationForm | None = None,
+    *,
+    campaign: Campaign | None = None,
+):
+    """Draw the donation form: blank, or ``form`` as submitted or refilled, with its errors;
+    on a campaign's page, with the campaign's story and progress above it."""
+    if form is None and campaign is None:
         fields, summary = blank_fields(page), None
+    elif form is None:  # a campaign's blank form: its default fund chosen
+        values = blank_values(page)
+        if campaign.default_fund_id in {fund.id for fund in page.funds}:
+            values["fund"] = str(campaign.default_fund_id)
+        fields, summary = draw_fields(donation_controls(page, values)), None
     else:
         values, errors = form_values(form)
         controls = donation_controls(page, values, errors)
         fields, summary = draw_fields(controls), error_summary(form, controls)
+    context = {
+        "fields": fields,
+        "summary": summary,
+        "csrf": current_app.config.get("WTF_CSRF_ENABLED", True),
+        "impact_text": page.settings.impact_text or DEFAULT_IMPACT,
+        "offers_needs": "needs.index" in current_app.view_functions,
+    }
+    if campaign is None:
+        return render_template("give/index.html", **context)
     return render_template(
-        "give/index.html",
-        fields=fields,
-        summary=summary,
-        csrf=current_app.config.get("WTF_CSRF_ENABLED", True),
-        impact_text=page.settings.impact_text or DEFAULT_IMPACT,
-        offers_needs="needs.index" in current_app.view_functions,
+        "give/campaign.html",
+        campaign=campaign,
+        progress=campaigns.campaign_progress(campaign),
+        **context,
     )
+
+
+def _campaign_of(donation: giving.Donation) -> Campaign | None:
+    return db.session.get(Campaign, donation.campaign_id) if donation.campaign_id else None
+
+
+def _campaign_closed(campaign: Campaign | None, status: int = 200):
+    """Tell the donor the campaign takes no gifts now; offer general giving."""
+    shown = campaign if campaign is not None and campaign.status != CampaignStatus.DRAFT else None
+    return render_template(
+        "give/campaign_closed.html",
+        campaign=shown,
+        opens_later=shown is not None and not campaigns.is_over(shown),
+        progress=campaigns.campaign_progress(shown) if shown is not None else None,
+    ), status
 
 
 def _review(
@@ -105,10 +140,13 @@ def _review(
     message: str | None = None,
     notice: str | None = None,
 ):
+    campaign = _campaign_of(donation)
     return render_template(
         "give/review.html",
         donation=donation,
         cover=cover,
+        campaign=campaign,
+        edit_url=url_for("give.campaign", slug=campaign.slug) if campaign else None,
         fund=fund_or_none(donation.fund_id),
         payload=payload,
         message=message,
@@ -141,13 +179,17 @@ def _problem(message: str, status: int = 200, *, heading: str | None = None):
 
 
 def _edit_after_error(donation: giving.Donation, error: DomainError):
-    """Show the donation form again, refilled, with the problem next to its field."""
+    """Show the donation form again, refilled, with the problem next to its field (or, for
+    a campaign that no longer takes gifts, say so and offer general giving)."""
+    campaign = _campaign_of(donation)
+    if isinstance(error, campaigns.CampaignNotOpen):
+        return _campaign_closed(campaign)
     page = giving.donation_page()
     if page is None:
         return render_template("give/closed.html")
     form = donation_form(page, data=form_data(donation, page.settings))
     show_donation_error(form, error)
-    return _form_page(page, form)
+    return _form_page(page, form, campaign=campaign)
 
 
 def _checkout_limit() -> str:
@@ -172,24 +214,55 @@ def index():
         return render_template("give/closed.html")
     if request.method != "POST":  # the blank form: no WTForms object is needed to draw it
         return _form_page(page)
+    return _submitted(page)
+
+
+def _submitted(page: giving.DonationPage, campaign: Campaign | None = None):
+    """Answer a posted donation form: refill it for editing, show it again with its
+    problems, or show the review (the donation carries the campaign, if any)."""
     settings, currency = page.settings, page.currency
     if "edit" in request.form:
         donation, _attempt_id, _payload = signed_donation()
-        return _form_page(page, donation_form(page, data=form_data(donation, settings)))
+        form = donation_form(page, data=form_data(donation, settings))
+        return _form_page(page, form, campaign=campaign)
     form = donation_form(page)
     if form.is_submitted():
         valid = form.validate()
         amount_cents, amount_note = amount_from_form(form, settings, currency)
         if valid and amount_cents is not None:
             donation = form.donation(amount_cents=amount_cents, currency=currency)
+            if campaign is not None:
+                donation = dataclasses.replace(donation, campaign_id=campaign.id)
             with unit_of_work() as work:
                 cover = giving.check_donation(donation)
+            if isinstance(work.error, campaigns.CampaignNotOpen):
+                return _campaign_closed(campaign)
             if work.error is not None:
                 show_donation_error(form, work.error)
             else:
                 payload = sign_donation(donation, uuid.uuid4().hex)
                 return _review(donation, cover, payload=payload, notice=amount_note)
-    return _form_page(page, form)
+    return _form_page(page, form, campaign=campaign)
+
+
+@bp.route("/<slug>", methods=["GET", "POST"])
+@public
+def campaign(slug: str):
+    """A campaign's page: its story, image and progress above the donation form, whose
+    gifts go to the campaign; once it is over, a note that sends donors to general giving."""
+    found = campaigns.campaign_by_slug(slug)
+    if found is None:
+        abort(404)
+    if found.status == CampaignStatus.DRAFT:  # not public yet: nothing to give to
+        return _campaign_closed(None, 404)
+    if not campaigns.accepts_gifts(found):
+        return _campaign_closed(found)
+    page = giving.donation_page()
+    if page is None:
+        return render_template("give/closed.html")
+    if request.method != "POST":
+        return _form_page(page, campaign=found)
+    return _submitted(page, found)
 
 
 @bp.post("/checkout")

@@ -34,9 +34,9 @@ from donations.blueprints.needs_forms import (
     visibility_choices,
 )
 from donations.extensions import db, limiter
-from donations.models import Pledge, PledgeStatus, Role, Site
+from donations.models import Campaign, CampaignStatus, Pledge, PledgeStatus, Role, Site
 from donations.ranges import id_arg, page_arg, parse_id
-from donations.services import audit, catalog, inventory, pledges
+from donations.services import audit, campaigns, catalog, inventory, pledges
 from donations.services import donors as donor_service
 from donations.services import needs as needs_service
 from donations.services.errors import NotFound
@@ -105,12 +105,19 @@ def _adding_rows() -> bool:
     return "more_rows" in request.form
 
 
+def _pledge_campaign(form: PledgeForm) -> Campaign | None:
+    """The campaign the pledge form was opened from, if any (never a draft)."""
+    found = campaigns.campaign_by_slug(form.campaign.data) if form.campaign.data else None
+    return found if found is not None and found.status != CampaignStatus.DRAFT else None
+
+
 def _pledge_page(form: PledgeForm, dropoffs: list[Site], status: int = 200):
     prepare_pledge_form(form, dropoffs)
     return (
         render_template(
             "needs/pledge.html",
             form=form,
+            campaign=_pledge_campaign(form),
             dropoffs=dropoffs,
             today=today(),
             lines_errors=[e for e in form.lines.errors if isinstance(e, str)],
@@ -131,6 +138,7 @@ def pledge():
         item_id = id_arg("item")
         if item_id:
             form.lines.entries[0].item.data = str(item_id)
+        form.campaign.data = (request.args.get("campaign") or "")[:60]
         if len(dropoffs) == 1:
             form.site_id.data = str(dropoffs[0].id)
         return _pledge_page(form, dropoffs)
@@ -140,6 +148,7 @@ def pledge():
     if not form.validate():
         return _pledge_page(form, dropoffs, 400)
     site_id = form.site_id.data
+    campaign = _pledge_campaign(form)
     with unit_of_work(form) as work:
         made = pledges.make_pledge(
             pledges.PledgeRequest(
@@ -149,6 +158,7 @@ def pledge():
                 expected_on=form.expected_on.data,
                 lines=form.parsed_lines,
                 note=form.note.data or "",
+                campaign_id=campaign.id if campaign is not None else None,
             )
         )
     if not work.ok:

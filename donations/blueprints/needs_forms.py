@@ -15,6 +15,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     StringField,
     TextAreaField,
     ValidationError,
@@ -82,6 +83,8 @@ class PledgeForm(FlaskForm):
     lines = FieldList(
         FormField(PledgeLineForm), min_entries=PLEDGE_ROWS, max_entries=pledges.PLEDGE_LINES_MAX
     )
+    # The campaign page the donor came from (its address): the pledge counts towards it.
+    campaign = HiddenField(validators=[Length(max=60)])
     note = TextAreaField(
         "Anything we should know? (optional)",
         filters=[strip_text],

@@ -40,6 +40,7 @@ from donations.models import (
 from donations.money import format_money, gross_up
 from donations.services import donors as donor_service
 from donations.services import payment_keys
+from donations.services.campaigns.rules import open_campaign
 from donations.services.errors import InvalidInput, NotFound
 from donations.services.locking import serialize_writes
 from donations.services.organization import (
@@ -273,10 +274,13 @@ class Donation:
     tribute_type: str = ""
     tribute_name: str = ""
     tribute_notify_email: str = ""
+    campaign_id: int | None = None  # given on a campaign's page
 
 
 def check_donation(donation: Donation) -> FeeCover:
-    """Raise InvalidInput (with its field) unless the donation can go to checkout."""
+    """Raise InvalidInput (with its field) unless the donation can go to checkout;
+    CampaignNotOpen when its campaign no longer takes gifts."""
+    open_campaign(donation.campaign_id)
     settings = get_giving_settings()
     if donation.amount_cents < settings.min_amount_cents:
         minimum = format_money(settings.min_amount_cents, donation.currency)
@@ -358,6 +362,7 @@ def _new_pending_gift(*, donation: Donation, attempt_id: str) -> Gift:
         plan = RecurringPlan(
             donor_id=donor.id,
             fund_id=donation.fund_id,
+            campaign_id=donation.campaign_id,
             amount_cents=cover.total_cents,
             covered_fee_cents=cover.covered_cents,
             currency=donation.currency,
@@ -369,6 +374,7 @@ def _new_pending_gift(*, donation: Donation, attempt_id: str) -> Gift:
     gift = Gift(
         donor_id=donor.id,
         fund_id=donation.fund_id,
+        campaign_id=donation.campaign_id,
         source=GiftSource.ONLINE,
         method=GiftMethod.CARD,
         frequency=donation.frequency,
@@ -396,6 +402,8 @@ def checkout_metadata(gift: Gift) -> dict[str, str]:
     }
     if gift.plan_id:
         metadata["plan_id"] = str(gift.plan_id)
+    if gift.campaign_id:
+        metadata["campaign_id"] = str(gift.campaign_id)
     return metadata
 
 

@@ -29,6 +29,7 @@ from donations.models import (
 from donations.services import donors as donor_service
 from donations.services import inventory, privacy
 from donations.services.audit import record_audit
+from donations.services.campaigns.rules import open_campaign
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.locking import serialize_writes
 from donations.services.mail import queue_mail
@@ -51,6 +52,7 @@ class PledgeRequest:
     expected_on: date | None
     lines: list[inventory.Line]
     note: str = ""
+    campaign_id: int | None = None  # made from a campaign's page
 
 
 def _donor_for(name: str, email: str) -> Donor:
@@ -112,12 +114,14 @@ def make_pledge(request: PledgeRequest) -> Pledge:
     }
     if set(items) != set(merged):
         raise InvalidInput("One of the items is not one we collect.", field="lines")
+    campaign = open_campaign(request.campaign_id)
     donor = _donor_for(name, email)
     pledge = Pledge(
         donor_id=donor.id,
         site_id=site.id,
         expected_on=request.expected_on,
         note=note,
+        campaign_id=campaign.id if campaign is not None else None,
         status=PledgeStatus.OPEN,
     )
     for item_id, quantity in merged.items():
@@ -235,6 +239,7 @@ def receive_pledge(
         source=IntakeSource.DONOR.value,
         donor_id=pledge.donor_id,
         pledge_id=pledge.id,
+        campaign_id=pledge.campaign_id,
         lines=lines,
         note=note or f"Pledge #{pledge.id}",
     )

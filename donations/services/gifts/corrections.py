@@ -155,6 +155,7 @@ def correct_gift(
         },
         is_reversal=True,
         corrects_gift_id=locked.id,
+        campaign_id=locked.campaign_id,  # takes the gift back out of its campaign
     )
     record_audit(
         actor=actor,
@@ -166,7 +167,10 @@ def correct_gift(
     replacement = None
     if replacement_values is not None:
         replacement = new_offline_gift(
-            actor=actor, values=replacement_values, corrects_gift_id=locked.id
+            actor=actor,
+            values=replacement_values,
+            corrects_gift_id=locked.id,
+            campaign_id=locked.campaign_id,
         )
         changes = describe_changes(offline_row_values(locked), offline_row_values(replacement))
         record_audit(

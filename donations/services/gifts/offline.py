@@ -19,6 +19,7 @@ from donations.models import (
 )
 from donations.money import format_money, is_currency_code
 from donations.services.audit import record_audit
+from donations.services.campaigns.rules import recorded_campaign
 from donations.services.errors import InvalidInput
 from donations.services.funds import AMOUNT_CENTS_MAX
 from donations.services.gifts.listing import MAX_ID
@@ -208,6 +209,7 @@ def record_offline_gift(
     is_anonymous: bool = False,
     benefit_description: str = "",
     benefit_cents: int = 0,
+    campaign_id: int | None = None,
 ) -> Gift:
     """Record a cash, cheque, bank transfer or securities gift received by hand.
 
@@ -228,7 +230,7 @@ def record_offline_gift(
         benefit_description=benefit_description,
         benefit_cents=benefit_cents,
     )
-    gift = new_offline_gift(actor=actor, values=values)
+    gift = new_offline_gift(actor=actor, values=values, campaign_id=recorded_campaign(campaign_id))
     summary = f"recorded {describe_gift(gift)}"
     if gift.benefit_cents:
         summary += (

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from donations.extensions import db
 from donations.models import (
     AdjustmentReason,
+    Campaign,
+    CampaignStatus,
     DocumentKind,
     Donor,
     InKindGift,
@@ -56,9 +58,19 @@ def record_intake(
     donor_value_cents: int | None = None,
     currency: str = "USD",
     note: str = "",
+    campaign_id: int | None = None,
 ) -> StockDocument:
-    """Receive goods at a site; from a known donor this is also an in-kind gift."""
+    """Receive goods at a site; from a known donor this is also an in-kind gift.
+
+    ``campaign_id``: the campaign the goods were collected for (its goods progress
+    counts them).
+    """
     site = active_site(site_id)
+    if campaign_id is not None:
+        # Checked here, not through services.campaigns (whose report reads the stock).
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is None or campaign.status == CampaignStatus.DRAFT:
+            raise InvalidInput("Choose a campaign from the list.", field="campaign_id")
     day = check_date(effective_date)
     note = check_note(note)
     if source not in {s.value for s in IntakeSource}:
@@ -98,6 +110,7 @@ def record_intake(
         donor_id=donor.id if donor else None,
         drive_name=drive_name,
         pledge_id=pledge_id,
+        campaign_id=campaign_id,
         note=note,
     )
     post_document(

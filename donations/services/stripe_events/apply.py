@@ -149,6 +149,7 @@ def sync_invoice(invoice: InvoiceSnapshot, run: Run, *, failed_attempt: bool = F
         gift = Gift(
             donor_id=plan.donor_id,
             fund_id=plan.fund_id,
+            campaign_id=plan.campaign_id,
             source=GiftSource.ONLINE,
             method=GiftMethod.CARD,
             frequency=Frequency.MONTHLY,
