@@ -19,7 +19,7 @@ from donations.tenancy import HOME_ORGANIZATION_ID, use_organization
 
 pytestmark = pytest.mark.postgres_only
 
-_PATH = Path(__file__).parents[1] / "migrations" / "versions" / "0031_campaigns.py"
+_PATH = Path(__file__).parents[1] / "migrations" / "versions" / "0032_campaigns.py"
 _spec = importlib.util.spec_from_file_location("campaigns_migration", _PATH)
 assert _spec is not None and _spec.loader is not None
 MIGRATION = importlib.util.module_from_spec(_spec)

@@ -1,7 +1,7 @@
 """Campaigns: time-bound appeals with a page, a money goal and goods goals
 
-Revision ID: 0031_campaigns
-Revises: 0029_row_level_security
+Revision ID: 0032_campaigns
+Revises: 0031_org_indexes
 Create Date: 2026-12-10 09:00:00.000000
 
 Two organisation-scoped tables (campaigns, campaign_goods_goals), each behind the same
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0031_campaigns'
-down_revision = '0029_row_level_security'
+revision = '0032_campaigns'
+down_revision = '0031_org_indexes'
 branch_labels = None
 depends_on = None
 
