@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from donations.demo.campaigns import load_demo_campaigns
 from donations.demo.goods import load_demo_goods
 from donations.demo.member import load_demo_member
 from donations.demo.people import (
@@ -38,6 +39,7 @@ def load_demo() -> None:
     treasurer = next(u for u in _users() if u.role == Role.TREASURER)
     Year(people, funds, treasurer).tell()
     _date_donors()
+    load_demo_campaigns(treasurer)
     load_demo_member()
 
 
