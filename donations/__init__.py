@@ -59,6 +59,9 @@ BLUEPRINTS = (
     "donations.blueprints.goods_requests",
     "donations.blueprints.coalition",
     "donations.blueprints.coalition_admin",
+    "donations.blueprints.volunteer_public",
+    "donations.blueprints.volunteers",
+    "donations.blueprints.volunteer_shifts",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(
