@@ -194,3 +194,46 @@ def test_the_reminder_job_is_periodic_once_a_day(app):
     hits = sum(schedule(start + timedelta(minutes=m)) for m in range(24 * 60))
     assert hits == 1
     assert job.name in queue_of(app).register_all()
+
+
+VOLUNTEER_TABLES = (
+    "volunteer_skills",
+    "volunteers",
+    "volunteer_opportunities",
+    "volunteer_shifts",
+    "volunteer_signups",
+    "volunteer_hours",
+)
+
+
+@pytest.mark.postgres_only
+def test_migration_0032_walls_off_the_volunteer_tables(database_url, tmp_path):
+    """On PostgreSQL the new OrgScoped tables get 0029's policy, forced; and lose it again."""
+    import flask_migrate
+    from sqlalchemy import text
+
+    from conftest import base_config, empty_database
+    from donations import create_app
+
+    def walled(conn) -> dict[str, tuple[bool, bool, int]]:
+        found = conn.execute(
+            text(
+                "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
+                "(SELECT count(*) FROM pg_policies p WHERE p.tablename = c.relname "
+                "AND p.policyname = 'organization_wall') "
+                "FROM pg_class c WHERE c.relname = ANY(:names)"
+            ),
+            {"names": list(VOLUNTEER_TABLES)},
+        )
+        return {name: (on, forced, policies) for name, on, forced, policies in found}
+
+    with empty_database(database_url, tmp_path, "volunteer_rls") as url:
+        app = create_app(base_config(url, tmp_path))
+        with app.app_context():
+            flask_migrate.upgrade()
+            with db.engine.connect() as conn:
+                assert walled(conn) == {t: (True, True, 1) for t in VOLUNTEER_TABLES}
+            flask_migrate.downgrade(revision="0029_row_level_security")
+            with db.engine.connect() as conn:
+                assert walled(conn) == {}
+            db.engine.dispose()
