@@ -15,6 +15,7 @@ from donations.demo.people import (
     DEMO_PARTNER_AGENCY,
     DEMO_USERS,
 )
+from donations.demo.volunteers import load_demo_volunteers
 from donations.demo.year import Year
 from donations.extensions import db
 from donations.models import Donor, Gift, Item, Pledge, Recipient, Role, StockDocument, User
@@ -38,6 +39,7 @@ def load_demo() -> None:
     treasurer = next(u for u in _users() if u.role == Role.TREASURER)
     Year(people, funds, treasurer).tell()
     _date_donors()
+    load_demo_volunteers()
     load_demo_member()
 
 
