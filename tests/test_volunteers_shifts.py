@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import flask_migrate
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from volunteers_support import HIDDEN_ADDRESS, mails
 
+from conftest import base_config, empty_database
+from donations import create_app
 from donations.extensions import db
 from donations.jobs import volunteers as volunteer_jobs
 from donations.models import Role, ShiftSignup, SignupStatus, VolunteerStatus, utcnow
@@ -209,11 +212,6 @@ VOLUNTEER_TABLES = (
 @pytest.mark.postgres_only
 def test_migration_0032_walls_off_the_volunteer_tables(database_url, tmp_path):
     """On PostgreSQL the new OrgScoped tables get 0029's policy, forced; and lose it again."""
-    import flask_migrate
-    from sqlalchemy import text
-
-    from conftest import base_config, empty_database
-    from donations import create_app
 
     def walled(conn) -> dict[str, tuple[bool, bool, int]]:
         found = conn.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -138,8 +138,6 @@ def make_shift(app, volunteer_sites) -> Callable[..., VolunteerShift]:
 
 def at(text: str) -> datetime:
     """An aware UTC time from "2026-03-02 09:00"."""
-    from datetime import UTC
-
     return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
 
 
