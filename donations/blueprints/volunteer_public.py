@@ -66,9 +66,7 @@ def _gone():
 def sign_up():
     """Offer to volunteer: the form; the sign-up counts once the mailed link is opened."""
     form = SignUpForm()
-    with unit_of_work(read_only=False):  # the skills list is seeded on first use
-        skills = volunteers.ensure_skills()
-    form.skills.choices = [SelectChoice(s.id, s.name) for s in skills if s.active]
+    form.skills.choices = [SelectChoice(name, name) for name, _ in volunteers.offered_skills()]
     form.days.choices = [SelectChoice(code, label) for code, label in volunteers.WEEKDAYS]
     if form.validate_on_submit():
         application = volunteers.Application(
@@ -77,7 +75,7 @@ def sign_up():
             accepted_terms=bool(form.terms.data),
             phone=form.phone.data or "",
             profession=form.profession.data or "",
-            skill_ids=list(form.skills.data or []),
+            skills=list(form.skills.data or []),
             languages=form.languages.data or "",
             availability=form.availability.data or "",
             available_days=list(form.days.data or []),
@@ -88,7 +86,7 @@ def sign_up():
             flash(SIGNED_UP.format(email=application.email.strip().lower()), "success")
             return redirect(url_for("volunteer_public.sign_up"))
     status = 400 if form.errors or form.form_errors else 200
-    return render_template("volunteer_public/sign_up.html", form=form, skills=skills), status
+    return render_template("volunteer_public/sign_up.html", form=form), status
 
 
 @bp.get("/confirm/<token>")

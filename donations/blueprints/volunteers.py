@@ -160,11 +160,14 @@ def skills():
         if work.ok:
             flash(f"Added {skill.name}.", "success")
             return redirect(url_for("volunteers.skills"))
-    with unit_of_work():  # the default list is seeded on first use
-        listed = volunteers.ensure_skills()
+    listed = volunteers.all_skills()
     status = 400 if form.errors or form.form_errors else 200
     return render_template(
-        "volunteers/skills.html", form=form, skills=listed, toggle=EmptyForm()
+        "volunteers/skills.html",
+        form=form,
+        skills=listed,
+        defaults=volunteers.offered_skills() if not listed else [],
+        toggle=EmptyForm(),
     ), status
 
 

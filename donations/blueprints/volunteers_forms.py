@@ -48,7 +48,7 @@ class SignUpForm(FlaskForm):
         validators=[Length(max=120)],
         description="If you offer professional help: lawyer, doctor, nurse, accountant ...",
     )
-    skills = CheckboxesField("Skills you offer", coerce=int, validate_choice=False)
+    skills = CheckboxesField("Skills you offer", validate_choice=False)
     languages = StringField(
         "Languages you translate",
         filters=[strip_text],

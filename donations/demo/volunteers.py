@@ -103,7 +103,6 @@ def _site(name: str) -> Site:
 
 
 def _people() -> dict[str, Volunteer]:
-    skills = {s.name: s.id for s in volunteers.ensure_skills()}
     long_ago = utcnow() - timedelta(days=120)
     people = {}
     for name, email, profession, offered, languages, days, status in DEMO_VOLUNTEERS:
@@ -113,7 +112,7 @@ def _people() -> dict[str, Volunteer]:
                 email=email,
                 accepted_terms=True,
                 profession=profession,
-                skill_ids=[skills[s] for s in offered],
+                skills=offered,
                 languages=languages,
                 available_days=days.split(),
             ),

@@ -62,6 +62,7 @@ from donations.services.volunteers.skills import (
     add_skill,
     all_skills,
     ensure_skills,
+    offered_skills,
     set_skill_active,
 )
 
@@ -90,6 +91,7 @@ __all__ = [
     "list_opportunities",
     "list_volunteers",
     "log_hours",
+    "offered_skills",
     "open_sites",
     "page_token",
     "page_url",

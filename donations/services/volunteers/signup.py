@@ -47,7 +47,7 @@ class Application:
     accepted_terms: bool
     phone: str = ""
     profession: str = ""
-    skill_ids: list[int] = field(default_factory=list)
+    skills: list[str] = field(default_factory=list)  # names, as the form offers them
     languages: str = ""
     availability: str = ""
     available_days: list[str] = field(default_factory=list)
@@ -83,11 +83,11 @@ def _checked(application: Application) -> tuple[dict[str, str], list[VolunteerSk
         raise InvalidInput("Enter a valid email address.", field="email")
     if len(fields["availability"]) > 500:
         raise InvalidInput("Use at most 500 characters.", field="availability")
-    offered = {s.id: s for s in ensure_skills() if s.active}
-    unknown = [i for i in application.skill_ids if i not in offered]
-    if unknown:
+    offered = {s.name.lower(): s for s in ensure_skills() if s.active}
+    chosen = list(dict.fromkeys(name.strip().lower() for name in application.skills))
+    if any(name not in offered for name in chosen):
         raise InvalidInput("Choose skills from the list.", field="skills")
-    skills = [offered[i] for i in dict.fromkeys(application.skill_ids)]
+    skills = [offered[name] for name in chosen]
     if any(s.asks_languages for s in skills) and not fields["languages"]:
         raise InvalidInput("Say which languages you translate.", field="languages")
     known_days = [code for code, _label in WEEKDAYS]

@@ -1,6 +1,9 @@
 """The skills volunteers may offer: a list the admin keeps, seeded on first use.
 
-Skills are retired (inactive), never deleted: volunteers who offered one keep it.
+Until an organisation stores its list (the first sign-up, or the admin's first change),
+the form offers the default list; the first write stores it (``ensure_skills``), so a
+page that only shows the form writes nothing. Skills are retired (inactive), never
+deleted: volunteers who offered one keep it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,15 @@ def all_skills() -> list[VolunteerSkill]:
             select(VolunteerSkill).order_by(VolunteerSkill.active.desc(), VolunteerSkill.name)
         )
     )
+
+
+def offered_skills() -> list[tuple[str, bool]]:
+    """The skills the sign-up form offers, (name, asks for languages), by name: the stored
+    active ones, or the default list while none is stored."""
+    stored = all_skills()
+    if not stored:
+        return sorted(DEFAULT_SKILLS)
+    return [(s.name, s.asks_languages) for s in stored if s.active]
 
 
 def ensure_skills() -> list[VolunteerSkill]:
