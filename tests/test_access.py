@@ -250,6 +250,7 @@ ROUTES = [
     ("volunteer_public.sign_up", "GET", "/volunteer", PUBLIC),
     ("volunteer_public.sign_up", "POST", "/volunteer", PUBLIC),
     ("volunteer_public.confirm", "GET", "/volunteer/confirm/{confirm_link}", PUBLIC),
+    ("volunteer_public.confirm", "POST", "/volunteer/confirm/{confirm_link}", PUBLIC),
     ("volunteer_public.request_link", "GET", "/volunteer/link", PUBLIC),
     ("volunteer_public.request_link", "POST", "/volunteer/link", PUBLIC),
     ("volunteer_public.my_page", "GET", "/volunteer/me/{volunteer_link}", PUBLIC),

@@ -75,7 +75,12 @@ def test_sign_up_counts_once_the_email_is_confirmed(client, staff_client):
     assert message.to_addr == "grace@example.net"
     confirm = link_in(message.body_text, "/volunteer/confirm/")
     assert client.get(confirm[:-3] + "xyz").status_code == 404  # a damaged link
-    response = client.get(confirm)
+    assert client.post(confirm[:-3] + "xyz").status_code == 404
+    page = client.get(confirm)  # a page with one button: opening the link changes nothing
+    assert page.status_code == 200 and "Confirm my email" in page.get_data(as_text=True)
+    db.session.refresh(volunteer)
+    assert volunteer.status == VolunteerStatus.UNVERIFIED
+    response = client.post(confirm)
     assert response.status_code == 302 and "/volunteer/me/" in response.headers["Location"]
     db.session.refresh(volunteer)
     assert volunteer.status == VolunteerStatus.PENDING and volunteer.email_verified_at
@@ -108,7 +113,7 @@ def test_signing_up_twice_duplicates_nothing_and_mails_the_link_again(client):
     unconfirmed = mails("volunteer_confirm")
     assert len(unconfirmed) == 2 and "before with this address" in unconfirmed[1].body_text
     # Once confirmed, a third sign-up mails the page link instead.
-    client.get(link_in(unconfirmed[0].body_text, "/volunteer/confirm/"))
+    client.post(link_in(unconfirmed[0].body_text, "/volunteer/confirm/"))
     client.post("/volunteer", data=sign_up_form())
     (link,) = mails("volunteer_link")
     assert "already signed up" in link.body_text and "/volunteer/me/" in link.body_text

@@ -89,12 +89,12 @@ def sign_up():
     return render_template("volunteer_public/sign_up.html", form=form), status
 
 
-@bp.get("/confirm/<token>")
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
 @public
 def confirm(token: str):
-    """Confirm the email a sign-up gave (from the mailed link), then show their page."""
-    with unit_of_work():
-        volunteer = volunteers.confirm_email(token=token)
+    """Confirm the email a sign-up gave: the mailed link opens a page with one button
+    (a GET changes nothing, so a mail scanner opening links confirms nothing)."""
+    volunteer = volunteers.volunteer_to_confirm(token)
     if volunteer is None:
         return render_error(
             404,
@@ -102,8 +102,16 @@ def confirm(token: str):
             "or be cut short. Sign up again with the same email to get a new one.",
             (url_for("volunteer_public.sign_up"), "Sign up"),
         )
-    flash("Your email is confirmed. Staff will review your offer and email you.", "success")
-    return redirect(url_for("volunteer_public.my_page", token=volunteers.page_token(volunteer)))
+    form = EmptyForm()
+    if form.validate_on_submit():
+        with unit_of_work():
+            volunteers.confirm_email(token=token)
+        flash("Your email is confirmed. Staff will review your offer and email you.", "success")
+    elif volunteer.email_verified_at is None:
+        page = render_template("volunteer_public/confirm.html", volunteer=volunteer, form=form)
+        return _private(make_response(page))
+    target = url_for("volunteer_public.my_page", token=volunteers.page_token(volunteer))
+    return _private(redirect(target))
 
 
 @bp.route("/link", methods=["GET", "POST"])

@@ -29,6 +29,7 @@ from donations.services.volunteers.links import (
     page_token,
     page_url,
     volunteer_for_token,
+    volunteer_to_confirm,
 )
 from donations.services.volunteers.records import (
     VolunteerList,
@@ -106,4 +107,5 @@ __all__ = [
     "update_volunteer_record",
     "volunteer_for_token",
     "volunteer_page",
+    "volunteer_to_confirm",
 ]
