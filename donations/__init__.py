@@ -63,6 +63,9 @@ BLUEPRINTS = (
     "donations.blueprints.coalition",
     "donations.blueprints.coalition_admin",
     "donations.blueprints.surplus",
+    "donations.blueprints.volunteer_public",
+    "donations.blueprints.volunteers",
+    "donations.blueprints.volunteer_shifts",
 )
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -2242,3 +2242,268 @@ class CampaignGoodsGoal(OrgScoped, db.Model):
 
     campaign: Mapped[Campaign] = relationship(back_populates="goods_goals")
     item: Mapped[Item] = relationship()
+
+
+# --- volunteers -------------------------------------------------------------------
+
+
+class VolunteerStatus(enum.StrEnum):
+    UNVERIFIED = "unverified"  # signed up; the email is not confirmed yet, so it counts for nothing
+    PENDING = "pending"  # email confirmed, waiting for staff
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+    @property
+    def label(self) -> str:
+        return {
+            "unverified": "Email not confirmed",
+            "pending": "Waiting for review",
+            "approved": "Approved",
+            "declined": "Declined",
+        }[self.value]
+
+
+class CheckStatus(enum.StrEnum):
+    """A volunteer's background check."""
+
+    NONE = "none"
+    PENDING = "pending"
+    CLEARED = "cleared"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return {
+            "none": "Not done",
+            "pending": "In progress",
+            "cleared": "Cleared",
+            "failed": "Not cleared",
+        }[self.value]
+
+
+class SignupStatus(enum.StrEnum):
+    SIGNED_UP = "signed_up"
+    CANCELLED = "cancelled"
+
+
+class VolunteerSkill(OrgScoped, db.Model):
+    """A skill volunteers may offer; the admin keeps the list (retired, never deleted)."""
+
+    __tablename__ = "volunteer_skills"
+    __table_args__ = (UniqueConstraint("organization_id", "name", name="uq_volunteer_skills_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    # Translation: the volunteer says which languages.
+    asks_languages: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VolunteerSkillChoice(db.Model):
+    """A skill one volunteer offers."""
+
+    __tablename__ = "volunteer_skill_choices"
+
+    volunteer_id: Mapped[int] = mapped_column(
+        ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill_id: Mapped[int] = mapped_column(ForeignKey("volunteer_skills.id"), primary_key=True)
+
+
+class Volunteer(OrgScoped, db.Model):
+    """Someone who offered to volunteer. Counts once the email is confirmed; serves once
+    approved. No password: they reach their page through a signed link mailed to them."""
+
+    __tablename__ = "volunteers"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in VolunteerStatus])})", name="status_known"
+        ),
+        CheckConstraint(
+            f"background_check IN ({_sql_in([s.value for s in CheckStatus])})",
+            name="check_status_known",
+        ),
+        CheckConstraint(
+            "background_check <> 'cleared' OR "
+            "(background_checked_on IS NOT NULL AND background_check_expires_on IS NOT NULL)",
+            name="cleared_check_has_dates",
+        ),
+        CheckConstraint(
+            "background_check_expires_on IS NULL OR background_checked_on IS NULL "
+            "OR background_check_expires_on >= background_checked_on",
+            name="check_expires_after_done",
+        ),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        UniqueConstraint("organization_id", "email", name="uq_volunteers_email"),
+        Index("ix_volunteers_status", "organization_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    # What they do for a living, when they offer it (a lawyer, a doctor): room for
+    # professional services given without charge.
+    profession: Mapped[str] = mapped_column(String(120), default="")
+    languages: Mapped[str] = mapped_column(String(200), default="")
+    availability: Mapped[str] = mapped_column(String(500), default="")
+    # Weekdays they are usually free: "mon tue sat".
+    available_days: Mapped[str] = mapped_column(String(30), default="")
+    status: Mapped[VolunteerStatus] = mapped_column(
+        str_enum(VolunteerStatus, 12), default=VolunteerStatus.UNVERIFIED
+    )
+    terms_accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    background_check: Mapped[CheckStatus] = mapped_column(
+        str_enum(CheckStatus, 10), default=CheckStatus.NONE
+    )
+    background_checked_on: Mapped[date | None] = mapped_column(Date)
+    background_check_expires_on: Mapped[date | None] = mapped_column(Date)
+    training_completed_on: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Staff's notes, screened like every note: never a person served.
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    skills: Mapped[list[VolunteerSkill]] = relationship(
+        secondary="volunteer_skill_choices", order_by="VolunteerSkill.name"
+    )
+    decided_by: Mapped[User | None] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return VolunteerStatus(self.status).label
+
+    @property
+    def check_label(self) -> str:
+        return CheckStatus(self.background_check).label
+
+    @property
+    def can_serve(self) -> bool:
+        """Approved, active and confirmed: may sign up for shifts."""
+        return self.status == VolunteerStatus.APPROVED and self.active
+
+    def check_valid_on(self, day: date) -> bool:
+        """Whether a cleared background check covers ``day``."""
+        return (
+            self.background_check == CheckStatus.CLEARED
+            and self.background_checked_on is not None
+            and self.background_check_expires_on is not None
+            and self.background_checked_on <= day <= self.background_check_expires_on
+        )
+
+
+class VolunteerOpportunity(OrgScoped, db.Model):
+    """Work volunteers may do (sorting donations, driving), offered as shifts."""
+
+    __tablename__ = "volunteer_opportunities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    shifts: Mapped[list[VolunteerShift]] = relationship(
+        back_populates="opportunity", order_by="VolunteerShift.starts_at"
+    )
+
+
+class VolunteerShift(OrgScoped, db.Model):
+    """One stretch of an opportunity at a site. A sensitive shift needs a background check
+    valid on its day."""
+
+    __tablename__ = "volunteer_shifts"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity BETWEEN 1 AND 1000", name="capacity_range"),
+        Index("ix_volunteer_shifts_start", "organization_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("volunteer_opportunities.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column(Integer)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    opportunity: Mapped[VolunteerOpportunity] = relationship(back_populates="shifts")
+    site: Mapped[Site] = relationship()
+    signups: Mapped[list[ShiftSignup]] = relationship(
+        back_populates="shift", order_by="ShiftSignup.id"
+    )
+
+    @property
+    def taken(self) -> int:
+        return sum(1 for s in self.signups if s.status == SignupStatus.SIGNED_UP)
+
+    @property
+    def places_left(self) -> int:
+        return max(self.capacity - self.taken, 0)
+
+
+class ShiftSignup(OrgScoped, db.Model):
+    """A volunteer's place on a shift (one row per pair: cancelling and signing up again
+    reuses it). ``reminded_at``: the day-before reminder went out, never twice."""
+
+    __tablename__ = "volunteer_signups"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in SignupStatus])})", name="status_known"
+        ),
+        UniqueConstraint("shift_id", "volunteer_id", name="uq_volunteer_signups_pair"),
+        Index("ix_volunteer_signups_volunteer", "volunteer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("volunteer_shifts.id"))
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    status: Mapped[SignupStatus] = mapped_column(
+        str_enum(SignupStatus, 10), default=SignupStatus.SIGNED_UP
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    shift: Mapped[VolunteerShift] = relationship(back_populates="signups")
+    volunteer: Mapped[Volunteer] = relationship()
+    hours: Mapped[VolunteerHours | None] = relationship(back_populates="signup")
+
+    @property
+    def active(self) -> bool:
+        return self.status == SignupStatus.SIGNED_UP
+
+
+class VolunteerHours(OrgScoped, db.Model):
+    """Time a volunteer gave on one day, in whole minutes: a shift's attendance (check-in
+    and check-out, or hours typed) or work outside shifts."""
+
+    __tablename__ = "volunteer_hours"
+    __table_args__ = (
+        CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes_in_a_day"),
+        CheckConstraint(
+            "checked_out_at IS NULL OR checked_in_at IS NULL OR checked_out_at > checked_in_at",
+            name="out_after_in",
+        ),
+        Index("ix_volunteer_hours_volunteer", "volunteer_id", "worked_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    signup_id: Mapped[int | None] = mapped_column(ForeignKey("volunteer_signups.id"), unique=True)
+    worked_on: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What was done, for work outside shifts; screened like every note.
+    description: Mapped[str] = mapped_column(String(300), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    volunteer: Mapped[Volunteer] = relationship()
+    signup: Mapped[ShiftSignup | None] = relationship(back_populates="hours")

@@ -15,6 +15,7 @@ from donations.services import donors
 from donations.services.organization import current_organization_name
 from donations.services.organizations import SwitchChoice, switch_choices
 from donations.services.payments import test_mode_banner
+from donations.services.volunteers import format_minutes
 
 
 def _time(value: date | datetime, text: str) -> Markup:
@@ -104,6 +105,7 @@ def register(app: Flask) -> None:
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["donor_name"] = donor_name
+    app.jinja_env.filters["volunteer_hours"] = format_minutes
 
     @app.context_processor
     def site_wide():

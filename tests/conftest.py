@@ -41,7 +41,7 @@ from donations.services import accounts, catalog, donors, inventory, recipients,
 from donations.services.organization import update_organization
 from donations.services.stripe_events.spool import current_spool
 
-pytest_plugins = ["stripe_fixtures"]
+pytest_plugins = ["stripe_fixtures", "volunteers_support"]
 
 PASSWORD = "correct horse battery"
 

@@ -12,6 +12,7 @@ import re
 import pytest
 from campaign_fixtures import campaign_objects
 from sqlalchemy import select
+from volunteers_support import volunteer_objects
 
 from conftest import sign_in
 from donations.extensions import db
@@ -280,6 +281,46 @@ ROUTES = [
     ("surplus.confirm", "POST", "/inventory/surplus/requests/{claim_id}/confirm", STOCK),
     ("surplus.decline", "POST", "/inventory/surplus/requests/{claim_id}/decline", STOCK),
     ("surplus.cancel", "POST", "/inventory/surplus/requests/{claim_id}/cancel", STOCK),
+    # --- volunteers: the public sign-up and own page, staff's pages (issue 16)
+    ("volunteer_public.sign_up", "GET", "/volunteer", PUBLIC),
+    ("volunteer_public.sign_up", "POST", "/volunteer", PUBLIC),
+    ("volunteer_public.confirm", "GET", "/volunteer/confirm/{confirm_link}", PUBLIC),
+    ("volunteer_public.confirm", "POST", "/volunteer/confirm/{confirm_link}", PUBLIC),
+    ("volunteer_public.request_link", "GET", "/volunteer/link", PUBLIC),
+    ("volunteer_public.request_link", "POST", "/volunteer/link", PUBLIC),
+    ("volunteer_public.my_page", "GET", "/volunteer/me/{volunteer_link}", PUBLIC),
+    ("volunteer_public.letter", "GET", "/volunteer/me/{volunteer_link}/letter.pdf", PUBLIC),
+    (
+        "volunteer_public.sign_up_for_shift",
+        "POST",
+        "/volunteer/me/{volunteer_link}/shifts/{shift_id}/sign-up",
+        PUBLIC,
+    ),
+    (
+        "volunteer_public.cancel_shift",
+        "POST",
+        "/volunteer/me/{volunteer_link}/shifts/{shift_id}/cancel",
+        PUBLIC,
+    ),
+    ("volunteers.index", "GET", "/volunteers/", STOCK),
+    ("volunteers.detail", "GET", "/volunteers/{volunteer_id}", STOCK),
+    ("volunteers.decide", "POST", "/volunteers/{volunteer_id}/decision", STOCK),
+    ("volunteers.update_record", "POST", "/volunteers/{volunteer_id}/record", STOCK),
+    ("volunteers.log_hours", "POST", "/volunteers/{volunteer_id}/hours", STOCK),
+    ("volunteers.skills", "GET", "/volunteers/skills", ADMIN),
+    ("volunteers.skills", "POST", "/volunteers/skills", ADMIN),
+    ("volunteers.set_skill_active", "POST", "/volunteers/skills/{skill_id}/active", ADMIN),
+    ("volunteer_shifts.opportunities", "GET", "/volunteers/opportunities", STOCK),
+    ("volunteer_shifts.opportunities", "POST", "/volunteers/opportunities", STOCK),
+    ("volunteer_shifts.opportunity", "GET", "/volunteers/opportunities/{opportunity_id}", STOCK),
+    ("volunteer_shifts.opportunity", "POST", "/volunteers/opportunities/{opportunity_id}", STOCK),
+    ("volunteer_shifts.shift", "GET", "/volunteers/shifts/{shift_id}", STOCK),
+    (
+        "volunteer_shifts.attendance",
+        "POST",
+        "/volunteers/shifts/{shift_id}/attendance/{signup_id}",
+        STOCK,
+    ),
 ]
 
 
@@ -488,6 +529,8 @@ def objects(request, app, create_user, create_donor, goods):
         built.update(_surplus_objects(goods))
     if names & RECEIPT_KEYS or path.startswith(("/receipts", "/reports", "/verify", "/admin/rec")):
         built.update(_receipt_objects(goods, donor))
+    if path.startswith("/volunteer"):
+        built.update(volunteer_objects())
     return built
 
 

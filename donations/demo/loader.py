@@ -16,6 +16,7 @@ from donations.demo.people import (
     DEMO_PARTNER_AGENCY,
     DEMO_USERS,
 )
+from donations.demo.volunteers import load_demo_volunteers
 from donations.demo.year import Year
 from donations.extensions import db
 from donations.models import Donor, Gift, Item, Pledge, Recipient, Role, StockDocument, User
@@ -40,6 +41,7 @@ def load_demo() -> None:
     Year(people, funds, treasurer).tell()
     _date_donors()
     load_demo_campaigns(treasurer)
+    load_demo_volunteers()
     load_demo_member()
 
 

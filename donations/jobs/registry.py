@@ -9,6 +9,7 @@ from donations.jobs import (
     stripe_retry,
     stripe_webhooks,
     tracking,
+    volunteers,
     year_end_queue,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "stripe_retry",
     "stripe_webhooks",
     "tracking",
+    "volunteers",
     "year_end_queue",
 ]

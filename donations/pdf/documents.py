@@ -20,3 +20,8 @@ def render_receipt(*args: Any, **kwargs: Any) -> bytes:
 def render_report(*args: Any, **kwargs: Any) -> bytes:
     """``donations.pdf.report.render_report``: a report as PDF bytes."""
     return import_module("donations.pdf.report").render_report(*args, **kwargs)
+
+
+def render_volunteer_letter(*args: Any, **kwargs: Any) -> bytes:
+    """``donations.pdf.volunteer_letter.render_volunteer_letter``: a letter of hours."""
+    return import_module("donations.pdf.volunteer_letter").render_volunteer_letter(*args, **kwargs)
