@@ -107,7 +107,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_stock_documents_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_stock_documents_campaign_id_campaigns'), 'campaigns', ['campaign_id'], ['id'])
 
-    op.create_index('ix_items_sort', 'items', [sa.text('lower(name)'), 'size', 'id'], unique=False)
+    op.create_index(
+        'ix_items_sort', 'items', ['organization_id', sa.text('lower(name)'), 'size', 'id'], unique=False
+    )
     if op.get_bind().dialect.name == 'postgresql':
         for statement in enable_statements():
             op.execute(statement)
@@ -136,7 +138,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_gifts_campaign_id'))
         batch_op.drop_column('campaign_id')
 
-    op.create_index('ix_items_sort', 'items', [sa.text('lower(name)'), 'size', 'id'], unique=False)
+    op.create_index(
+        'ix_items_sort', 'items', ['organization_id', sa.text('lower(name)'), 'size', 'id'], unique=False
+    )
     op.drop_index('ix_campaign_goods_goals_campaign_id', table_name='campaign_goods_goals')
     op.drop_table('campaign_goods_goals')
     op.drop_table('campaigns')
