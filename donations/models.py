@@ -694,6 +694,8 @@ class RecurringPlan(OrgScoped, db.Model):
     fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"))
     # The campaign the plan was started from: each instalment counts towards it.
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    # The appeal code the plan was started with (a mailing's ``?appeal=``): instalments keep it.
+    appeal_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
     amount_cents: Mapped[int] = mapped_column(Integer)  # charged each month, fee cover included
     covered_fee_cents: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3))
@@ -754,6 +756,9 @@ class Gift(OrgScoped, db.Model):
     fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
     # The campaign the gift was given to (its page, or staff's choice for an offline gift).
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    # The mail or print appeal the gift answered (YE2026): upper case, letters, digits and
+    # hyphens (services/appeals.py); blank when none was given.
+    appeal_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
     source: Mapped[GiftSource] = mapped_column(str_enum(GiftSource, 10))
     method: Mapped[GiftMethod] = mapped_column(str_enum(GiftMethod, 20))
     frequency: Mapped[Frequency] = mapped_column(
