@@ -340,6 +340,8 @@ class Organization(db.Model):
     signatory_name: Mapped[str] = mapped_column(String(120), default="")
     signatory_title: Mapped[str] = mapped_column(String(120), default="")
     receipt_footer: Mapped[str] = mapped_column(Text, default="")
+    # The short story the public home page tells (plain text; a blank line starts a paragraph).
+    public_story: Mapped[str] = mapped_column(Text, default="", server_default="")
     default_currency: Mapped[str] = mapped_column(String(3), default="USD")
     fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
     # Admins and treasurers must use two-step sign-in (on for a new installation).
