@@ -296,3 +296,28 @@ def test_gifts_csv_and_list_show_campaign_and_appeal(treasurer_client, general, 
     assert "$50.00" in listed and "$70.00" not in listed
     bad = treasurer_client.get("/gifts/?appeal=%3D1%2B1").get_data(as_text=True)
     assert "letters, digits and hyphens" in bad
+
+
+def test_the_campaign_report_shows_raised_per_appeal(treasurer_client, general, create_donor):
+    coats = make_campaign()
+    donor = create_donor("Ann")
+    for appeal, cents in (("YE2026", 5000), ("YE2026", 2500), ("SPRING", 9000), ("", 1000)):
+        gift_service.record_offline_gift(
+            actor=None,
+            donor_id=donor.id,
+            fund_id=general.id,
+            method="cash",
+            amount_cents=cents,
+            currency="USD",
+            received_on=TODAY,
+            appeal_code=appeal,
+            campaign_id=coats.id,
+        )
+    db.session.commit()
+    figures = campaigns.campaign_figures(coats)
+    rows = [(a.code, a.gift_count, a.raised_cents) for a in campaigns.appeal_rows(figures.gifts)]
+    assert rows == [("SPRING", 1, 9000), ("YE2026", 2, 7500), ("", 1, 1000)]
+    html = treasurer_client.get(f"/reports/campaigns/{coats.id}").get_data(as_text=True)
+    assert "By appeal code" in html
+    assert 'href="/gifts/?appeal=YE2026&amp;status=all"' in html
+    assert '<td data-label="Appeal">SPRING</td>' in html
