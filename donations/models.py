@@ -340,6 +340,8 @@ class Organization(db.Model):
     signatory_name: Mapped[str] = mapped_column(String(120), default="")
     signatory_title: Mapped[str] = mapped_column(String(120), default="")
     receipt_footer: Mapped[str] = mapped_column(Text, default="")
+    # The short story the public home page tells (plain text; a blank line starts a paragraph).
+    public_story: Mapped[str] = mapped_column(Text, default="", server_default="")
     default_currency: Mapped[str] = mapped_column(String(3), default="USD")
     fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
     # Admins and treasurers must use two-step sign-in (on for a new installation).
@@ -694,6 +696,8 @@ class RecurringPlan(OrgScoped, db.Model):
     fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"))
     # The campaign the plan was started from: each instalment counts towards it.
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    # The appeal code the plan was started with (a mailing's ``?appeal=``): instalments keep it.
+    appeal_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
     amount_cents: Mapped[int] = mapped_column(Integer)  # charged each month, fee cover included
     covered_fee_cents: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3))
@@ -754,6 +758,9 @@ class Gift(OrgScoped, db.Model):
     fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
     # The campaign the gift was given to (its page, or staff's choice for an offline gift).
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    # The mail or print appeal the gift answered (YE2026): upper case, letters, digits and
+    # hyphens (services/appeals.py); blank when none was given.
+    appeal_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
     source: Mapped[GiftSource] = mapped_column(str_enum(GiftSource, 10))
     method: Mapped[GiftMethod] = mapped_column(str_enum(GiftMethod, 20))
     frequency: Mapped[Frequency] = mapped_column(

@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 
 from donations.extensions import db
 from donations.models import (
+    Campaign,
     DocumentKind,
     Fund,
     Gift,
@@ -25,7 +26,7 @@ from donations.models import (
     StockEntry,
 )
 from donations.money import exponent
-from donations.services import catalog, exports, inventory, receipts
+from donations.services import campaigns, catalog, exports, inventory, receipts
 from donations.services import donors as donor_service
 from donations.services import gifts as gift_service
 from donations.services import inventory_files as files
@@ -139,6 +140,15 @@ def varied_gifts(app, organization, create_donor):
     online(3000, status="pending", fee_cents=0, stripe_charge_id=None)
     online(4000, stripe_payment_intent_id='pi_"odd",id')  # quotes even here
     online(2_000_000_000, fee_cents=0, tribute_type="memory", tribute_name="Grandma, Jo")
+    drive = campaigns.create_campaign(
+        actor=None,
+        values=campaigns.CampaignValues(
+            name='=Coats, "winter"', slug="coats", starts_on=date(2026, 3, 1)
+        ),
+    )
+    db.session.flush()
+    online(4500, campaign_id=drive.id, appeal_code="YE2026")  # a name needing both
+    online(4600, appeal_code="SPRING-26")
     cash = gift_service.record_offline_gift(
         actor=None,
         donor_id=people[1].id,
@@ -205,6 +215,10 @@ def reference_gifts(ids: set[int] | None = None) -> str:
                 valid[0] if valid else "",
                 ("valid" if valid else "void") if found else "",
                 "yes" if gift.is_anonymous else "no",
+                safe_cell(db.session.get(Campaign, gift.campaign_id).name)
+                if gift.campaign_id
+                else "",
+                gift.appeal_code,
             ]
         )
     return written(rows)
@@ -256,7 +270,7 @@ def test_gifts_response_streams_batch_by_batch(app, varied_gifts, treasurer_clie
     assert seen == []  # the header went out before the gifts were read
     rest = list(chunks)
     response.close()
-    assert len(rest) == 4  # 19 gifts, 5 at a time
+    assert len(rest) == 5  # 21 gifts, 5 at a time
     assert (head + b"".join(rest)).decode() == reference_gifts()
 
 

@@ -106,6 +106,12 @@ class OrganizationForm(FlaskForm):
     signatory_name = StringField("Receipt signatory name", validators=[Length(max=120)])
     signatory_title = StringField("Receipt signatory title", validators=[Length(max=120)])
     receipt_footer = TextAreaField("Receipt footer text", validators=[Length(max=2000)])
+    public_story = TextAreaField(
+        "Our story",
+        validators=[Length(max=2000)],
+        description="A few sentences for the public home page, in plain text; a blank line "
+        "starts a new paragraph. Never name a shelter's address here.",
+    )
     default_currency = StringField(
         "Default currency",
         validators=[DataRequired(), Length(min=3, max=3, message="Use a three-letter code.")],

@@ -45,4 +45,9 @@ def detail(campaign_id: int):
         title=f"Raised per day for {campaign.name}",
         chart_id=f"campaign-{campaign.id}-days",
     )
-    return render_template("campaigns_admin/report_detail.html", f=figures, chart=chart)
+    return render_template(
+        "campaigns_admin/report_detail.html",
+        f=figures,
+        chart=chart,
+        appeals=campaigns.appeal_rows(figures.gifts),
+    )

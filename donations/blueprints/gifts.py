@@ -23,7 +23,14 @@ from donations.extensions import db
 from donations.forms import EmptyForm
 from donations.models import Donor, Gift, GiftMethod, Role, StripeEventStatus
 from donations.ranges import id_arg, page_arg
-from donations.services import donors, gift_queries, notifications, receipt_files, stripe_replay
+from donations.services import (
+    campaigns,
+    donors,
+    gift_queries,
+    notifications,
+    receipt_files,
+    stripe_replay,
+)
 from donations.services import gifts as gift_service
 from donations.services.errors import NotFound
 from donations.services.gift_queries import fund_or_none, gift_history, stripe_event_or_none
@@ -45,6 +52,7 @@ FILTER_PARAMS = (
     "frequency",
     "donor",
     "donor_id",
+    "appeal",
 )
 METHOD_LABELS = {m.value: m.label for m in GiftMethod}
 
@@ -162,6 +170,10 @@ def new_offline():
     form = OfflineGiftForm()
     form.currency = default_currency()
     form.fund_id.choices = _fund_choices()
+    form.campaign_id.choices = [
+        SelectChoice("", "No campaign"),
+        *(SelectChoice(str(c.id), c.name) for c in campaigns.public_campaigns()),
+    ]
     if not form.is_submitted():
         form.donor_id.data = id_arg("donor_id")
     if form.validate_on_submit():
@@ -171,6 +183,7 @@ def new_offline():
                 currency=form.currency,
                 **form.gift_values(),
                 **form.benefit_values(),
+                **form.tag_values(),
             )
             if form.send_thanks.data:
                 notifications.thank_donor(gift)

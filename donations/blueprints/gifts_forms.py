@@ -25,6 +25,8 @@ from donations.models import Frequency, Gift, GiftMethod, utcnow
 from donations.money import AmountError, format_plain, parse_amount
 from donations.ranges import NO_SUCH_DONOR, BoundedIntegerField
 from donations.services import gifts as gift_service
+from donations.services.appeals import normalize_appeal_code
+from donations.services.errors import InvalidInput
 
 SEARCH_MAX_LENGTH = 200
 OFFLINE_METHOD_CHOICES = [SelectChoice(m.value, m.label) for m in gift_service.OFFLINE_METHODS]
@@ -67,6 +69,13 @@ class GiftFilterForm(FlaskForm):
     donor_id = BoundedIntegerField(
         widget=HiddenInput(), validators=[Optional()], range_message=NO_SUCH_DONOR
     )
+    appeal = SearchField("Appeal code", filters=[strip_text])
+
+    def validate_appeal(self, field: SearchField) -> None:
+        try:
+            field.data = normalize_appeal_code(field.data)
+        except InvalidInput as error:
+            raise ValidationError(error.message) from None
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -145,6 +154,13 @@ class OfflineGiftForm(FlaskForm):
         validators=[Length(max=30)],
         description="A good-faith estimate; the receipt deducts it from the deductible amount.",
     )
+    campaign_id = SelectField("Campaign", choices=[SelectChoice("", "No campaign")], default="")
+    appeal_code = StringField(
+        "Appeal code",
+        filters=[strip_text],
+        description="The code printed on the appeal the gift answered, like YE2026. "
+        "Leave blank if none.",
+    )
     submit = SubmitField("Record gift")
 
     # Set by the view before validating; the amount is read in this currency.
@@ -166,6 +182,20 @@ class OfflineGiftForm(FlaskForm):
             self.benefit_cents = parse_amount(field.data, self.currency)
         except AmountError as error:
             raise ValidationError(str(error)) from None
+
+    def validate_appeal_code(self, field: StringField) -> None:
+        try:
+            field.data = normalize_appeal_code(field.data)
+        except InvalidInput as error:
+            raise ValidationError(error.message) from None
+
+    def tag_values(self) -> dict[str, Any]:
+        """Return the campaign and appeal the gift answered, as the gifts service takes them."""
+        campaign = self.campaign_id.data or ""
+        return {
+            "campaign_id": int(campaign) if campaign.isdigit() else None,
+            "appeal_code": self.appeal_code.data or "",
+        }
 
     def benefit_values(self) -> dict[str, Any]:
         """Return what the donor received in return, as the gifts service takes it."""
@@ -192,8 +222,11 @@ class OfflineGiftForm(FlaskForm):
 class CorrectGiftForm(OfflineGiftForm):
     # What the donor received in return is corrected like any other value (the
     # fields and their checks are the offline gift form's); the receipt of the
-    # replacement is issued by the correction itself, so there is no thank-you.
+    # replacement is issued by the correction itself, so there is no thank-you. The
+    # campaign and appeal stay the original's (the correction copies them).
     send_thanks = None
+    campaign_id = None
+    appeal_code = None
 
     reason = TextAreaField(
         "Reason for the correction",
@@ -228,6 +261,7 @@ def filters_from(form: GiftFilterForm) -> gift_service.GiftFilters:
         donor_id=_valid(form.donor_id),
         donor_name=_valid(form.donor) or "",
         frequency=_valid(form.frequency),
+        appeal_code=_valid(form.appeal) or "",
     )
 
 

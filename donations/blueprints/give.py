@@ -48,6 +48,7 @@ from donations.extensions import db, limiter
 from donations.forms import EmptyForm
 from donations.models import Campaign, CampaignStatus, Frequency, Gift, GiftStatus, PlanStatus
 from donations.services import campaigns, giving, payments, receipt_delivery, receipts
+from donations.services.appeals import appeal_from_link
 from donations.services.errors import DomainError, NotFound
 from donations.services.gift_queries import fund_or_none
 from donations.services.links import absolute_url
@@ -86,9 +87,11 @@ def _form_page(
     form: DonationForm | None = None,
     *,
     campaign: Campaign | None = None,
+    appeal: str = "",
 ):
     """Draw the donation form: blank, or ``form`` as submitted or refilled, with its errors;
-    on a campaign's page, with the campaign's story and progress above it."""
+    on a campaign's page, with the campaign's story and progress above it. ``appeal``: the
+    appeal code the donor's link carried, kept in a hidden field through to the gift."""
     if form is None and campaign is None:
         fields, summary = blank_fields(page), None
     elif form is None:  # a campaign's blank form: its default fund chosen
@@ -106,6 +109,7 @@ def _form_page(
         "csrf": current_app.config.get("WTF_CSRF_ENABLED", True),
         "impact_text": page.settings.impact_text or DEFAULT_IMPACT,
         "offers_needs": "needs.index" in current_app.view_functions,
+        "appeal": appeal,
     }
     if campaign is None:
         return render_template("give/index.html", **context)
@@ -189,7 +193,7 @@ def _edit_after_error(donation: giving.Donation, error: DomainError):
         return render_template("give/closed.html")
     form = donation_form(page, data=form_data(donation, page.settings))
     show_donation_error(form, error)
-    return _form_page(page, form, campaign=campaign)
+    return _form_page(page, form, campaign=campaign, appeal=donation.appeal_code)
 
 
 def _checkout_limit() -> str:
@@ -213,7 +217,7 @@ def index():
     if page is None:
         return render_template("give/closed.html")
     if request.method != "POST":  # the blank form: no WTForms object is needed to draw it
-        return _form_page(page)
+        return _form_page(page, appeal=appeal_from_link(request.args.get("appeal")))
     return _submitted(page)
 
 
@@ -224,13 +228,15 @@ def _submitted(page: giving.DonationPage, campaign: Campaign | None = None):
     if "edit" in request.form:
         donation, _attempt_id, _payload = signed_donation()
         form = donation_form(page, data=form_data(donation, settings))
-        return _form_page(page, form, campaign=campaign)
+        return _form_page(page, form, campaign=campaign, appeal=donation.appeal_code)
+    appeal = appeal_from_link(request.form.get("appeal"))
     form = donation_form(page)
     if form.is_submitted():
         valid = form.validate()
         amount_cents, amount_note = amount_from_form(form, settings, currency)
         if valid and amount_cents is not None:
             donation = form.donation(amount_cents=amount_cents, currency=currency)
+            donation = dataclasses.replace(donation, appeal_code=appeal)
             if campaign is not None:
                 donation = dataclasses.replace(donation, campaign_id=campaign.id)
             with unit_of_work() as work:
@@ -242,7 +248,7 @@ def _submitted(page: giving.DonationPage, campaign: Campaign | None = None):
             else:
                 payload = sign_donation(donation, uuid.uuid4().hex)
                 return _review(donation, cover, payload=payload, notice=amount_note)
-    return _form_page(page, form, campaign=campaign)
+    return _form_page(page, form, campaign=campaign, appeal=appeal)
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
@@ -261,7 +267,7 @@ def campaign(slug: str):
     if page is None:
         return render_template("give/closed.html")
     if request.method != "POST":
-        return _form_page(page, campaign=found)
+        return _form_page(page, campaign=found, appeal=appeal_from_link(request.args.get("appeal")))
     return _submitted(page, found)
 
 

@@ -11,6 +11,7 @@ from donations.extensions import db
 from donations.models import Item, Role, Site
 from donations.services import catalog, charts, inventory
 from donations.services import dashboard as dashboard_service
+from donations.services import front_door as front_door_service
 from donations.services.organization import get_organization
 
 bp = Blueprint("main", __name__)
@@ -29,8 +30,11 @@ CHART_DAYS = 90
 @bp.get("/")
 @public
 def home():
-    """Show the public home page."""
-    return render_template("main/home.html", org=get_organization())
+    """Show the public home page: who we are, live campaigns, what we need most, and
+    where to bring goods."""
+    return render_template(
+        "main/home.html", org=get_organization(), door=front_door_service.front_door()
+    )
 
 
 @bp.get("/dashboard")

@@ -36,7 +36,7 @@ from donations.blueprints.movements_sites import default_site_id, remember_site,
 from donations.models import Donor, Site, StockDocument
 from donations.money import AmountError, parse_amount
 from donations.ranges import id_arg
-from donations.services import catalog, inventory, movement_queries
+from donations.services import campaigns, catalog, inventory, movement_queries
 from donations.services import donors as donor_service
 from donations.services import recipients as recipient_service
 from donations.services.errors import NotFound
@@ -171,6 +171,10 @@ def _post(
 
 
 def _intake_setup(form: IntakeForm, sites: list[Site]) -> Page:
+    form.campaign_id.choices = [
+        SelectChoice("", "No campaign"),
+        *(SelectChoice(str(c.id), c.name) for c in campaigns.public_campaigns()),
+    ]
     return {"currency": default_currency()}
 
 
@@ -195,6 +199,7 @@ def _intake_check(form: IntakeForm, page: Page) -> bool:
 
 
 def _intake_arguments(form: IntakeForm, page: Page) -> dict[str, Any]:
+    campaign = form.campaign_id.data or ""
     return {
         "site_id": form.site_id.data,
         "source": form.source.data,
@@ -202,6 +207,7 @@ def _intake_arguments(form: IntakeForm, page: Page) -> dict[str, Any]:
         "drive_name": form.drive_name.data or "",
         "donor_value_cents": page.get("donor_value_cents"),
         "currency": page["currency"],
+        "campaign_id": int(campaign) if campaign.isdigit() else None,
     }
 
 

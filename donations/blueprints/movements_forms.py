@@ -113,6 +113,13 @@ class IntakeForm(LinesForm):
         filters=[strip_text],
         validators=[Length(max=30)],
     )
+    # The campaign (a goods drive) the goods were collected for; choices set by the view.
+    campaign_id = SelectField(
+        "Campaign",
+        choices=[SelectChoice("", "No campaign")],
+        default="",
+        description="A goods drive's campaign counts these goods towards its goals.",
+    )
     note = note_field()
     lines = lines_field(IntakeLineForm)
     submit = SubmitField("Record goods received")

@@ -40,6 +40,7 @@ from donations.models import (
 from donations.money import format_money, gross_up
 from donations.services import donors as donor_service
 from donations.services import payment_keys
+from donations.services.appeals import appeal_from_link
 from donations.services.campaigns.rules import open_campaign
 from donations.services.errors import InvalidInput, NotFound
 from donations.services.locking import serialize_writes
@@ -275,6 +276,7 @@ class Donation:
     tribute_name: str = ""
     tribute_notify_email: str = ""
     campaign_id: int | None = None  # given on a campaign's page
+    appeal_code: str = ""  # the mail or print appeal's code from the donor's link
 
 
 def check_donation(donation: Donation) -> FeeCover:
@@ -357,12 +359,14 @@ def prepare_checkout(*, donation: Donation, attempt_id: str) -> Gift:
 def _new_pending_gift(*, donation: Donation, attempt_id: str) -> Gift:
     cover = check_donation(donation)
     donor = _donor_for(donation)
+    appeal_code = appeal_from_link(donation.appeal_code)
     plan = None
     if donation.frequency == Frequency.MONTHLY:
         plan = RecurringPlan(
             donor_id=donor.id,
             fund_id=donation.fund_id,
             campaign_id=donation.campaign_id,
+            appeal_code=appeal_code,
             amount_cents=cover.total_cents,
             covered_fee_cents=cover.covered_cents,
             currency=donation.currency,
@@ -375,6 +379,7 @@ def _new_pending_gift(*, donation: Donation, attempt_id: str) -> Gift:
         donor_id=donor.id,
         fund_id=donation.fund_id,
         campaign_id=donation.campaign_id,
+        appeal_code=appeal_code,
         source=GiftSource.ONLINE,
         method=GiftMethod.CARD,
         frequency=donation.frequency,
@@ -404,6 +409,8 @@ def checkout_metadata(gift: Gift) -> dict[str, str]:
         metadata["plan_id"] = str(gift.plan_id)
     if gift.campaign_id:
         metadata["campaign_id"] = str(gift.campaign_id)
+    if gift.appeal_code:
+        metadata["appeal_code"] = gift.appeal_code
     return metadata
 
 

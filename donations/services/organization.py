@@ -40,6 +40,7 @@ ORGANIZATION_FIELDS = (
     "signatory_name",
     "signatory_title",
     "receipt_footer",
+    "public_story",
     "default_currency",
     "fiscal_year_start_month",
     "require_two_factor",

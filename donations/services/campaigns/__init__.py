@@ -19,6 +19,7 @@ from donations.services.campaigns.report import (
     CSV_HEADER,
     CampaignFigures,
     all_campaign_figures,
+    appeal_rows,
     campaign_figures,
     figures_csv,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "Progress",
     "accepts_gifts",
     "all_campaign_figures",
+    "appeal_rows",
     "campaign_by_slug",
     "campaign_figures",
     "campaign_image",

@@ -40,6 +40,16 @@ class GiftLine:
     returned_cents: int
     raised_cents: int
     is_reversal: bool
+    appeal_code: str = ""
+
+
+@dataclass(frozen=True)
+class AppealRow:
+    """The campaign's gifts that answered one appeal code ("" for none)."""
+
+    code: str
+    gift_count: int  # lines, reversals included
+    raised_cents: int
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,7 @@ def _gift_lines(campaign: Campaign) -> tuple[list[GiftLine], set[int]]:
             Gift.refunded_cents + Gift.dispute_cents,
             RAISED,
             Gift.is_reversal,
+            Gift.appeal_code,
         )
         .join(Donor, Donor.id == Gift.donor_id)
         .where(counted_gifts(campaign))
@@ -114,10 +125,22 @@ def _gift_lines(campaign: Campaign) -> tuple[list[GiftLine], set[int]]:
             returned_cents=r[6],
             raised_cents=r[7],
             is_reversal=r[8],
+            appeal_code=r[9] or "",
         )
         for r in rows
     ]
     return lines, standing
+
+
+def appeal_rows(lines: tuple[GiftLine, ...]) -> tuple[AppealRow, ...]:
+    """Raised per appeal code among a campaign's gift lines, largest first; none last."""
+    counts: dict[str, int] = {}
+    raised: dict[str, int] = {}
+    for line in lines:
+        counts[line.appeal_code] = counts.get(line.appeal_code, 0) + 1
+        raised[line.appeal_code] = raised.get(line.appeal_code, 0) + line.raised_cents
+    order = sorted(counts, key=lambda code: (code == "", -raised[code], code))
+    return tuple(AppealRow(code, counts[code], raised[code]) for code in order)
 
 
 def _returning_donors(campaign: Campaign, firsts: dict[int, datetime]) -> set[int]:

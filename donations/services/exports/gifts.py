@@ -8,7 +8,16 @@ from sqlalchemy import Integer, Select, String, case, func, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from donations.extensions import db
-from donations.models import Donor, Fund, Gift, GiftStatus, Receipt, ReceiptStatus, RecurringPlan
+from donations.models import (
+    Campaign,
+    Donor,
+    Fund,
+    Gift,
+    GiftStatus,
+    Receipt,
+    ReceiptStatus,
+    RecurringPlan,
+)
 from donations.money import exponent
 from donations.services.exports.common import (
     CACHE_MAX,
@@ -47,6 +56,8 @@ GIFTS_HEADER = [
     "Receipt number",
     "Receipt status",
     "Anonymous",
+    "Campaign",
+    "Appeal",
 ]
 
 FREQUENCY_LABELS = {"one_time": "One-time", "monthly": "Monthly"}
@@ -115,6 +126,8 @@ def _gift_query(filters: GiftFilters) -> Select:
             RecurringPlan.stripe_subscription_id,
             receipt,
             type_coerce(Gift.is_anonymous, Integer),
+            Gift.campaign_id,
+            Gift.appeal_code,
         )
         .join(donor, donor.id == Gift.donor_id)
         .outerjoin(RecurringPlan, RecurringPlan.id == Gift.plan_id)
@@ -136,6 +149,10 @@ def gift_csv(filters: GiftFilters, *, batch: int | None = None) -> Iterator[str]
     """
     funds = {
         fund_id: safe_text(name) for fund_id, name in db.session.execute(select(Fund.id, Fund.name))
+    }
+    campaign_names = {
+        campaign_id: safe_text(name)
+        for campaign_id, name in db.session.execute(select(Campaign.id, Campaign.name))
     }
     method_labels = METHOD_LABELS
     frequency_labels = FREQUENCY_LABELS
@@ -179,6 +196,8 @@ def gift_csv(filters: GiftFilters, *, batch: int | None = None) -> Iterator[str]
             subscription,
             number,
             anonymous,
+            campaign_id,
+            appeal,  # letters, digits and inner hyphens (services/appeals.py): no quoting
         ) in rows:
             if currency != current:
                 current = currency
@@ -205,6 +224,7 @@ def gift_csv(filters: GiftFilters, *, batch: int | None = None) -> Iterator[str]
             elif email[0] in formula_first:
                 email = "'" + email
             fund = funds.get(fund_id, "")
+            campaign = campaign_names.get(campaign_id, "") if campaign_id else ""
             payment_intent = payment_intent or ""
             charge = charge or ""
             invoice = invoice or ""
@@ -220,14 +240,15 @@ def gift_csv(filters: GiftFilters, *, batch: int | None = None) -> Iterator[str]
             anonymous = "yes" if anonymous else "no"
             # Every other cell is a number, a date or a fixed label without these.
             if quotes(
-                f"{name}{email}{currency}{fund}{payment_intent}{charge}{invoice}{subscription}{number}"
+                f"{name}{email}{currency}{fund}{payment_intent}{charge}{invoice}{subscription}"
+                f"{number}{campaign}"
             ):
                 append(
                     csv_line(
                         (day, gift_id, donor_id, name, email, gross_text, fee_text,
                          returned_text, net_text, currency, fund, method, frequency,
                          status_label, payment_intent, charge, invoice, subscription, number,
-                         receipt_status, anonymous)
+                         receipt_status, anonymous, campaign, appeal)
                     )
                 )  # fmt: skip
             else:
@@ -235,7 +256,7 @@ def gift_csv(filters: GiftFilters, *, batch: int | None = None) -> Iterator[str]
                     f"{day},{gift_id},{donor_id},{name},{email},{gross_text},{fee_text},"
                     f"{returned_text},{net_text},{currency},{fund},{method},{frequency},"
                     f"{status_label},{payment_intent},{charge},{invoice},{subscription},{number},"
-                    f"{receipt_status},{anonymous}\r\n"
+                    f"{receipt_status},{anonymous},{campaign},{appeal}\r\n"
                 )
         if lines:
             yield "".join(lines)

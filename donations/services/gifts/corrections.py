@@ -156,6 +156,7 @@ def correct_gift(
         is_reversal=True,
         corrects_gift_id=locked.id,
         campaign_id=locked.campaign_id,  # takes the gift back out of its campaign
+        appeal_code=locked.appeal_code,  # and out of its appeal
     )
     record_audit(
         actor=actor,
@@ -171,6 +172,7 @@ def correct_gift(
             values=replacement_values,
             corrects_gift_id=locked.id,
             campaign_id=locked.campaign_id,
+            appeal_code=locked.appeal_code,
         )
         changes = describe_changes(offline_row_values(locked), offline_row_values(replacement))
         record_audit(

@@ -46,6 +46,7 @@ class GiftFilters:
     donor_id: int | None = None
     donor_name: str = ""  # part of the donor's name, any case
     frequency: str | None = None
+    appeal_code: str = ""  # exactly this appeal's code (upper case)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ def gift_conditions(filters: GiftFilters) -> list[ColumnElement[bool]]:
         conditions.append(Gift.method == filters.method)
     if filters.frequency:
         conditions.append(Gift.frequency == filters.frequency)
+    if filters.appeal_code:
+        conditions.append(Gift.appeal_code == filters.appeal_code.strip().upper())
     if filters.donor_id is not None:
         conditions.append(Gift.donor_id == filters.donor_id)
     name = filters.donor_name.strip()

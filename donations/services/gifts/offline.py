@@ -18,6 +18,7 @@ from donations.models import (
     utcnow,
 )
 from donations.money import format_money, is_currency_code
+from donations.services.appeals import normalize_appeal_code
 from donations.services.audit import record_audit
 from donations.services.campaigns.rules import recorded_campaign
 from donations.services.errors import InvalidInput
@@ -210,11 +211,13 @@ def record_offline_gift(
     benefit_description: str = "",
     benefit_cents: int = 0,
     campaign_id: int | None = None,
+    appeal_code: str = "",
 ) -> Gift:
     """Record a cash, cheque, bank transfer or securities gift received by hand.
 
     ``benefit_description``/``benefit_cents``: goods or services the donor got in
     return (a dinner), which the receipt deducts from the deductible amount.
+    ``appeal_code``: the mail or print appeal the gift answered (checked, stored upper case).
     """
     values = checked_offline_values(
         donor_id=donor_id,
@@ -230,7 +233,12 @@ def record_offline_gift(
         benefit_description=benefit_description,
         benefit_cents=benefit_cents,
     )
-    gift = new_offline_gift(actor=actor, values=values, campaign_id=recorded_campaign(campaign_id))
+    gift = new_offline_gift(
+        actor=actor,
+        values=values,
+        campaign_id=recorded_campaign(campaign_id),
+        appeal_code=normalize_appeal_code(appeal_code),
+    )
     summary = f"recorded {describe_gift(gift)}"
     if gift.benefit_cents:
         summary += (

@@ -150,6 +150,7 @@ def sync_invoice(invoice: InvoiceSnapshot, run: Run, *, failed_attempt: bool = F
             donor_id=plan.donor_id,
             fund_id=plan.fund_id,
             campaign_id=plan.campaign_id,
+            appeal_code=plan.appeal_code,
             source=GiftSource.ONLINE,
             method=GiftMethod.CARD,
             frequency=Frequency.MONTHLY,
