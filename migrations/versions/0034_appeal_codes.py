@@ -1,8 +1,8 @@
 """Appeal codes: the mail or print appeal a gift (and a monthly plan) answered; the
 organisation's public story for the home page
 
-Revision ID: 0033_appeal_codes
-Revises: 0032_campaigns
+Revision ID: 0034_appeal_codes
+Revises: 0033_volunteers
 Create Date: 2026-12-06 06:15:00.000000
 
 A blank-by-default appeal_code (String(20), upper case) on gifts and recurring plans; a
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0033_appeal_codes'
-down_revision = '0032_campaigns'
+revision = '0034_appeal_codes'
+down_revision = '0033_volunteers'
 branch_labels = None
 depends_on = None
 
