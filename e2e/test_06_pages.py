@@ -38,7 +38,14 @@ EVERYONE_SIGNED_IN = frozenset({"staff", "treasurer", "admin", "partner"})
 NOT_PAGES = re.compile(
     r"\.(csv|pdf|svg|json|ico|zip)$|^/(static|healthz|r)(/|$)|^/receipts/year-end/zip"
 )
-NOT_PAGE_ENDPOINTS = {"give.manage_plan", "auth.logout", "main.healthz", "main.favicon", "static"}
+NOT_PAGE_ENDPOINTS = {
+    "give.manage_plan",
+    "auth.logout",
+    "main.healthz",
+    "main.favicon",
+    "static",
+    "campaigns.image",  # a campaign's picture, not a page
+}
 # Public pages reached only through a link sent by mail (reset links and the
 # donor's gifts page are secret, so Outgoing mail hides them) or only after
 # paying or pledging: the journeys see them with real links (test_01 the
@@ -52,6 +59,9 @@ JOURNEY_PAGES = {
     # Two-step sign-in's second step and the one-time recovery codes: test_08.
     "auth.second_step",
     "auth.recovery_codes",
+    # A volunteer's links come by mail (confirming the address, their own page).
+    "volunteer_public.confirm",
+    "volunteer_public.my_page",
 }
 # Pages that exist only once a journey has made them (a year-end run; another member's
 # surplus offer, which test_09 makes and asks for).
