@@ -2641,3 +2641,7 @@ class SupporterPageReport(OrgScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     page: Mapped[SupporterPage] = relationship()
+
+    @property
+    def reason_label(self) -> str:
+        return ReportReason(self.reason).label
