@@ -44,6 +44,7 @@ def load_demo() -> None:
     _date_donors()
     load_demo_campaigns(treasurer)
     load_demo_supporter_pages(year, treasurer)
+    year.this_week()
     load_demo_volunteers()
     load_demo_member()
 
