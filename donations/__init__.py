@@ -46,6 +46,8 @@ BLUEPRINTS = (
     "donations.blueprints.campaigns",
     "donations.blueprints.campaigns_admin",
     "donations.blueprints.campaign_reports",
+    "donations.blueprints.supporter_public",
+    "donations.blueprints.supporter_pages_admin",
     "donations.blueprints.funds_admin",
     "donations.blueprints.inventory",
     "donations.blueprints.movements",

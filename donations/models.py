@@ -696,6 +696,12 @@ class RecurringPlan(OrgScoped, db.Model):
     fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"))
     # The campaign the plan was started from: each instalment counts towards it.
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    # The supporter's page the plan was started from: each instalment counts towards it
+    # too while the page is approved (services/supporter_pages/gifts.py).
+    supporter_page_id: Mapped[int | None] = mapped_column(ForeignKey("supporter_pages.id"))
+    # The donor let the page's supporter see the amount (their first name shows unless
+    # the gift is anonymous).
+    shares_amount: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The appeal code the plan was started with (a mailing's ``?appeal=``): instalments keep it.
     appeal_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
     amount_cents: Mapped[int] = mapped_column(Integer)  # charged each month, fee cover included
@@ -758,6 +764,13 @@ class Gift(OrgScoped, db.Model):
     fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
     # The campaign the gift was given to (its page, or staff's choice for an offline gift).
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    # The supporter's page the gift was given through (always under ``campaign_id``);
+    # cleared, audited, when the page was not approved as the gift was paid.
+    supporter_page_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supporter_pages.id"), index=True
+    )
+    # The donor let the page's supporter see the amount.
+    shares_amount: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The mail or print appeal the gift answered (YE2026): upper case, letters, digits and
     # hyphens (services/appeals.py); blank when none was given.
     appeal_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
@@ -2514,3 +2527,121 @@ class VolunteerHours(OrgScoped, db.Model):
 
     volunteer: Mapped[Volunteer] = relationship()
     signup: Mapped[ShiftSignup | None] = relationship(back_populates="hours")
+
+
+# --- supporters' fundraising pages ------------------------------------------------
+
+
+class SupporterPageStatus(enum.StrEnum):
+    UNVERIFIED = "unverified"  # made; the supporter's email is not confirmed yet
+    PENDING = "pending"  # email confirmed, waiting for staff
+    APPROVED = "approved"  # public, and gifts through it count towards it
+    HIDDEN = "hidden"  # taken down by staff (may come back)
+    DECLINED = "declined"
+
+    @property
+    def label(self) -> str:
+        return {
+            "unverified": "Email not confirmed",
+            "pending": "Waiting for review",
+            "approved": "Public",
+            "hidden": "Hidden",
+            "declined": "Declined",
+        }[self.value]
+
+
+class ReportReason(enum.StrEnum):
+    MISLEADING = "misleading"
+    OFFENSIVE = "offensive"
+    PRIVATE = "private"  # names or shows someone who should not be shown
+    SPAM = "spam"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "misleading": "It is misleading or a scam",
+            "offensive": "It is offensive or hateful",
+            "private": "It shows someone's private details",
+            "spam": "It is spam",
+            "other": "Something else",
+        }[self.value]
+
+
+class SupporterPage(OrgScoped, db.Model):
+    """A supporter's own fundraising page under a campaign: their goal, a few lines of
+    plain text and a photo. Public only once staff approve it; gifts through it count
+    towards it and its campaign. No password: the supporter's dashboard is a signed link."""
+
+    __tablename__ = "supporter_pages"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "slug", name="uq_supporter_pages_org_slug"),
+        CheckConstraint(
+            f"status IN ({_sql_in([s.value for s in SupporterPageStatus])})",
+            name="status_known",
+        ),
+        CheckConstraint("goal_cents > 0", name="goal_positive"),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        Index("ix_supporter_pages_campaign", "organization_id", "campaign_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    slug: Mapped[str] = mapped_column(String(60))
+    supporter_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))  # lower case, as volunteers'
+    title: Mapped[str] = mapped_column(String(120))
+    story: Mapped[str] = mapped_column(Text, default="")  # plain text, screened
+    goal_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    photo_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    photo_type: Mapped[str] = mapped_column(String(30), default="")
+    photo_etag: Mapped[str] = mapped_column(String(64), default="")
+    photo_width: Mapped[int | None] = mapped_column(Integer)
+    photo_height: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[SupporterPageStatus] = mapped_column(
+        str_enum(SupporterPageStatus, 12), default=SupporterPageStatus.UNVERIFIED
+    )
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    decided_by: Mapped[User | None] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return SupporterPageStatus(self.status).label
+
+    @property
+    def is_public(self) -> bool:
+        return self.status == SupporterPageStatus.APPROVED
+
+    def __repr__(self) -> str:
+        return f"<SupporterPage {self.id} {self.slug} {self.status}>"
+
+
+class SupporterPageReport(OrgScoped, db.Model):
+    """A visitor's report of a supporter page, for staff to look at."""
+
+    __tablename__ = "supporter_page_reports"
+    __table_args__ = (
+        CheckConstraint(
+            f"reason IN ({_sql_in([r.value for r in ReportReason])})", name="reason_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("supporter_pages.id"), index=True)
+    reason: Mapped[ReportReason] = mapped_column(str_enum(ReportReason, 12))
+    details: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    page: Mapped[SupporterPage] = relationship()
+
+    @property
+    def reason_label(self) -> str:
+        return ReportReason(self.reason).label

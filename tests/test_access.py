@@ -12,6 +12,7 @@ import re
 import pytest
 from campaign_fixtures import campaign_objects
 from sqlalchemy import select
+from supporter_fixtures import supporter_objects
 from volunteers_support import volunteer_objects
 
 from conftest import sign_in
@@ -142,6 +143,25 @@ ROUTES = [
     ("campaign_reports.index", "GET", "/reports/campaigns", BOOKS),
     ("campaign_reports.csv", "GET", "/reports/campaigns.csv", BOOKS),
     ("campaign_reports.detail", "GET", "/reports/campaigns/{campaign_id}", BOOKS),
+    ("campaign_reports.pages_csv", "GET", "/reports/campaigns/{campaign_id}/pages.csv", BOOKS),
+    ("give.supporter_page", "GET", "/give/{page_campaign_slug}/p/{page_slug}", PUBLIC),
+    ("give.supporter_page", "POST", "/give/{page_campaign_slug}/p/{page_slug}", PUBLIC),
+    ("supporter_public.start", "GET", "/give/{page_campaign_slug}/fundraise", PUBLIC),
+    ("supporter_public.start", "POST", "/give/{page_campaign_slug}/fundraise", PUBLIC),
+    ("supporter_public.confirm", "GET", "/fundraise/confirm/{page_confirm_link}", PUBLIC),
+    ("supporter_public.confirm", "POST", "/fundraise/confirm/{page_confirm_link}", PUBLIC),
+    ("supporter_public.dashboard", "GET", "/fundraise/me/{page_link}", PUBLIC),
+    ("supporter_public.dashboard", "POST", "/fundraise/me/{page_link}", PUBLIC),
+    (
+        "supporter_public.report",
+        "POST",
+        "/give/{page_campaign_slug}/p/{page_slug}/report",
+        PUBLIC,
+    ),
+    ("supporter_public.photo", "GET", "/give/{page_campaign_slug}/p/{page_slug}/photo", PUBLIC),
+    ("supporter_pages_admin.index", "GET", "/admin/supporter-pages", STOCK),
+    ("supporter_pages_admin.detail", "GET", "/admin/supporter-pages/{page_id}", STOCK),
+    ("supporter_pages_admin.decide", "POST", "/admin/supporter-pages/{page_id}/decision", STOCK),
     ("funds_admin.funds", "GET", "/admin/funds", ADMIN),
     ("funds_admin.new_fund", "GET", "/admin/funds/new", ADMIN),
     ("funds_admin.new_fund", "POST", "/admin/funds/new", ADMIN),
@@ -523,6 +543,8 @@ def objects(request, app, create_user, create_donor, goods):
         db.session.commit()
     if names & {"campaign_slug", "campaign_id"}:
         built.update(campaign_objects())
+    if names & {"page_campaign_slug", "page_slug", "page_id", "page_link", "page_confirm_link"}:
+        built.update(supporter_objects())
     if names & (GIVE_KEYS | {"customer"}) or path.startswith(("/gifts", "/donors", "/give")):
         built.update(_give_objects())
     if names & {"offer_id", "claim_id", "member_offer_id"}:

@@ -50,4 +50,20 @@ def detail(campaign_id: int):
         f=figures,
         chart=chart,
         appeals=campaigns.appeal_rows(figures.gifts),
+        pages=campaigns.campaign_page_totals(campaign, public_only=False),
     )
+
+
+@bp.get("/campaigns/<int:campaign_id>/pages.csv")
+@roles_required(Role.ADMIN, Role.TREASURER)
+def pages_csv(campaign_id: int):
+    """A campaign's supporters' pages as CSV: what each raised and from how many donors."""
+    try:
+        campaign = campaigns.get_campaign(campaign_id)
+    except NotFound:
+        abort(404)
+    totals = campaigns.campaign_page_totals(campaign, public_only=False)
+    response = Response("".join(campaigns.page_totals_csv(totals)), mimetype="text/csv")
+    name = f"campaign-{campaign.id}-pages.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

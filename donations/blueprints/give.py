@@ -44,9 +44,18 @@ from donations.blueprints.give_forms import (
     sign_donation,
     signed_donation,
 )
+from donations.blueprints.supporter_forms import ReportForm
 from donations.extensions import db, limiter
 from donations.forms import EmptyForm
-from donations.models import Campaign, CampaignStatus, Frequency, Gift, GiftStatus, PlanStatus
+from donations.models import (
+    Campaign,
+    CampaignStatus,
+    Frequency,
+    Gift,
+    GiftStatus,
+    PlanStatus,
+    SupporterPage,
+)
 from donations.services import campaigns, giving, payments, receipt_delivery, receipts
 from donations.services.appeals import appeal_from_link
 from donations.services.errors import DomainError, NotFound
@@ -88,10 +97,13 @@ def _form_page(
     *,
     campaign: Campaign | None = None,
     appeal: str = "",
+    supporter_page: SupporterPage | None = None,
+    shares_amount: bool = False,
 ):
     """Draw the donation form: blank, or ``form`` as submitted or refilled, with its errors;
-    on a campaign's page, with the campaign's story and progress above it. ``appeal``: the
-    appeal code the donor's link carried, kept in a hidden field through to the gift."""
+    on a campaign's page, with the campaign's story and progress above it; on a supporter's
+    page, with theirs. ``appeal``: the appeal code the donor's link carried, kept in a
+    hidden field through to the gift."""
     if form is None and campaign is None:
         fields, summary = blank_fields(page), None
     elif form is None:  # a campaign's blank form: its default fund chosen
@@ -113,16 +125,43 @@ def _form_page(
     }
     if campaign is None:
         return render_template("give/index.html", **context)
+    if supporter_page is not None:
+        return render_template(
+            "give/supporter_page.html",
+            campaign=campaign,
+            page=supporter_page,
+            fundraiser=supporter_page,
+            progress=campaigns.page_progress(supporter_page),
+            donor_names=campaigns.public_donor_names(supporter_page),
+            shares_amount=shares_amount,
+            report_form=ReportForm(formdata=None),
+            **context,
+        )
     return render_template(
         "give/campaign.html",
         campaign=campaign,
         progress=campaigns.campaign_progress(campaign),
+        supporter_pages=campaigns.campaign_page_totals(campaign, limit=10),
         **context,
     )
 
 
 def _campaign_of(donation: giving.Donation) -> Campaign | None:
     return db.session.get(Campaign, donation.campaign_id) if donation.campaign_id else None
+
+
+def _page_of(donation: giving.Donation) -> SupporterPage | None:
+    """The supporter's page the donation was given on, while the public may see it."""
+    if not donation.supporter_page_id:
+        return None
+    page = db.session.get(SupporterPage, donation.supporter_page_id)
+    return page if page is not None and page.is_public else None
+
+
+def _edit_url(campaign: Campaign | None, page: SupporterPage | None) -> str | None:
+    if campaign is not None and page is not None:
+        return url_for("give.supporter_page", slug=campaign.slug, page_slug=page.slug)
+    return url_for("give.campaign", slug=campaign.slug) if campaign else None
 
 
 def _campaign_closed(campaign: Campaign | None, status: int = 200):
@@ -145,12 +184,14 @@ def _review(
     notice: str | None = None,
 ):
     campaign = _campaign_of(donation)
+    page = _page_of(donation)
     return render_template(
         "give/review.html",
         donation=donation,
         cover=cover,
         campaign=campaign,
-        edit_url=url_for("give.campaign", slug=campaign.slug) if campaign else None,
+        supporter_page=page,
+        edit_url=_edit_url(campaign, page),
         fund=fund_or_none(donation.fund_id),
         payload=payload,
         message=message,
@@ -193,7 +234,14 @@ def _edit_after_error(donation: giving.Donation, error: DomainError):
         return render_template("give/closed.html")
     form = donation_form(page, data=form_data(donation, page.settings))
     show_donation_error(form, error)
-    return _form_page(page, form, campaign=campaign, appeal=donation.appeal_code)
+    return _form_page(
+        page,
+        form,
+        campaign=campaign,
+        appeal=donation.appeal_code,
+        supporter_page=_page_of(donation) if campaign is not None else None,
+        shares_amount=donation.shares_amount,
+    )
 
 
 def _checkout_limit() -> str:
@@ -221,15 +269,28 @@ def index():
     return _submitted(page)
 
 
-def _submitted(page: giving.DonationPage, campaign: Campaign | None = None):
+def _submitted(
+    page: giving.DonationPage,
+    campaign: Campaign | None = None,
+    supporter_page: SupporterPage | None = None,
+):
     """Answer a posted donation form: refill it for editing, show it again with its
-    problems, or show the review (the donation carries the campaign, if any)."""
+    problems, or show the review (the donation carries the campaign and the supporter's
+    page, if any)."""
     settings, currency = page.settings, page.currency
     if "edit" in request.form:
         donation, _attempt_id, _payload = signed_donation()
         form = donation_form(page, data=form_data(donation, settings))
-        return _form_page(page, form, campaign=campaign, appeal=donation.appeal_code)
+        return _form_page(
+            page,
+            form,
+            campaign=campaign,
+            appeal=donation.appeal_code,
+            supporter_page=supporter_page,
+            shares_amount=donation.shares_amount,
+        )
     appeal = appeal_from_link(request.form.get("appeal"))
+    shares_amount = supporter_page is not None and bool(request.form.get("shares_amount"))
     form = donation_form(page)
     if form.is_submitted():
         valid = form.validate()
@@ -239,6 +300,10 @@ def _submitted(page: giving.DonationPage, campaign: Campaign | None = None):
             donation = dataclasses.replace(donation, appeal_code=appeal)
             if campaign is not None:
                 donation = dataclasses.replace(donation, campaign_id=campaign.id)
+            if supporter_page is not None:
+                donation = dataclasses.replace(
+                    donation, supporter_page_id=supporter_page.id, shares_amount=shares_amount
+                )
             with unit_of_work() as work:
                 cover = giving.check_donation(donation)
             if isinstance(work.error, campaigns.CampaignNotOpen):
@@ -248,7 +313,14 @@ def _submitted(page: giving.DonationPage, campaign: Campaign | None = None):
             else:
                 payload = sign_donation(donation, uuid.uuid4().hex)
                 return _review(donation, cover, payload=payload, notice=amount_note)
-    return _form_page(page, form, campaign=campaign, appeal=appeal)
+    return _form_page(
+        page,
+        form,
+        campaign=campaign,
+        appeal=appeal,
+        supporter_page=supporter_page,
+        shares_amount=shares_amount,
+    )
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
@@ -269,6 +341,26 @@ def campaign(slug: str):
     if request.method != "POST":
         return _form_page(page, campaign=found, appeal=appeal_from_link(request.args.get("appeal")))
     return _submitted(page, found)
+
+
+@bp.route("/<slug>/p/<page_slug>", methods=["GET", "POST"])
+@public
+def supporter_page(slug: str, page_slug: str):
+    """A supporter's page: their photo, story and progress above the campaign's donation
+    form, whose gifts count for the page and the campaign. Not public until approved."""
+    found = campaigns.public_page(slug, page_slug)
+    if found is None:
+        abort(404)
+    campaign = found.campaign
+    if not campaigns.accepts_gifts(campaign):
+        return _campaign_closed(campaign)
+    page = giving.donation_page()
+    if page is None:
+        return render_template("give/closed.html")
+    if request.method != "POST":
+        appeal = appeal_from_link(request.args.get("appeal"))
+        return _form_page(page, campaign=campaign, appeal=appeal, supporter_page=found)
+    return _submitted(page, campaign, found)
 
 
 @bp.post("/checkout")

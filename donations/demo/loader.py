@@ -16,6 +16,7 @@ from donations.demo.people import (
     DEMO_PARTNER_AGENCY,
     DEMO_USERS,
 )
+from donations.demo.supporter_pages import load_demo_supporter_pages
 from donations.demo.volunteers import load_demo_volunteers
 from donations.demo.year import Year
 from donations.extensions import db
@@ -38,9 +39,12 @@ def load_demo() -> None:
     _partner_asks()
     funds = giving.ensure_default_funds()
     treasurer = next(u for u in _users() if u.role == Role.TREASURER)
-    Year(people, funds, treasurer).tell()
+    year = Year(people, funds, treasurer)
+    year.tell()
     _date_donors()
     load_demo_campaigns(treasurer)
+    load_demo_supporter_pages(year, treasurer)
+    year.this_week()
     load_demo_volunteers()
     load_demo_member()
 

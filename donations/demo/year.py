@@ -88,10 +88,10 @@ class Year:
                     at(moment, action)
         for _moment, _n, action in sorted(timeline, key=lambda entry: entry[:2]):
             action()
-        self.this_week()
 
     def this_week(self) -> None:
-        """Today: the treasurer corrects a cheque and refunds two online gifts."""
+        """Today, after the rest of the demo: the treasurer corrects a cheque and refunds
+        two online gifts."""
         for gift, dollars, reason in self.corrections:
             gifts.correct_gift(
                 actor=self.treasurer, gift=gift, reason=reason, amount_cents=dollars * 100

@@ -15,8 +15,6 @@ from collections import namedtuple
 from dataclasses import dataclass
 from functools import lru_cache
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import literal, select
 from sqlalchemy.exc import IntegrityError
 
@@ -42,7 +40,12 @@ from donations.services import donors as donor_service
 from donations.services import payment_keys
 from donations.services.appeals import appeal_from_link
 from donations.services.campaigns.rules import open_campaign
-from donations.services.errors import InvalidInput, NotFound
+from donations.services.campaigns.supporter_gifts import check_page_of_donation, page_for_new_gift
+from donations.services.donor_links import gift_for_token as gift_for_token
+from donations.services.donor_links import gift_token as gift_token
+from donations.services.donor_links import plan_for_token as plan_for_token
+from donations.services.donor_links import plan_token as plan_token
+from donations.services.errors import InvalidInput
 from donations.services.locking import serialize_writes
 from donations.services.organization import (
     DEFAULT_NAME,
@@ -277,12 +280,15 @@ class Donation:
     tribute_notify_email: str = ""
     campaign_id: int | None = None  # given on a campaign's page
     appeal_code: str = ""  # the mail or print appeal's code from the donor's link
+    supporter_page_id: int | None = None  # given on a supporter's page (under the campaign)
+    shares_amount: bool = False  # the donor lets that page's supporter see the amount
 
 
 def check_donation(donation: Donation) -> FeeCover:
     """Raise InvalidInput (with its field) unless the donation can go to checkout;
     CampaignNotOpen when its campaign no longer takes gifts."""
     open_campaign(donation.campaign_id)
+    check_page_of_donation(donation.supporter_page_id, donation.campaign_id)
     settings = get_giving_settings()
     if donation.amount_cents < settings.min_amount_cents:
         minimum = format_money(settings.min_amount_cents, donation.currency)
@@ -360,12 +366,15 @@ def _new_pending_gift(*, donation: Donation, attempt_id: str) -> Gift:
     cover = check_donation(donation)
     donor = _donor_for(donation)
     appeal_code = appeal_from_link(donation.appeal_code)
+    page_id = page_for_new_gift(donation.supporter_page_id, donation.campaign_id)
     plan = None
     if donation.frequency == Frequency.MONTHLY:
         plan = RecurringPlan(
             donor_id=donor.id,
             fund_id=donation.fund_id,
             campaign_id=donation.campaign_id,
+            supporter_page_id=page_id,
+            shares_amount=donation.shares_amount,
             appeal_code=appeal_code,
             amount_cents=cover.total_cents,
             covered_fee_cents=cover.covered_cents,
@@ -379,6 +388,8 @@ def _new_pending_gift(*, donation: Donation, attempt_id: str) -> Gift:
         donor_id=donor.id,
         fund_id=donation.fund_id,
         campaign_id=donation.campaign_id,
+        supporter_page_id=page_id,
+        shares_amount=donation.shares_amount,
         appeal_code=appeal_code,
         source=GiftSource.ONLINE,
         method=GiftMethod.CARD,
@@ -411,6 +422,8 @@ def checkout_metadata(gift: Gift) -> dict[str, str]:
         metadata["campaign_id"] = str(gift.campaign_id)
     if gift.appeal_code:
         metadata["appeal_code"] = gift.appeal_code
+    if gift.supporter_page_id:
+        metadata["supporter_page_id"] = str(gift.supporter_page_id)
     return metadata
 
 
@@ -445,45 +458,6 @@ def open_checkout_session(
     gift.stripe_checkout_session_id = session.id
     db.session.flush()
     return session
-
-
-# --- signed links for donors -------------------------------------------------
-
-
-def _serializer(purpose: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"donations.{purpose}")
-
-
-def gift_token(gift: Gift) -> str:
-    """A token that lets the donor's browser see its own thank-you page."""
-    return _serializer("gift").dumps(gift.id)
-
-
-def gift_for_token(token: str) -> Gift:
-    try:
-        gift_id = _serializer("gift").loads(token)
-    except BadSignature:
-        raise NotFound("This link is not valid.") from None
-    gift = db.session.get(Gift, gift_id) if isinstance(gift_id, int) else None
-    if gift is None:
-        raise NotFound("This link is not valid.")
-    return gift
-
-
-def plan_token(plan: RecurringPlan) -> str:
-    """A token for the donor's "manage my monthly gift" link."""
-    return _serializer("plan").dumps(plan.id)
-
-
-def plan_for_token(token: str) -> RecurringPlan:
-    try:
-        plan_id = _serializer("plan").loads(token)
-    except BadSignature:
-        raise NotFound("This link is not valid.") from None
-    plan = db.session.get(RecurringPlan, plan_id) if isinstance(plan_id, int) else None
-    if plan is None:
-        raise NotFound("This link is not valid.")
-    return plan
 
 
 def portal_url(*, plan: RecurringPlan, gateway: PaymentGateway, return_url: str) -> str:

@@ -27,6 +27,7 @@ from donations.models import (
     utcnow,
 )
 from donations.services import notifications, receipt_delivery, receipts
+from donations.services.campaigns.supporter_gifts import supporter_gift_paid
 from donations.services.stripe_events.lookup import (
     gift_by_metadata,
     locked_gift,
@@ -61,6 +62,7 @@ def apply_payment(gift: Gift, payment: PaymentSnapshot, run: Run) -> None:
         if gift.thanked_at is None:
             db.session.flush()
             notifications.thank_donor(gift, now=run.now)
+            supporter_gift_paid(gift)  # once per gift, as the thank-you note
     elif payment.status == "processing":
         if gift.status in (GiftStatus.PENDING, GiftStatus.FAILED):
             gift.status = GiftStatus.PROCESSING
@@ -150,6 +152,8 @@ def sync_invoice(invoice: InvoiceSnapshot, run: Run, *, failed_attempt: bool = F
             donor_id=plan.donor_id,
             fund_id=plan.fund_id,
             campaign_id=plan.campaign_id,
+            supporter_page_id=plan.supporter_page_id,
+            shares_amount=plan.shares_amount,
             appeal_code=plan.appeal_code,
             source=GiftSource.ONLINE,
             method=GiftMethod.CARD,
