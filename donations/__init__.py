@@ -31,6 +31,7 @@ from donations.extensions import csrf, db, limiter, login_manager, migrate
 from donations.queue import init_queue
 from donations.ranges import RowIdConverter
 from donations.row_security import install_row_security
+from donations.security_headers import add_security_headers
 from donations.tenancy import install_scoping
 
 log = logging.getLogger(__name__)
@@ -68,30 +69,6 @@ BLUEPRINTS = (
     "donations.blueprints.volunteer_public",
     "donations.blueprints.volunteers",
     "donations.blueprints.volunteer_shifts",
-)
-
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-
-
-SECURITY_HEADERS = (
-    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-    ("Referrer-Policy", "strict-origin-when-cross-origin"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 )
 
 
@@ -244,14 +221,7 @@ def _register_hooks(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, resolve_organization)
     app.before_request(enforce_access)
 
-    @app.after_request
-    def security_headers(response):
-        headers = response.headers
-        present = {key.lower() for key, _ in headers.items()}
-        for key, value in SECURITY_HEADERS:
-            if key.lower() not in present:  # a view's own header wins
-                headers.add(key, value)
-        return response
+    app.after_request(add_security_headers)  # a view's own header wins
 
     from donations.jobs import mail_worker  # noqa: PLC0415 -- see create_app
 

@@ -354,6 +354,9 @@ class Organization(db.Model):
     host: Mapped[str | None] = mapped_column(String(253), unique=True)
     # Its gift counts and totals appear in the coalition report (goods always do).
     shares_figures: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The sites (https origins, one a line) whose pages may frame /give/<slug>/embed;
+    # blank: none (services/embedding.py checks them).
+    embed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property

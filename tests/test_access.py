@@ -129,6 +129,7 @@ ROUTES = [
     ("give.test_portal", "POST", "/give/test-portal/{customer}", PUBLIC),
     ("give.campaign", "GET", "/give/{campaign_slug}", PUBLIC),
     ("give.campaign", "POST", "/give/{campaign_slug}", PUBLIC),
+    ("give.campaign_embed", "GET", "/give/{campaign_slug}/embed", PUBLIC),
     ("campaigns.index", "GET", "/campaigns", PUBLIC),
     ("campaigns.image", "GET", "/campaigns/{campaign_slug}/image", PUBLIC),
     ("campaigns_admin.index", "GET", "/admin/campaigns", BOOKS),

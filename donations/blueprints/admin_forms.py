@@ -160,6 +160,15 @@ class OrganizationForm(FlaskForm):
             "refused whatever the pattern."
         ),
     )
+    embed_origins = TextAreaField(
+        "Sites allowed to embed the donation form",
+        validators=[Length(max=6000)],
+        description=(
+            "One site a line, as https:// and its host name, such as https://www.example.org "
+            "(https://*.example.org for all its subdomains). Only these sites may show a "
+            "campaign's compact donation form in a frame on their pages. Blank: none may."
+        ),
+    )
     submit = SubmitField("Save settings")
 
 

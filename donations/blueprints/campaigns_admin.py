@@ -18,6 +18,8 @@ from donations.money import format_plain
 from donations.services import audit, campaigns, catalog
 from donations.services.errors import NotFound
 from donations.services.giving import active_funds, default_currency
+from donations.services.links import absolute_url
+from donations.services.organization import embed_frame_ancestors
 from donations.unit_of_work import unit_of_work
 
 bp = Blueprint("campaigns_admin", __name__, url_prefix="/admin/campaigns")
@@ -93,6 +95,8 @@ def detail(campaign_id: int):
         accepts=campaigns.accepts_gifts(campaign),
         form=StatusForm(),
         history=audit.recent_history("campaign", campaign.id),
+        embed_url=absolute_url("give.campaign_embed", slug=campaign.slug),
+        embed_sites=embed_frame_ancestors(),
     )
 
 

@@ -35,9 +35,11 @@ from donations.blueprints.give_controls import (
     form_values,
 )
 from donations.blueprints.give_forms import (
+    CHOSEN_FIELDS,
     DonationForm,
     TestPaymentForm,
     amount_from_form,
+    chosen_form,
     donation_form,
     form_data,
     show_donation_error,
@@ -56,11 +58,13 @@ from donations.models import (
     PlanStatus,
     SupporterPage,
 )
+from donations.security_headers import allow_framing
 from donations.services import campaigns, giving, payments, receipt_delivery, receipts
 from donations.services.appeals import appeal_from_link
 from donations.services.errors import DomainError, NotFound
 from donations.services.gift_queries import fund_or_none
 from donations.services.links import absolute_url
+from donations.services.organization import embed_frame_ancestors
 from donations.services.payments import GatewayError
 from donations.unit_of_work import unit_of_work
 
@@ -107,10 +111,8 @@ def _form_page(
     if form is None and campaign is None:
         fields, summary = blank_fields(page), None
     elif form is None:  # a campaign's blank form: its default fund chosen
-        values = blank_values(page)
-        if campaign.default_fund_id in {fund.id for fund in page.funds}:
-            values["fund"] = str(campaign.default_fund_id)
-        fields, summary = draw_fields(donation_controls(page, values)), None
+        fields = draw_fields(donation_controls(page, _campaign_values(page, campaign)))
+        summary = None
     else:
         values, errors = form_values(form)
         controls = donation_controls(page, values, errors)
@@ -144,6 +146,14 @@ def _form_page(
         supporter_pages=campaigns.campaign_page_totals(campaign, limit=10),
         **context,
     )
+
+
+def _campaign_values(page: giving.DonationPage, campaign: Campaign) -> dict:
+    """A campaign's blank form's values: the campaign's default fund chosen."""
+    values = blank_values(page)
+    if campaign.default_fund_id in {fund.id for fund in page.funds}:
+        values["fund"] = str(campaign.default_fund_id)
+    return values
 
 
 def _campaign_of(donation: giving.Donation) -> Campaign | None:
@@ -338,9 +348,43 @@ def campaign(slug: str):
     page = giving.donation_page()
     if page is None:
         return render_template("give/closed.html")
-    if request.method != "POST":
-        return _form_page(page, campaign=found, appeal=appeal_from_link(request.args.get("appeal")))
-    return _submitted(page, found)
+    if request.method == "POST":
+        return _submitted(page, found)
+    appeal = appeal_from_link(request.args.get("appeal"))
+    if any(name in request.args for name in CHOSEN_FIELDS):  # sent on by the campaign's embed
+        return _form_page(page, _chosen(page, found), campaign=found, appeal=appeal)
+    return _form_page(page, campaign=found, appeal=appeal)
+
+
+def _chosen(page: giving.DonationPage, campaign: Campaign) -> DonationForm:
+    """The campaign's form with the amount and how often chosen in its embed, the amount
+    checked as a posted one is (a problem shows next to its field); the donor goes on here."""
+    form = chosen_form(page, request.args, _campaign_values(page, campaign))
+    amount_from_form(form, page.settings, page.currency)
+    return form
+
+
+@bp.get("/<slug>/embed")
+@public
+def campaign_embed(slug: str):
+    """A campaign's compact donation form that the sites the organisation lists may frame:
+    its name, progress, amount and how often. It sends the donor's choice (a GET, in the top
+    window) to the campaign's page, where the full form goes on: no cookie is needed here."""
+    found = campaigns.campaign_by_slug(slug)
+    if found is None:
+        abort(404)
+    page = giving.donation_page()
+    appeal = appeal_from_link(request.args.get("appeal"))
+    status, context = 200, {"campaign": found, "progress": None, "fields": None, "appeal": appeal}
+    if found.status == CampaignStatus.DRAFT:  # not public yet: nothing to show of it
+        status, context["campaign"] = 404, None
+    elif campaigns.accepts_gifts(found) and page is not None:
+        controls = donation_controls(page, blank_values(page))
+        context["fields"] = draw_fields(controls, compact=True)
+    if context["campaign"] is not None:
+        context["progress"] = campaigns.campaign_progress(found)
+    response = make_response(render_template("give/embed.html", **context), status)
+    return allow_framing(response, embed_frame_ancestors())
 
 
 @bp.route("/<slug>/p/<page_slug>", methods=["GET", "POST"])

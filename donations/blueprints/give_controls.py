@@ -172,10 +172,12 @@ def blank_values(page: giving.DonationPage) -> dict[str, Any]:
     return form_defaults(page)
 
 
-def draw_fields(controls: dict[str, Control]) -> Markup:
-    """The form's fieldsets as HTML (give/_fields.html): no token, message or session in it."""
+def draw_fields(controls: dict[str, Control], *, compact: bool = False) -> Markup:
+    """The form's fieldsets as HTML (give/_fields.html): no token, message or session in it;
+    ``compact``: only the amount and how often (a campaign's embed)."""
     template = current_app.jinja_env.get_template("give/_fields.html")
-    return Markup(template.render(sections=sections(controls)))  # noqa: S704 -- autoescaped
+    drawn = compact_sections(controls) if compact else sections(controls)
+    return Markup(template.render(sections=drawn))  # noqa: S704 -- autoescaped
 
 
 _BLANK_FIELDS = "donations.give_blank_fields"
@@ -369,6 +371,15 @@ def donation_controls(
 class _Choice(NamedTuple):
     value: str
     label: str
+
+
+def compact_sections(controls: dict[str, Control]) -> tuple[Section, ...]:
+    """The embed's fieldsets: the amount (tiles and your own) and how often."""
+    c = controls
+    return (
+        Section("", (c["other_amount"],), radio=c["amount"]),
+        Section("", radio=c["frequency"]),
+    )
 
 
 def sections(controls: dict[str, Control]) -> tuple[Section, ...]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from flask import abort, current_app, request
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -240,6 +242,26 @@ def donation_form(page: giving.DonationPage, *, data: dict[str, Any] | None = No
         form = DonationForm(formdata=None, data=data)
     else:
         form = DonationForm(data=form_defaults(page) if request.method == "GET" else None)
+    form.amount.choices = [SelectChoice(str(c), "") for c in page.settings.preset_list] + [
+        SelectChoice(OTHER, "")
+    ]
+    form.fund.choices = [SelectChoice(str(fund.id), fund.name) for fund in page.funds]
+    return form
+
+
+# The fields a campaign's embed asks for; its form sends them to the campaign's page.
+CHOSEN_FIELDS = ("amount", "other_amount", "frequency")
+
+
+def chosen_form(
+    page: giving.DonationPage, chosen: Mapping[str, str], defaults: dict[str, Any]
+) -> DonationForm:
+    """Build the form from ``defaults`` with only the amount and how often ``chosen``
+    elsewhere (the embed's query string) filled in; nothing else of the visitor's is read."""
+    formdata = MultiDict((name, chosen[name]) for name in CHOSEN_FIELDS if name in chosen)
+    if formdata.get("frequency") not in {c.value for c in FREQUENCY_CHOICES}:
+        formdata.pop("frequency", None)  # an unknown choice: keep the default, one time
+    form = DonationForm(formdata=formdata, data=defaults)
     form.amount.choices = [SelectChoice(str(c), "") for c in page.settings.preset_list] + [
         SelectChoice(OTHER, "")
     ]

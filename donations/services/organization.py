@@ -14,6 +14,7 @@ from donations.extensions import db, hold
 from donations.models import Organization, User
 from donations.money import is_currency_code
 from donations.services.audit import describe_changes, record_audit, snapshot
+from donations.services.embedding import check_embed_origins, frame_ancestors
 from donations.services.errors import InvalidInput
 from donations.services.org_slugs import free_slug
 from donations.services.recipients import check_case_code_pattern
@@ -47,6 +48,7 @@ ORGANIZATION_FIELDS = (
     "case_code_pattern",
     "shares_figures",
     "host",
+    "embed_origins",
 )
 
 
@@ -79,6 +81,13 @@ def _check_host(host: str | None) -> str | None:
 def get_organization() -> Organization | None:
     """Return the current organisation's profile, or None before it is first saved."""
     return hold(db.session.get(Organization, current_organization_id()))
+
+
+def embed_frame_ancestors() -> str:
+    """The sites that may frame a campaign's compact form, as CSP ``frame-ancestors``
+    sources: ``'none'`` until an admin lists some."""
+    org = get_organization()
+    return frame_ancestors(org.embed_origins if org is not None else "")
 
 
 def current_organization_name() -> str:
@@ -157,6 +166,8 @@ def update_organization(*, actor: User | None, **fields: Any) -> Organization:
         )
     if "host" in values:
         values["host"] = _check_host(values["host"])
+    if "embed_origins" in values:
+        values["embed_origins"] = check_embed_origins(values["embed_origins"])
     if "case_code_pattern" in values:
         values["case_code_pattern"] = check_case_code_pattern(values["case_code_pattern"])
     if "tax_id" in values:
