@@ -46,8 +46,20 @@ from donations.blueprints.give_forms import (
     sign_donation,
     signed_donation,
 )
+from donations.blueprints.give_support import (
+    ATTEMPT_CLOSED,
+    DEFAULT_IMPACT,
+    GATEWAY_TROUBLE,
+    NO_PAYMENT_PAGE,
+    PORTAL_TROUBLE,
+    campaign_of,
+    campaign_values,
+    cover_of,
+    edit_url,
+    page_of,
+)
 from donations.blueprints.supporter_forms import ReportForm
-from donations.extensions import db, limiter
+from donations.extensions import limiter
 from donations.forms import EmptyForm
 from donations.models import (
     Campaign,
@@ -72,28 +84,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("give", __name__, url_prefix="/give")
 
-GATEWAY_TROUBLE = (
-    "We could not reach our payment processor. Nothing has been charged. "
-    "Please try again in a moment."
-)
-PORTAL_TROUBLE = (
-    "We could not reach our payment processor to open your monthly gift. "
-    "Please try again in a moment."
-)
-NO_PAYMENT_PAGE = (
-    "Our payment processor did not give us a secure payment page for your gift. "
-    "Nothing has been charged, and your gift is kept as not yet paid. "
-    "Please try again in a few minutes."
-)
-ATTEMPT_CLOSED = (
-    "Your earlier payment was not completed, so nothing was charged. "
-    "Check your gift below and continue when you are ready."
-)
-DEFAULT_IMPACT = (
-    "Your gift gives survivors of human trafficking a safe bed tonight, and the care, "
-    "legal help and training that lead to a life of their own."
-)
-
 
 def _form_page(
     page: giving.DonationPage,
@@ -111,7 +101,7 @@ def _form_page(
     if form is None and campaign is None:
         fields, summary = blank_fields(page), None
     elif form is None:  # a campaign's blank form: its default fund chosen
-        fields = draw_fields(donation_controls(page, _campaign_values(page, campaign)))
+        fields = draw_fields(donation_controls(page, campaign_values(page, campaign)))
         summary = None
     else:
         values, errors = form_values(form)
@@ -148,32 +138,6 @@ def _form_page(
     )
 
 
-def _campaign_values(page: giving.DonationPage, campaign: Campaign) -> dict:
-    """A campaign's blank form's values: the campaign's default fund chosen."""
-    values = blank_values(page)
-    if campaign.default_fund_id in {fund.id for fund in page.funds}:
-        values["fund"] = str(campaign.default_fund_id)
-    return values
-
-
-def _campaign_of(donation: giving.Donation) -> Campaign | None:
-    return db.session.get(Campaign, donation.campaign_id) if donation.campaign_id else None
-
-
-def _page_of(donation: giving.Donation) -> SupporterPage | None:
-    """The supporter's page the donation was given on, while the public may see it."""
-    if not donation.supporter_page_id:
-        return None
-    page = db.session.get(SupporterPage, donation.supporter_page_id)
-    return page if page is not None and page.is_public else None
-
-
-def _edit_url(campaign: Campaign | None, page: SupporterPage | None) -> str | None:
-    if campaign is not None and page is not None:
-        return url_for("give.supporter_page", slug=campaign.slug, page_slug=page.slug)
-    return url_for("give.campaign", slug=campaign.slug) if campaign else None
-
-
 def _campaign_closed(campaign: Campaign | None, status: int = 200):
     """Tell the donor the campaign takes no gifts now; offer general giving."""
     shown = campaign if campaign is not None and campaign.status != CampaignStatus.DRAFT else None
@@ -193,28 +157,20 @@ def _review(
     message: str | None = None,
     notice: str | None = None,
 ):
-    campaign = _campaign_of(donation)
-    page = _page_of(donation)
+    campaign = campaign_of(donation)
+    page = page_of(donation)
     return render_template(
         "give/review.html",
         donation=donation,
         cover=cover,
         campaign=campaign,
         supporter_page=page,
-        edit_url=_edit_url(campaign, page),
+        edit_url=edit_url(campaign, page),
         fund=fund_or_none(donation.fund_id),
         payload=payload,
         message=message,
         notice=notice,
         monthly=donation.frequency == Frequency.MONTHLY,
-    )
-
-
-def _cover_of(gift: Gift) -> giving.FeeCover:
-    return giving.FeeCover(
-        gift_cents=gift.amount_cents - gift.covered_fee_cents,
-        total_cents=gift.amount_cents,
-        covered_cents=gift.covered_fee_cents,
     )
 
 
@@ -236,7 +192,7 @@ def _problem(message: str, status: int = 200, *, heading: str | None = None):
 def _edit_after_error(donation: giving.Donation, error: DomainError):
     """Show the donation form again, refilled, with the problem next to its field (or, for
     a campaign that no longer takes gifts, say so and offer general giving)."""
-    campaign = _campaign_of(donation)
+    campaign = campaign_of(donation)
     if isinstance(error, campaigns.CampaignNotOpen):
         return _campaign_closed(campaign)
     page = giving.donation_page()
@@ -249,7 +205,7 @@ def _edit_after_error(donation: giving.Donation, error: DomainError):
         form,
         campaign=campaign,
         appeal=donation.appeal_code,
-        supporter_page=_page_of(donation) if campaign is not None else None,
+        supporter_page=page_of(donation) if campaign is not None else None,
         shares_amount=donation.shares_amount,
     )
 
@@ -359,7 +315,7 @@ def campaign(slug: str):
 def _chosen(page: giving.DonationPage, campaign: Campaign) -> DonationForm:
     """The campaign's form with the amount and how often chosen in its embed, the amount
     checked as a posted one is (a problem shows next to its field); the donor goes on here."""
-    form = chosen_form(page, request.args, _campaign_values(page, campaign))
+    form = chosen_form(page, request.args, campaign_values(page, campaign))
     amount_from_form(form, page.settings, page.currency)
     return form
 
@@ -421,7 +377,7 @@ def checkout():
         return redirect(_thanks_url(gift), 303)
     if gift.status != GiftStatus.PENDING:
         fresh = sign_donation(donation, uuid.uuid4().hex)
-        return _review(donation, _cover_of(gift), payload=fresh, notice=ATTEMPT_CLOSED)
+        return _review(donation, cover_of(gift), payload=fresh, notice=ATTEMPT_CLOSED)
     token = giving.gift_token(gift)
     with unit_of_work(errors=(GatewayError,)) as opened:
         session = giving.open_checkout_session(
@@ -434,7 +390,7 @@ def checkout():
             opened.discard()  # the gift stays pending, with no session that cannot be paid
     if opened.error is not None:
         log.warning("could not open a checkout for gift %s: %s", gift.id, opened.error.message)
-        return _review(donation, _cover_of(gift), payload=payload, message=GATEWAY_TROUBLE)
+        return _review(donation, cover_of(gift), payload=payload, message=GATEWAY_TROUBLE)
     if not opened.ok:
         log.warning("checkout session %s for gift %s came without a url", session.id, gift.id)
         return _problem(NO_PAYMENT_PAGE, 502, heading="We could not open the payment page")
