@@ -321,6 +321,10 @@ class Organization(db.Model):
         CheckConstraint("host = lower(host)", name="host_lowercase"),
         CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month_range"),
         CheckConstraint("length(default_currency) = 3", name="currency_code_length"),
+        CheckConstraint(
+            "volunteer_hour_value_cents IS NULL OR volunteer_hour_value_cents >= 0",
+            name="hour_value_not_negative",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -357,6 +361,9 @@ class Organization(db.Model):
     # The sites (https origins, one a line) whose pages may frame /give/<slug>/embed;
     # blank: none (services/embedding.py checks them).
     embed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # What an hour of volunteers' time is worth, for the grant report only (never on a
+    # letter); empty until an admin sets it, and the report then says "not set".
+    volunteer_hour_value_cents: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property
@@ -2648,3 +2655,94 @@ class SupporterPageReport(OrgScoped, db.Model):
     @property
     def reason_label(self) -> str:
         return ReportReason(self.reason).label
+
+
+class ServiceType(enum.StrEnum):
+    """The kinds of professional service given without charge (pro bono)."""
+
+    LEGAL = "legal"
+    MEDICAL = "medical"
+    COUNSELLING = "counselling"
+    TRANSLATION = "translation"
+    GRANT_WRITING = "grant_writing"
+    ACCOUNTING = "accounting"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "legal": "Legal",
+            "medical": "Medical",
+            "counselling": "Counselling",
+            "translation": "Translation",
+            "grant_writing": "Grant writing",
+            "accounting": "Accounting",
+            "other": "Other professional service",
+        }[self.value]
+
+
+class AcknowledgementSequence(OrgScoped, db.Model):
+    """The last number of an acknowledgement series ("PB") in a year; locked while a
+    number is taken, as ``receipt_sequences`` is, so the series runs gap-free."""
+
+    __tablename__ = "acknowledgement_sequences"
+    __table_args__ = (CheckConstraint("last_number >= 0", name="last_number_not_negative"),)
+
+    organization_id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, default=current_organization_id
+    )
+    series: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ContributedService(OrgScoped, db.Model):
+    """A professional's service given without charge, acknowledged in writing with its
+    hours and description, never a value: contributed services are not deductible.
+
+    The fair hourly rate is kept for the books (the grant report) only. The number is
+    taken when the service is logged; a void keeps it (``voided_at``), nothing is deleted.
+    """
+
+    __tablename__ = "contributed_services"
+    __table_args__ = (
+        CheckConstraint(
+            f"service_type IN ({_sql_in([t.value for t in ServiceType])})", name="type_known"
+        ),
+        CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes_in_a_day"),
+        CheckConstraint("fair_rate_cents >= 0", name="rate_not_negative"),
+        CheckConstraint("length(currency) = 3", name="currency_code_length"),
+        UniqueConstraint("organization_id", "number", name="uq_contributed_services_number"),
+        Index("ix_contributed_services_date", "organization_id", "service_date"),
+        Index("ix_contributed_services_volunteer", "volunteer_id", "service_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    service_type: Mapped[ServiceType] = mapped_column(str_enum(ServiceType, 20))
+    # What was done; screened like every note (never a person served).
+    description: Mapped[str] = mapped_column(String(500), default="")
+    service_date: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    # The program served; empty: the organisation as a whole (a grant application).
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), index=True)
+    # For the books only: never printed on the acknowledgement.
+    fair_rate_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    number: Mapped[str] = mapped_column(String(20))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str] = mapped_column(String(300), default="")
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    volunteer: Mapped[Volunteer] = relationship()
+    program: Mapped[Recipient | None] = relationship()
+
+    @property
+    def type_label(self) -> str:
+        return ServiceType(self.service_type).label
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None

@@ -164,6 +164,16 @@ def volunteer_objects() -> dict[str, object]:
     signup = volunteers.sign_up_for_shift(volunteer=volunteer, shift_id=shift.id)
     volunteers.log_hours(actor=None, volunteer_id=volunteer.id, worked_on=now.date(), hours="2")
     skill = volunteers.ensure_skills()[0]
+    service = volunteers.log_service(
+        actor=None,
+        volunteer_id=volunteer.id,
+        service_type="legal",
+        service_date=now.date() - timedelta(days=1),
+        hours="1",
+        description="Access clinic",
+        program_id=None,
+        fair_rate_cents=10000,
+    )
     db.session.commit()
     return {
         "volunteer_id": volunteer.id,
@@ -171,6 +181,7 @@ def volunteer_objects() -> dict[str, object]:
         "shift_id": shift.id,
         "signup_id": signup.id,
         "skill_id": skill.id,
+        "service_id": service.id,
         "volunteer_link": volunteers.page_token(volunteer),
         "confirm_link": volunteers.confirm_token(volunteer),
     }

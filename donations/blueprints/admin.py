@@ -19,6 +19,7 @@ from donations.blueprints.admin_forms import (
 from donations.extensions import db
 from donations.forms import EmptyForm
 from donations.models import MailStatus, OutboxMessage, Role, User
+from donations.money import format_plain
 from donations.services import (
     accounts,
     audit,
@@ -198,14 +199,19 @@ def organization():
     """Edit the organisation profile used on pages and receipts."""
     org = get_organization()
     form = OrganizationForm(obj=org)
+    form.currency = org.default_currency if org is not None else "USD"
+    if not form.is_submitted() and org is not None and org.volunteer_hour_value_cents is not None:
+        form.volunteer_hour_value.data = format_plain(org.volunteer_hour_value_cents, form.currency)
     hosts = current_app.config["ORGANIZATION_HOSTS"]
     host_choices = bool(hosts) and current_organization_id() != HOME_ORGANIZATION_ID
     form.host.choices = [*form.host.choices[:1], *((host, host) for host in hosts)]
     if org is not None and org.host and org.host not in hosts:  # no longer configured
         form.host.choices.append((org.host, f"{org.host} (not set up on this server)"))
     if form.validate_on_submit():
-        data = {name: form[name].data for name in form.data if name not in ("submit", "csrf_token")}
+        skip = ("submit", "csrf_token", "volunteer_hour_value")
+        data = {name: form[name].data for name in form.data if name not in skip}
         data["email"] = data["email"] or ""
+        data["volunteer_hour_value_cents"] = form.volunteer_hour_value_cents
         with unit_of_work(form) as work:
             update_organization(actor=current_user, **data)
         if work.ok:

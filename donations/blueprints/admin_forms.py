@@ -13,10 +13,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from donations.blueprints.movements_forms import coerce_id
 from donations.models import Recipient, Role, User
+from donations.money import AmountError, parse_amount
 from donations.services import accounts
 
 ROLE_CHOICES = [
@@ -169,7 +170,31 @@ class OrganizationForm(FlaskForm):
             "campaign's compact donation form in a frame on their pages. Blank: none may."
         ),
     )
+    volunteer_hour_value = StringField(
+        "Value of a volunteer hour (optional)",
+        validators=[Length(max=30)],
+        description=(
+            "For the grant report only, never on a letter: what an hour of volunteers' time "
+            "is worth, such as Independent Sector's value of volunteer time for your state. "
+            'Leave blank until you have chosen one: the report then says "not set".'
+        ),
+    )
     submit = SubmitField("Save settings")
+
+    # Set by the view: the currency the hour value is read in; read by the view after
+    # validation.
+    currency = "USD"
+    volunteer_hour_value_cents: int | None = None
+
+    def validate_volunteer_hour_value(self, field: StringField) -> None:
+        self.volunteer_hour_value_cents = None
+        text = (field.data or "").strip()
+        if not text:
+            return
+        try:
+            self.volunteer_hour_value_cents = parse_amount(text, self.currency)
+        except AmountError as error:
+            raise ValidationError(str(error)) from None
 
 
 class PaymentSettingsForm(FlaskForm):

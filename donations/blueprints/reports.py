@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from donations.authz import roles_required
 from donations.blueprints.reports_forms import (
     GiftsExportForm,
+    GrantForm,
     InKindExportForm,
     JournalExportForm,
     PeriodForm,
@@ -19,7 +20,10 @@ from donations.models import Role
 from donations.ranges import parse_id
 from donations.services import exports as export_service
 from donations.services import gifts as gift_service
+from donations.services import grant_report as grant_service
 from donations.services import reports as report_service
+from donations.services.exports.grant import grant_rows
+from donations.services.grant_chart import grant_months_svg
 from donations.services.report_charts import month_bars_svg
 from donations.unit_of_work import unit_of_work
 
@@ -174,3 +178,85 @@ def journal_csv():
         return _render_exports(forms, 400)
     rows = export_service.journal_rows(_gift_filters(forms["journal"]))
     return _csv_response(export_service.csv_chunks(rows), "journal")
+
+
+# --- the grant report ------------------------------------------------------------
+
+
+def _grant() -> tuple[GrantForm, grant_service.GrantReport | None]:
+    """Read the period and program from the query string (this year, every program by
+    default); build the grant report."""
+    form = GrantForm(request.args)
+    form.program.choices = [SelectChoice("", "All programs")] + [
+        SelectChoice(str(p.id), p.name) for p in grant_service.program_choices()
+    ]
+    start, end = grant_service.default_period()
+    if not form.date_from.raw_data:
+        form.date_from.data = start
+    if not form.date_to.raw_data:
+        form.date_to.data = end
+    if not form.validate() or form.date_from.data is None or form.date_to.data is None:
+        return form, None
+    with unit_of_work(form, read_only=True) as work:
+        report = grant_service.build_grant_report(
+            date_from=form.date_from.data, date_to=form.date_to.data, program_id=form.program_id()
+        )
+    if work.error is not None:
+        return form, None
+    return form, report
+
+
+def _grant_page(form: GrantForm, report: grant_service.GrantReport | None):
+    chart = None
+    if report is not None:
+        chart = grant_months_svg(
+            report.months,
+            currency=report.currency,
+            title="Hours given and goods received per month",
+        )
+    return (
+        render_template(
+            "reports/grant.html",
+            form=form,
+            report=report,
+            chart=chart,
+            note=grant_service.ASU_NOTE,
+            query={
+                "date_from": form.date_from.raw_data[0] if form.date_from.raw_data else "",
+                "date_to": form.date_to.raw_data[0] if form.date_to.raw_data else "",
+                "program": form.program.data or "",
+            },
+        ),
+        200 if report is not None else 400,
+    )
+
+
+@bp.get("/grant")
+@roles_required(*BOOKS)
+def grant():
+    """Show the grant report: gifts, goods, hours and services for a period and program."""
+    return _grant_page(*_grant())
+
+
+@bp.get("/grant.csv")
+@roles_required(*BOOKS)
+def grant_csv():
+    """Download the grant report's figures as CSV."""
+    form, report = _grant()
+    if report is None:
+        return _grant_page(form, report)
+    return _csv_response(export_service.csv_chunks(grant_rows(report)), "grant-report")
+
+
+@bp.get("/grant.pdf")
+@roles_required(*BOOKS)
+def grant_pdf():
+    """Download the grant report as a PDF."""
+    form, report = _grant()
+    if report is None:
+        return _grant_page(form, report)
+    response = Response(grant_service.grant_pdf(report=report), mimetype="application/pdf")
+    name = f"grant-report-{report.date_from.isoformat()}-to-{report.date_to.isoformat()}.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

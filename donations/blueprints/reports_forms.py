@@ -60,3 +60,17 @@ class JournalExportForm(DatesForm):
 
 class InKindExportForm(DatesForm):
     pass
+
+
+class GrantForm(DatesForm):
+    program = SelectField(
+        "Program", choices=[SelectChoice("", "All programs")], default="", validate_choice=False
+    )
+
+    def program_id(self) -> int | None:
+        value = self.program.data or ""
+        return int(value) if value.isdigit() and len(value) < 10 else None
+
+    def validate_program(self, field: SelectField) -> None:
+        if field.data and self.program_id() is None:
+            raise ValidationError("Choose a program from the list.")

@@ -1,16 +1,24 @@
 """Staff pages for volunteers: the list, one volunteer's record (approval, background
-check, training, active, notes, hours outside shifts) and the admin's skills list."""
+check, training, active, notes, hours outside shifts, professional services given pro
+bono and their acknowledgements) and the admin's skills list."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from donations.authz import roles_required
-from donations.blueprints.volunteers_forms import DecisionForm, HoursForm, RecordForm, SkillForm
+from donations.blueprints.volunteers_forms import (
+    DecisionForm,
+    HoursForm,
+    RecordForm,
+    ServiceForm,
+    SkillForm,
+    VoidServiceForm,
+)
 from donations.forms import EmptyForm
 from donations.models import Role, Volunteer, VolunteerStatus
-from donations.services import audit, volunteers
+from donations.services import audit, giving, volunteers
 from donations.services.errors import NotFound
 from donations.unit_of_work import unit_of_work
 
@@ -62,7 +70,16 @@ def _record_form(volunteer: Volunteer) -> RecordForm:
     )
 
 
-def _render(volunteer: Volunteer, *, record=None, hours=None, status=200):
+def _service_form(*, blank: bool = False) -> ServiceForm:
+    form = ServiceForm(formdata=None) if blank else ServiceForm()
+    form.currency = giving.default_currency()
+    form.program_id.choices = [(0, "— The organisation as a whole")] + [
+        (p.id, p.name) for p in volunteers.program_choices()
+    ]
+    return form
+
+
+def _render(volunteer: Volunteer, *, record=None, hours=None, service=None, status=200):
     return (
         render_template(
             "volunteers/detail.html",
@@ -71,6 +88,9 @@ def _render(volunteer: Volunteer, *, record=None, hours=None, status=200):
             decision=DecisionForm(formdata=None),
             record=record or _record_form(volunteer),
             hours_form=hours or HoursForm(formdata=None),
+            service_form=service or _service_form(blank=True),
+            services=volunteers.list_services(volunteer_id=volunteer.id),
+            void_form=VoidServiceForm(formdata=None),
             history=audit.recent_history("volunteer", volunteer.id),
         ),
         status,
@@ -143,6 +163,86 @@ def log_hours(volunteer_id: int):
             flash(f"Recorded {volunteers.format_minutes(row.minutes)}.", "success")
             return redirect(url_for("volunteers.detail", volunteer_id=volunteer_id))
     return _render(volunteer, hours=form, status=400)
+
+
+@bp.post("/<int:volunteer_id>/services")
+@roles_required(*VOLUNTEER_STAFF)
+def log_service(volunteer_id: int):
+    """Log a professional service given without charge and number its acknowledgement."""
+    volunteer = _volunteer_or_404(volunteer_id)
+    form = _service_form()
+    if form.validate_on_submit():
+        with unit_of_work(form) as work:
+            service = volunteers.log_service(
+                actor=current_user,
+                volunteer_id=volunteer.id,
+                service_type=form.service_type.data or "",
+                service_date=form.service_date.data,
+                hours=form.hours.data or "",
+                description=form.description.data or "",
+                program_id=form.program_id.data or None,
+                fair_rate_cents=form.fair_rate_cents,
+            )
+        if work.ok:
+            flash(f"Logged; acknowledgement {service.number}.", "success")
+            return redirect(url_for("volunteers.detail", volunteer_id=volunteer_id))
+    return _render(volunteer, service=form, status=400)
+
+
+def _service_or_404(volunteer_id: int, service_id: int):
+    try:
+        return volunteers.get_service(volunteer_id=volunteer_id, service_id=service_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/<int:volunteer_id>/services/<int:service_id>/letter.pdf")
+@roles_required(*VOLUNTEER_STAFF)
+def service_letter(volunteer_id: int, service_id: int):
+    """Download a service's acknowledgement letter."""
+    service = _service_or_404(volunteer_id, service_id)
+    response = Response(volunteers.service_letter_pdf(service=service), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{volunteers.letter_filename(service)}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/<int:volunteer_id>/services/<int:service_id>/mail")
+@roles_required(*VOLUNTEER_STAFF)
+def mail_service_letter(volunteer_id: int, service_id: int):
+    """Email the acknowledgement to the professional, the letter attached."""
+    _service_or_404(volunteer_id, service_id)
+    if EmptyForm().validate_on_submit():
+        with unit_of_work(flash_errors=True) as work:
+            service = volunteers.mail_service_letter(
+                actor=current_user, volunteer_id=volunteer_id, service_id=service_id
+            )
+        if work.ok:
+            flash(f"{service.number} is on its way to {service.volunteer.email}.", "success")
+    return redirect(url_for("volunteers.detail", volunteer_id=volunteer_id))
+
+
+@bp.post("/<int:volunteer_id>/services/<int:service_id>/void")
+@roles_required(*VOLUNTEER_STAFF)
+def void_service(volunteer_id: int, service_id: int):
+    """Void an acknowledgement; it keeps its number."""
+    _service_or_404(volunteer_id, service_id)
+    form = VoidServiceForm()
+    if not form.validate_on_submit():
+        flash("Say why it is voided.", "error")
+    else:
+        with unit_of_work(flash_errors=True) as work:
+            service = volunteers.void_service(
+                actor=current_user,
+                volunteer_id=volunteer_id,
+                service_id=service_id,
+                reason=form.reason.data or "",
+            )
+        if work.ok:
+            flash(f"{service.number} is void; its number is kept.", "success")
+    return redirect(url_for("volunteers.detail", volunteer_id=volunteer_id))
 
 
 @bp.route("/skills", methods=["GET", "POST"])

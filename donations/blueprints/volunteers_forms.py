@@ -15,11 +15,12 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from donations.forms import strip_text
-from donations.models import CheckStatus
+from donations.models import CheckStatus, ServiceType
+from donations.money import AmountError, parse_amount
 
 TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
@@ -141,3 +142,52 @@ class SkillForm(FlaskForm):
         "New skill", filters=[strip_text], validators=[DataRequired(), Length(max=60)]
     )
     asks_languages = BooleanField("Ask which languages")
+
+
+class ServiceForm(FlaskForm):
+    """A professional service given without charge; the rate is for the books only."""
+
+    service_type = SelectField(
+        "Service",
+        choices=[SelectChoice("", "Choose …")]
+        + [SelectChoice(t.value, t.label) for t in ServiceType],
+        validate_choice=False,
+    )
+    service_date = DateField("Date of the service", validators=[Optional()])
+    hours = StringField("Hours", filters=[strip_text], description="E.g. 2.5 or 2:30.")
+    description = TextAreaField(
+        "What was done",
+        filters=[strip_text],
+        validators=[Length(max=500)],
+        description="Printed on the acknowledgement: never the names or details of the people "
+        "served.",
+    )
+    program_id = SelectField(
+        "Program served", coerce=int, validate_choice=False, choices=[SelectChoice(0, "—")]
+    )
+    fair_rate = StringField(
+        "Fair hourly rate",
+        filters=[strip_text],
+        validators=[Length(max=30)],
+        description="What the service would cost per hour: for the grant report only, never "
+        "on the letter.",
+    )
+
+    # Set by the view: the currency the rate is read in.
+    currency = "USD"
+    fair_rate_cents: int | None = None
+
+    def validate_fair_rate(self, field: StringField) -> None:
+        self.fair_rate_cents = None
+        if not field.data:
+            return
+        try:
+            self.fair_rate_cents = parse_amount(field.data, self.currency)
+        except AmountError as error:
+            raise ValidationError(str(error)) from None
+
+
+class VoidServiceForm(FlaskForm):
+    reason = StringField(
+        "Why void it", filters=[strip_text], validators=[DataRequired(), Length(max=300)]
+    )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from donations.extensions import db
 from donations.models import Site, Volunteer, VolunteerStatus, utcnow
-from donations.services import volunteers
+from donations.services import organization, volunteers
 
 # name, email, profession, skills, languages, days, status
 DEMO_VOLUNTEERS = (
@@ -177,18 +177,41 @@ def _shifts(people: dict[str, Volunteer]) -> None:
                 )
 
 
+# The professionals' services, acknowledged without a value; the fair rate is for the books.
+# (professional, type, days ago, hours, what was done, fair rate per hour in cents)
+DEMO_SERVICES = (
+    ("Dana Whitfield", "legal", 40, "3", "Immigration consultations at the legal clinic", 25_000),
+    ("Dana Whitfield", "legal", 12, "2.5", "Reviewed visa applications with staff", 25_000),
+    ("Samuel Okafor", "medical", 30, "4", "Health checks at the Saturday drop-in", 18_000),
+)
+# What the organisation counts a volunteer hour as worth in its grant reports: Independent
+# Sector's estimate of the value of a volunteer hour in the United States ($34.79, 2024).
+DEMO_HOUR_VALUE_CENTS = 3_479
+
+
 def load_demo_volunteers() -> None:
     """Add the demo volunteers, opportunities, shifts and hours in this transaction."""
     people = _people()
     _shifts(people)
-    today = utcnow().date()
-    for days_ago, typed, what in ((40, "3", "Legal clinic"), (12, "2.5", "Legal clinic")):
-        volunteers.log_hours(
+    profile = organization.get_organization()
+    if profile is not None:
+        organization.update_organization(
             actor=None,
-            volunteer_id=people["Dana Whitfield"].id,
-            worked_on=today - timedelta(days=days_ago),
+            legal_name=profile.legal_name,
+            volunteer_hour_value_cents=DEMO_HOUR_VALUE_CENTS,
+        )
+    today = utcnow().date()
+    programs = volunteers.program_choices()
+    for name, kind, days_ago, typed, what, rate in DEMO_SERVICES:
+        volunteers.log_service(
+            actor=None,
+            volunteer_id=people[name].id,
+            service_type=kind,
+            service_date=today - timedelta(days=days_ago),
             hours=typed,
             description=what,
+            program_id=programs[0].id if programs else None,
+            fair_rate_cents=rate,
         )
     volunteers.log_hours(
         actor=None,

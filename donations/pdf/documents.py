@@ -25,3 +25,13 @@ def render_report(*args: Any, **kwargs: Any) -> bytes:
 def render_volunteer_letter(*args: Any, **kwargs: Any) -> bytes:
     """``donations.pdf.volunteer_letter.render_volunteer_letter``: a letter of hours."""
     return import_module("donations.pdf.volunteer_letter").render_volunteer_letter(*args, **kwargs)
+
+
+def render_service_letter(*args: Any, **kwargs: Any) -> bytes:
+    """``donations.pdf.pro_bono_letter.render_service_letter``: a pro bono acknowledgement."""
+    return import_module("donations.pdf.pro_bono_letter").render_service_letter(*args, **kwargs)
+
+
+def render_grant_report(*args: Any, **kwargs: Any) -> bytes:
+    """``donations.pdf.grant_report.render_grant_report``: the grant report as PDF bytes."""
+    return import_module("donations.pdf.grant_report").render_grant_report(*args, **kwargs)

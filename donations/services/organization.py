@@ -26,6 +26,7 @@ DEFAULT_NAME = "Donations"
 EIN_RE = re.compile(r"^\d{2}-\d{7}$")
 US_NAMES = {"", "us", "usa", "u.s.", "u.s.a.", "united states", "united states of america"}
 
+MAX_HOUR_VALUE = 100_000  # cents: an hour of volunteers' time valued above 1,000 is a slip
 ORGANIZATION_FIELDS = (
     "legal_name",
     "tax_id",
@@ -49,6 +50,7 @@ ORGANIZATION_FIELDS = (
     "shares_figures",
     "host",
     "embed_origins",
+    "volunteer_hour_value_cents",
 )
 
 
@@ -164,6 +166,13 @@ def update_organization(*, actor: User | None, **fields: Any) -> Organization:
             "Choose whether the coalition report shows your gift figures.",
             field="shares_figures",
         )
+    if "volunteer_hour_value_cents" in values:
+        value = values["volunteer_hour_value_cents"]
+        if value is not None and (not isinstance(value, int) or not 0 <= value <= MAX_HOUR_VALUE):
+            raise InvalidInput(
+                "Enter the value of an hour as an amount, such as 34.50.",
+                field="volunteer_hour_value",
+            )
     if "host" in values:
         values["host"] = _check_host(values["host"])
     if "embed_origins" in values:

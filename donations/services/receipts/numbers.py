@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from donations.extensions import db
-from donations.models import ReceiptSequence
+from donations.models import AcknowledgementSequence, ReceiptSequence
 from donations.services.locking import serialize_writes
 from donations.services.payment_keys import stripe_settings
 
@@ -54,6 +54,33 @@ def take_number(fiscal_year: int, *, is_test: bool = False) -> tuple[int, str]:
     db.session.flush()
     prefix = TEST_PREFIX if is_test else ""
     return sequence.last_number, f"{prefix}{fiscal_year}-{sequence.last_number:06d}"
+
+
+def take_series_number(series: str, year: int) -> tuple[int, str]:
+    """Take the next number of another acknowledgement series ("PB-2026-0001").
+
+    The same mechanism as receipts: under the receipts' write lock, the year's row of
+    the organisation's series is made if missing, locked and counted up in the
+    caller's transaction, so a rolled-back issue gives its number back (no gaps) and
+    two issues never share a number.
+    """
+    serialize_writes(LOCK_NAME)
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(AcknowledgementSequence)
+        .values(series=series, year=year, last_number=0)
+        .on_conflict_do_nothing()
+    )
+    sequence = db.session.scalar(
+        select(AcknowledgementSequence)
+        .where(AcknowledgementSequence.series == series, AcknowledgementSequence.year == year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    sequence.last_number += 1
+    db.session.flush()
+    return sequence.last_number, f"{series}-{year}-{sequence.last_number:04d}"
 
 
 def new_verification_code() -> str:

@@ -4,9 +4,10 @@ Split by concern: ``links`` (the signed links a volunteer uses instead of a pass
 ``skills`` (the admin's list, seeded on first use), ``signup`` (the public form, email
 confirmation, a new link by email), ``records`` (staff: the list, approval, background
 check, training, notes), ``shifts`` (opportunities, shifts, signing up and cancelling),
-``hours`` (attendance, hours outside shifts, totals and the letter of hours) and
-``reminders`` (the day-before mail). Callers use ``from donations.services import
-volunteers`` and the names re-exported here.
+``hours`` (attendance, hours outside shifts, totals and the letter of hours),
+``reminders`` (the day-before mail) and ``pro_bono`` (professional services given
+without charge, numbered "PB-2026-0001" and acknowledged with no value). Callers use
+``from donations.services import volunteers`` and the names re-exported here.
 
 Survivor safety: staff notes and descriptions of hours are screened
 (``privacy.check_free_text``); a confidential site's address is given only in the mail to
@@ -30,6 +31,17 @@ from donations.services.volunteers.links import (
     page_url,
     volunteer_for_token,
     volunteer_to_confirm,
+)
+from donations.services.volunteers.pro_bono import (
+    get_service,
+    letter_filename,
+    list_services,
+    log_service,
+    mail_service_letter,
+    program_choices,
+    service_letter_pdf,
+    service_types,
+    void_service,
 )
 from donations.services.volunteers.records import (
     VolunteerList,
@@ -85,26 +97,35 @@ __all__ = [
     "ensure_skills",
     "format_minutes",
     "get_opportunity",
+    "get_service",
     "get_shift",
     "get_volunteer",
     "hours_summary",
+    "letter_filename",
     "letter_pdf",
     "list_opportunities",
+    "list_services",
     "list_volunteers",
     "log_hours",
+    "log_service",
+    "mail_service_letter",
     "offered_skills",
     "open_sites",
     "page_token",
     "page_url",
     "parse_hours",
+    "program_choices",
     "record_attendance",
     "remind_upcoming_shifts",
     "request_page_link",
+    "service_letter_pdf",
+    "service_types",
     "set_skill_active",
     "shift_address_lines",
     "sign_up_for_shift",
     "sign_up_volunteer",
     "update_volunteer_record",
+    "void_service",
     "volunteer_for_token",
     "volunteer_page",
     "volunteer_to_confirm",
