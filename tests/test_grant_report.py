@@ -365,3 +365,24 @@ def test_another_organisations_figures_never_appear(books, treasurer_client):
         theirs_report = build()
     assert theirs_report.hours_minutes == 420 and theirs_report.services_minutes == 360
     assert theirs_report.in_kind_cents == 0 and theirs_report.fund_totals() == []
+
+
+def test_admins_set_the_hour_value_on_the_settings_page(admin_client, organization):
+    form = {
+        "legal_name": organization.legal_name,
+        "default_currency": "USD",
+        "fiscal_year_start_month": "1",
+        "host": "",
+    }
+    refused = admin_client.post("/admin/organization", data={**form, "volunteer_hour_value": "abc"})
+    assert refused.status_code == 200 and "abc" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(organization), organization.id).volunteer_hour_value_cents is None
+    admin_client.post("/admin/organization", data={**form, "volunteer_hour_value": "34.50"})
+    db.session.expire_all()
+    assert db.session.get(type(organization), organization.id).volunteer_hour_value_cents == 3450
+    page = admin_client.get("/admin/organization").get_data(as_text=True)
+    assert 'value="34.50"' in page
+    admin_client.post("/admin/organization", data={**form, "volunteer_hour_value": ""})
+    db.session.expire_all()
+    assert db.session.get(type(organization), organization.id).volunteer_hour_value_cents is None

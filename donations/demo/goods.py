@@ -33,6 +33,24 @@ RECIPIENTS = (
     ("program", "Residential program", ""),
     ("partner", "Safe Passage clinic", "Front desk of the clinic"),
 )
+# Fair value per unit (cents) of the items donors give most, for the grant report: the
+# price of similar goods (an item code, or its stem before the size).
+DEMO_FAIR_VALUES = {
+    "TOOTHBRUSH": 150,
+    "TOOTHPASTE": 300,
+    "SOAP": 125,
+    "SHAMPOO": 450,
+    "DEODORANT": 400,
+    "SOCKS": 250,
+    "UNDERWEAR": 500,
+    "COAT-A": 4_000,
+    "COAT-C": 2_500,
+    "SLEEPBAG": 3_500,
+    "BLANKET": 2_000,
+    "WIPES": 350,
+    "FOOD-RICE": 200,
+    "FOOD-VEG": 150,
+}
 ARCHIVED_RECIPIENTS = (("program", "Summer drop-in (closed)", ""),)
 
 DEMO_SITES = {
@@ -154,6 +172,10 @@ class _Season:
     def tell(self) -> None:
         catalog.seed_catalog()
         self.items = {i.code: i for i in db.session.scalars(select(Item))}
+        for code, item in self.items.items():  # fair values for the grant report's in-kind
+            cents = DEMO_FAIR_VALUES.get(code) or DEMO_FAIR_VALUES.get(code.rsplit("-", 1)[0])
+            if cents is not None:
+                catalog.update_item(actor=None, item=item, fair_value_cents=cents)
         self.sites = {
             key: catalog.create_site(actor=None, **fields) for key, fields in DEMO_SITES.items()
         }

@@ -85,24 +85,26 @@ def render_grant_report(
     ]
     if any(r.minutes or r.in_kind_cents for r in report.months):
         story.append(Paragraph("Hours given and goods received by month", styles["h2"]))
-        story.append(
-            _bars(
-                report.months,
-                [r.minutes // 60 for r in report.months],
-                doc.width,
-                "Hours given (volunteers and professionals)",
-                NET,
+        if any(r.minutes for r in report.months):
+            story.append(
+                _bars(
+                    report.months,
+                    [r.minutes // 60 for r in report.months],
+                    doc.width,
+                    "Hours given (volunteers and professionals)",
+                    NET,
+                )
             )
-        )
-        story.append(
-            _bars(
-                report.months,
-                [r.in_kind_cents // 100 for r in report.months],
-                doc.width,
-                f"Goods received at fair value ({cur})",
-                GROSS,
+        if any(r.in_kind_cents for r in report.months):
+            story.append(
+                _bars(
+                    report.months,
+                    [r.in_kind_cents // 100 for r in report.months],
+                    doc.width,
+                    f"Goods received at fair value ({cur})",
+                    GROSS,
+                )
             )
-        )
 
     story.append(Paragraph("Cash gifts by fund and restriction", styles["h2"]))
     if report.program:
