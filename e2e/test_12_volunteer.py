@@ -14,7 +14,14 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from conftest import STAFF, expect_error_next_to, newest_mail_link, pdf_text, sign_in
+from conftest import (
+    STAFF,
+    TREASURER,
+    expect_error_next_to,
+    newest_mail_link,
+    pdf_text,
+    sign_in,
+)
 
 NAME = "Robin Castellanos"
 EMAIL = "robin.castellanos@example.net"
@@ -31,6 +38,22 @@ def _mail_dirs(tmp_path_factory) -> list:
 def _local(moment: datetime) -> str:
     """A UTC moment as a datetime-local field takes it (the forms are in UTC)."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _grant_report_minutes(page: Page) -> int:
+    """The volunteer hours in all on the grant report for this year, in minutes."""
+    page.goto("/reports/grant")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Grant report")
+    total = page.locator("section[aria-labelledby='hours-heading'] tfoot td").nth(1).inner_text()
+    found = re.fullmatch(r"(\d+) h(?: (\d+) min)?", total.strip())
+    assert found, total
+    return int(found.group(1)) * 60 + int(found.group(2) or 0)
+
+
+def test_the_grant_report_before(page: Page, pages) -> None:
+    sign_in(page, pages, TREASURER)
+    story["report_minutes"] = _grant_report_minutes(page)
+    pages.check("grant report")
 
 
 def test_someone_signs_up_and_confirms_their_email(page: Page, pages, tmp_path_factory) -> None:
@@ -128,3 +151,9 @@ def test_they_download_a_letter_of_their_hours(page: Page, pages) -> None:
     hours_text = re.search(r"In all:\s*(.+)\.", on_page)
     assert hours_text, on_page
     assert hours_text.group(1).strip() in text, (hours_text.group(1), text)
+
+
+def test_the_grant_report_counts_the_hours(page: Page, pages) -> None:
+    sign_in(page, pages, TREASURER)
+    minutes: int = story["minutes"]  # type: ignore[assignment]
+    assert _grant_report_minutes(page) - story["report_minutes"] == minutes  # type: ignore[operator]
