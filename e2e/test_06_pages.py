@@ -45,6 +45,7 @@ NOT_PAGE_ENDPOINTS = {
     "main.favicon",
     "static",
     "campaigns.image",  # a campaign's picture, not a page
+    "supporter_public.photo",  # a supporter page's photo, not a page
 }
 # Public pages reached only through a link sent by mail (reset links and the
 # donor's gifts page are secret, so Outgoing mail hides them) or only after
@@ -62,6 +63,10 @@ JOURNEY_PAGES = {
     # A volunteer's links come by mail (confirming the address, their own page).
     "volunteer_public.confirm",
     "volunteer_public.my_page",
+    # A fundraising supporter's links come by mail too (confirming the address, the
+    # dashboard): test_10 opens the pages through the demo's.
+    "supporter_public.confirm",
+    "supporter_public.dashboard",
 }
 # Pages that exist only once a journey has made them (a year-end run; another member's
 # surplus offer, which test_09 makes and asks for).
