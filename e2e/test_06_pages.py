@@ -240,6 +240,16 @@ def test_anonymous_pages(page: Page, pages) -> None:
     page.goto("/give")
     submit_empty(page, pages, "give", "Review my gift")
 
+    # A demo supporter's page from its campaign's top supporters, and starting one.
+    page.goto("/campaigns")
+    page.get_by_role("link", name="Year-end appeal").first.click()
+    page.get_by_role("link", name="Maya runs 10 km for safe beds").click()
+    pages.check("supporter page")
+    page.goto("/campaigns")
+    page.get_by_role("link", name="Year-end appeal").first.click()
+    page.get_by_role("link", name=re.compile("with your own page")).click()
+    submit_empty(page, pages, "start a supporter page", "Start my page")
+
     # Verifying a code no receipt has.
     page.goto("/verify")
     page.get_by_label("Verification code").fill("NOPE-NOPE-00")
