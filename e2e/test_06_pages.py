@@ -45,6 +45,7 @@ NOT_PAGE_ENDPOINTS = {
     "main.favicon",
     "static",
     "campaigns.image",  # a campaign's picture, not a page
+    "supporter_public.photo",  # a supporter page's photo, not a page
 }
 # Public pages reached only through a link sent by mail (reset links and the
 # donor's gifts page are secret, so Outgoing mail hides them) or only after
@@ -62,6 +63,10 @@ JOURNEY_PAGES = {
     # A volunteer's links come by mail (confirming the address, their own page).
     "volunteer_public.confirm",
     "volunteer_public.my_page",
+    # A fundraising supporter's links come by mail too (confirming the address, the
+    # dashboard): test_10 opens the pages through the demo's.
+    "supporter_public.confirm",
+    "supporter_public.dashboard",
 }
 # Pages that exist only once a journey has made them (a year-end run; another member's
 # surplus offer, which test_09 makes and asks for).
@@ -239,6 +244,16 @@ def test_anonymous_pages(page: Page, pages) -> None:
     page.goto("/give")
     submit_empty(page, pages, "give", "Review my gift")
 
+    # A demo supporter's page from its campaign's top supporters, and starting one.
+    page.goto("/campaigns")
+    page.get_by_role("link", name="Year-end appeal").first.click()
+    page.get_by_role("link", name="Maya runs 10 km for safe beds").click()
+    pages.check("supporter page")
+    page.goto("/campaigns")
+    page.get_by_role("link", name="Year-end appeal").first.click()
+    page.get_by_role("link", name=re.compile("with your own page")).click()
+    submit_empty(page, pages, "start a supporter page", "Start my page")
+
     # Verifying a code no receipt has.
     page.goto("/verify")
     page.get_by_label("Verification code").fill("NOPE-NOPE-00")
@@ -392,6 +407,12 @@ def test_treasurer_pages(page: Page, pages) -> None:
         "link", name=re.compile(r"^\[TEST — not a tax receipt\] Thank you for your gift")
     )
     hrefs = [messages.nth(i).get_attribute("href") for i in range(messages.count())]
+    # The demo's supporters' pages mail last (their gifts, the supporters): look one
+    # page further back too.
+    older = page.get_by_role("link", name="Older")
+    if older.count():
+        older.first.click()
+        hrefs += [messages.nth(i).get_attribute("href") for i in range(messages.count())]
     manage = None
     for href in hrefs:
         page.goto(href)
