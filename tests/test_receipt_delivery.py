@@ -19,6 +19,7 @@ from donations.services import funds as fund_service
 from donations.services import gifts as gift_service
 from donations.services import giving, notifications, receipt_delivery, receipt_files, receipts
 from donations.services.errors import NotAllowed
+from donations.services.signed_links import serializer
 
 PDF_TYPE = "application/pdf"
 FAKE_PDF = b"%PDF-1.4\n% a stand-in receipt\n%%EOF\n"
@@ -417,7 +418,7 @@ def test_a_receipt_link_works_and_bad_links_are_the_same_not_found(
     with monkeypatch.context() as patch:
         patch.setattr(time, "time", lambda: real_time() - timedelta(days=91).total_seconds())
         expired = receipt_delivery.receipt_token(receipt)
-    unknown = receipt_delivery._serializer(receipt_delivery.RECEIPT_LINK_SALT).dumps(987_654)
+    unknown = serializer(receipt_delivery.RECEIPT_LINK_SALT).dumps(987_654)
     other_purpose = giving.gift_token(receipt.gift)  # signed, but for another purpose
     tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
     bodies = set()

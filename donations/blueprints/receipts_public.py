@@ -16,6 +16,7 @@ from flask import (
 
 from donations.authz import public
 from donations.blueprints.receipts_public_forms import GiftsLinkForm
+from donations.blueprints.secret_pages import private
 from donations.errors import render_error
 from donations.extensions import limiter
 from donations.services import receipt_delivery, receipt_files, receipts
@@ -37,14 +38,6 @@ LINK_GONE = (
     "and the whole link must be copied. Ask for a new one with your email."
 )
 NEW_LINK = "Email me a new link"
-
-
-def _private(response):
-    """A page reached by a secret link: never cached, never indexed."""
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 def _self_service_limit() -> str:
@@ -79,7 +72,7 @@ def download(token: str):
     response.headers["Content-Type"] = "application/pdf"
     filename = receipt_files.receipt_filename(receipt)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return _private(response)
+    return private(response)
 
 
 @bp.route("/my-gifts", methods=["GET", "POST"])
@@ -113,4 +106,4 @@ def my_gifts(token: str):
             plan_token=plan_token,
         )
     )
-    return _private(response)
+    return private(response)

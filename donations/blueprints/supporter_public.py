@@ -20,6 +20,7 @@ from flask import (
 from flask_login import current_user
 
 from donations.authz import public
+from donations.blueprints.secret_pages import private
 from donations.blueprints.supporter_forms import PageForm, ReportForm, StartPageForm
 from donations.errors import render_error
 from donations.extensions import limiter
@@ -43,14 +44,6 @@ LINK_GONE = (
     "This link no longer works: links to your page's dashboard work for 30 days, and the "
     "whole link must be copied. Each gift through your page mails you a fresh one."
 )
-
-
-def _private(response):
-    """A page reached by a secret link: never cached, never indexed, no referrer."""
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 def _limit() -> str:
@@ -106,9 +99,9 @@ def confirm(token: str):
         flash("Your email is confirmed. Staff will look at your page and email you.", "success")
     elif page.email_verified_at is None:
         html = render_template("supporter_public/confirm.html", page=page, form=form)
-        return _private(make_response(html))
+        return private(make_response(html))
     target = url_for("supporter_public.dashboard", token=campaigns.dashboard_token(page))
-    return _private(redirect(target, 303))
+    return private(redirect(target, 303))
 
 
 def _edit_form(page: SupporterPage) -> PageForm:
@@ -125,7 +118,7 @@ def dashboard(token: str):
     """The supporter's dashboard: the page's status, total and donors, and its form."""
     page = campaigns.page_for_dashboard(token)
     if page is None:
-        return _private(make_response(render_error(404, LINK_GONE)))
+        return private(make_response(render_error(404, LINK_GONE)))
     form = _edit_form(page)
     status = 200
     if form.validate_on_submit():
@@ -135,7 +128,7 @@ def dashboard(token: str):
             )
         if work.ok:
             flash("Your page is saved.", "success")
-            return _private(redirect(url_for("supporter_public.dashboard", token=token), 303))
+            return private(redirect(url_for("supporter_public.dashboard", token=token), 303))
         status = 400
     elif form.is_submitted():
         status = 400
@@ -146,7 +139,7 @@ def dashboard(token: str):
         progress=campaigns.page_progress(page),
         gifts=campaigns.supporter_gift_lines(page),
     )
-    return _private(make_response(html, status))
+    return private(make_response(html, status))
 
 
 def _public_page_or_404(slug: str, page_slug: str) -> SupporterPage:

@@ -18,6 +18,7 @@ from flask import (
 from wtforms.fields.choices import SelectChoice
 
 from donations.authz import public
+from donations.blueprints.secret_pages import private
 from donations.blueprints.volunteers_forms import LinkForm, SignUpForm
 from donations.errors import render_error
 from donations.extensions import limiter
@@ -40,14 +41,6 @@ LINK_GONE = (
     "This link no longer works: links to your volunteer page work for 30 days, and the "
     "whole link must be copied. Ask for a new one with your email."
 )
-
-
-def _private(response):
-    """A page reached by a secret link: never cached, never indexed, no referrer."""
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 def _limit() -> str:
@@ -109,9 +102,9 @@ def confirm(token: str):
         flash("Your email is confirmed. Staff will review your offer and email you.", "success")
     elif volunteer.email_verified_at is None:
         page = render_template("volunteer_public/confirm.html", volunteer=volunteer, form=form)
-        return _private(make_response(page))
+        return private(make_response(page))
     target = url_for("volunteer_public.my_page", token=volunteers.page_token(volunteer))
-    return _private(redirect(target))
+    return private(redirect(target))
 
 
 @bp.route("/link", methods=["GET", "POST"])
@@ -140,7 +133,7 @@ def my_page(token: str):
     response = make_response(
         render_template("volunteer_public/my_page.html", page=page, token=token, form=EmptyForm())
     )
-    return _private(response)
+    return private(response)
 
 
 def _shift_action(token: str, shift_id: int, action: str):
@@ -164,7 +157,7 @@ def _shift_action(token: str, shift_id: int, action: str):
             )
     else:
         flash("This form had expired: nothing was changed. Try again.", "error")
-    return _private(redirect(url_for("volunteer_public.my_page", token=token)))
+    return private(redirect(url_for("volunteer_public.my_page", token=token)))
 
 
 @bp.post("/me/<token>/shifts/<int:shift_id>/sign-up")
@@ -196,8 +189,8 @@ def letter(token: str):
                 raise
             return render_error(503, "The letter cannot be made just now. Try again later.")
     if work.error is not None:
-        return _private(redirect(url_for("volunteer_public.my_page", token=token)))
+        return private(redirect(url_for("volunteer_public.my_page", token=token)))
     response = make_response(data)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = 'attachment; filename="volunteer-hours.pdf"'
-    return _private(response)
+    return private(response)

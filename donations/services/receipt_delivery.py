@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature
 from sqlalchemy import select
 
 from donations.extensions import db
@@ -43,6 +43,7 @@ from donations.services.links import absolute_url
 from donations.services.locking import serialize_writes
 from donations.services.mail import ReceiptPdf, queue_mail
 from donations.services.organization import get_organization
+from donations.services.signed_links import serializer
 from donations.tenancy import current_organization_id
 
 log = logging.getLogger(__name__)
@@ -60,17 +61,13 @@ OPEN_PLAN_STATUSES = (PlanStatus.ACTIVE, PlanStatus.PAST_DUE)
 # --- signed links ------------------------------------------------------------------
 
 
-def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
-
-
 def _max_age(name: str, default: int) -> int:
     return int(current_app.config.get(name, default))
 
 
 def receipt_token(receipt: Receipt) -> str:
     """A token for the donor's "download your receipt" link."""
-    return _serializer(RECEIPT_LINK_SALT).dumps(receipt.id)
+    return serializer(RECEIPT_LINK_SALT).dumps(receipt.id)
 
 
 def receipt_url(receipt: Receipt) -> str:
@@ -84,7 +81,7 @@ def receipt_for_token(token: str) -> Receipt | None:
     """
     receipt_id = 0
     try:
-        data = _serializer(RECEIPT_LINK_SALT).loads(
+        data = serializer(RECEIPT_LINK_SALT).loads(
             token, max_age=_max_age("RECEIPT_LINK_MAX_AGE", RECEIPT_LINK_MAX_AGE)
         )
     except BadSignature:  # SignatureExpired is one too
@@ -96,14 +93,14 @@ def receipt_for_token(token: str) -> Receipt | None:
 
 def donor_token(donor_ids: list[int]) -> str:
     """A short-lived token for the self-service page of these (resolved) donor records."""
-    return _serializer(DONOR_LINK_SALT).dumps(sorted(donor_ids))
+    return serializer(DONOR_LINK_SALT).dumps(sorted(donor_ids))
 
 
 def donors_for_token(token: str) -> list[Donor]:
     """Return the donors a self-service link names (merges followed), or [] if not valid."""
     ids: list[int] = []
     try:
-        data = _serializer(DONOR_LINK_SALT).loads(
+        data = serializer(DONOR_LINK_SALT).loads(
             token, max_age=_max_age("DONOR_LINK_MAX_AGE", DONOR_LINK_MAX_AGE)
         )
     except BadSignature:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-
 from donations.extensions import db
-from donations.models import MAX_ROW_ID, SupporterPage, SupporterPageStatus
+from donations.models import SupporterPage, SupporterPageStatus
 from donations.services.links import absolute_url
+from donations.services.signed_links import load_list, row_id, serializer
 from donations.tenancy import current_organization_id
 
 PAGE_SALT = "donations.supporter-page"
@@ -25,33 +23,16 @@ PAGE_LINK_MAX_AGE = int(timedelta(days=30).total_seconds())
 CONFIRM_LINK_MAX_AGE = int(timedelta(days=7).total_seconds())
 
 
-def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
-
-
-def _load(token: str, salt: str, max_age: int) -> list | None:
-    try:
-        data = _serializer(salt).loads(token, max_age=max_age)
-    except BadSignature:  # SignatureExpired is one too
-        return None
-    return data if isinstance(data, list) else None
-
-
-def _id(value: object) -> int:
-    ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
-    return value if ok else 0  # type: ignore[return-value]
-
-
 def _lookup(data: list | None, size: int) -> SupporterPage | None:
     page_id = 0
     if data is not None and len(data) == size and data[0] == current_organization_id():
-        page_id = _id(data[1])
+        page_id = row_id(data[1])
     return db.session.get(SupporterPage, page_id)  # one lookup on every path
 
 
 def dashboard_token(page: SupporterPage) -> str:
     """A token for the supporter's dashboard of this page."""
-    return _serializer(PAGE_SALT).dumps([page.organization_id, page.id])
+    return serializer(PAGE_SALT).dumps([page.organization_id, page.id])
 
 
 def dashboard_url(page: SupporterPage) -> str:
@@ -60,7 +41,7 @@ def dashboard_url(page: SupporterPage) -> str:
 
 def confirm_token(page: SupporterPage) -> str:
     """A token for the link that confirms the supporter's email (bound to that address)."""
-    return _serializer(CONFIRM_SALT).dumps([page.organization_id, page.id, page.email])
+    return serializer(CONFIRM_SALT).dumps([page.organization_id, page.id, page.email])
 
 
 def confirm_url(page: SupporterPage) -> str:
@@ -69,7 +50,7 @@ def confirm_url(page: SupporterPage) -> str:
 
 def page_for_dashboard(token: str) -> SupporterPage | None:
     """The page a dashboard link names, once its email is confirmed; else None."""
-    page = _lookup(_load(token, PAGE_SALT, PAGE_LINK_MAX_AGE), 2)
+    page = _lookup(load_list(token, PAGE_SALT, PAGE_LINK_MAX_AGE), 2)
     if page is None or page.status == SupporterPageStatus.UNVERIFIED:
         return None
     return page
@@ -77,7 +58,7 @@ def page_for_dashboard(token: str) -> SupporterPage | None:
 
 def page_to_confirm(token: str) -> SupporterPage | None:
     """The page a confirmation link names, if the address is still the page's."""
-    data = _load(token, CONFIRM_SALT, CONFIRM_LINK_MAX_AGE)
+    data = load_list(token, CONFIRM_SALT, CONFIRM_LINK_MAX_AGE)
     page = _lookup(data, 3)
     if page is None or data is None or page.email != data[2]:
         return None

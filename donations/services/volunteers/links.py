@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from donations.extensions import db
-from donations.models import MAX_ROW_ID, Volunteer, VolunteerStatus
+from donations.models import Volunteer, VolunteerStatus
 from donations.services.links import absolute_url
+from donations.services.signed_links import load_list, row_id, serializer
 from donations.tenancy import current_organization_id
 
 PAGE_SALT = "donations.volunteer-page"
@@ -25,26 +25,9 @@ PAGE_LINK_MAX_AGE = int(timedelta(days=30).total_seconds())
 CONFIRM_LINK_MAX_AGE = int(timedelta(days=7).total_seconds())
 
 
-def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
-
-
-def _load(token: str, salt: str, max_age: int) -> list | None:
-    try:
-        data = _serializer(salt).loads(token, max_age=max_age)
-    except BadSignature:  # SignatureExpired is one too
-        return None
-    return data if isinstance(data, list) else None
-
-
-def _id(value: object) -> int:
-    ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
-    return value if ok else 0  # type: ignore[return-value]
-
-
 def page_token(volunteer: Volunteer) -> str:
     """A token for the volunteer's own page."""
-    return _serializer(PAGE_SALT).dumps([volunteer.organization_id, volunteer.id])
+    return serializer(PAGE_SALT).dumps([volunteer.organization_id, volunteer.id])
 
 
 def page_url(volunteer: Volunteer) -> str:
@@ -53,7 +36,7 @@ def page_url(volunteer: Volunteer) -> str:
 
 def confirm_token(volunteer: Volunteer) -> str:
     """A token for the link that confirms the volunteer's email (bound to that address)."""
-    return _serializer(CONFIRM_SALT).dumps(
+    return serializer(CONFIRM_SALT).dumps(
         [volunteer.organization_id, volunteer.id, volunteer.email]
     )
 
@@ -65,14 +48,14 @@ def confirm_url(volunteer: Volunteer) -> str:
 def _lookup(data: list | None, size: int) -> Volunteer | None:
     volunteer_id = 0
     if data is not None and len(data) == size and data[0] == current_organization_id():
-        volunteer_id = _id(data[1])
+        volunteer_id = row_id(data[1])
     return db.session.get(Volunteer, volunteer_id)  # one lookup on every path
 
 
 def volunteer_for_token(token: str) -> Volunteer | None:
     """The volunteer a page link names, once their email is confirmed; else None."""
     age = int(current_app.config.get("VOLUNTEER_LINK_MAX_AGE", PAGE_LINK_MAX_AGE))
-    volunteer = _lookup(_load(token, PAGE_SALT, age), 2)
+    volunteer = _lookup(load_list(token, PAGE_SALT, age), 2)
     if volunteer is None or volunteer.status == VolunteerStatus.UNVERIFIED:
         return None
     return volunteer
@@ -80,7 +63,7 @@ def volunteer_for_token(token: str) -> Volunteer | None:
 
 def volunteer_to_confirm(token: str) -> Volunteer | None:
     """The volunteer a confirmation link names, if it is still their address."""
-    data = _load(token, CONFIRM_SALT, CONFIRM_LINK_MAX_AGE)
+    data = load_list(token, CONFIRM_SALT, CONFIRM_LINK_MAX_AGE)
     volunteer = _lookup(data, 3)
     if volunteer is None or data is None or volunteer.email != data[2]:
         return None
