@@ -38,7 +38,7 @@ DEMO_PAGE_GIFTS = (
     (
         ("Priya Raman", 75, False, True),
         ("Mei Chen", 40, False, False),
-        ("Hannah Brooks", 25, True, False),
+        ("Daniel O'Connor", 25, True, False),
     ),
     (
         ("Fatima Haddad", 60, False, True),
