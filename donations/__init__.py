@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from donations import cookie_session
+from donations.app_class import DonationsFlask
 from donations.config import (
     DEFAULT_PUBLIC_BASE_URL,
     Defaults,
@@ -79,7 +80,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     imported inside the factory on purpose: importing the package, as a worker
     process, Alembic or a test of one module does, must not load the whole app.
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = DonationsFlask(__name__, instance_relative_config=True)
     _load_config(app, test_config)
     _init_extensions(app)
     _register_blueprints(app)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from flask import session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_login.utils import _create_identifier
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -32,6 +34,17 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()
+
+
+def _session_identifier() -> str:
+    """Flask-Login's session identifier (a hash of the address and browser), worked out
+    only when the session holds something. Flask-Login makes it on every request and
+    compares it with the session's only when the session is not empty (session
+    protection); when it stores it, at sign-in, the session already holds the user."""
+    return _create_identifier() if session else ""
+
+
+login_manager._session_identifier_generator = _session_identifier
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 

@@ -88,6 +88,36 @@ def kept_url_for(app: Flask):
     return url_for
 
 
+def kept_stranger_header(app: Flask):
+    """``stranger_header(org_name, test_mode)`` for base.html: the header (and test-mode
+    banner) of a visitor who is not signed in, drawn from ``_stranger_header.html``.
+
+    It holds nothing of the visitor's: only the organisation's name, whether payments are
+    in test mode, and paths that depend on where the app is mounted (the organisation's
+    address). It is kept per those and drawn anew when URL defaults could change a path.
+    """
+    kept: dict[tuple, Markup] = {}
+
+    def draw(org_name: str, test_mode: bool) -> Markup:
+        template = app.jinja_env.get_template("_stranger_header.html")
+        html = template.render(org_name=org_name, payments_test_mode=test_mode)
+        return Markup(html)  # noqa: S704 - an autoescaped template's output
+
+    def stranger_header(org_name: str, test_mode: bool) -> Markup:
+        if app.url_default_functions or not has_request_context():
+            return draw(org_name, test_mode)
+        adapter = request_ctx.url_adapter
+        key = (org_name, bool(test_mode), adapter.script_name, adapter.subdomain)
+        html = kept.get(key)
+        if html is None:
+            if len(kept) >= 256:  # organisations x test mode: a bound all the same
+                kept.clear()
+            html = kept[key] = draw(org_name, test_mode)
+        return html
+
+    return stranger_header
+
+
 def organisation_switch() -> list[SwitchChoice]:
     """The organisations the signed-in user may switch between (none when only one)."""
     if not current_user.is_authenticated or not current_user.several_memberships:
@@ -97,6 +127,7 @@ def organisation_switch() -> list[SwitchChoice]:
 
 def register(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = kept_url_for(app)
+    app.jinja_env.globals["stranger_header"] = kept_stranger_header(app)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date

@@ -168,3 +168,20 @@ def test_an_admin_maps_a_host_name_the_server_allows(north, make_app):
         assert client.get("/give", headers={"Host": "evil.example"}).status_code == 400
         with use_organization(north.id):
             assert absolute_url("give.index") == "http://give.north.example/give"
+
+
+def test_a_visitors_header_is_each_organisations_own_and_follows_a_new_name(north, client):
+    """The header a visitor who is not signed in sees is kept per organisation: its name
+    and its paths, never another's, and a new name shows at once."""
+    for _ in range(2):  # the second time from what was kept
+        home = client.get("/give").get_data(as_text=True)
+        theirs = client.get("/o/north/give").get_data(as_text=True)
+        assert '<a class="brand" href="/">Harbor Light' in home
+        assert '<a class="brand" href="/o/north/">North Star Refuge</a>' in theirs
+        assert 'href="/o/north/needs"' in theirs and 'href="/needs"' not in theirs
+        assert 'href="/o/north/login"' in theirs
+    north.legal_name = "North Star Shelter"
+    db.session.commit()
+    theirs = client.get("/o/north/give").get_data(as_text=True)
+    assert '<a class="brand" href="/o/north/">North Star Shelter</a>' in theirs
+    assert "North Star Refuge" not in theirs

@@ -194,28 +194,47 @@ def _page_rows() -> list:
         connection.close()
 
 
+_PAGES: dict[tuple, DonationPage] = {}  # the page made from each set of rows last read
+
+
 def donation_page() -> DonationPage | None:
     """Read what the donation form shows in one query; None when no fund is open.
 
     One row per active fund, each carrying the settings and organisation row beside it
-    (plain rows, not ORM objects: the page only reads them).
+    (plain rows, not ORM objects: the page only reads them). The page is a frozen value
+    made from those rows alone, so the page made from equal rows is kept and used again.
     """
     rows = _page_rows()
     if not rows:
         return None
+    first = rows[0]
+    key = tuple(rows)
+    try:
+        page = _PAGES.get(key)
+    except TypeError:  # a value that cannot be a key (none today): made anew each time
+        key, page = None, None
+    if page is None:
+        page = _page_from_rows(rows)
+        if key is not None:
+            if len(_PAGES) >= 64:  # organisations x versions of their settings
+                _PAGES.clear()
+            _PAGES[key] = page
+    remember_organization_name(page.org_name)
+    payment_keys.remember_stored_presence(
+        payment_keys.StoredPresence(
+            settings=bool(first.stored_settings), secret_key=bool(first.stored_secret_key)
+        )
+    )
+    return page
+
+
+def _page_from_rows(rows: list) -> DonationPage:
     first = rows[0]
     if first.settings_saved is None:  # not saved yet: the model's defaults
         values = {name: _SETTINGS_DEFAULTS.get(name) for name in _SETTINGS_COLUMNS}
     else:
         values = {name: getattr(first, name) for name in _SETTINGS_COLUMNS}
     values["impact_text"] = values["impact_text"] or ""
-    org_name = first.legal_name or DEFAULT_NAME
-    remember_organization_name(org_name)
-    payment_keys.remember_stored_presence(
-        payment_keys.StoredPresence(
-            settings=bool(first.stored_settings), secret_key=bool(first.stored_secret_key)
-        )
-    )
     return DonationPage(
         settings=PageSettings(**values),
         funds=tuple(
@@ -223,7 +242,7 @@ def donation_page() -> DonationPage | None:
             for row in rows
         ),
         currency=first.default_currency or "USD",
-        org_name=org_name,
+        org_name=first.legal_name or DEFAULT_NAME,
     )
 
 
