@@ -152,6 +152,7 @@ def _init_extensions(app: Flask) -> None:
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
     )
     csrf.init_app(app)
+    _check_csrf_only_on_unsafe_methods(app)
     cookie_session.install(app)  # after Flask-WTF: its csrf_token() is replaced
     init_queue(app)  # before the limiter: its storage follows REDIS_URL
     limiter.init_app(app)
@@ -201,6 +202,25 @@ def _check_rate_limits_only_where_declared(app: Flask) -> None:
             release(error)
 
     after[-1], teardown[-1] = inject_headers, release_context
+
+
+def _check_csrf_only_on_unsafe_methods(app: Flask) -> None:
+    """Run Flask-WTF's CSRF hook only on the methods it checks (WTF_CSRF_METHODS).
+
+    Its hook looks up the view's exemptions before it looks at the method, so every GET
+    paid for that lookup and then returned without checking anything. The same hook runs,
+    unchanged, for a POST, PUT, PATCH or DELETE.
+    """
+    before = app.before_request_funcs[None]
+    protect = before[-1]
+    if getattr(protect, "__qualname__", "") != "CSRFProtect.init_app.<locals>.csrf_protect":
+        return  # not the hook this was written for: leave it as it is
+
+    def csrf_protect() -> None:
+        if request_ctx.request.method in app.config["WTF_CSRF_METHODS"]:
+            protect()
+
+    before[-1] = csrf_protect
 
 
 def _register_blueprints(app: Flask) -> None:
