@@ -75,6 +75,7 @@ from donations.services import (
 )
 from donations.services.summaries.goods import expected_stock
 from donations.services.summaries.periods import SUMMARY_GRAINS
+from donations.tenancy import ALL_ORGANIZATIONS, HOME_ORGANIZATION_ID
 
 ENTRIES_PER_DOCUMENT = 10
 CHUNK_DOCUMENTS = 10_000
@@ -160,7 +161,9 @@ def load_ledger(
     """Append documents of up to ten entries, the ``start``-th to the ``stop``-th of a
     ledger of ``total`` over a year; keep ``balance``; return the entries written."""
     first_day = date.today() - timedelta(days=360)
-    first_id = (db.session.scalar(select(func.max(StockDocument.id))) or 0) + 1
+    # Ids follow every organisation's documents (the demo has several), not the first's.
+    top = select(func.max(StockDocument.id)).execution_options(**{ALL_ORGANIZATIONS: True})
+    first_id = (db.session.scalar(top) or 0) + 1
     conn = db.session.connection()
     doc_rows: list[dict] = []
     entry_rows: list[dict] = []
@@ -528,6 +531,7 @@ JOIN sites s ON s.id = e.site_id
 JOIN items i ON i.id = e.item_id
 LEFT JOIN donors dn ON dn.id = d.donor_id
 LEFT JOIN recipients r ON r.id = d.recipient_id
+WHERE e.organization_id = {organization}
 ORDER BY e.id
 """
 
@@ -541,11 +545,14 @@ def baseline_ledger(url: str, sink) -> int:
         sql = LEDGER_SQL.format(
             effective="to_char(e.effective_date, 'YYYY-MM-DD')",
             recorded="to_char(d.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')",
+            organization=HOME_ORGANIZATION_ID,
         )
     else:
         cursor = raw.driver_connection.cursor()
         sql = LEDGER_SQL.format(
-            effective="e.effective_date", recorded="substr(d.recorded_at, 1, 19)"
+            effective="e.effective_date",
+            recorded="substr(d.recorded_at, 1, 19)",
+            organization=HOME_ORGANIZATION_ID,
         )
     cursor.execute(sql)
     kinds = {k.value: k.label for k in DocumentKind}

@@ -17,8 +17,8 @@ privacy_cli = AppGroup("privacy", help="Find and redact stored names and contact
 @privacy_cli.command("scan")
 @per_organization
 def scan_command() -> None:
-    """List stored notes, case codes, recipient names and goods requests' texts the note
-    screen would refuse today."""
+    """List stored notes, case codes, recipient names, goods requests' texts and professional
+    services' texts the note screen would refuse today."""
     findings = privacy.scan_stored_text()
     for f in findings:
         click.echo(f"{f.kind:13} {f.id:>8}  {f.label:24} {f.field:14} {', '.join(f.reasons)}")
@@ -36,8 +36,8 @@ def scan_command() -> None:
 @click.argument("kind", type=click.Choice(privacy.KINDS))
 @click.argument("object_id", type=int)
 def redact_command(kind: str, object_id: int) -> None:
-    """Replace the note of KIND (document, pledge, recipient or goods_request) ID with
-    "[redacted]"."""
+    """Replace the note of KIND (document, pledge, recipient, goods_request or service) ID
+    with "[redacted]"."""
     try:
         what = privacy.redact(actor=None, kind=kind, object_id=object_id)
     except DomainError as error:

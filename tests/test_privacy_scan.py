@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from donations.extensions import db
-from donations.models import AuditEvent, Pledge, Recipient, StockDocument
-from donations.services import inventory, pledges, privacy
+from donations.models import AuditEvent, ContributedService, Pledge, Recipient, StockDocument
+from donations.services import inventory, pledges, privacy, volunteers
 from donations.services.errors import DomainError
 
 NAME_NOTE = "given to Maria Gonzalez, room 4, arrived from Houston"
@@ -155,3 +157,62 @@ def test_staff_can_neither_scan_nor_redact(staff_client, stored):
 def test_unknown_kind_is_refused(app):
     with pytest.raises(DomainError):
         privacy.redact(actor=None, kind="donor", object_id=1)
+
+
+def test_a_professional_services_texts_are_scanned_and_redacted_keeping_its_number(
+    admin_client, make_volunteer
+):
+    """A service's description and void reason stored before the screen (straight into the
+    database) are found, shown under the volunteer, and redacted; the number, date and
+    hours stay, and the letter no longer carries the name."""
+    lawyer = make_volunteer("Dana Whitfield")
+    clean = volunteers.log_service(
+        actor=None,
+        volunteer_id=lawyer.id,
+        service_type="legal",
+        service_date=date.today() - timedelta(days=2),
+        hours="2",
+        description="Lease review clinic",
+        program_id=None,
+        fair_rate_cents=15000,
+    )
+    named = volunteers.log_service(
+        actor=None,
+        volunteer_id=lawyer.id,
+        service_type="legal",
+        service_date=date.today() - timedelta(days=1),
+        hours="1:30",
+        description="placeholder",
+        program_id=None,
+        fair_rate_cents=15000,
+    )
+    db.session.flush()
+    db.session.execute(
+        update(ContributedService)
+        .where(ContributedService.id == named.id)
+        .values(description=NAME_NOTE, void_reason=PHONE_NOTE)
+    )
+    db.session.commit()
+    found = {(f.kind, f.id, f.field) for f in privacy.scan_stored_text()}
+    assert found == {("service", named.id, "description"), ("service", named.id, "void_reason")}
+
+    html = admin_client.get("/admin/privacy").get_data(as_text=True)
+    assert f"Service {named.number}" in html and f"/volunteers/{lawyer.id}#services" in html
+    assert "Maria Gonzalez" not in html and clean.number not in html
+    response = admin_client.post(f"/admin/privacy/service/{named.id}/redact")
+    assert response.status_code == 302
+    db.session.expire_all()
+    kept = db.session.get(ContributedService, named.id)
+    assert (kept.description, kept.void_reason) == ("[redacted]", "[redacted]")
+    assert (kept.number, kept.minutes) == (named.number, 90)
+    letter = admin_client.get(f"/volunteers/{lawyer.id}/services/{named.id}/letter.pdf")
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(letter.data)).pages)
+    assert "[redacted]" in text and "Gonzalez" not in text and named.number in text
+    assert privacy.scan_stored_text() == []
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.object_type == "contributed_service")
+    )
+    assert event.action == "privacy.note_redacted" and named.number in event.summary
+    assert "Maria" not in event.summary and "555" not in event.summary
+    again = admin_client.post(f"/admin/privacy/service/{named.id}/redact", follow_redirects=True)
+    assert "nothing left to redact" in again.get_data(as_text=True)

@@ -24,7 +24,15 @@ from importlib.resources import files
 from sqlalchemy import select, update
 
 from donations.extensions import db
-from donations.models import GoodsRequest, Pledge, Recipient, StockDocument, User, utcnow
+from donations.models import (
+    ContributedService,
+    GoodsRequest,
+    Pledge,
+    Recipient,
+    StockDocument,
+    User,
+    utcnow,
+)
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotFound
 
@@ -173,23 +181,27 @@ def name_in_code(code: str) -> bool:
 # --- what was stored before -----------------------------------------------------------
 
 
-KINDS = ("document", "pledge", "recipient", "goods_request")
+KINDS = ("document", "pledge", "recipient", "goods_request", "service")
 # A partner's note and a staff decline reason: the texts of a goods request.
 _REQUEST_TEXTS = ("note", "decline_reason")
+# What a professional did, and why its acknowledgement was voided: a service's texts.
+_SERVICE_TEXTS = ("description", "void_reason")
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # document | pledge | recipient | goods_request
+    kind: str  # document | pledge | recipient | goods_request | service
     id: int
     field: str
-    label: str  # "D-000012", "Pledge #4", "Program #3", "R-000012"
+    label: str  # "D-000012", "Pledge #4", "Program #3", "R-000012", "PB-2026-0003"
     reasons: tuple[str, ...]
+    parent_id: int | None = None  # the page it is read on, when not its own (a volunteer's)
 
 
 def scan_stored_text() -> list[Finding]:
-    """List stored notes, case codes, recipient names and goods requests' texts (a partner's
-    note, a decline reason) the screen would refuse today."""
+    """List stored notes, case codes, recipient names, goods requests' texts (a partner's
+    note, a decline reason) and professional services' texts (what was done, why the
+    acknowledgement was voided) the screen would refuse today."""
     findings: list[Finding] = []
     rows = db.session.execute(
         select(StockDocument.id, StockDocument.note, StockDocument.case_code)
@@ -225,6 +237,7 @@ def scan_stored_text() -> list[Finding]:
                 Finding("pledge", pledge_id, "note", f"Pledge #{pledge_id}", tuple(found))
             )
     findings.extend(_goods_request_findings())
+    findings.extend(_service_findings())
     for recipient in db.session.scalars(select(Recipient).order_by(Recipient.id)):
         found = personal_details(recipient.name)
         if found:
@@ -254,6 +267,49 @@ def _goods_request_findings() -> list[Finding]:
                 label = f"R-{request_id:06d}"
                 findings.append(Finding("goods_request", request_id, field, label, tuple(found)))
     return findings
+
+
+def _service_findings() -> list[Finding]:
+    rows = db.session.execute(
+        select(
+            ContributedService.id,
+            ContributedService.number,
+            ContributedService.volunteer_id,
+            ContributedService.description,
+            ContributedService.void_reason,
+        )
+        .where((ContributedService.description != "") | (ContributedService.void_reason != ""))
+        .order_by(ContributedService.id)
+    )
+    findings = []
+    for service_id, number, volunteer_id, *texts in rows:
+        for field, text in zip(_SERVICE_TEXTS, texts, strict=True):
+            found = personal_details(text or "") if text != REDACTED else []
+            if found:
+                findings.append(
+                    Finding("service", service_id, field, number, tuple(found), volunteer_id)
+                )
+    return findings
+
+
+def _redact_service(object_id: int) -> tuple[list[str], str]:
+    """Redact a service's texts that the screen refuses today; return them and its number.
+    Its number, date and hours stay: the acknowledgement keeps them (a void keeps its
+    number too)."""
+    found = db.session.get(ContributedService, object_id)
+    if found is None:
+        raise NotFound("There is no such professional service.")
+    values = {
+        field: REDACTED
+        for field in _SERVICE_TEXTS
+        if getattr(found, field) not in ("", REDACTED) and personal_details(getattr(found, field))
+    }
+    if values:
+        db.session.execute(
+            update(ContributedService).where(ContributedService.id == object_id).values(**values)
+        )
+        db.session.expire(found)
+    return [field.replace("_", " ") for field in values], found.number
 
 
 def _redact_goods_request(object_id: int) -> list[str]:
@@ -329,6 +385,9 @@ def redact(*, actor: User | None, kind: str, object_id: int) -> str:
         changed = _redact_goods_request(object_id)
         label = f"R-{object_id:06d}"
         object_type = "goods_request"
+    elif kind == "service":
+        changed, label = _redact_service(object_id)
+        object_type = "contributed_service"
     else:
         raise InvalidInput(f"Say what to redact: one of {', '.join(KINDS)}.", field="kind")
     if not changed:
