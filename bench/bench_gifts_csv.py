@@ -18,8 +18,10 @@ reissued). At each size it streams the whole file, each run in a fresh process:
   joining donors, funds, plans and receipts, each row formatted and written by
   ``csv.writer``;
 
-and prints rows/s, the ratio, the growth of resident memory (VmHWM) at 1M
-against 100k, and tracemalloc's peak. Both streams' bytes are compared
+and prints rows/s, the ratio, the growth of peak anonymous memory at 1M against
+100k (the target; resident memory, VmHWM, is printed too: it also counts the
+database file's pages read through SQLite's memory map, see ``_measure.py``),
+and tracemalloc's peak. Both streams' bytes are compared
 (SHA-256) once per size.
 """
 
@@ -52,6 +54,7 @@ from donations.models import Donor, Fund, Gift, Receipt, RecurringPlan
 from donations.money import exponent
 from donations.services import exports
 from donations.services.gifts import GiftFilters
+from donations.tenancy import HOME_ORGANIZATION_ID
 
 TARGET_ROWS_PER_SECOND = 100_000
 TARGET_MEMORY_GROWTH = 0.20
@@ -213,14 +216,16 @@ SELECT {day}, g.id, g.donor_id, d.name, d.email, g.amount_cents, g.fee_cents,
   g.dispute_fee_cents, g.refunded_cents, g.dispute_cents, g.currency, f.name, g.method,
   g.frequency, g.status, g.is_reversal, g.dispute_status, g.stripe_payment_intent_id,
   g.stripe_charge_id, g.stripe_invoice_id, p.stripe_subscription_id, r.number, r.n,
-  g.is_anonymous
+  g.is_anonymous, c.name, g.appeal_code
 FROM gifts g
 JOIN donors d ON d.id = g.donor_id
 JOIN funds f ON f.id = g.fund_id
 LEFT JOIN recurring_plans p ON p.id = g.plan_id
+LEFT JOIN campaigns c ON c.id = g.campaign_id
 LEFT JOIN (SELECT gift_id, MAX(CASE WHEN status = 'valid' THEN number END) AS number,
            COUNT(*) AS n FROM receipts WHERE gift_id IS NOT NULL GROUP BY gift_id) r
   ON r.gift_id = g.id
+WHERE g.organization_id = {organization}
 ORDER BY g.id
 """
 METHODS = {"card": "Card", "cash": "Cash", "cheque": "Cheque"}
@@ -238,7 +243,7 @@ def baseline_stream(url: str, sink) -> int:
         raw = engine.raw_connection()
         cursor = raw.driver_connection.cursor()
         day = "substr(g.received_at, 1, 10)"
-    cursor.execute(BASELINE_SQL.format(day=day))
+    cursor.execute(BASELINE_SQL.format(day=day, organization=HOME_ORGANIZATION_ID))
     labels = exports.METHOD_LABELS
 
     def safe(value):
@@ -260,7 +265,7 @@ def baseline_stream(url: str, sink) -> int:
     while batch := cursor.fetchmany(2_000):
         for (day_, gift_id, donor_id, name, email, gross, fee, dispute_fee, refunded, disputed,
              currency, fund, method, frequency, status, is_reversal, dispute_status, pi, ch, inv,
-             sub, number, receipts, anonymous) in batch:  # fmt: skip
+             sub, number, receipts, anonymous, campaign, appeal) in batch:  # fmt: skip
             digits = exponent(currency)
             returned = refunded + disputed
             writer.writerow([
@@ -272,7 +277,7 @@ def baseline_stream(url: str, sink) -> int:
                     amount_cents=gross, refunded_cents=refunded, dispute_status=dispute_status),
                 pi or "", ch or "", inv or "", sub or "", number or "",
                 "" if not receipts else ("valid" if number else "void"),
-                "yes" if anonymous else "no",
+                "yes" if anonymous else "no", safe(campaign), appeal or "",
             ])  # fmt: skip
         rows += len(batch)
         sink(out.getvalue().encode())
@@ -391,15 +396,20 @@ def main() -> None:
             print(f"  baseline, driver   : {spread(rates['baseline'])} rows/s")
             print(f"  ratio service/baseline: {', '.join(f'{r:.2f}' for r in ratio)}")
             rss = {k: spread([r["peak_rss_mb"] for r in runs[k]]) for k in ("service", "baseline")}
+            anon = {
+                k: spread([r["peak_anon_mb"] for r in runs[k]]) for k in ("service", "baseline")
+            }
             print(
-                f"  peak RSS growth    : service {rss['service']} MB, "
+                f"  peak growth        : anonymous: service {anon['service']} MB, "
+                f"baseline {anon['baseline']} MB; resident: service {rss['service']} MB, "
                 f"baseline {rss['baseline']} MB; "
                 f"tracemalloc peak (service) {traced['traced_mb']:.1f} MB"
             )
         if len(sizes) > 1:
             small, large = results[sizes[0]], results[sizes[-1]]
             for key, label in (
-                ("peak_rss_mb", "peak RSS growth"),
+                ("peak_anon_mb", "peak anonymous memory growth"),
+                ("peak_rss_mb", "peak resident growth (with the database's mapped pages)"),
                 ("traced_mb", "tracemalloc peak"),
             ):
                 source = "traced" if key == "traced_mb" else "service"
@@ -407,10 +417,14 @@ def main() -> None:
                 b = min(r[key] for r in large[source])
                 growth = b / a - 1 if a else float("inf")
                 verdict = "met" if growth <= TARGET_MEMORY_GROWTH else "NOT met"
+                target = (
+                    "for reference: the file's pages, not what the export holds"
+                    if key == "peak_rss_mb"
+                    else f"target within {TARGET_MEMORY_GROWTH:.0%}: {verdict}"
+                )
                 print(
                     f"memory, {label}: {b:.1f} MB at {sizes[-1]:,} vs {a:.1f} MB at "
-                    f"{sizes[0]:,} ({growth:+.0%}; "
-                    f"target within {TARGET_MEMORY_GROWTH:.0%}: {verdict})"
+                    f"{sizes[0]:,} ({growth:+.0%}; {target})"
                 )
 
 

@@ -14,10 +14,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import Integer, Select, String, bindparam, func, select, update
 
 from donations.extensions import db, hold
 from donations.models import Membership, Organization, Role, User, UserSession, utcnow
@@ -80,6 +81,31 @@ def _membership_count() -> Any:
     )
 
 
+@cache
+def _session_query() -> Select:
+    """The query ``load_session`` makes on every signed-in request, built once: the
+    organisation and the token's hash are its parameters. (Building it anew each time,
+    some forty expression objects and their comparisons, cost more than running it.)"""
+    organization_id = bindparam("organization_id", type_=Integer)
+    return (
+        select(
+            UserSession,
+            User,
+            Membership,
+            _membership_count(),
+            Organization,
+            *payment_keys.presence_columns(organization_id),
+        )
+        .join(User, User.id == UserSession.user_id)
+        .outerjoin(
+            Membership,
+            (Membership.user_id == User.id) & (Membership.organization_id == organization_id),
+        )
+        .outerjoin(Organization, Organization.id == organization_id)
+        .where(UserSession.token_hash == bindparam("token_hash", type_=String))
+    )
+
+
 def load_session(session_id: str) -> LoadedSession:
     """Return the active user a cookie id names, if its session is live.
 
@@ -93,22 +119,8 @@ def load_session(session_id: str) -> LoadedSession:
     # which is then held for ``get_organization`` to find in memory; and whether Stripe
     # keys are stored, for the page's test-mode banner.
     found = db.session.execute(
-        select(
-            UserSession,
-            User,
-            Membership,
-            _membership_count(),
-            Organization,
-            *payment_keys.presence_columns(literal(current_organization_id())),
-        )
-        .join(User, User.id == UserSession.user_id)
-        .outerjoin(
-            Membership,
-            (Membership.user_id == User.id)
-            & (Membership.organization_id == current_organization_id()),
-        )
-        .outerjoin(Organization, Organization.id == current_organization_id())
-        .where(UserSession.token_hash == _hash(token))
+        _session_query(),
+        {"organization_id": current_organization_id(), "token_hash": _hash(token)},
     ).first()
     if found is None:
         return LoadedSession(None)
