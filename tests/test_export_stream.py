@@ -385,3 +385,35 @@ def test_ledger_response_streams_batch_by_batch(varied_ledger, login, monkeypatc
     entries = db.session.scalar(select(db.func.count()).select_from(StockEntry))
     assert len(chunks) == 1 + -(-entries // 4)  # the header, then one chunk per 4 entries
     assert b"".join(chunks).decode() == reference_ledger(show_names=False)
+
+
+def _cache_size() -> int:
+    return db.session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+
+
+@pytest.mark.parametrize("export", ["gifts", "ledger"])
+def test_an_export_reads_with_a_small_page_cache_and_puts_the_large_one_back(
+    export, varied_gifts, varied_ledger
+):
+    """On SQLite, while a CSV streams, its connection keeps SQLite's default page cache
+    (memory does not grow with the file); the connection's own cache is put back after,
+    also when the reader stops half way."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's page cache")
+    kept = _cache_size()
+    assert kept == -32768
+    for stop_early in (False, True):
+        chunks = (
+            exports.gift_csv(GiftFilters(status="all"), batch=1)
+            if export == "gifts"
+            else files.ledger_csv(batch=1)
+        )
+        next(chunks)  # the header
+        next(chunks)  # the first batch: the statement is running
+        assert _cache_size() == -2048
+        if stop_early:
+            chunks.close()
+        else:
+            for _ in chunks:
+                pass
+        assert _cache_size() == kept

@@ -19,6 +19,7 @@ from donations.models import (
     RecurringPlan,
 )
 from donations.money import exponent
+from donations.services import streaming
 from donations.services.exports.common import (
     CACHE_MAX,
     CHUNK_ROWS,
@@ -166,7 +167,7 @@ def gift_csv(filters: GiftFilters, *, batch: int | None = None) -> Iterator[str]
     digits = 2
     yield csv_head(GIFTS_HEADER)
     query = _gift_query(filters).execution_options(yield_per=batch or CHUNK_ROWS)
-    for rows in db.session.connection().execute(query).partitions():
+    for rows in streaming.partitions(db.session.connection(), query):
         for cache in amount_caches.values():
             if len(cache) > CACHE_MAX:  # memory stays bounded on huge exports
                 cache.clear()

@@ -32,7 +32,7 @@ from donations.models import (
     utcnow,
 )
 from donations.services import donors as donor_service
-from donations.services import inventory
+from donations.services import inventory, streaming
 from donations.services.csv_text import (
     FORMULA_FIRST,
     csv_head,
@@ -187,10 +187,8 @@ def ledger_csv(
     last_document, number = None, ""
     last_reverses, reverses = None, ""
     yield csv_head(LEDGER_HEADER)
-    result = db.session.connection().execute(
-        query.execution_options(yield_per=batch or EXPORT_BATCH)
-    )
-    for rows in result.partitions():
+    statement = query.execution_options(yield_per=batch or EXPORT_BATCH)
+    for rows in streaming.partitions(db.session.connection(), statement):
         lines = []
         append = lines.append
         for (
