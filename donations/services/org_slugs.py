@@ -73,6 +73,13 @@ def organization_address(organization_id: int) -> tuple[str | None, str]:
     return cache[organization_id]
 
 
+def remember_organization_path(organization_id: int, slug: str) -> None:
+    """Keep, for this request or job, the path of an organisation whose slug a query
+    already read (``organization_path`` then needs no query of its own)."""
+    if organization_id != HOME_ORGANIZATION_ID:
+        g.setdefault("organization_paths", {})[organization_id] = f"/o/{slug}"
+
+
 def organization_path(organization_id: int) -> str:
     """The path an organisation's addresses start with on the site's own address: "" for
     the first (the root paths), "/o/<slug>" for the others."""

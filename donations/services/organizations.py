@@ -14,12 +14,12 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from donations.extensions import db
-from donations.models import Organization, PlanStatus, RecurringPlan, User, utcnow
+from donations.models import Membership, Organization, PlanStatus, RecurringPlan, User, utcnow
 from donations.money import is_currency_code
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.links import organization_url
-from donations.services.org_slugs import check_slug
+from donations.services.org_slugs import check_slug, remember_organization_path
 from donations.tenancy import (
     HOME_ORGANIZATION_ID,
     current_organization_id,
@@ -67,26 +67,33 @@ def start_endpoint(role: str) -> str:
 
 def switch_choices(user: User) -> list[SwitchChoice]:
     """The open organisations the user is an active member of, to switch between (their
-    names only: the coalition knows its members)."""
-    roles = {m.organization_id: m.role for m in user.memberships if m.active}
-    ids = list(roles)
-    if not ids:
-        return []
+    names only: the coalition knows its members). One query: the memberships with their
+    organisations' names and slugs, the slugs kept for the links."""
     rows = db.session.execute(
-        select(Organization.id, Organization.legal_name, Organization.slug)
-        .where(Organization.id.in_(ids), Organization.archived_at.is_(None))
-        .order_by(Organization.id)
-    )
-    here = current_organization_id()
-    return [
-        SwitchChoice(
-            organization_id=org_id,
-            legal_name=legal_name or slug,
-            url=organization_url(org_id, start_endpoint(roles[org_id])),
-            current=org_id == here,
+        select(
+            Membership.organization_id, Membership.role, Organization.legal_name, Organization.slug
         )
-        for org_id, legal_name, slug in rows
-    ]
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(
+            Membership.user_id == user.id,
+            Membership.active.is_(True),
+            Organization.archived_at.is_(None),
+        )
+        .order_by(Membership.organization_id)
+    ).all()
+    here = current_organization_id()
+    choices = []
+    for org_id, role, legal_name, slug in rows:
+        remember_organization_path(org_id, slug)
+        choices.append(
+            SwitchChoice(
+                organization_id=org_id,
+                legal_name=legal_name or slug,
+                url=organization_url(org_id, start_endpoint(role)),
+                current=org_id == here,
+            )
+        )
+    return choices
 
 
 def find_organization(slug: str) -> Organization | None:
