@@ -4,7 +4,7 @@ day-before reminder sent once."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import flask_migrate
 import pytest
@@ -168,7 +168,11 @@ def test_the_confidential_address_is_in_the_volunteers_own_mail(
 
 def test_the_reminder_goes_once_the_day_before(make_volunteer, make_shift, volunteer_sites):
     volunteer = make_volunteer(email="rem@example.net")
-    tomorrow = make_shift(starts_in=timedelta(hours=30), site=volunteer_sites[1])
+    # Tomorrow at noon (UTC), whatever the time of day now: "now + 30 hours" is the day
+    # after tomorrow from 18:00 on.
+    start = utcnow()
+    noon_tomorrow = datetime.combine(start.date() + timedelta(days=1), time(12), tzinfo=UTC)
+    tomorrow = make_shift(starts_in=noon_tomorrow - start, site=volunteer_sites[1])
     later = make_shift(starts_in=timedelta(days=5))
     cancelled = make_shift(starts_in=timedelta(hours=20))
     for shift in (tomorrow, later, cancelled):
