@@ -292,44 +292,30 @@ def _service_findings() -> list[Finding]:
     return findings
 
 
-def _redact_service(object_id: int) -> tuple[list[str], str]:
-    """Redact a service's texts that the screen refuses today; return them and its number.
-    Its number, date and hours stay: the acknowledgement keeps them (a void keeps its
-    number too)."""
-    found = db.session.get(ContributedService, object_id)
+def _redact_texts(
+    model: type[GoodsRequest] | type[ContributedService],
+    object_id: int,
+    fields: tuple[str, ...],
+    missing: str,
+) -> tuple[GoodsRequest | ContributedService, list[str]]:
+    """Redact the ``fields`` of the ``model`` row ``object_id`` that the screen refuses
+    today; return (the row, the fields redacted, in words).
+
+    Like a ledger document, a decided request or an issued acknowledgement is never
+    rewritten through the ORM (models.py): one statement that touches only these texts.
+    """
+    found = db.session.get(model, object_id)
     if found is None:
-        raise NotFound("There is no such professional service.")
+        raise NotFound(missing)
     values = {
         field: REDACTED
-        for field in _SERVICE_TEXTS
+        for field in fields
         if getattr(found, field) not in ("", REDACTED) and personal_details(getattr(found, field))
     }
     if values:
-        db.session.execute(
-            update(ContributedService).where(ContributedService.id == object_id).values(**values)
-        )
+        db.session.execute(update(model).where(model.id == object_id).values(**values))
         db.session.expire(found)
-    return [field.replace("_", " ") for field in values], found.number
-
-
-def _redact_goods_request(object_id: int) -> list[str]:
-    """Redact a request's note and decline reason that the screen refuses today."""
-    found = db.session.get(GoodsRequest, object_id)
-    if found is None:
-        raise NotFound("There is no such request.")
-    values = {
-        field: REDACTED
-        for field in _REQUEST_TEXTS
-        if getattr(found, field) not in ("", REDACTED) and personal_details(getattr(found, field))
-    }
-    if values:
-        # Like a ledger document, a decided request is never rewritten through the ORM
-        # (models.py): one statement that touches only these texts.
-        db.session.execute(
-            update(GoodsRequest).where(GoodsRequest.id == object_id).values(**values)
-        )
-        db.session.expire(found)
-    return [field.replace("_", " ") for field in values]
+    return found, [field.replace("_", " ") for field in values]
 
 
 def redact(*, actor: User | None, kind: str, object_id: int) -> str:
@@ -382,11 +368,17 @@ def redact(*, actor: User | None, kind: str, object_id: int) -> str:
         label = f"{recipient.kind_label} #{recipient.id}"
         object_type = "recipient"
     elif kind == "goods_request":
-        changed = _redact_goods_request(object_id)
+        _, changed = _redact_texts(
+            GoodsRequest, object_id, _REQUEST_TEXTS, "There is no such request."
+        )
         label = f"R-{object_id:06d}"
         object_type = "goods_request"
     elif kind == "service":
-        changed, label = _redact_service(object_id)
+        # The number, date and hours stay: the acknowledgement keeps them, as a void does.
+        service, changed = _redact_texts(
+            ContributedService, object_id, _SERVICE_TEXTS, "There is no such professional service."
+        )
+        label = service.number
         object_type = "contributed_service"
     else:
         raise InvalidInput(f"Say what to redact: one of {', '.join(KINDS)}.", field="kind")
