@@ -5,11 +5,13 @@ The page's HTML is made into a Jinja template once, at import, from the app's ow
 variables, so the baseline does the fair minimum a dynamic page must do and no more:
 no recompiling, no database, no session. Its Jinja environment is the product's
 (``donations.app_class``: a template's globals read without copying a ChainMap), so the
-baseline renders as fast as the product knows how.
+baseline renders as fast as the product knows how, and it freezes what it made, as wsgi.py
+does.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 
 from flask import Flask
@@ -46,3 +48,7 @@ def raw(environ, start_response):
         [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(BYTES)))],
     )
     return [BYTES]
+
+
+# As wsgi.py does for the app: what exists now lives as long as the worker.
+gc.freeze()

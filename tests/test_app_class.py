@@ -3,7 +3,7 @@ hook is a coroutine function is asked once; neither changes what a page shows.""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, url_for
 
 from donations.app_class import DonationsFlask
 
@@ -44,3 +44,24 @@ def test_pages_render_through_the_app_class(client):
     response = client.get("/give")
     assert response.status_code == 200
     assert b'class="site-header"' in response.data and b"Staff sign in" in response.data
+
+
+def test_a_rule_writes_its_url_builders_when_it_first_builds_and_builds_as_werkzeug_does():
+    lazy, stock = DonationsFlask(__name__), Flask(__name__)
+    for app in (lazy, stock):
+        app.add_url_rule("/items/<int:item_id>", "item", lambda item_id: "")
+        app.add_url_rule("/search", "search", lambda: "")
+    rule = lazy.url_map._rules_by_endpoint["item"][0]
+    assert rule._build_unknown.__name__ == "build_first"  # nothing written yet
+
+    def built(app: Flask, endpoint: str, **values: object) -> str:
+        with app.test_request_context():
+            return url_for(endpoint, **values)
+
+    for values in ({"item_id": 7}, {"item_id": 7, "page": 2, "q": "a b"}):
+        assert built(lazy, "item", **values) == built(stock, "item", **values)
+    assert built(lazy, "search", q="soap", _external=True) == "http://localhost/search?q=soap"
+    written = rule._build_unknown
+    assert written.__name__ != "build_first"  # the compiled builder took its place...
+    assert built(lazy, "item", item_id=8, page=3) == "/items/8?page=3"
+    assert rule._build_unknown is written  # ...and is kept
