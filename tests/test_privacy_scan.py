@@ -166,26 +166,21 @@ def test_a_professional_services_texts_are_scanned_and_redacted_keeping_its_numb
     database) are found, shown under the volunteer, and redacted; the number, date and
     hours stay, and the letter no longer carries the name."""
     lawyer = make_volunteer("Dana Whitfield")
-    clean = volunteers.log_service(
-        actor=None,
-        volunteer_id=lawyer.id,
-        service_type="legal",
-        service_date=date.today() - timedelta(days=2),
-        hours="2",
-        description="Lease review clinic",
-        program_id=None,
-        fair_rate_cents=15000,
-    )
-    named = volunteers.log_service(
-        actor=None,
-        volunteer_id=lawyer.id,
-        service_type="legal",
-        service_date=date.today() - timedelta(days=1),
-        hours="1:30",
-        description="placeholder",
-        program_id=None,
-        fair_rate_cents=15000,
-    )
+
+    def legal_service(days_ago: int, hours: str, description: str) -> ContributedService:
+        return volunteers.log_service(
+            actor=None,
+            volunteer_id=lawyer.id,
+            service_type="legal",
+            service_date=date.today() - timedelta(days=days_ago),
+            hours=hours,
+            description=description,
+            program_id=None,
+            fair_rate_cents=15000,
+        )
+
+    clean = legal_service(2, "2", "Lease review clinic")
+    named = legal_service(1, "1:30", "placeholder")
     db.session.flush()
     db.session.execute(
         update(ContributedService)
