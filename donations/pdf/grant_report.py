@@ -13,7 +13,7 @@ from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 
 from donations.money import format_money
 from donations.pdf.grant_content import FundRow, GrantReport, MonthRow
@@ -50,6 +50,32 @@ def _fund_cells(row: FundRow, label: str, restriction: str = "") -> list[str]:
         format_money(row.returned_cents, row.currency),
         format_money(row.net_cents, row.currency),
     ]
+
+
+def _goods_table(
+    header: list[str], rows: list[tuple[str, str, int, int]], units: int, cents: int, cur: str
+) -> Table:
+    """A table of goods: two labels, units and fair value per row, then the total row."""
+    cells = [
+        [_escape(first), _escape(second), f"{count:,}", format_money(value, cur)]
+        for first, second, count, value in rows
+    ]
+    cells.append(["Total", "", f"{units:,}", format_money(cents, cur)])
+    return _table(header, cells, total_rows=1)
+
+
+def _time_table(
+    header: list[str], rows: list[tuple[str, int, int, str]], total: tuple[int, int, str]
+) -> Table:
+    """A table of time given: a label, a count, the hours and their value per row, then
+    the total row."""
+    cells = [
+        [_escape(label), f"{count:,}", format_minutes(minutes), value]
+        for label, count, minutes, value in rows
+    ]
+    count, minutes, value = total
+    cells.append(["Total", f"{count:,}", format_minutes(minutes), value])
+    return _table(header, cells, total_rows=1)
 
 
 def render_grant_report(
@@ -134,27 +160,23 @@ def render_grant_report(
             )
         )
     story.append(
-        _table(
+        _goods_table(
             ["Category", "Valuation", "Units", "Fair value"],
-            [
-                [_escape(r.category), _escape(r.method), f"{r.units:,}", money(r.value_cents)]
-                for r in report.in_kind
-            ]
-            + [["Total", "", f"{report.in_kind_units:,}", money(report.in_kind_cents)]],
-            total_rows=1,
+            [(r.category, r.method, r.units, r.value_cents) for r in report.in_kind],
+            report.in_kind_units,
+            report.in_kind_cents,
+            cur,
         )
     )
 
     story.append(Paragraph("Goods distributed", styles["h2"]))
     story.append(
-        _table(
+        _goods_table(
             ["Program or partner", "Category", "Units", "Fair value"],
-            [
-                [_escape(r.recipient), _escape(r.category), f"{r.units:,}", money(r.value_cents)]
-                for r in report.distributed
-            ]
-            + [["Total", "", f"{report.distributed_units:,}", money(report.distributed_cents)]],
-            total_rows=1,
+            [(r.recipient, r.category, r.units, r.value_cents) for r in report.distributed],
+            report.distributed_units,
+            report.distributed_cents,
+            cur,
         )
     )
 
@@ -171,51 +193,22 @@ def render_grant_report(
     )
     value = lambda cents: "—" if cents is None else money(cents)  # noqa: E731
     story.append(
-        _table(
+        _time_table(
             ["Skills", "Volunteers", "Hours", "Value"],
-            [
-                [
-                    _escape(r.skill),
-                    f"{r.volunteers:,}",
-                    format_minutes(r.minutes),
-                    value(r.value_cents),
-                ]
-                for r in report.hours
-            ]
-            + [
-                [
-                    "Total",
-                    f"{report.volunteers:,}",
-                    format_minutes(report.hours_minutes),
-                    value(report.hours_cents),
-                ]
-            ],
-            total_rows=1,
+            [(r.skill, r.volunteers, r.minutes, value(r.value_cents)) for r in report.hours],
+            (report.volunteers, report.hours_minutes, value(report.hours_cents)),
         )
     )
 
     story.append(Paragraph("Professional services (pro bono) by type", styles["h2"]))
     story.append(
-        _table(
+        _time_table(
             ["Service", "Services", "Hours", "Value at fair rates"],
             [
-                [
-                    _escape(r.service_type),
-                    f"{r.services:,}",
-                    format_minutes(r.minutes),
-                    money(r.value_cents),
-                ]
+                (r.service_type, r.services, r.minutes, money(r.value_cents))
                 for r in report.services
-            ]
-            + [
-                [
-                    "Total",
-                    f"{report.services_count:,}",
-                    format_minutes(report.services_minutes),
-                    money(report.services_cents),
-                ]
             ],
-            total_rows=1,
+            (report.services_count, report.services_minutes, money(report.services_cents)),
         )
     )
     if note:

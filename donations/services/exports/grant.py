@@ -32,164 +32,121 @@ def _money(cents: int | None, currency: str) -> str:
     return "" if cents is None else plain_amount(cents, exponent(currency))
 
 
+def _row(
+    section: str,
+    group: str = "",
+    detail: str = "",
+    *,
+    count: int | str = "",
+    units: int | str = "",
+    minutes: int | None = None,
+    gross: str = "",
+    returned: str = "",
+    value: str = "",
+    currency: str = "",
+) -> list[Any]:
+    """One line in GRANT_HEADER's order; time as whole minutes and as hours, when given."""
+    time = ["", ""] if minutes is None else [minutes, format_minutes(minutes)]
+    return [section, group, detail, count, units, *time, gross, returned, value, currency]
+
+
 def grant_rows(report: GrantReport) -> Iterator[list[Any]]:
     """Yield the header, then every section's rows and totals."""
     cur = report.currency
     yield GRANT_HEADER
-    yield [
-        "Period",
-        report.date_from.isoformat(),
-        report.date_to.isoformat(),
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-    ]
-    yield ["Program", safe_text(report.program or "All programs"), "", *[""] * 8]
-    for row in report.funds:
-        yield [
-            "Cash gifts by fund",
-            safe_text(row.fund),
-            "Restricted" if row.restricted else "Unrestricted",
-            row.count,
-            "",
-            "",
-            "",
-            _money(row.gross_cents, row.currency),
-            _money(row.returned_cents, row.currency),
-            _money(row.net_cents, row.currency),
-            row.currency,
-        ]
-    for label, rows in (
-        ("Cash gifts by restriction", report.restriction_totals()),
-        ("Cash gifts total", report.fund_totals()),
-    ):
-        for row in rows:
-            yield [
-                label,
-                row.fund,
-                "",
-                row.count,
-                "",
-                "",
-                "",
-                _money(row.gross_cents, row.currency),
-                _money(row.returned_cents, row.currency),
-                _money(row.net_cents, row.currency),
-                row.currency,
-            ]
+    yield _row("Period", report.date_from.isoformat(), report.date_to.isoformat())
+    yield _row("Program", safe_text(report.program or "All programs"))
+    funds = [("Cash gifts by fund", row) for row in report.funds]
+    funds += [("Cash gifts by restriction", row) for row in report.restriction_totals()]
+    funds += [("Cash gifts total", row) for row in report.fund_totals()]
+    for section, row in funds:
+        by_fund = section == "Cash gifts by fund"
+        yield _row(
+            section,
+            safe_text(row.fund) if by_fund else row.fund,
+            ("Restricted" if row.restricted else "Unrestricted") if by_fund else "",
+            count=row.count,
+            gross=_money(row.gross_cents, row.currency),
+            returned=_money(row.returned_cents, row.currency),
+            value=_money(row.net_cents, row.currency),
+            currency=row.currency,
+        )
     for row in report.in_kind:
-        yield [
+        yield _row(
             "Gifts in kind",
             safe_text(row.category),
             safe_text(row.method),
-            "",
-            row.units,
-            *[""] * 4,
-            _money(row.value_cents, cur),
-            cur,
-        ]
-    yield [
+            units=row.units,
+            value=_money(row.value_cents, cur),
+            currency=cur,
+        )
+    yield _row(
         "Gifts in kind total",
         "Total",
-        "",
-        "",
-        report.in_kind_units,
-        *[""] * 4,
-        _money(report.in_kind_cents, cur),
-        cur,
-    ]
+        units=report.in_kind_units,
+        value=_money(report.in_kind_cents, cur),
+        currency=cur,
+    )
     for row in report.distributed:
-        yield [
+        yield _row(
             "Goods distributed",
             safe_text(row.recipient),
             safe_text(row.category),
-            "",
-            row.units,
-            *[""] * 4,
-            _money(row.value_cents, cur),
-            cur,
-        ]
-    yield [
+            units=row.units,
+            value=_money(row.value_cents, cur),
+            currency=cur,
+        )
+    yield _row(
         "Goods distributed total",
         "Total",
-        "",
-        "",
-        report.distributed_units,
-        *[""] * 4,
-        _money(report.distributed_cents, cur),
-        cur,
-    ]
-    rate = _money(report.hour_value_cents, cur) or "not set"
+        units=report.distributed_units,
+        value=_money(report.distributed_cents, cur),
+        currency=cur,
+    )
+    at_rate = f"at {_money(report.hour_value_cents, cur) or 'not set'} an hour"
     for row in report.hours:
-        yield [
+        yield _row(
             "Volunteer hours",
             safe_text(row.skill),
-            f"at {rate} an hour",
-            row.volunteers,
-            "",
-            row.minutes,
-            format_minutes(row.minutes),
-            "",
-            "",
-            _money(row.value_cents, cur),
-            cur,
-        ]
-    yield [
+            at_rate,
+            count=row.volunteers,
+            minutes=row.minutes,
+            value=_money(row.value_cents, cur),
+            currency=cur,
+        )
+    yield _row(
         "Volunteer hours total",
         "Total",
-        f"at {rate} an hour",
-        report.volunteers,
-        "",
-        report.hours_minutes,
-        format_minutes(report.hours_minutes),
-        "",
-        "",
-        _money(report.hours_cents, cur),
-        cur,
-    ]
+        at_rate,
+        count=report.volunteers,
+        minutes=report.hours_minutes,
+        value=_money(report.hours_cents, cur),
+        currency=cur,
+    )
     for row in report.services:
-        yield [
+        yield _row(
             "Professional services",
             safe_text(row.service_type),
             "at their fair rates",
-            row.services,
-            "",
-            row.minutes,
-            format_minutes(row.minutes),
-            "",
-            "",
-            _money(row.value_cents, cur),
-            cur,
-        ]
-    yield [
+            count=row.services,
+            minutes=row.minutes,
+            value=_money(row.value_cents, cur),
+            currency=cur,
+        )
+    yield _row(
         "Professional services total",
         "Total",
-        "",
-        report.services_count,
-        "",
-        report.services_minutes,
-        format_minutes(report.services_minutes),
-        "",
-        "",
-        _money(report.services_cents, cur),
-        cur,
-    ]
+        count=report.services_count,
+        minutes=report.services_minutes,
+        value=_money(report.services_cents, cur),
+        currency=cur,
+    )
     for row in report.months:
-        yield [
+        yield _row(
             "By month",
             row.label,
             "hours given; goods received at fair value",
-            "",
-            "",
-            row.minutes,
-            format_minutes(row.minutes),
-            "",
-            "",
-            _money(row.in_kind_cents, cur),
-            cur,
-        ]
+            minutes=row.minutes,
+            value=_money(row.in_kind_cents, cur),
+            currency=cur,
+        )
