@@ -26,7 +26,7 @@ from donations.models import (
     StockEntry,
 )
 from donations.money import exponent
-from donations.services import campaigns, catalog, exports, inventory, receipts
+from donations.services import campaigns, catalog, exports, inventory, receipts, streaming
 from donations.services import donors as donor_service
 from donations.services import gifts as gift_service
 from donations.services import inventory_files as files
@@ -401,7 +401,7 @@ def _connection_settings() -> object:
 def test_an_export_reads_with_a_small_page_cache_and_puts_the_large_one_back(
     export, varied_gifts, varied_ledger
 ):
-    """On SQLite, while a CSV streams, its connection keeps SQLite's default page cache
+    """On SQLite, while a CSV streams, its connection keeps a small page cache
     (memory does not grow with the file); the connection's own cache is put back after,
     also when the reader stops half way. PostgreSQL's session settings are left alone."""
     sqlite = db.engine.dialect.name == "sqlite"
@@ -416,7 +416,7 @@ def test_an_export_reads_with_a_small_page_cache_and_puts_the_large_one_back(
         )
         next(chunks)  # the header
         next(chunks)  # the first batch: the statement is running
-        assert _connection_settings() == (-2048 if sqlite else kept)
+        assert _connection_settings() == (-streaming.EXPORT_CACHE_KIB if sqlite else kept)
         if stop_early:
             chunks.close()
         else:
