@@ -110,6 +110,22 @@ def test_a_day_holds_at_most_24_hours_with_the_volunteers_other_hours(make_volun
     assert log(doctor, service_date=day, hours="4").minutes == 240
 
 
+def test_hours_logged_after_a_service_count_it_toward_the_day_until_it_is_voided(make_volunteer):
+    doctor = make_volunteer()
+    day = utcnow().date() - timedelta(days=1)
+    service = log(doctor, service_date=day, hours="20")
+    with pytest.raises(InvalidInput, match="more than 24 hours on") as refused:
+        volunteers.log_hours(actor=None, volunteer_id=doctor.id, worked_on=day, hours="5")
+    assert "20 h already recorded" in str(refused.value) and refused.value.field == "hours"
+    db.session.rollback()
+    volunteers.void_service(
+        actor=None, volunteer_id=doctor.id, service_id=service.id, reason="Logged twice"
+    )
+    db.session.commit()
+    row = volunteers.log_hours(actor=None, volunteer_id=doctor.id, worked_on=day, hours="5")
+    assert row.minutes == 300
+
+
 @pytest.mark.parametrize(
     "status", [VolunteerStatus.PENDING, VolunteerStatus.DECLINED, VolunteerStatus.UNVERIFIED]
 )

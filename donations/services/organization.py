@@ -85,6 +85,20 @@ def get_organization() -> Organization | None:
     return hold(db.session.get(Organization, current_organization_id()))
 
 
+def letterhead() -> dict[str, Any]:
+    """The organisation as a volunteer's letter heads it: its legal name, its own address
+    (never a site's), its email and phone, and who signs; blanks where not set up."""
+    org = get_organization()
+    contact = (org.email, org.phone) if org else ()
+    return {
+        "organization_name": org.legal_name if org and org.legal_name else "",
+        "organization_lines": org.address_lines if org else [],
+        "organization_contact": " · ".join(part for part in contact if part),
+        "signatory_name": org.signatory_name if org else "",
+        "signatory_title": org.signatory_title if org else "",
+    }
+
+
 def embed_frame_ancestors() -> str:
     """The sites that may frame a campaign's compact form, as CSP ``frame-ancestors``
     sources: ``'none'`` until an admin lists some."""

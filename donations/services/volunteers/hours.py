@@ -1,6 +1,7 @@
 """Volunteer hours: attendance at shifts, work outside shifts, totals and the letter.
 
-Hours are whole minutes, at most 24 hours a day per volunteer across every row. A
+Hours are whole minutes, at most 24 hours a day per volunteer across every row (hours and
+professional services alike: ``check_day``). A
 shift's attendance is one row per sign-up (recorded again, it is replaced); work
 outside shifts is a row of its own, with a screened description.
 """
@@ -14,13 +15,20 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from donations.extensions import db
-from donations.models import ShiftSignup, User, Volunteer, VolunteerHours, utcnow
+from donations.models import (
+    ContributedService,
+    ShiftSignup,
+    User,
+    Volunteer,
+    VolunteerHours,
+    utcnow,
+)
 from donations.pdf.documents import render_volunteer_letter
 from donations.pdf.volunteer_content import HoursMonth, VolunteerLetter, format_minutes
 from donations.services import privacy
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
-from donations.services.organization import get_organization
+from donations.services.organization import letterhead
 
 DAY_MINUTES = 24 * 60
 DESCRIPTION_MAX = 300
@@ -52,15 +60,26 @@ def parse_hours(text: str, *, field: str = "hours") -> int:
 
 
 def _day_total(volunteer_id: int, day: date, *, leaving_out: int | None = None) -> int:
-    query = select(func.coalesce(func.sum(VolunteerHours.minutes), 0)).where(
+    """Minutes already recorded for the volunteer on ``day``: hours (but the row
+    ``leaving_out``, which is being replaced) and professional services not voided."""
+    hours = select(func.coalesce(func.sum(VolunteerHours.minutes), 0)).where(
         VolunteerHours.volunteer_id == volunteer_id, VolunteerHours.worked_on == day
     )
     if leaving_out is not None:
-        query = query.where(VolunteerHours.id != leaving_out)
-    return int(db.session.scalar(query) or 0)
+        hours = hours.where(VolunteerHours.id != leaving_out)
+    services = select(func.coalesce(func.sum(ContributedService.minutes), 0)).where(
+        ContributedService.volunteer_id == volunteer_id,
+        ContributedService.service_date == day,
+        ContributedService.voided_at.is_(None),
+    )
+    return int(db.session.scalar(hours) or 0) + int(db.session.scalar(services) or 0)
 
 
-def _check_day(volunteer_id: int, day: date, minutes: int, *, leaving_out: int | None) -> None:
+def check_day(
+    volunteer_id: int, day: date, minutes: int, *, leaving_out: int | None = None
+) -> None:
+    """Refuse ``minutes`` more on ``day`` when the volunteer's day would pass 24 hours,
+    counting every row: hours at shifts and outside them, and professional services."""
     already = _day_total(volunteer_id, day, leaving_out=leaving_out)
     if already + minutes > DAY_MINUTES:
         raise InvalidInput(
@@ -107,7 +126,7 @@ def record_attendance(
     else:
         raise InvalidInput("Enter check-in and check-out, or type the hours.")
     row = signup.hours
-    _check_day(signup.volunteer_id, day, minutes, leaving_out=row.id if row else None)
+    check_day(signup.volunteer_id, day, minutes, leaving_out=row.id if row else None)
     if row is None:
         row = VolunteerHours(volunteer_id=signup.volunteer_id, signup=signup)
         db.session.add(row)
@@ -152,7 +171,7 @@ def log_hours(
     if len(description) > DESCRIPTION_MAX:
         raise InvalidInput(f"Use at most {DESCRIPTION_MAX} characters.", field="description")
     privacy.check_free_text(description, field="description")
-    _check_day(volunteer.id, worked_on, minutes, leaving_out=None)
+    check_day(volunteer.id, worked_on, minutes)
     row = VolunteerHours(
         volunteer_id=volunteer.id,
         worked_on=worked_on,
@@ -209,13 +228,8 @@ def letter_pdf(*, volunteer: Volunteer, today: date | None = None) -> bytes:
     summary = hours_summary(volunteer_id=volunteer.id)
     if not summary.rows:
         raise NotAllowed("No hours are recorded for you yet, so there is no letter to give.")
-    org = get_organization()
     letter = VolunteerLetter(
-        organization_name=org.legal_name if org and org.legal_name else "",
-        organization_lines=org.address_lines if org else [],
-        organization_contact=" · ".join(p for p in ((org.email, org.phone) if org else ()) if p),
-        signatory_name=org.signatory_name if org else "",
-        signatory_title=org.signatory_title if org else "",
+        **letterhead(),
         volunteer_name=volunteer.name,
         first_day=min(r.worked_on for r in summary.rows),
         last_day=max(r.worked_on for r in summary.rows),

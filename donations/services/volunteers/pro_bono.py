@@ -22,7 +22,6 @@ from donations.models import (
     RecipientKind,
     ServiceType,
     User,
-    VolunteerHours,
     VolunteerStatus,
     utcnow,
 )
@@ -34,9 +33,9 @@ from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.giving import default_currency
 from donations.services.mail import queue_mail
-from donations.services.organization import get_organization
+from donations.services.organization import get_organization, letterhead
 from donations.services.receipts.numbers import take_series_number
-from donations.services.volunteers.hours import BACKDATE_MAX_DAYS, DAY_MINUTES, parse_hours
+from donations.services.volunteers.hours import BACKDATE_MAX_DAYS, check_day, parse_hours
 from donations.services.volunteers.records import get_volunteer
 
 SERIES = "PB"
@@ -69,19 +68,6 @@ def _program(program_id: int | None) -> Recipient | None:
     if program is None or program.kind != RecipientKind.PROGRAM or not program.active:
         raise InvalidInput("Choose one of the open programs.", field="program_id")
     return program
-
-
-def _minutes_that_day(volunteer_id: int, day: date) -> int:
-    """What is already recorded for the volunteer that day: hours and services not voided."""
-    hours = select(func.coalesce(func.sum(VolunteerHours.minutes), 0)).where(
-        VolunteerHours.volunteer_id == volunteer_id, VolunteerHours.worked_on == day
-    )
-    services = select(func.coalesce(func.sum(ContributedService.minutes), 0)).where(
-        ContributedService.volunteer_id == volunteer_id,
-        ContributedService.service_date == day,
-        ContributedService.voided_at.is_(None),
-    )
-    return int(db.session.scalar(hours) or 0) + int(db.session.scalar(services) or 0)
 
 
 def log_service(
@@ -128,13 +114,7 @@ def log_service(
     if not 0 <= fair_rate_cents <= RATE_MAX_CENTS:
         raise InvalidInput("Enter a rate of zero or more, per hour.", field="fair_rate")
     program = _program(program_id)
-    already = _minutes_that_day(volunteer.id, service_date)
-    if already + minutes > DAY_MINUTES:
-        raise InvalidInput(
-            f"That makes more than 24 hours on {service_date:%Y-%m-%d} "
-            f"({format_minutes(already)} already recorded that day).",
-            field="hours",
-        )
+    check_day(volunteer.id, service_date, minutes)
     _sequence, number = take_series_number(SERIES, now.year)
     service = ContributedService(
         volunteer_id=volunteer.id,
@@ -215,12 +195,8 @@ def service_letter_pdf(*, service: ContributedService) -> bytes:
     the professional, the number, date, type, description and hours; no value."""
     org = get_organization()
     letter = ServiceLetter(
-        organization_name=org.legal_name if org and org.legal_name else "",
-        organization_lines=org.address_lines if org else [],
+        **letterhead(),
         organization_tax_id=org.tax_id if org else "",
-        organization_contact=" · ".join(p for p in ((org.email, org.phone) if org else ()) if p),
-        signatory_name=org.signatory_name if org else "",
-        signatory_title=org.signatory_title if org else "",
         professional_name=service.volunteer.name,
         number=service.number,
         issued_on=service.issued_at.date(),
