@@ -20,7 +20,7 @@ run: $(VENV)/.installed instance/config.py
 	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask db upgrade
 	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask demo load
 	@echo "Serving on http://127.0.0.1:$(PORT), links on $(PUBLIC_BASE_URL), with a job consumer  (Ctrl+C stops both)"
-	@PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask jobs work --workers 2 & consumer=$$!; \
+	@PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask jobs work --workers 2 --nice 10 & consumer=$$!; \
 	  stop() { trap - INT TERM EXIT; kill -TERM $$consumer 2>/dev/null; wait $$consumer 2>/dev/null; }; \
 	  trap stop INT TERM EXIT; \
 	  PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/flask run --host 127.0.0.1 --port $(PORT)

@@ -52,10 +52,11 @@ def _log_file(name: str):
 
 @contextmanager
 def consumers(env: dict[str, str], *, count: int = 1, workers: int = 2):
-    """Run ``count`` job consumers (``flask jobs work``) with ``env``; stop them on leaving."""
+    """Run ``count`` job consumers (``flask jobs work``) with ``env``, at nice 10 as ``make
+    run`` and the README's service units start them; stop them on leaving."""
     processes = [
         subprocess.Popen(
-            [str(BIN / "flask"), "jobs", "work", "--workers", str(workers)],
+            [str(BIN / "flask"), "jobs", "work", "--workers", str(workers), "--nice", "10"],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

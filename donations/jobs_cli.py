@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import uuid
 
 import click
@@ -33,12 +34,23 @@ jobs_cli = AppGroup("jobs", help="The background job queue.")
     show_default=True,
     help="Also enqueue the periodic jobs on their schedule (one consumer is enough).",
 )
-def work_command(workers: int, periodic: bool) -> None:
+@click.option(
+    "--nice",
+    "niceness",
+    type=click.IntRange(0, 19),
+    default=0,
+    show_default=True,
+    help="Lower this consumer's CPU priority by N, so that on a machine it shares with the "
+    "web server, pages and webhook acknowledgements go first (make run uses 10).",
+)
+def work_command(workers: int, periodic: bool, niceness: int) -> None:
     """Run a queue consumer here until Ctrl+C (or SIGTERM): it runs jobs as they come.
 
     Every periodic job is safe to run twice, but with several consumers only one needs
     to keep the schedule: start the others with --no-periodic.
     """
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     queue = queue_of(app)
     if queue.huey.immediate:
@@ -46,8 +58,10 @@ def work_command(workers: int, periodic: bool) -> None:
     names = queue.register_all()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     schedule = "keeps the periodic schedule" if periodic else "no periodic schedule"
+    priority = f", nice {niceness}" if niceness else ""
     click.echo(
-        f"Consumer: {workers} worker(s), {schedule}, for {len(names)} jobs ({', '.join(names)})."
+        f"Consumer: {workers} worker(s){priority}, {schedule}, "
+        f"for {len(names)} jobs ({', '.join(names)})."
     )
     heartbeat = Heartbeat(app)
     heartbeat.start()

@@ -257,7 +257,9 @@ def test_consumer_on_redis(app, make_app, redis_server_url):
 # --- flask jobs work --------------------------------------------------------
 
 
-def test_flask_jobs_work_processes_a_queued_job_and_stops_cleanly(app, database_url, tmp_path):
+def test_flask_jobs_work_runs_a_queued_job_at_a_lower_priority_and_stops_cleanly(
+    app, database_url, tmp_path
+):
     backups = tmp_path / "nightly"
     app.config["BACKUP_DIR"] = str(backups)
     task_id = nightly_backup.enqueue()
@@ -275,7 +277,7 @@ def test_flask_jobs_work_processes_a_queued_job_and_stops_cleanly(app, database_
     for name in ("REDIS_URL", "JOBS_IMMEDIATE"):
         env.pop(name, None)
     consumer = subprocess.Popen(
-        [sys.executable, "-m", "flask", "jobs", "work", "--workers", "1"],
+        [sys.executable, "-m", "flask", "jobs", "work", "--workers", "1", "--nice", "1"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -285,11 +287,13 @@ def test_flask_jobs_work_processes_a_queued_job_and_stops_cleanly(app, database_
     try:
         wait_for(lambda: run_of(task_id).status == JobStatus.DONE, timeout=60)
         wait_for(lambda: db.session.scalar(select(QueueConsumer)))
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, consumer.pid) == min(ours + 1, 19)
     finally:
         consumer.send_signal(signal.SIGINT)
         output, _ = consumer.communicate(timeout=30)
     assert consumer.returncode == 0, output
-    assert "Consumer stopped." in output
+    assert "Consumer stopped." in output and "1 worker(s), nice 1," in output
     assert len(list(backups.iterdir())) == 1
     assert not background_jobs.consumer_is_silent()
 
