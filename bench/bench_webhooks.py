@@ -22,7 +22,7 @@ import random
 import threading
 import time
 
-from _common import consumers, gunicorn, instance, measure_get
+from _common import RECONNECT_EVERY, consumers, gunicorn, instance, measure_get
 from sqlalchemy import create_engine, text
 
 from donations import create_app
@@ -85,7 +85,10 @@ def send_all(port: int, deliveries: list[dict], secret: str, senders: int) -> tu
 
     def sender(i: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for payload, signature in chunks[i]:
+        for n, (payload, signature) in enumerate(chunks[i], 1):
+            if n % RECONNECT_EVERY == 0:  # as the baseline's senders do (_common.py)
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request(
                 "POST",
                 "/stripe/webhook",
@@ -145,7 +148,13 @@ def main() -> None:
         with gunicorn("wsgi:app", env, workers=2, threads=4) as port:
             # Warm up first: gunicorn's port opens before its workers have loaded the app.
             measure_get(port, "/healthz", seconds=2, concurrency=args.senders)
-            base_rate, _ = measure_get(port, "/healthz", seconds=5, concurrency=args.senders)
+            base_rate, _ = measure_get(
+                port,
+                "/healthz",
+                seconds=10,
+                concurrency=args.senders,
+                reconnect_every=RECONNECT_EVERY,
+            )
             with app.app_context():
                 before = stored_events()  # the demo's
             with consumers(env, count=args.consumers, workers=2):
