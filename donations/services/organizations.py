@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from donations.extensions import db
 from donations.models import Membership, Organization, PlanStatus, RecurringPlan, User, utcnow
@@ -65,22 +65,25 @@ def start_endpoint(role: str) -> str:
     return "partner_requests.index" if role == "partner" else "main.dashboard"
 
 
+# The switcher's rows, read on every signed-in page of a member of several organisations:
+# a Core statement built once, run on the session's connection without loading ORM objects.
+_SWITCH_ROWS = (
+    select(Membership.organization_id, Membership.role, Organization.legal_name, Organization.slug)
+    .join(Organization, Organization.id == Membership.organization_id)
+    .where(
+        Membership.user_id == bindparam("user_id"),
+        Membership.active.is_(True),
+        Organization.archived_at.is_(None),
+    )
+    .order_by(Membership.organization_id)
+)
+
+
 def switch_choices(user: User) -> list[SwitchChoice]:
     """The open organisations the user is an active member of, to switch between (their
     names only: the coalition knows its members). One query: the memberships with their
     organisations' names and slugs, the slugs kept for the links."""
-    rows = db.session.execute(
-        select(
-            Membership.organization_id, Membership.role, Organization.legal_name, Organization.slug
-        )
-        .join(Organization, Organization.id == Membership.organization_id)
-        .where(
-            Membership.user_id == user.id,
-            Membership.active.is_(True),
-            Organization.archived_at.is_(None),
-        )
-        .order_by(Membership.organization_id)
-    ).all()
+    rows = db.session.connection().execute(_SWITCH_ROWS, {"user_id": user.id}).all()
     here = current_organization_id()
     choices = []
     for org_id, role, legal_name, slug in rows:
