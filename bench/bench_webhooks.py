@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument(
         "--consumers", type=int, default=2, help="job consumers (0: acknowledgements only)"
     )
+    parser.add_argument("--workers", type=int, default=2, help="worker threads per consumer")
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for processing")
     args = parser.parse_args()
 
@@ -157,7 +158,7 @@ def main() -> None:
             )
             with app.app_context():
                 before = stored_events()  # the demo's
-            with consumers(env, count=args.consumers, workers=2):
+            with consumers(env, count=args.consumers, workers=args.workers):
                 started = time.monotonic()
                 elapsed, failures = send_all(port, deliveries, secret, args.senders)
                 if args.consumers:
@@ -186,7 +187,7 @@ def main() -> None:
     rate = len(deliveries) / elapsed
     print(
         f"deliveries: {len(deliveries):,} ({len(events):,} events x {args.repeat}), "
-        f"{args.senders} senders, gunicorn 2 workers x 4 threads, {args.consumers} consumers x 2, "
+        f"{args.senders} senders, gunicorn 2 workers x 4 threads, {args.consumers} consumers x {args.workers}, "
         f"{'PostgreSQL' if url and url.startswith('postgres') else 'SQLite'}"
     )
     print(f"webhook acknowledged : {rate:8.1f} deliveries/s")
