@@ -187,7 +187,8 @@ def main() -> None:
     rate = len(deliveries) / elapsed
     print(
         f"deliveries: {len(deliveries):,} ({len(events):,} events x {args.repeat}), "
-        f"{args.senders} senders, gunicorn 2 workers x 4 threads, {args.consumers} consumers x {args.workers}, "
+        f"{args.senders} senders, gunicorn 2 workers x 4 threads, "
+        f"{args.consumers} consumers x {args.workers}, "
         f"{'PostgreSQL' if url and url.startswith('postgres') else 'SQLite'}"
     )
     print(f"webhook acknowledged : {rate:8.1f} deliveries/s")
