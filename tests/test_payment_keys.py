@@ -4,15 +4,19 @@ page never shows one; the webhook checks the stored webhook secret."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+from sqlalchemy import event as sqla_event
 from sqlalchemy import select
 from stripe_fixtures import deliver
 
 from donations.extensions import db
 from donations.models import AuditEvent, OrganizationSecret, StripeEvent
-from donations.services import payment_keys, payments, receipts
+from donations.queue import queue_of
+from donations.services import organization_secrets, payment_keys, payments, receipts
 from donations.services.errors import InvalidInput
+from donations.tenancy import current_organization_id
 
 LIVE_SECRET = "sk_live_51AbCdEfGhIjKlMnOpQrStUvWx9K3q"
 LIVE_PUBLISHABLE = "pk_live_51AbCdEfGhIjKlMnOpQrStUvWxP7z2"
@@ -290,3 +294,50 @@ def test_the_webhook_checks_the_stored_webhook_secret(stripe_app, stripe_api):
     assert deliver(client, second, WEBHOOK).status_code == 200
     stored = [json.loads(row.payload)["id"] for row in db.session.scalars(select(StripeEvent))]
     assert sorted(stored) == sorted([first["id"], second["id"]])
+
+
+def test_a_webhook_secret_saved_by_another_process_is_used_within_seconds(
+    stripe_app, stripe_api, monkeypatch
+):
+    queue = queue_of(stripe_app)
+    queue.register_all()
+    monkeypatch.setattr(queue.huey, "immediate", False)  # acknowledgements only: no run inline
+    client = stripe_app.test_client()
+    tax_id = 0
+
+    def delivery() -> dict:
+        nonlocal tax_id
+        tax_id += 1
+        return stripe_api.local.event(
+            "customer.tax_id.created", {"id": f"txi_{tax_id}", "object": "tax_id"}
+        )
+
+    assert deliver(client, delivery(), "whsec_of_the_environment").status_code == 200
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    sqla_event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert deliver(client, delivery(), "whsec_of_the_environment").status_code == 200
+    finally:
+        sqla_event.remove(db.engine, "before_cursor_execute", seen)
+    assert not [s for s in statements if "organization_secrets" in s]  # verified from memory
+
+    # Another process saves the organisation's own keys: this one is not told.
+    organization_secrets.write_secrets(
+        organization_id=current_organization_id(),
+        values={
+            payment_keys.SECRET_KEY: TEST_SECRET,
+            payment_keys.WEBHOOK_SECRET: WEBHOOK,
+            payment_keys.TEST_MODE: "on",
+        },
+    )
+    db.session.commit()
+    assert deliver(client, delivery(), "whsec_of_the_environment").status_code == 200
+    later = time.monotonic() + payments.WEBHOOK_SETTINGS_KEPT + 1
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    refused = delivery()
+    assert deliver(client, refused, "whsec_of_the_environment").status_code == 400
+    assert deliver(client, refused, WEBHOOK).status_code == 200

@@ -19,6 +19,7 @@ characters of each.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -50,6 +51,8 @@ WEBHOOK_SECRET_RE = re.compile(r"whsec_[A-Za-z0-9_]+")
 # Kept on g for the request (or job, or command): (organisation id, what was read).
 _STORED = "donations_stored_stripe_settings"  # the stored values, opened
 _PRESENT = "donations_stored_stripe_names"  # only whether anything and a secret key is stored
+# Kept by the app a while, to verify webhook deliveries: {organisation id: (until, settings)}.
+_KEPT = "donations.kept_stripe_settings"
 
 
 def _organization_id() -> int:
@@ -94,6 +97,7 @@ def _stored_values() -> dict[str, str]:
 def _forget_cached() -> None:
     g.pop(_STORED, None)
     g.pop(_PRESENT, None)
+    current_app.extensions.get(_KEPT, {}).pop(_organization_id(), None)
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,22 @@ def stripe_settings() -> StripeSettings:
         test_mode=bool(receipts) if receipts is not None else key_mode(secret) != "live",
         stored=False,
     )
+
+
+def kept_stripe_settings(max_age: float) -> StripeSettings:
+    """``stripe_settings()`` as this process read them at most ``max_age`` seconds ago, read
+    now when it has not: what verifies a webhook delivery, so an acknowledgement need not
+    read the database. A change saved in this process is seen at once; other processes
+    see it within ``max_age`` seconds."""
+    kept: dict[int, tuple[float, StripeSettings]] = current_app.extensions.setdefault(_KEPT, {})
+    organization_id = _organization_id()
+    now = time.monotonic()
+    found = kept.get(organization_id)
+    if found is not None and found[0] > now:
+        return found[1]
+    settings = stripe_settings()
+    kept[organization_id] = (now + max_age, settings)
+    return settings
 
 
 # --- the settings page ------------------------------------------------------------

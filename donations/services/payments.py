@@ -30,6 +30,7 @@ from donations.services.giving import get_giving_settings
 from donations.services.links import absolute_url
 from donations.services.payment_keys import (
     StripeSettings,
+    kept_stripe_settings,
     payments_are_local,
     stripe_settings,
 )
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 _CACHE_KEY = "donations.stripe_gateways"
 # Gateways kept per set of keys; past this many (keys changed again and again) start afresh.
 _MAX_GATEWAYS = 32
+# How long a process verifies webhook deliveries with the Stripe settings it read: an
+# acknowledgement then reads nothing from the main database. A new webhook secret reaches
+# the other processes within this time; Stripe retries a delivery they refused meanwhile.
+WEBHOOK_SETTINGS_KEPT = 10.0  # seconds
 
 
 def is_test_mode() -> bool:
@@ -61,7 +66,10 @@ def test_mode_banner() -> bool:
 
 def webhook_secret() -> str | None:
     """The secret the organisation's webhook events are signed with (None: not set)."""
-    settings = stripe_settings()
+    return _webhook_secret(stripe_settings())
+
+
+def _webhook_secret(settings: StripeSettings) -> str | None:
     if settings.local_payments:
         key = str(current_app.config["SECRET_KEY"]).encode()
         return "whsec_local_" + hmac.new(key, b"stripe-test-mode", hashlib.sha256).hexdigest()[:32]
@@ -70,10 +78,23 @@ def webhook_secret() -> str | None:
 
 def get_gateway() -> PaymentGateway:
     """Return the organisation's gateway: real Stripe with its keys, test mode without."""
-    settings = stripe_settings()
+    return _gateway(stripe_settings())
+
+
+def webhook_gateway() -> PaymentGateway | None:
+    """The gateway that verifies webhook deliveries to the organisation, from the settings
+    this process read within WEBHOOK_SETTINGS_KEPT seconds; None when it has no webhook
+    secret."""
+    settings = kept_stripe_settings(WEBHOOK_SETTINGS_KEPT)
+    return _gateway(settings) if _webhook_secret(settings) else None
+
+
+def _gateway(settings: StripeSettings) -> PaymentGateway:
     if not settings.local_payments:
         return _stripe_gateway(settings)
-    return LocalGateway(_local_stripe, webhook_secret=webhook_secret() or "", tolerance=300)
+    return LocalGateway(
+        _local_stripe, webhook_secret=_webhook_secret(settings) or "", tolerance=300
+    )
 
 
 def _stripe_gateway(settings: StripeSettings) -> StripeGateway:
