@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy import event as sqla_event
-from sqlalchemy import func, select
 from stripe_fixtures import deliver
 
 from conftest import PASSWORD, drain_queue
@@ -28,8 +29,9 @@ from donations.models import (
     StripeEventStatus,
 )
 from donations.queue import queue_of
-from donations.services import accounts, giving, payments, stripe_events
+from donations.services import accounts, giving, locking, payments, stripe_events
 from donations.services.stripe_events.spool import Spool, current_spool, spool_path
+from donations.tenancy import current_organization_id
 from fakes.stripe import sign_payload
 
 real_time = time.time
@@ -475,6 +477,45 @@ def test_concurrent_deliveries_of_the_same_events_have_one_effect(stripe_app, st
     assert bad == 0
 
 
+@pytest.mark.postgres_only
+def test_batches_of_events_take_turns_on_postgresql(stripe_app, stripe_api, webhook, monkeypatch):
+    """Each batch adds its gifts to the same day's, month's and year's totals, flush after
+    flush: two at once locked those rows crosswise and PostgreSQL ended one (a deadlock,
+    events failed). A batch waits for the one before it, after reading Stripe."""
+    queue = queue_of(stripe_app)
+    queue.register_all()
+    monkeypatch.setattr(queue.huey, "immediate", False)
+    gift, session = start_checkout(amount=5000)
+    for event in _paid_events(stripe_api, session):
+        webhook(event)
+    engine = create_engine(stripe_app.config["SQLALCHEMY_DATABASE_URI"])
+    other = engine.connect()
+    other.execute(  # another batch of the same organisation is being written
+        text("SELECT pg_advisory_xact_lock(:name, :organization)"),
+        {"name": locking.advisory_key("stripe"), "organization": current_organization_id()},
+    )
+    done: list[int] = []
+
+    def batch() -> None:
+        with stripe_app.app_context():
+            done.append(stripe_events.process_received(gateway=payments.get_gateway(), limit=100))
+            db.session.commit()
+
+    thread = threading.Thread(target=batch)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        assert thread.is_alive() and done == []  # its turn has not come
+        assert reload(gift).status == "pending"
+    finally:
+        other.rollback()  # the other batch ends
+        other.close()
+        engine.dispose()
+    thread.join(30)
+    assert done and done[0] > 0
+    assert reload(gift).status == "paid"
+
+
 # --- receipts follow refunds ----------------------------------------------------------
 
 
@@ -599,10 +640,8 @@ def test_a_batch_reads_stripe_before_it_takes_the_write_lock(
             name,
             lambda object_id, real=real, name=name: seen.append(name) or real(object_id),
         )
-    real_lock = receiving.serialize_writes
-    monkeypatch.setattr(
-        receiving, "serialize_writes", lambda key: seen.append("LOCK") or real_lock(key)
-    )
+    real_lock = receiving.take_turns
+    monkeypatch.setattr(receiving, "take_turns", lambda key: seen.append("LOCK") or real_lock(key))
     assert receiving.process_received(gateway=gateway, limit=100) == len(events)
     db.session.commit()
     assert seen.count("LOCK") == 1 and seen[-1] == "LOCK", seen  # every read came first

@@ -1,6 +1,7 @@
 """Serialising writers that read before they write.
 
-PostgreSQL: callers lock the rows they change (``SELECT ... FOR UPDATE``).
+PostgreSQL: callers lock the rows they change (``SELECT ... FOR UPDATE``), or, for work
+that changes many shared rows in an order of its own, take turns (``take_turns``).
 SQLite has no row locks; ``serialize_writes`` makes the transaction take
 SQLite's single write lock *before* it reads, by writing a lock row first, so
 two such transactions never interleave their reads and writes.
@@ -21,11 +22,13 @@ from __future__ import annotations
 
 import os
 import time
+import zlib
 
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from donations.extensions import committed_for_good, db
+from donations.tenancy import current_organization_id
 
 try:
     import fcntl
@@ -53,6 +56,30 @@ def serialize_writes(name: str, *, session: Session | None = None) -> None:
         {"name": name},
     )
     session.info[_LOCKED_KEY] = True
+
+
+def take_turns(name: str, *, session: Session | None = None) -> None:
+    """Writers named ``name`` take turns within the current organisation, on any database:
+    on SQLite the write lock (``serialize_writes``); on PostgreSQL a transaction-level
+    advisory lock on (``name``, the organisation), held until the transaction ends.
+
+    For work that changes many shared rows in an order of its own: a batch of Stripe
+    events adds each gift to its day's, month's and year's totals and to the donor
+    counts, flush after flush, so two batches at once would lock those rows crosswise and
+    PostgreSQL would end one of them (a deadlock)."""
+    session = session if session is not None else db.session()
+    serialize_writes(name, session=session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:name, :organization)"),
+            {"name": advisory_key(name), "organization": current_organization_id()},
+        )
+
+
+def advisory_key(name: str) -> int:
+    """``name`` as the first key of a two-key PostgreSQL advisory lock (a signed int4)."""
+    key = zlib.crc32(name.encode())
+    return key - (1 << 32) if key >= 1 << 31 else key
 
 
 def _writing(session: Session) -> bool:

@@ -17,7 +17,7 @@ from donations.models import StripeEvent, StripeEventStatus, User
 from donations.services import payments
 from donations.services.audit import record_audit
 from donations.services.errors import NotAllowed
-from donations.services.locking import serialize_writes
+from donations.services.locking import take_turns
 from donations.services.stripe_events import process_event
 
 REPLAYABLE = (StripeEventStatus.FAILED, StripeEventStatus.PARKED)
@@ -27,7 +27,7 @@ def replay_events(
     *, gateway: PaymentGateway, event_ids: Iterable[int] | None = None
 ) -> list[StripeEvent]:
     """Process failed and parked events again (all, or those with these row ids)."""
-    serialize_writes("stripe")
+    take_turns("stripe")
     query = select(StripeEvent).where(StripeEvent.status.in_(REPLAYABLE)).order_by(StripeEvent.id)
     if event_ids is not None:
         query = query.where(StripeEvent.id.in_(list(event_ids)))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from donations.extensions import db
 from donations.integrations.stripe_gateway import GatewayError, PaymentGateway
 from donations.models import StripeEvent, StripeEventStatus, utcnow
-from donations.services.locking import serialize_writes
+from donations.services.locking import serialize_writes, take_turns
 from donations.services.stripe_events.handlers import HANDLERS, OBJECT_TYPES
 from donations.services.stripe_events.read_ahead import ReadAhead
 from donations.services.stripe_events.run import Json, NotOurs, Parked, Run
@@ -89,7 +89,10 @@ def record_event(
         return Receipt(event_id, StripeEventStatus.RECEIVED, duplicate=not kept)
     status = stored_status(event_id)  # most repeats stop here, before any lock
     if status is None:
-        serialize_writes("stripe")
+        if defer:  # storing only: a row of its own
+            serialize_writes("stripe")
+        else:  # processing too: the totals every batch changes
+            take_turns("stripe")
         status = stored_status(event_id)
     if status is not None:
         return Receipt(event_id, status, duplicate=True)
@@ -156,7 +159,8 @@ def process_received(*, gateway: PaymentGateway, limit: int) -> int:
         ahead.read_event(str(event.get("type", "")), (event.get("data") or {}).get("object", {}))
     for row in rows:
         ahead.read_event(row.type, _object_of(row))
-    serialize_writes("stripe")
+    take_turns("stripe")  # one batch at a time: each changes the same totals
+
     ids = [row.id for row in rows]
     taken, repeats = _take_in(spooled)
     ids += taken
