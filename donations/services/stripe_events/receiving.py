@@ -8,8 +8,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from donations.extensions import db
@@ -88,6 +90,8 @@ def record_event(
         kept = spool.accept(event_id, payload, now or utcnow())
         return Receipt(event_id, StripeEventStatus.RECEIVED, duplicate=not kept)
     status = stored_status(event_id)  # most repeats stop here, before any lock
+    if status is None and defer and db.session.get_bind().dialect.name == "postgresql":
+        return _store_received(event, payload, now or utcnow())
     if status is None:
         if defer:  # storing only: a row of its own
             serialize_writes("stripe")
@@ -112,9 +116,29 @@ def record_event(
     return Receipt(event_id, row.status, duplicate=False)
 
 
+def _store_received(event: Json, payload: str, received_at: datetime) -> Receipt:
+    """PostgreSQL: store a new event as received in one statement, which a delivery of the
+    same event at the same moment cannot store twice (the unique event id: it waits for
+    the other and stores nothing). The row's own lock is all it takes."""
+    event_id = str(event["id"])
+    stored = db.session.execute(
+        pg_insert(StripeEvent)
+        .values(_row_values(event, payload, StripeEventStatus.RECEIVED, received_at))
+        .on_conflict_do_nothing(index_elements=[StripeEvent.event_id])
+        .returning(StripeEvent.id)
+    ).first()
+    if stored is None:
+        return Receipt(event_id, stored_status(event_id) or "", duplicate=True)
+    return Receipt(event_id, StripeEventStatus.RECEIVED, duplicate=False)
+
+
 def _new_row(event: Json, payload: str, status: str, received_at: datetime) -> StripeEvent:
+    return StripeEvent(**_row_values(event, payload, status, received_at))
+
+
+def _row_values(event: Json, payload: str, status: str, received_at: datetime) -> dict[str, Any]:
     obj = (event.get("data") or {}).get("object") or {}
-    return StripeEvent(
+    return dict(
         event_id=str(event["id"]),
         type=str(event.get("type", ""))[:100],
         api_version=str(event.get("api_version") or "")[:40],
