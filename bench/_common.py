@@ -53,10 +53,13 @@ def _log_file(name: str):
 @contextmanager
 def consumers(env: dict[str, str], *, count: int = 1, workers: int = 2):
     """Run ``count`` job consumers (``flask jobs work``) with ``env``, at nice 10 as ``make
-    run`` and the README's service units start them; stop them on leaving."""
+    run`` and the README's service units start them, the first keeping the periodic
+    schedule and the others started with ``--no-periodic`` (the README's topology); stop
+    them on leaving."""
     processes = [
         subprocess.Popen(
-            [str(BIN / "flask"), "jobs", "work", "--workers", str(workers), "--nice", "10"],
+            [str(BIN / "flask"), "jobs", "work", "--workers", str(workers), "--nice", "10"]
+            + (["--no-periodic"] if n else []),
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

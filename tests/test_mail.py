@@ -22,7 +22,15 @@ from donations.extensions import db
 from donations.integrations.mailer import Attachment
 from donations.jobs import mail_worker
 from donations.jobs.mail_worker import deliver_due
-from donations.models import AuditEvent, MailStatus, OutboxMessage, Role, utcnow
+from donations.models import (
+    AuditEvent,
+    MailStatus,
+    OutboxMessage,
+    Role,
+    StripeEvent,
+    StripeEventStatus,
+    utcnow,
+)
 from donations.services import mail
 from donations.services.mail import backoff, queue_mail
 
@@ -439,6 +447,42 @@ def test_the_claim_checks_the_status_again(app, smtp, monkeypatch):
 
 
 # --- no SMTP server: .eml files -----------------------------------------
+
+
+def test_during_a_burst_of_payments_the_queue_sends_only_mail_that_has_waited(app, smtp):
+    """A receipt's PDF is rendered as its mail is sent: while a burst of Stripe events
+    waits, the queue's mail jobs leave fresh mail until the burst is recorded (or the mail
+    has waited five minutes); the command line and requests send as always."""
+    fresh, old = queue(2)
+    reload(old).created_at = utcnow() - timedelta(minutes=6)
+    burst = [
+        StripeEvent(
+            event_id=f"evt_burst_{n}", type="charge.succeeded", payload="{}", status="received"
+        )
+        for n in range(mail_worker.PAYMENTS_BURST)
+    ]
+    db.session.add_all(burst)
+    db.session.commit()
+
+    assert mail_worker.drain(app, yield_to_payments=True) == 1
+    assert received_ids(smtp.messages) == {old.message_id: 1}
+    assert reload(fresh).status == MailStatus.PENDING
+
+    burst[0].status = StripeEventStatus.PROCESSED  # the burst is down to a batch's worth
+    db.session.commit()
+    assert mail_worker.drain(app, yield_to_payments=True) == 1
+    assert received_ids(smtp.messages) == {old.message_id: 1, fresh.message_id: 1}
+
+
+def test_the_command_line_drain_sends_fresh_mail_even_during_a_burst(app, smtp):
+    (fresh,) = queue()
+    db.session.add_all(
+        StripeEvent(event_id=f"evt_b_{n}", type="charge.succeeded", payload="{}", status="received")
+        for n in range(mail_worker.PAYMENTS_BURST + 5)
+    )
+    db.session.commit()
+    assert mail_worker.drain(app) == 1
+    assert received_ids(smtp.messages) == {fresh.message_id: 1}
 
 
 def test_without_smtp_server_mail_is_written_as_eml(app):

@@ -613,6 +613,54 @@ def test_a_run_lost_with_its_consumer_is_replaced_and_nothing_is_processed_twice
     assert attempts == [1] * (len(events) + len(more))  # each processed once
 
 
+def test_a_second_run_in_the_same_process_leaves_the_work_to_the_first(
+    stripe_app, stripe_api, webhook, monkeypatch
+):
+    """A consumer's worker threads share one interpreter: a second run of the same
+    organisation's events there only asks the first to look again, and the first does
+    before it ends, so events stored at its last moment are not left waiting."""
+    queue = queue_of(stripe_app)
+    queue.register_all()
+    monkeypatch.setattr(queue.huey, "immediate", False)
+    gift, session = start_checkout(amount=5000)
+    for event in _paid_events(stripe_api, session):
+        webhook(event)
+    waiting = stripe_events.count_waiting()
+    here = stripe_webhooks._run_here()
+    with here.lock:  # a run is going in another thread of this process
+        stripe_webhooks.process_stripe_events()
+    assert stripe_events.count_waiting() == waiting > 0  # left to the run going
+    assert reload(gift).status == "pending"
+
+    gift2, session2 = start_checkout(amount=2500, email="grace@example.com")
+    late = _paid_events(stripe_api, session2)
+    real = stripe_events.process_received
+    looks: list[int] = []
+
+    def process_received(**kwargs):
+        done = real(**kwargs)
+        looks.append(done)
+        if not done and len([n for n in looks if not n]) == 1:
+            # At the run's last look: events arrive and their delivery's run starts in
+            # another worker thread, which finds this run going.
+            for event in late:
+                stripe_events.record_event(
+                    event=event, payload=json.dumps(event), gateway=payments.get_gateway(),
+                    defer=True,
+                )  # fmt: skip
+            stripe_webhooks.process_stripe_events()
+        return done
+
+    monkeypatch.setattr(stripe_events, "process_received", process_received)
+    stripe_webhooks.process_stripe_events()
+    db.session.commit()
+    assert stripe_events.count_waiting() == 0
+    assert (reload(gift).status, reload(gift2).status) == ("paid", "paid")
+    assert looks[-1] == 0 and looks.count(0) == 2  # it looked once more, and found them
+    attempts = [row.attempts for row in db.session.scalars(select(StripeEvent))]
+    assert attempts == [1] * len(attempts)
+
+
 def test_a_batch_reads_stripe_before_it_takes_the_write_lock(
     stripe_app, stripe_api, webhook, monkeypatch
 ):

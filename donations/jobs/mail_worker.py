@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 
 from flask import Flask, current_app
@@ -26,11 +26,15 @@ from donations.extensions import db
 from donations.integrations.mailer import Attachment, Email, MailError, deliver
 from donations.models import MailStatus, Organization, OutboxMessage, utcnow
 from donations.queue import add_after_job_commit, periodic_job
-from donations.services import receipt_delivery
+from donations.services import receipt_delivery, stripe_events
 from donations.services.mail import backoff, mail_settings, pop_ready_ids
 from donations.tenancy import ALL_ORGANIZATIONS
 
 log = logging.getLogger("donations.services.mail")
+
+# A burst: as many Stripe events waiting as a run processes per transaction.
+PAYMENTS_BURST = 25
+MAIL_WAITS_FOR_PAYMENTS = timedelta(minutes=5)
 
 
 @dataclass
@@ -45,7 +49,10 @@ class DeliveryReport:
 
 
 def _due_query(
-    now: datetime, limit: int, only: Collection[int] | None = None
+    now: datetime,
+    limit: int,
+    only: Collection[int] | None = None,
+    queued_before: datetime | None = None,
 ) -> Select[tuple[int]]:
     query = (
         select(OutboxMessage.id)
@@ -59,15 +66,21 @@ def _due_query(
     )
     if only is not None:
         query = query.where(OutboxMessage.id.in_(list(only)))
+    if queued_before is not None:
+        query = query.where(OutboxMessage.created_at < queued_before)
     return query
 
 
 def _claim(
-    session: Session, now: datetime, limit: int, only: Collection[int] | None = None
+    session: Session,
+    now: datetime,
+    limit: int,
+    only: Collection[int] | None = None,
+    queued_before: datetime | None = None,
 ) -> list[int]:
     """Mark up to ``limit`` due messages as ours and commit the claim."""
     claimed = []
-    for message_id in session.scalars(_due_query(now, limit, only)).all():
+    for message_id in session.scalars(_due_query(now, limit, only, queued_before)).all():
         result = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
@@ -127,11 +140,16 @@ def _as_email(message: OutboxMessage, sender: str, reply_to: str | None = None) 
 
 
 def deliver_due(
-    *, app: Flask | None = None, limit: int = 50, only: Collection[int] | None = None
+    *,
+    app: Flask | None = None,
+    limit: int = 50,
+    only: Collection[int] | None = None,
+    queued_before: datetime | None = None,
 ) -> DeliveryReport:
     """Send messages that are due, in a session of their own; return counts.
 
-    ``only`` limits the run to these message ids (what one request queued).
+    ``only`` limits the run to these message ids (what one request queued), and
+    ``queued_before`` to messages queued before then (``payments_first``).
     This is a worker, not a request service: it commits each claim and each result.
     """
     app = app or current_app._get_current_object()
@@ -142,7 +160,7 @@ def deliver_due(
     max_attempts = int(app.config["MAIL_MAX_ATTEMPTS"])
     with Session(db.engine) as session:
         senders = Senders(session, app.config["MAIL_DEFAULT_SENDER"])
-        for message_id in _claim(session, utcnow(), limit, only):
+        for message_id in _claim(session, utcnow(), limit, only, queued_before):
             message = session.get(
                 OutboxMessage, message_id, execution_options={ALL_ORGANIZATIONS: True}
             )
@@ -202,12 +220,29 @@ def _deliver_in_background_of_response(app: Flask, ids: set[int]) -> None:
             log.exception("sending mail after commit failed")
 
 
-def drain(app: Flask, *, limit: int = 200) -> int:
-    """Send everything that is due now, ``limit`` messages at a time; return how many went."""
+def payments_first() -> datetime | None:
+    """While a burst of Stripe events waits to be processed, background jobs send only
+    mail queued more than MAIL_WAITS_FOR_PAYMENTS ago (the time returned); else None.
+
+    A receipt's PDF is rendered when its message is sent, on the CPUs that record the
+    payments: a burst (a campaign's last hour) is recorded first, and its thank-you
+    mail goes out right after it, or once it has waited that long."""
+    if stripe_events.waiting_everywhere() < PAYMENTS_BURST:
+        return None
+    return utcnow() - MAIL_WAITS_FOR_PAYMENTS
+
+
+def drain(app: Flask, *, limit: int = 200, yield_to_payments: bool = False) -> int:
+    """Send everything that is due now, ``limit`` messages at a time; return how many went.
+    With ``yield_to_payments`` (the queue's jobs), fresh mail waits out a burst of
+    payments (``payments_first``), looked at before each round."""
     sent = 0
-    while (report := deliver_due(app=app, limit=limit)).handled:
+    while True:
+        queued_before = payments_first() if yield_to_payments else None
+        report = deliver_due(app=app, limit=limit, queued_before=queued_before)
+        if not report.handled:
+            return sent
         sent += report.sent
-    return sent
 
 
 def work(
@@ -236,8 +271,8 @@ def deliver_after_job(app: Flask) -> None:
     """Send what a background job queued, once the job has committed."""
     ready = pop_ready_ids()
     if ready and app.config["MAIL_SEND_AFTER_COMMIT"]:
-        try:
-            deliver_due(app=app, only=ready)
+        try:  # during a burst of payments, the minute's job sends it (``payments_first``)
+            deliver_due(app=app, only=ready, queued_before=payments_first())
         except Exception:  # the job's work is kept; the mail worker retries later
             log.exception("sending mail after a job failed")
 
@@ -249,4 +284,4 @@ add_after_job_commit(deliver_after_job)
 def send_due_mail() -> None:
     """Every minute on the consumer: send what is due, retries included (each message backs
     off 1, 2, 4 ... minutes). ``flask mail work`` does the same from a command line."""
-    drain(current_app._get_current_object())  # type: ignore[attr-defined]
+    drain(current_app._get_current_object(), yield_to_payments=True)  # type: ignore[attr-defined]

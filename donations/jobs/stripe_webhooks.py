@@ -10,7 +10,10 @@ job every 15 minutes.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
+
+from flask import current_app
 
 from donations.extensions import db
 from donations.queue import enqueue_after_commit, job, started
@@ -34,13 +37,49 @@ def wake_after_commit() -> None:
     enqueue_after_commit(process_stripe_events, once=_wake_key())
 
 
+class _RunHere:
+    """The one run of an organisation's events in this process, and whether more work
+    was asked of it since it last looked.
+
+    Batches take turns (``locking.take_turns``), so a second run in the same process
+    would only take the interpreter from the run holding the turn: a consumer's worker
+    threads share one interpreter lock. A second run therefore asks the first to look
+    again and ends; the first looks again before it lets go, so nothing is left waiting.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.again = False
+
+
+_RUNS_KEY = "donations.stripe-event-runs"
+_RUNS_GUARD = threading.Lock()
+
+
+def _run_here() -> _RunHere:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with _RUNS_GUARD:
+        runs: dict[int, _RunHere] = app.extensions.setdefault(_RUNS_KEY, {})
+        return runs.setdefault(current_organization_id(), _RunHere())
+
+
 @job(retries=3, retry_delay=30)
 def process_stripe_events() -> None:
-    """Process every event waiting as received, a batch per transaction."""
+    """Process every event waiting as received, a batch per transaction; when another
+    run of the organisation's events is going in this process, leave the work to it."""
     started(_wake_key())  # a delivery from now on wakes another run
-    gateway = payments.get_gateway()
-    while stripe_events.process_received(gateway=gateway, limit=BATCH):
-        db.session.commit()
+    here = _run_here()
+    here.again = True
+    while here.lock.acquire(blocking=False):
+        try:
+            here.again = False
+            gateway = payments.get_gateway()
+            while stripe_events.process_received(gateway=gateway, limit=BATCH):
+                db.session.commit()
+        finally:
+            here.lock.release()
+        if not here.again:  # unless asked meanwhile: then look again (or another run has)
+            return
 
 
 def process_waiting_now() -> int:

@@ -38,6 +38,7 @@ from donations.services.stripe_events.receiving import (
     process_received,
     receive_webhook,
     record_event,
+    waiting_everywhere,
 )
 from donations.services.stripe_events.run import (
     Json,
@@ -72,4 +73,5 @@ __all__ = [
     "receive_webhook",
     "record_event",
     "sync_invoice",
+    "waiting_everywhere",
 ]
