@@ -394,6 +394,32 @@ def test_refund_of_an_instalment_before_its_invoice_is_parked_then_applied(
     assert second.refunded_cents == 2000 and second.display_status == "refunded"
 
 
+def test_an_event_parked_and_released_within_one_batch(
+    stripe_app, stripe_api, webhook, monkeypatch
+):
+    """A batch looks for parked events once, and then knows of those it parks itself: a
+    refund parked early in a batch is applied when its invoice comes later in it."""
+    gift, session = start_checkout(amount=2000, monthly=True)
+    for event in stripe_api.local.pay_checkout_session(session.id):
+        webhook(event)  # processed at once: nothing is parked
+    queue = queue_of(stripe_app)
+    queue.register_all()
+    monkeypatch.setattr(queue.huey, "immediate", False)
+    plan = db.session.get(RecurringPlan, gift.plan_id)
+    renewal = stripe_api.local.renew_subscription(plan.stripe_subscription_id)
+    invoice = by_type(renewal, "invoice.paid")[0]["data"]["object"]
+    charge_id = stripe_api.local.invoice_charge_id(invoice["id"])
+    refund = by_type(stripe_api.local.refund(charge_id), "charge.refunded")[0]
+    for event in [refund, *renewal]:
+        webhook(event)
+    assert drain_queue(stripe_app) == 1  # one run, one batch
+    db.session.expire_all()
+    row = db.session.scalar(select(StripeEvent).where(StripeEvent.event_id == refund["id"]))
+    assert (row.status, row.attempts) == ("processed", 2)  # parked, then released
+    second = db.session.scalar(select(Gift).where(Gift.stripe_invoice_id == invoice["id"]))
+    assert second.refunded_cents == 2000 and second.display_status == "refunded"
+
+
 def test_everything_shuffled_and_repeated_ends_with_exact_totals(stripe_app, stripe_api, webhook):
     events = []
     expected_net = 0

@@ -316,16 +316,11 @@ def thank_you_receipt(
     org = db.session.get(Organization, current_organization_id())
     if org is None or not org.legal_name:
         return None
-    if (
-        gift.is_reversal
-        or gift.status != GiftStatus.PAID
-        or receipts.receipted_cents(gift) <= 0
-        or receipts.valid_receipt_for_gift(gift.id) is not None
-    ):
+    if gift.is_reversal or gift.status != GiftStatus.PAID or receipts.receipted_cents(gift) <= 0:
         return None
     db.session.flush()
-    receipt = receipts.issue_gift_receipt(actor=None, gift=gift, issued_at=issued_at)
-    return receipt, _pdf_attachment(receipt)
+    receipt = receipts.issue_first_gift_receipt(gift=gift, issued_at=issued_at)
+    return (receipt, _pdf_attachment(receipt)) if receipt is not None else None
 
 
 # --- the donor's own page ----------------------------------------------------------

@@ -27,6 +27,7 @@ from donations.services.receipts.content import (
 )
 from donations.services.receipts.issuing import (
     FORM_8283_THRESHOLD_CENTS,
+    issue_first_gift_receipt,
     issue_gift_receipt,
     issue_in_kind_receipt,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "fiscal_year_of",
     "get_receipt",
     "get_receipt_settings",
+    "issue_first_gift_receipt",
     "issue_gift_receipt",
     "issue_in_kind_receipt",
     "issue_range_statement",

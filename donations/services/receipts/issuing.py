@@ -55,17 +55,38 @@ def issue_gift_receipt(
 
     ``issued_at`` is now unless given (the demo issues at the gift's moment).
     """
+    receipt = _issue_gift_receipt(actor, gift, replaces, issued_at, none_if_receipted=False)
+    assert receipt is not None  # refused with NotAllowed instead
+    return receipt
+
+
+def issue_first_gift_receipt(*, gift: Gift, issued_at: datetime | None = None) -> Receipt | None:
+    """Issue a gift's receipt for its thank-you note; None when it has a valid one
+    already (refused, like ``issue_gift_receipt``, when it cannot have one)."""
+    return _issue_gift_receipt(None, gift, None, issued_at, none_if_receipted=True)
+
+
+def _issue_gift_receipt(
+    actor: User | None,
+    gift: Gift,
+    replaces: Receipt | None,
+    issued_at: datetime | None,
+    *,
+    none_if_receipted: bool,
+) -> Receipt | None:
     gift = lock_gift(gift)
     if gift.is_reversal or gift.status != GiftStatus.PAID:
         state = "a correction entry" if gift.is_reversal else f"{gift.status}, not paid"
         raise NotAllowed(f"Gift #{gift.id} is {state}; only a paid gift gets a receipt.")
+    existing = valid_receipt_for_gift(gift.id)
+    if existing is not None and none_if_receipted:
+        return None
+    if existing is not None:
+        raise NotAllowed(f"Gift #{gift.id} already has receipt {existing.number}.")
     if was_corrected(gift.id):
         raise NotAllowed(
             f"Gift #{gift.id} was corrected; its replacement gets the receipt, not the original."
         )
-    existing = valid_receipt_for_gift(gift.id)
-    if existing is not None:
-        raise NotAllowed(f"Gift #{gift.id} already has receipt {existing.number}.")
     amount = receipted_cents(gift)
     if amount <= 0:
         raise NotAllowed(f"Gift #{gift.id} was refunded in full; there is nothing to receipt.")

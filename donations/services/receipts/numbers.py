@@ -1,9 +1,9 @@
 """Receipt numbers: gap-free per fiscal year (and per test series), and verification codes.
 
 A number is taken from ``receipt_sequences`` in the same transaction as the
-receipt row: the sequence row is locked (``FOR UPDATE`` on PostgreSQL; SQLite's
-write lock, taken before reading), so two receipts never share a number, and a
-rolled-back issue gives its number back, so there are no gaps.
+receipt row: the sequence row is made or counted up by one upsert, which locks it
+(its row lock on PostgreSQL; SQLite's write lock, taken before), so two receipts never
+share a number, and a rolled-back issue gives its number back, so there are no gaps.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from donations.extensions import db
 from donations.models import AcknowledgementSequence, ReceiptSequence
 from donations.services.locking import serialize_writes
 from donations.services.payment_keys import stripe_settings
+from donations.tenancy import current_organization_id
 
 LOCK_NAME = "receipts"
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
@@ -39,21 +40,25 @@ def take_number(fiscal_year: int, *, is_test: bool = False) -> tuple[int, str]:
     serialize_writes(LOCK_NAME)
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(ReceiptSequence)
-        .values(is_test=is_test, fiscal_year=fiscal_year, last_number=0)
-        .on_conflict_do_nothing()
-    )
-    sequence = db.session.scalar(
-        select(ReceiptSequence)
-        .where(ReceiptSequence.is_test.is_(is_test), ReceiptSequence.fiscal_year == fiscal_year)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    sequence.last_number += 1
-    db.session.flush()
+    table = ReceiptSequence.__table__
+    # One statement makes the year's row or counts it up, and returns the number: the
+    # row stays locked (PostgreSQL) or the database too (SQLite) until the caller ends.
+    number = db.session.execute(
+        insert(table)
+        .values(
+            organization_id=current_organization_id(),
+            is_test=is_test,
+            fiscal_year=fiscal_year,
+            last_number=1,
+        )
+        .on_conflict_do_update(
+            index_elements=[table.c.organization_id, table.c.is_test, table.c.fiscal_year],
+            set_={"last_number": table.c.last_number + 1},
+        )
+        .returning(table.c.last_number)
+    ).scalar_one()
     prefix = TEST_PREFIX if is_test else ""
-    return sequence.last_number, f"{prefix}{fiscal_year}-{sequence.last_number:06d}"
+    return number, f"{prefix}{fiscal_year}-{number:06d}"
 
 
 def take_series_number(series: str, year: int) -> tuple[int, str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -209,9 +209,27 @@ def process_received(*, gateway: PaymentGateway, limit: int) -> int:
         ).all()
         or db.session.scalars(waiting).all()
     )
+    parked = ParkedWatch()
     for row in rows:
-        process_event(row, gateway=ahead)
+        process_event(row, gateway=ahead, parked=parked)
     return len(rows) + repeats
+
+
+class ParkedWatch:
+    """Whether any of the organisation's events waits parked, looked at once by a batch
+    holding the turn (``take_turns``: no other batch parks one meanwhile) and kept up to
+    date as the batch parks and releases events: most processed events then need not
+    look for parked events about their payment."""
+
+    def __init__(self) -> None:
+        self.any = (
+            db.session.scalar(
+                select(StripeEvent.id)
+                .where(StripeEvent.status == StripeEventStatus.PARKED)
+                .limit(1)
+            )
+            is not None
+        )
 
 
 def _take_in(spooled: list[Spooled]) -> tuple[list[int], int]:
@@ -225,14 +243,24 @@ def _take_in(spooled: list[Spooled]) -> tuple[list[int], int]:
             )
         )
     )
-    rows = [
-        _new_row(item.event, item.payload, StripeEventStatus.RECEIVED, item.received_at)
+    values = [
+        {
+            **_row_values(item.event, item.payload, StripeEventStatus.RECEIVED, item.received_at),
+            "organization_id": current_organization_id(),
+            "attempts": 0,
+            "last_error": "",
+        }
         for item in spooled
         if item.event_id not in stored
     ]
-    db.session.add_all(rows)
+    if not values:
+        return [], len(spooled)
     db.session.flush()
-    return [row.id for row in rows], len(spooled) - len(rows)
+    db.session.execute(insert(StripeEvent.__table__), values)  # one executemany
+    ids = db.session.scalars(
+        select(StripeEvent.id).where(StripeEvent.event_id.in_([v["event_id"] for v in values]))
+    ).all()
+    return list(ids), len(spooled) - len(values)
 
 
 def _object_of(row: StripeEvent) -> Json:
@@ -240,9 +268,14 @@ def _object_of(row: StripeEvent) -> Json:
 
 
 def process_event(
-    row: StripeEvent, *, gateway: PaymentGateway, now: datetime | None = None
+    row: StripeEvent,
+    *,
+    gateway: PaymentGateway,
+    now: datetime | None = None,
+    parked: ParkedWatch | None = None,
 ) -> StripeEvent:
-    """Run the handler for a stored event and record the outcome on the row."""
+    """Run the handler for a stored event and record the outcome on the row; then process
+    again the parked events its payment releases (unless ``parked`` knows there are none)."""
     handler = HANDLERS.get(row.type)
     if handler is None:
         row.attempts += 1
@@ -267,10 +300,12 @@ def process_event(
     try:
         with db.session.begin_nested():
             handler(obj, run)
-    except Parked as parked:
+    except Parked as parking:
         row.status = StripeEventStatus.PARKED
-        row.object_id = parked.object_id
-        row.last_error = parked.reason
+        row.object_id = parking.object_id
+        row.last_error = parking.reason
+        if parked is not None:
+            parked.any = True
     except NotOurs as reason:
         row.status = StripeEventStatus.IGNORED
         row.last_error = str(reason)
@@ -293,20 +328,26 @@ def process_event(
             row.plan_id = run.plan.id
     # Counted with the outcome, in one UPDATE: a crash rolls both back with the batch.
     row.attempts += 1
-    if row.status == StripeEventStatus.PROCESSED and run.linked_ids:
-        release_parked(run.linked_ids, gateway=gateway, exclude=row.id)
+    if (
+        row.status == StripeEventStatus.PROCESSED
+        and run.linked_ids
+        and (parked is None or parked.any)
+    ):
+        release_parked(run.linked_ids, gateway=gateway, exclude=row.id, parked=parked)
     db.session.flush()
     return row
 
 
-def release_parked(ids: Iterable[str], *, gateway: PaymentGateway, exclude: int) -> None:
+def release_parked(
+    ids: Iterable[str], *, gateway: PaymentGateway, exclude: int, parked: ParkedWatch | None = None
+) -> None:
     """Process again the parked events about payments that now have a gift."""
-    parked = db.session.scalars(
+    rows = db.session.scalars(
         select(StripeEvent)
         .where(StripeEvent.status == StripeEventStatus.PARKED)
         .where(StripeEvent.object_id.in_(list(ids)))
         .where(StripeEvent.id != exclude)
         .order_by(StripeEvent.id)
     ).all()
-    for row in parked:
-        process_event(row, gateway=gateway)
+    for row in rows:
+        process_event(row, gateway=gateway, parked=parked)
