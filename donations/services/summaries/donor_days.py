@@ -80,6 +80,9 @@ def _giving_days(donor_id: int):
 def days_changed(changes: dict[int, tuple[set[date], set[date]]]) -> None:
     """Donors whose giving days changed: {donor: (days added, days removed)}, as the
     day rows of ``donor_gift_periods`` now stand (after the change)."""
+    changes = {donor_id: change for donor_id, change in changes.items() if change[0] or change[1]}
+    if not changes:  # a gift on a day its donor gave already changes no giving day
+        return
     lock_donors(sorted(changes))
     conn = db.session.connection()  # also inside a flush: no ORM statement here
     donors = Donor.__table__
