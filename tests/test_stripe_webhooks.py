@@ -68,6 +68,14 @@ def webhook(stripe_app):
     return send
 
 
+def queue_without_consumer(app, monkeypatch):
+    """The app's real queue, with no consumer yet: jobs wait in it until drained."""
+    queue = queue_of(app)
+    queue.register_all()
+    monkeypatch.setattr(queue.huey, "immediate", False)
+    return queue
+
+
 def start_checkout(*, amount=5000, monthly=False, cover=False, email="ada@example.com"):
     fund = db.session.scalar(select(Fund).order_by(Fund.id))
     donation = giving.Donation(
@@ -402,9 +410,7 @@ def test_an_event_parked_and_released_within_one_batch(
     gift, session = start_checkout(amount=2000, monthly=True)
     for event in stripe_api.local.pay_checkout_session(session.id):
         webhook(event)  # processed at once: nothing is parked
-    queue = queue_of(stripe_app)
-    queue.register_all()
-    monkeypatch.setattr(queue.huey, "immediate", False)
+    queue_without_consumer(stripe_app, monkeypatch)
     plan = db.session.get(RecurringPlan, gift.plan_id)
     renewal = stripe_api.local.renew_subscription(plan.stripe_subscription_id)
     invoice = by_type(renewal, "invoice.paid")[0]["data"]["object"]
@@ -508,9 +514,7 @@ def test_batches_of_events_take_turns_on_postgresql(stripe_app, stripe_api, webh
     """Each batch adds its gifts to the same day's, month's and year's totals, flush after
     flush: two at once locked those rows crosswise and PostgreSQL ended one (a deadlock,
     events failed). A batch waits for the one before it, after reading Stripe."""
-    queue = queue_of(stripe_app)
-    queue.register_all()
-    monkeypatch.setattr(queue.huey, "immediate", False)
+    queue_without_consumer(stripe_app, monkeypatch)
     gift, session = start_checkout(amount=5000)
     for event in _paid_events(stripe_api, session):
         webhook(event)
@@ -581,9 +585,7 @@ def test_a_refund_voids_the_receipt_and_reissues_it_for_the_rest(stripe_app, str
 def test_the_webhook_answers_before_processing_and_the_queue_processes(
     stripe_app, stripe_api, webhook, monkeypatch
 ):
-    queue = queue_of(stripe_app)
-    queue.register_all()
-    monkeypatch.setattr(queue.huey, "immediate", False)  # a real queue, no consumer yet
+    queue = queue_without_consumer(stripe_app, monkeypatch)
     gift, session = start_checkout(amount=5000)
     events = _paid_events(stripe_api, session)
     repeats = []
@@ -611,9 +613,7 @@ def test_the_webhook_answers_before_processing_and_the_queue_processes(
 def test_a_run_lost_with_its_consumer_is_replaced_and_nothing_is_processed_twice(
     stripe_app, stripe_api, webhook, monkeypatch
 ):
-    queue = queue_of(stripe_app)
-    queue.register_all()
-    monkeypatch.setattr(queue.huey, "immediate", False)
+    queue = queue_without_consumer(stripe_app, monkeypatch)
     gift, session = start_checkout(amount=5000)
     events = _paid_events(stripe_api, session)
     webhook(events[0])
@@ -645,9 +645,7 @@ def test_a_second_run_in_the_same_process_leaves_the_work_to_the_first(
     """A consumer's worker threads share one interpreter: a second run of the same
     organisation's events there only asks the first to look again, and the first does
     before it ends, so events stored at its last moment are not left waiting."""
-    queue = queue_of(stripe_app)
-    queue.register_all()
-    monkeypatch.setattr(queue.huey, "immediate", False)
+    queue_without_consumer(stripe_app, monkeypatch)
     gift, session = start_checkout(amount=5000)
     for event in _paid_events(stripe_api, session):
         webhook(event)
@@ -694,9 +692,7 @@ def test_a_batch_reads_stripe_before_it_takes_the_write_lock(
     those reads first, then holds the database's write lock only for its own work."""
     from donations.services.stripe_events import receiving
 
-    queue = queue_of(stripe_app)
-    queue.register_all()
-    monkeypatch.setattr(queue.huey, "immediate", False)
+    queue_without_consumer(stripe_app, monkeypatch)
     gift, session = start_checkout(amount=5000)
     plan_gift, plan_session = start_checkout(amount=2000, monthly=True, email="b@example.com")
     events = _paid_events(stripe_api, session) + _paid_events(stripe_api, plan_session)
