@@ -283,5 +283,6 @@ add_after_job_commit(deliver_after_job)
 @periodic_job(crontab(minute="*"))
 def send_due_mail() -> None:
     """Every minute on the consumer: send what is due, retries included (each message backs
-    off 1, 2, 4 ... minutes). ``flask mail work`` does the same from a command line."""
+    off 1, 2, 4 ... minutes), fresh mail waiting out a burst of payments (``payments_first``).
+    ``flask mail work`` sends from a command line, without waiting."""
     drain(current_app._get_current_object(), yield_to_payments=True)  # type: ignore[attr-defined]
