@@ -77,39 +77,40 @@ def _giving_days(donor_id: int):
     )
 
 
-def days_changed(changes: dict[int, tuple[set[date], set[date]]]) -> None:
+def days_changed(
+    changes: dict[int, tuple[set[date], set[date]]], known: dict[int, int] | None = None
+) -> None:
     """Donors whose giving days changed: {donor: (days added, days removed)}, as the
-    day rows of ``donor_gift_periods`` now stand (after the change)."""
+    day rows of ``donor_gift_periods`` now stand (after the change); ``known`` as
+    ``retention.lock_donors``."""
     changes = {donor_id: change for donor_id, change in changes.items() if change[0] or change[1]}
     if not changes:  # a gift on a day its donor gave already changes no giving day
         return
-    lock_donors(sorted(changes))
+    organization_of = lock_donors(changes, known)
     conn = db.session.connection()  # also inside a flush: no ORM statement here
-    donors = Donor.__table__
-    organization_of = dict(
-        conn.execute(
-            select(donors.c.id, donors.c.organization_id).where(donors.c.id.in_(sorted(changes)))
-        ).all()  # (id, organisation) pairs
-    )
     ones: dict = defaultdict(lambda: [0, 0, 0])
     pairs: dict = defaultdict(int)
     for donor_id, (added, removed) in sorted(changes.items()):
-        if not (added or removed):
-            continue
         org = organization_of.get(donor_id, HOME_ORGANIZATION_ID)
         low, high = min(added | removed), max(added | removed)
+        # The giving days from the last one before ``low`` to the first after ``high``.
         days = _giving_days(donor_id)
-        before = conn.scalar(
-            days.where(DONORS.c.starts < low).order_by(DONORS.c.starts.desc()).limit(1)
-        )
-        after = conn.scalar(days.where(DONORS.c.starts > high).order_by(DONORS.c.starts).limit(1))
+        before = days.where(DONORS.c.starts < low).order_by(DONORS.c.starts.desc()).limit(1)
+        after = days.where(DONORS.c.starts > high).order_by(DONORS.c.starts).limit(1)
         now = set(
             conn.scalars(
-                days.where(DONORS.c.starts >= (before or low), DONORS.c.starts <= (after or high))
+                days.where(
+                    DONORS.c.starts >= func.coalesce(before.scalar_subquery(), low),
+                    DONORS.c.starts <= func.coalesce(after.scalar_subquery(), high),
+                )
             )
         )
         was = (now - added) | removed
-        edges = {"org": org, "first": before is None, "last": after is None}
+        edges = {
+            "org": org,
+            "first": not any(day < low for day in now),
+            "last": not any(day > high for day in now),
+        }
         _count(sorted(was), sign=-1, ones=ones, pairs=pairs, **edges)
         _count(sorted(now), sign=1, ones=ones, pairs=pairs, **edges)
     add_to(
@@ -137,25 +138,18 @@ def days_changed(changes: dict[int, tuple[set[date], set[date]]]) -> None:
     )
 
 
-def note_day_deltas(deltas: dict[tuple[int, date], int]) -> None:
-    """After ``donor_gift_periods`` took ``deltas`` ((donor, day): gifts added): find the
+def note_day_deltas(
+    deltas: dict[tuple[int, date], int],
+    *,
+    now: dict[tuple[int, date], int],
+    known: dict[int, int] | None = None,
+) -> None:
+    """After ``donor_gift_periods`` took ``deltas`` ((donor, day): gifts added) and its
+    rows became ``now`` ((donor, day): gifts, those of the deltas at least): find the
     days that gained their first gift or lost their last, and count them."""
     deltas = {key: n for key, n in deltas.items() if n}
     if not deltas:
         return
-    conn = db.session.connection()
-    donor_ids = sorted({donor_id for donor_id, _day in deltas})
-    days = sorted({day for _donor, day in deltas})
-    now = {
-        (donor_id, starts): gifts
-        for donor_id, starts, gifts in conn.execute(
-            select(DONORS.c.donor_id, DONORS.c.starts, DONORS.c.gifts).where(
-                DONORS.c.grain == "d",
-                DONORS.c.donor_id.in_(donor_ids),
-                DONORS.c.starts.in_(days),
-            )
-        )
-    }
     changes: dict[int, tuple[set[date], set[date]]] = defaultdict(lambda: (set(), set()))
     for (donor_id, day), n in deltas.items():
         after = now.get((donor_id, day), 0)
@@ -164,7 +158,7 @@ def note_day_deltas(deltas: dict[tuple[int, date], int]) -> None:
             changes[donor_id][0].add(day)
         elif after <= 0 < before:
             changes[donor_id][1].add(day)
-    days_changed(dict(changes))
+    days_changed(dict(changes), known)
 
 
 # --- reading them -----------------------------------------------------------------

@@ -135,7 +135,9 @@ def _add_row(row, sign: int, money: dict, donors: dict) -> None:
             donors[(grain, starts, row.donor_id)] += sign
 
 
-def _write(money: dict, donors: dict) -> None:
+def _write(money: dict, donors: dict) -> dict[tuple[int, date], int]:
+    """Add the changes; returns the day rows of the donors as they now stand:
+    {(donor, day): gifts}."""
     add_to(
         MONEY,
         MONEY_KEYS,
@@ -145,7 +147,7 @@ def _write(money: dict, donors: dict) -> None:
             if any(sums)
         ),
     )
-    add_to(
+    now = add_to(
         DONORS,
         DONOR_KEYS,
         (
@@ -153,7 +155,9 @@ def _write(money: dict, donors: dict) -> None:
             for (g, s, d), n in sorted(donors.items())
             if n
         ),
+        returning=("grain", "starts", "donor_id", "gifts"),
     )
+    return {(d, s): int(n) for g, s, d, n in now if g == "d"}
 
 
 def _identity(obj: Gift) -> int | None:
@@ -199,9 +203,14 @@ def _after_flush(session: Session, _context) -> None:
         _add_row(row, -1, money, donors)
     for row in after + _rows(session, ask):
         _add_row(row, 1, money, donors)
-    _write(money, donors)
-    refresh_donors(d for (grain, _starts, d), n in donors.items() if grain == "y" and n)
-    note_day_deltas({(d, starts): n for (grain, starts, d), n in donors.items() if grain == "d"})
+    days_now = _write(money, donors)
+    known: dict[int, int] = {}  # donors locked and read once for both counters
+    refresh_donors((d for (grain, _starts, d), n in donors.items() if grain == "y" and n), known)
+    note_day_deltas(
+        {(d, starts): n for (grain, starts, d), n in donors.items() if grain == "d"},
+        now=days_now,
+        known=known,
+    )
 
 
 def _days_given(donor_id: int) -> set[date]:
@@ -228,8 +237,11 @@ def move_donor(*, source_id: int, target_id: int) -> None:
         ({"grain": g, "starts": s, "donor_id": target_id, "gifts": n} for g, s, n in rows),
     )
     db.session.execute(delete(DONORS).where(DONORS.c.donor_id == source_id))
-    refresh_donors([source_id, target_id])
-    days_changed({source_id: (set(), moved_days), target_id: (moved_days - kept_days, set())})
+    known: dict[int, int] = {}
+    refresh_donors([source_id, target_id], known)
+    days_changed(
+        {source_id: (set(), moved_days), target_id: (moved_days - kept_days, set())}, known
+    )
 
 
 # --- reading them -----------------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Row,
     String,
     Table,
     and_,
@@ -100,19 +101,26 @@ def covered(
 _UPSERTS: dict[tuple, object] = {}
 
 
-def add_to(table: Table, keys: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
+def add_to(
+    table: Table,
+    keys: Sequence[str],
+    rows: Iterable[Mapping[str, object]],
+    *,
+    returning: Sequence[str] = (),
+) -> list[Row]:
     """Add each row's values to the row with its keys, creating it at zero first.
 
     ``INSERT ... ON CONFLICT DO UPDATE SET v = v + excluded.v``: the database adds,
     under the row's lock, so concurrent writers never lose a change. One statement per
-    table and columns, built once, run for all the rows (executemany).
+    table and columns, built once, run for all the rows (executemany). With
+    ``returning`` (column names), the rows as they now stand, in no particular order.
     """
     rows = [dict(row) for row in rows]
     if not rows:
-        return
+        return []
     dialect = db.session.get_bind().dialect.name
     names = tuple(rows[0])
-    cache_key = (table.name, tuple(keys), names, dialect)
+    cache_key = (table.name, tuple(keys), names, dialect, tuple(returning))
     statement = _UPSERTS.get(cache_key)
     if statement is None:
         added = [name for name in names if name not in keys]
@@ -121,8 +129,11 @@ def add_to(table: Table, keys: Sequence[str], rows: Iterable[Mapping[str, object
             index_elements=list(keys),
             set_={name: table.c[name] + insert.excluded[name] for name in added},
         )
+        if returning:
+            statement = statement.returning(*(table.c[name] for name in returning))
         _UPSERTS[cache_key] = statement
-    db.session.connection().execute(statement, rows)
+    result = db.session.connection().execute(statement, rows)
+    return list(result) if returning else []
 
 
 def period_start(grain: str, day_expr, *, dialect: str) -> ColumnElement[date]:

@@ -57,39 +57,39 @@ def _count(gaps: Gaps, sign: int, counts: dict[tuple[int, int], list[int]], org:
         sums[2] += sign * (previous == year - 1)
 
 
-def lock_donors(donor_ids: list[int]) -> None:
-    """Writers of one donor's counters take turns (PostgreSQL; SQLite has one writer)."""
-    if not donor_ids:
-        return
-    if db.session.get_bind().dialect.name == "postgresql":
-        donors = Donor.__table__
-        db.session.connection().execute(
-            select(donors.c.id)
-            .where(donors.c.id.in_(donor_ids))
-            .order_by(donors.c.id)
-            .with_for_update()
+def lock_donors(donor_ids: Iterable[int], known: dict[int, int] | None = None) -> dict[int, int]:
+    """Writers of one donor's counters take turns (PostgreSQL locks the donors' rows;
+    SQLite has one writer). Returns each donor's organisation, read with the lock;
+    ``known`` holds donors already locked and read in this transaction (one flush
+    keeps several counters of the same donors): they are not read again, and the
+    donors read now are added to it."""
+    known = {} if known is None else known
+    wanted = sorted(set(donor_ids) - known.keys())
+    donors = Donor.__table__
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    conn = db.session.connection()  # also inside a flush: no ORM statement here
+    for start in range(0, len(wanted), 500):
+        query = select(donors.c.id, donors.c.organization_id).where(
+            donors.c.id.in_(wanted[start : start + 500])
         )
+        if postgresql:
+            query = query.order_by(donors.c.id).with_for_update()
+        known.update(conn.execute(query).all())
+    return known
 
 
-def refresh_donors(donor_ids: Iterable[int]) -> None:
+def refresh_donors(donor_ids: Iterable[int], known: dict[int, int] | None = None) -> None:
     """Bring the donors' gap rows and the yearly counters in line with their yearly
-    ``donor_gift_periods`` rows."""
+    ``donor_gift_periods`` rows (``known``: as ``lock_donors``)."""
     ids = sorted(set(donor_ids))
     if not ids:
         return
-    lock_donors(ids)
+    organization_of = lock_donors(ids, known)
     conn = db.session.connection()  # also inside a flush: no ORM statement here
     given: dict[int, dict[int, int]] = defaultdict(dict)
     held: dict[int, Gaps] = defaultdict(dict)
-    organization_of: dict[int, int] = {}
-    donors = Donor.__table__
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        organization_of.update(
-            conn.execute(
-                select(donors.c.id, donors.c.organization_id).where(donors.c.id.in_(chunk))
-            ).all()  # (id, organisation) pairs
-        )
         for donor_id, starts, gifts in conn.execute(
             select(DONORS.c.donor_id, DONORS.c.starts, DONORS.c.gifts).where(
                 DONORS.c.grain == "y", DONORS.c.donor_id.in_(chunk), DONORS.c.gifts > 0
