@@ -23,6 +23,7 @@ from donations.models import (
     Gift,
     JobRun,
     OutboxMessage,
+    Receipt,
     RecurringPlan,
     Role,
     StripeEvent,
@@ -30,6 +31,7 @@ from donations.models import (
 )
 from donations.queue import queue_of
 from donations.services import accounts, giving, locking, payments, stripe_events
+from donations.services.stripe_events import lookup
 from donations.services.stripe_events.spool import Spool, current_spool, spool_path
 from donations.tenancy import current_organization_id
 from fakes.stripe import sign_payload
@@ -217,6 +219,29 @@ def test_the_same_event_twice_has_one_effect(stripe_app, stripe_api, webhook):
     gift = reload(gift)
     assert gift.fee_cents == 175 and gift.refunded_cents == 0
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1
+
+
+def test_a_gift_thanked_since_the_session_read_it_is_not_thanked_again(
+    stripe_app, stripe_api, webhook
+):
+    """The lookup locks the gift and reads it as it stands: the thank-you note and its
+    receipt trust that read (they do not read the gift again)."""
+    gift, session = start_checkout()
+    held = db.session.get(Gift, gift.id)
+    assert held.thanked_at is None  # the session holds it, not thanked
+    # Another transaction thanks it meanwhile (past the session's identity map).
+    thanked = datetime(2026, 1, 5, tzinfo=UTC)
+    db.session.connection().execute(
+        Gift.__table__.update().where(Gift.__table__.c.id == gift.id).values(thanked_at=thanked)
+    )
+    found = lookup.locked_gift(Gift.id == gift.id)
+    assert found is held and found.thanked_at is not None
+    db.session.commit()
+    for event in _paid_events(stripe_api, session):
+        assert webhook(event).status_code == 200
+    assert reload(gift).status == "paid"
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0
+    assert db.session.scalar(select(func.count(Receipt.id))) == 0
 
 
 def test_unknown_event_types_are_stored_and_acknowledged(stripe_app, stripe_api, webhook):

@@ -19,16 +19,18 @@ def _org_name() -> str:
     return org.legal_name if org else "our shelter"
 
 
-def thank_donor(gift: Gift, *, now: datetime | None = None) -> None:
+def thank_donor(gift: Gift, *, now: datetime | None = None, locked: bool = False) -> None:
     """Queue the donor's thank-you note (once per gift) and any tribute card.
 
     ``now`` is when the gift is thanked and its receipt issued (the demo passes
-    the gift's own moment); the clock's time when left out.
+    the gift's own moment); the clock's time when left out. ``locked``: the caller
+    read the gift with its row lock in this transaction (a Stripe event's run).
     """
     if gift.thanked_at is not None:
         return
     # Per-gift receipts: issued now and sent in this note (each instalment is a gift).
-    receipt, pdf = receipt_delivery.thank_you_receipt(gift, issued_at=now) or (None, None)
+    issued = receipt_delivery.thank_you_receipt(gift, issued_at=now, locked=locked)
+    receipt, pdf = issued or (None, None)
     gift.thanked_at = now or utcnow()
     is_test = receipt.is_test if receipt is not None else receipts.making_test_receipts()
     donor = gift.donor

@@ -303,13 +303,14 @@ def send_receipt(
 
 
 def thank_you_receipt(
-    gift: Gift, *, issued_at: datetime | None = None
+    gift: Gift, *, issued_at: datetime | None = None, locked: bool = False
 ) -> tuple[Receipt, ReceiptPdf] | None:
     """Issue a gift's receipt for its thank-you note, when per-gift receipts are on.
 
     Returns the receipt and its PDF (rendered when the mail is sent), or None when
     no receipt is issued: the setting is off, the organisation has no legal name
-    yet, the gift already has one or there is nothing to receipt.
+    yet, the gift already has one or there is nothing to receipt. ``locked``: the
+    caller read the gift with its row lock in this transaction.
     """
     if not receipts.get_receipt_settings().per_gift_receipts:
         return None
@@ -319,7 +320,7 @@ def thank_you_receipt(
     if gift.is_reversal or gift.status != GiftStatus.PAID or receipts.receipted_cents(gift) <= 0:
         return None
     db.session.flush()
-    receipt = receipts.issue_first_gift_receipt(gift=gift, issued_at=issued_at)
+    receipt = receipts.issue_first_gift_receipt(gift=gift, issued_at=issued_at, locked=locked)
     return (receipt, _pdf_attachment(receipt)) if receipt is not None else None
 
 

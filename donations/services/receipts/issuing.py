@@ -27,10 +27,9 @@ from donations.services.receipts.content import (
     receipted_cents,
 )
 from donations.services.receipts.lookups import (
+    gift_standing,
     intake_reversed,
-    valid_receipt_for_gift,
     valid_receipt_for_in_kind,
-    was_corrected,
 )
 from donations.services.receipts.numbers import LOCK_NAME
 
@@ -38,9 +37,12 @@ from donations.services.receipts.numbers import LOCK_NAME
 FORM_8283_THRESHOLD_CENTS = 50_000
 
 
-def lock_gift(gift: Gift) -> Gift:
+def lock_gift(gift: Gift, *, held: bool = False) -> Gift:
+    """Take the receipts' turn and the gift's row lock, with the gift as it now stands;
+    ``held``: the caller read it with its lock in this transaction already."""
     serialize_writes(LOCK_NAME)
-    db.session.refresh(gift, with_for_update=True)
+    if not held:
+        db.session.refresh(gift, with_for_update=True)
     return gift
 
 
@@ -60,10 +62,13 @@ def issue_gift_receipt(
     return receipt
 
 
-def issue_first_gift_receipt(*, gift: Gift, issued_at: datetime | None = None) -> Receipt | None:
+def issue_first_gift_receipt(
+    *, gift: Gift, issued_at: datetime | None = None, locked: bool = False
+) -> Receipt | None:
     """Issue a gift's receipt for its thank-you note; None when it has a valid one
-    already (refused, like ``issue_gift_receipt``, when it cannot have one)."""
-    return _issue_gift_receipt(None, gift, None, issued_at, none_if_receipted=True)
+    already (refused, like ``issue_gift_receipt``, when it cannot have one). ``locked``:
+    the caller read the gift with its row lock in this transaction (``lock_gift``)."""
+    return _issue_gift_receipt(None, gift, None, issued_at, none_if_receipted=True, held=locked)
 
 
 def _issue_gift_receipt(
@@ -73,17 +78,18 @@ def _issue_gift_receipt(
     issued_at: datetime | None,
     *,
     none_if_receipted: bool,
+    held: bool = False,
 ) -> Receipt | None:
-    gift = lock_gift(gift)
+    gift = lock_gift(gift, held=held)
     if gift.is_reversal or gift.status != GiftStatus.PAID:
         state = "a correction entry" if gift.is_reversal else f"{gift.status}, not paid"
         raise NotAllowed(f"Gift #{gift.id} is {state}; only a paid gift gets a receipt.")
-    existing = valid_receipt_for_gift(gift.id)
+    existing, corrected = gift_standing(gift.id)
     if existing is not None and none_if_receipted:
         return None
     if existing is not None:
-        raise NotAllowed(f"Gift #{gift.id} already has receipt {existing.number}.")
-    if was_corrected(gift.id):
+        raise NotAllowed(f"Gift #{gift.id} already has receipt {existing}.")
+    if corrected:
         raise NotAllowed(
             f"Gift #{gift.id} was corrected; its replacement gets the receipt, not the original."
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from donations.extensions import db
 from donations.models import Gift, Receipt, ReceiptKind, ReceiptStatus, StockDocument
@@ -49,6 +49,20 @@ def void_mark(receipt: Receipt) -> VoidMark | None:
         reason=receipt.void_reason,
         replaced_by=replacement.number if replacement else "",
     )
+
+
+def gift_standing(gift_id: int) -> tuple[str | None, bool]:
+    """The number of the gift's valid receipt (None without one) and whether a reversing
+    entry undoes it (``was_corrected``), read by one statement."""
+    number = (
+        select(Receipt.number)
+        .where(Receipt.gift_id == gift_id, Receipt.status == ReceiptStatus.VALID)
+        .limit(1)
+        .scalar_subquery()
+    )
+    corrected = exists().where(Gift.corrects_gift_id == gift_id, Gift.is_reversal)
+    found, undone = db.session.execute(select(number, corrected)).one()
+    return found, bool(undone)
 
 
 def was_corrected(gift_id: int) -> bool:

@@ -61,7 +61,7 @@ def apply_payment(gift: Gift, payment: PaymentSnapshot, run: Run) -> None:
             gift.received_at = payment.charge_created
         if gift.thanked_at is None:
             db.session.flush()
-            notifications.thank_donor(gift, now=run.now)
+            notifications.thank_donor(gift, now=run.now, locked=True)  # by the lookup
             supporter_gift_paid(gift)  # once per gift, as the thank-you note
     elif payment.status == "processing":
         if gift.status in (GiftStatus.PENDING, GiftStatus.FAILED):

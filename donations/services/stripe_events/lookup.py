@@ -10,7 +10,14 @@ from donations.services.stripe_events.run import NotOurs, Run
 
 
 def locked_gift(*conditions: ColumnElement[bool]) -> Gift | None:
-    return db.session.scalar(select(Gift).where(*conditions).with_for_update().limit(1))
+    """The gift, locked, as it stands now (read again if the session holds it)."""
+    return db.session.scalar(
+        select(Gift)
+        .where(*conditions)
+        .with_for_update()
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
 
 
 def locked_plan(*conditions: ColumnElement[bool]) -> RecurringPlan | None:
