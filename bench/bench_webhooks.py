@@ -184,6 +184,9 @@ def main() -> None:
                 )
             )
             stored = db.session.scalar(db.select(db.func.count(StripeEvent.id)))
+            again = db.session.scalar(  # parked (out of order), then processed again
+                db.select(db.func.count(StripeEvent.id)).where(StripeEvent.attempts > 1)
+            )
 
     rate = len(deliveries) / elapsed
     print(
@@ -209,7 +212,10 @@ def main() -> None:
         f"  of which {done_during_acks:,} while deliveries came in ({elapsed:.1f} s), the "
         f"rest at {(len(events) - done_during_acks) / after_acks:.1f} events/s after them"
     )
-    print(f"non-200 answers: {failures}; stored events: {stored:,}; failed or parked: {bad}")
+    print(
+        f"non-200 answers: {failures}; stored events: {stored:,}; failed or parked: {bad}; "
+        f"processed more than once (parked, then released): {again:,}"
+    )
     net = gross - fee - refunded
     exp_net = expected["gross"] - expected["fee"] - expected["refunded"]
     print(f"paid gifts: {count:,}")
