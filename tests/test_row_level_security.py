@@ -25,6 +25,7 @@ from test_tenancy import _record_cash, seed
 from donations.extensions import db
 from donations.models import Donor, Fund, Item, Role, Site
 from donations.services import giving, inventory, organizations, stock_page, summaries
+from donations.services.keyset import Position
 from donations.tenancy import ALL_ORGANIZATIONS, HOME_ORGANIZATION_ID, use_organization
 
 pytestmark = pytest.mark.postgres_only
@@ -188,7 +189,12 @@ def test_the_apps_own_reads_and_writes_set_the_organisation(two_orgs, app):
                 assert page is not None and "General" in [f.name for f in page.funds]
                 sites = [s.id for s in db.session.scalars(select(Site))]
                 rows = stock_page.stock_page(  # the driver's cursor
-                    text="SOAP", category_id=None, site_ids=sites, show="held", page=1, per_page=50
+                    text="SOAP",
+                    category_id=None,
+                    site_ids=sites,
+                    show="held",
+                    position=Position(),
+                    per_page=50,
                 ).items
                 assert [row.total for row in rows] == [5 if marker == "home" else 7]
                 fund = db.session.scalar(select(Fund.id))

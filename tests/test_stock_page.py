@@ -3,6 +3,8 @@ controls are the very markup the ``field`` macro draws."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import render_template_string, request
 from markupsafe import Markup
@@ -12,6 +14,7 @@ from donations.blueprints.stock_table import read_filters
 from donations.extensions import db
 from donations.models import Item, Role
 from donations.services import catalog, inventory, movement_queries, stock_page
+from donations.services.keyset import Position, encode_cursor
 
 
 def listed(*, text="", category_id=None, site_ids, show) -> list[int]:
@@ -21,8 +24,35 @@ def listed(*, text="", category_id=None, site_ids, show) -> list[int]:
     return list(db.session.scalars(query.with_only_columns(Item.id)))
 
 
+def walk(case: dict, show: str, per_page: int, *, backwards: bool) -> list[list[int]]:
+    """Every page of the stock list, from the first by "Next" or from the last by
+    "Previous", each page's items in list order."""
+    pages: list[list[int]] = []
+    position = Position(oldest=True) if backwards else Position()
+    while True:
+        page = stock_page.stock_page(
+            text=case.get("text", ""),
+            category_id=case.get("category_id"),
+            site_ids=case["site_ids"],
+            show=show,
+            position=position,
+            per_page=per_page,
+        )
+        assert not page.invalid
+        pages.append([row.item_id for row in page.items])
+        assert len(pages[-1]) <= per_page
+        assert (page.newer is None) == page.is_first and (page.older is None) == page.is_last
+        if backwards and not page.is_first:
+            position = Position(after=page.newer)
+        elif not backwards and not page.is_last:
+            position = Position(before=page.older)
+        else:
+            assert page.is_last if not backwards else page.is_first
+            return pages[::-1] if backwards else pages
+
+
 @pytest.mark.parametrize("show", ["held", "under", "all"])
-def test_pages_list_and_count_what_the_filters_define(goods, stock_in, show):
+def test_pages_list_what_the_filters_define_both_ways(goods, stock_in, show):
     stock_in(goods.shelter, SOAP=2, BLANKET=1)
     stock_in(goods.warehouse, SOAP=30, TOOTHPASTE=4)
     inventory.set_par_levels(
@@ -42,19 +72,87 @@ def test_pages_list_and_count_what_the_filters_define(goods, stock_in, show):
     for case in cases:
         expected = listed(show=show, **case)
         for per_page in (1, 2, 50):
-            shown: list[int] = []
-            for number in range(1, len(expected) + 3):
-                page = stock_page.stock_page(
-                    text=case.get("text", ""),
-                    category_id=case.get("category_id"),
-                    site_ids=case["site_ids"],
-                    show=show,
-                    page=number,
-                    per_page=per_page,
-                )
-                assert page.total == len(expected), (case, per_page, number)
-                shown += [row.item_id for row in page.items]
-            assert shown == expected, (case, per_page)
+            forward = walk(case, show, per_page, backwards=False)
+            assert [i for page in forward for i in page] == expected, (case, per_page)
+            assert all(len(page) == per_page for page in forward[:-1]), (case, per_page)
+            backward = walk(case, show, per_page, backwards=True)
+            assert [i for page in backward for i in page] == expected, (case, per_page)
+            assert all(len(page) == per_page for page in backward[1:]), (case, per_page)
+
+
+def test_items_with_the_same_name_page_by_size_then_id(goods, stock_in):
+    """The sort key ends in the id, so items alike in name and size each show once."""
+    for n, size in enumerate(("M", "M", "L", "", "m")):
+        catalog.create_item(
+            actor=None, category_id=goods.items["SOAP"].category_id, name="COAT",
+            size=size, code=f"ZZCOAT-{n}",
+        )  # fmt: skip
+    db.session.commit()
+    case = {"site_ids": [goods.shelter.id], "text": "zzcoat"}
+    expected = listed(show="all", **case)
+    assert len(expected) == 5
+    for per_page in (1, 2, 3):
+        pages = walk(case, "all", per_page, backwards=False)
+        assert [i for page in pages for i in page] == expected
+        pages = walk(case, "all", per_page, backwards=True)
+        assert [i for page in pages for i in page] == expected
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        Position(before="not a cursor"),
+        Position(after="W10"),  # "[]": a list of the wrong length
+        Position(before="WyJhIiwiYiIsImMiXQ"),  # ["a","b","c"]: the id is not a number
+        Position(before="x" * 700),
+    ],
+)
+def test_a_cursor_that_cannot_be_read_gives_the_first_page(goods, stock_in, position):
+    stock_in(goods.shelter, SOAP=2, BLANKET=1)
+    db.session.commit()
+    page = stock_page.stock_page(
+        text="", category_id=None, site_ids=[goods.shelter.id], show="held",
+        position=position, per_page=1,
+    )  # fmt: skip
+    assert page.invalid and page.is_first and not page.is_last
+    assert [row.item_id for row in page.items] == listed(site_ids=[goods.shelter.id], show="held")[
+        :1
+    ]
+
+
+def test_a_cursor_past_the_end_gives_the_first_page(goods, stock_in):
+    stock_in(goods.shelter, SOAP=2, BLANKET=1)
+    db.session.commit()
+    beyond = encode_cursor(["zzzz", "", 10**6])
+    page = stock_page.stock_page(
+        text="", category_id=None, site_ids=[goods.shelter.id], show="held",
+        position=Position(before=beyond), per_page=1,
+    )  # fmt: skip
+    assert not page.invalid and page.is_first and page.items
+
+
+def test_the_stock_page_pages_by_links_and_counts_a_single_page(goods, stock_in, login):
+    client = login(Role.STAFF)
+    stock_in(goods.shelter, SOAP=2, BLANKET=1)
+    db.session.commit()
+    single = client.get(f"/inventory/?site={goods.shelter.id}").get_data(as_text=True)
+    assert "2 items." in single and 'rel="next"' not in single
+    import donations.blueprints.inventory as view
+
+    view.ITEMS_PER_PAGE, kept = 1, view.ITEMS_PER_PAGE
+    try:
+        first = client.get(f"/inventory/?site={goods.shelter.id}").get_data(as_text=True)
+        assert "items." not in first
+        link = re.search(r'href="([^"]*)" rel="next">Next', first).group(1).replace("&amp;", "&")
+        assert f"site={goods.shelter.id}" in link and "before=" in link
+        second = client.get(link).get_data(as_text=True)
+        assert 'rel="prev">&larr; Previous' in second and 'rel="next"' not in second
+        names = [re.findall(r'/inventory/items/\d+">([^<]+)</a>', html) for html in (first, second)]
+        assert len(names[0]) == len(names[1]) == 1 and names[0] != names[1]
+        bad = client.get("/inventory/?before=garbage").get_data(as_text=True)
+        assert "That page link could not be read" in bad
+    finally:
+        view.ITEMS_PER_PAGE = kept
 
 
 def test_rows_carry_the_balances_at_the_shown_sites(goods, stock_in):
@@ -65,8 +163,8 @@ def test_rows_carry_the_balances_at_the_shown_sites(goods, stock_in):
     )
     db.session.commit()
     page = stock_page.stock_page(
-        text="soap", category_id=None, site_ids=[goods.shelter.id], show="held", page=1,
-        per_page=50,
+        text="soap", category_id=None, site_ids=[goods.shelter.id], show="held",
+        position=Position(), per_page=50,
     )  # fmt: skip
     (row,) = page.items
     assert row.levels == {goods.shelter.id: (2, 6)} and row.total == 2

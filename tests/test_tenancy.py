@@ -27,6 +27,7 @@ from donations.models import (
 from donations.services import catalog, donors, organizations, receipts, recipients
 from donations.services import gifts as gift_service
 from donations.services.errors import InvalidInput, NotAllowed
+from donations.services.keyset import Position
 from donations.tenancy import (
     ALL_ORGANIZATIONS,
     HOME_ORGANIZATION_ID,
@@ -311,7 +312,7 @@ def test_exports_and_the_stock_page_hold_only_the_current_organisation(two_orgs)
                 category_id=None,
                 site_ids=[mine["site"]],
                 show="",
-                page=1,
+                position=Position(),
                 per_page=50,
             )
             assert [row.item_id for row in page.items] == [soap[org_id]]

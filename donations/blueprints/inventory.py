@@ -77,7 +77,7 @@ def stock():
         category_id=category_id,
         site_ids=[s.id for s in sites],
         show=show,
-        page=page_arg(),
+        position=Position.from_args(request.args),
         per_page=ITEMS_PER_PAGE,
     )
     filter_args = {

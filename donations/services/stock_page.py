@@ -1,5 +1,9 @@
 """What the stock page reads: its filters' sites and categories, a page of items, and
-their balances, in three statements (four when the page is full and the count is needed).
+their balances, in three statements, whatever the page and however many items match.
+
+The items are paged by their sort key (``keyset``: the next page starts after the last
+item shown, read from ``ix_items_sort``), so no matching item is counted or skipped: the
+last page costs what the first does, and no count runs beside a full page.
 
 The stock page is the goods area's busiest page, and at 50 items x 10 sites building
 and executing its SQL through Core cost several times what the database took to answer.
@@ -17,14 +21,26 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, false, func, literal, select, true, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.engine import Dialect
 
 from donations import row_security
 from donations.extensions import db
 from donations.models import Item, ItemCategory, Site
 from donations.services import catalog
-from donations.services.movement_queries import RowPage, SiteColumn, with_stock_filter
+from donations.services.keyset import KeysetPage, Position, decode_cursor, encode_cursor
+from donations.services.movement_queries import SiteColumn, with_stock_filter
 from donations.services.text import like_pattern
 from donations.tenancy import current_organization_id
 
@@ -123,7 +139,15 @@ def stock_filters() -> tuple[list[SiteColumn], list[tuple[int, str]]]:
 # --- the page ----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=256)
+# The page's moves (as ``keyset.keyset_page`` makes them): the first page; the page after
+# a cursor ("before": further down the list); the page before it ("after"); the last page.
+_FIRST, _BEFORE, _AFTER, _LAST = "first", "before", "after", "last"
+# What a cursor holds: an item's sort key, typed as these columns (the name lower-cased as
+# the database lower-cases it, so the comparison matches the index's order).
+_KEY_TYPES = (Item.name, Item.size, Item.id)
+
+
+@lru_cache(maxsize=512)
 def _items_sql(
     dialect: Dialect,
     has_text: bool,
@@ -131,8 +155,11 @@ def _items_sql(
     site_ids: tuple[int, ...],
     show: str,
     per_page: int,
-) -> tuple[_Sql, _Sql]:
-    """The page's items in list order (from ``ix_items_sort``), and their count."""
+    move: str,
+) -> _Sql:
+    """One more than a page of items from a cursor (or an end), in the list's order for
+    the first page and the next, reversed for the previous and the last (from
+    ``ix_items_sort``), each with its sort key."""
     query = catalog.items_query(include_inactive=False).where(
         # Run with the driver, past the ORM's scoping hook: the scope is written out.
         Item.organization_id == bindparam("organization_id", 0, type_=Integer)
@@ -145,15 +172,28 @@ def _items_sql(
         )
     if has_category:
         query = query.where(Item.category_id == bindparam("category", 0, type_=Integer))
+    key = (func.lower(Item.name), Item.size, Item.id)
+    cursor = tuple_(
+        bindparam("key_name", "", type_=String),
+        bindparam("key_size", "", type_=String),
+        bindparam("key_id", 0, type_=Integer),
+    )
+    if move == _BEFORE:
+        query = query.where(tuple_(*key) > cursor)
+    elif move == _AFTER:
+        query = query.where(tuple_(*key) < cursor)
     # The balances last: a search or a category narrows the items before each is looked up.
     query = with_stock_filter(query, site_ids=list(site_ids), show=show)
+    order = [k.asc() for k in key] if move in (_FIRST, _BEFORE) else [k.desc() for k in key]
     page = (
-        query.with_only_columns(Item.id, Item.name, Item.size, Item.code, Item.is_kit)
-        .limit(per_page)
-        .offset(bindparam("offset", 0, type_=Integer))
+        query.with_only_columns(
+            Item.id, Item.name, Item.size, Item.code, Item.is_kit, func.lower(Item.name)
+        )
+        .order_by(None)
+        .order_by(*order)
+        .limit(per_page + 1)
     )
-    count = query.with_only_columns(func.count()).select_from(Item).order_by(None)
-    return _compile(page, dialect), _compile(count, dialect)
+    return _compile(page, dialect)
 
 
 def stock_page(
@@ -162,41 +202,62 @@ def stock_page(
     category_id: int | None,
     site_ids: list[int],
     show: str,
-    page: int,
+    position: Position,
     per_page: int,
-) -> RowPage:
-    """A page of the stock table: the page's items, then their balance rows at
-    ``site_ids`` (from the covering ``ix_stock_levels_item``); the matching items are
-    counted only when the page alone cannot tell how many there are."""
-    page = max(page, 1)
+) -> KeysetPage:
+    """A page of the stock table at ``position``: the page's items, then their balance
+    rows at ``site_ids`` (from the covering ``ix_stock_levels_item``). A cursor that cannot
+    be read, or that leads nowhere any more, gives the first page (``invalid`` says which)."""
     text = text.strip()
-    values: dict[str, Any] = {
-        "offset": (page - 1) * per_page,
-        "organization_id": current_organization_id(),
-    }
+    cursor_text = position.before or position.after
+    cursor = decode_cursor(cursor_text, _KEY_TYPES) if cursor_text else None
+    values: dict[str, Any] = {"organization_id": current_organization_id()}
     if text:
         values["pattern"] = like_pattern(text.lower())
     if category_id:
         values["category"] = category_id
-    items_sql, count_sql = _items_sql(
-        _dialect(), bool(text), bool(category_id), tuple(site_ids), show, per_page
+    if cursor is not None:
+        move = _BEFORE if position.before else _AFTER
+        values["key_name"], values["key_size"], values["key_id"] = cursor
+    else:
+        move = _LAST if position.oldest else _FIRST
+    items_sql = _items_sql(
+        _dialect(), bool(text), bool(category_id), tuple(site_ids), show, per_page, move
     )
     items = items_sql.run(**values)
-    if items and len(items) < per_page:  # the last page: the count is known
-        total = values["offset"] + len(items)
-    elif items or page > 1:  # a full page, or past the last one: still say how many
-        total = count_sql.run(**values)[0][0]
-    else:
-        total = 0
+    more = len(items) > per_page
+    items = items[:per_page]
+    if move in (_AFTER, _LAST):
+        items.reverse()
+    if not items and cursor is not None:  # nothing that way (items gone, or a made-up key)
+        return stock_page(
+            text=text, category_id=category_id, site_ids=site_ids, show=show,
+            position=Position(), per_page=per_page,
+        )  # fmt: skip
+    is_first = move == _FIRST or (move == _AFTER and not more) or (move == _LAST and not more)
+    is_last = move == _LAST or (move in (_FIRST, _BEFORE) and not more)
     levels = _balances([row[0] for row in items], site_ids) if items and site_ids else {}
     rows = []
     none: dict[int, tuple[int, int]] = {}
-    for item_id, name, size, code, is_kit in items:
+    for item_id, name, size, code, is_kit, _key in items:
         held = levels.get(item_id, none)
         label = f"{name} ({size})" if size else name  # Item.label
         total_held = sum(on_hand for on_hand, _par in held.values())
         rows.append(StockRow(item_id, label, code, bool(is_kit), held, total_held))
-    return RowPage(rows, page, per_page, int(total or 0))
+    return KeysetPage(
+        items=rows,
+        per_page=per_page,
+        newer=_cursor_of(items[0]) if items and not is_first else None,
+        older=_cursor_of(items[-1]) if items and not is_last else None,
+        is_first=is_first,
+        is_last=is_last,
+        invalid=bool(cursor_text) and cursor is None,
+    )
+
+
+def _cursor_of(item: tuple) -> str:
+    item_id, _name, size, _code, _is_kit, key_name = item
+    return encode_cursor((key_name, size, item_id))
 
 
 def _balances(item_ids: list[int], site_ids: list[int]) -> dict[int, dict[int, tuple[int, int]]]:
