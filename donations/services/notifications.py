@@ -28,10 +28,12 @@ def thank_donor(gift: Gift, *, now: datetime | None = None, locked: bool = False
     """
     if gift.thanked_at is not None:
         return
+    # Marked first, so the gift's row is written once with its other pending changes (a
+    # Stripe event's new status and fee) when the receipt's reads flush them.
+    gift.thanked_at = now or utcnow()
     # Per-gift receipts: issued now and sent in this note (each instalment is a gift).
     issued = receipt_delivery.thank_you_receipt(gift, issued_at=now, locked=locked)
     receipt, pdf = issued or (None, None)
-    gift.thanked_at = now or utcnow()
     is_test = receipt.is_test if receipt is not None else receipts.making_test_receipts()
     donor = gift.donor
     amount = format_money(gift.amount_cents, gift.currency)

@@ -60,7 +60,6 @@ def apply_payment(gift: Gift, payment: PaymentSnapshot, run: Run) -> None:
         if newly_paid and payment.charge_created is not None:
             gift.received_at = payment.charge_created
         if gift.thanked_at is None:
-            db.session.flush()
             notifications.thank_donor(gift, now=run.now, locked=True)  # by the lookup
             supporter_gift_paid(gift)  # once per gift, as the thank-you note
     elif payment.status == "processing":

@@ -14,7 +14,18 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, case, cast, delete, extract, func, insert, select
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    case,
+    cast,
+    delete,
+    extract,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from donations.extensions import db
 from donations.models import (
@@ -34,6 +45,16 @@ DONORS = DonorGiftPeriod.__table__
 YEAR_VALUES = ("donors", "first_time", "retained")
 
 Gaps = dict[int, tuple[int, int | None]]  # year -> (gifts, previous year given in)
+
+_ONE_GAP = (GAPS.c.donor_id == bindparam("d", type_=Integer)) & (
+    GAPS.c.year == bindparam("y", type_=Integer)
+)
+_DELETE_GAP = delete(GAPS).where(_ONE_GAP)
+_UPDATE_GAP = (
+    update(GAPS)
+    .where(_ONE_GAP)
+    .values(gifts=bindparam("g", type_=Integer), previous_year=bindparam("p", type_=Integer))
+)
 
 
 # --- keeping them -----------------------------------------------------------------
@@ -103,6 +124,11 @@ def refresh_donors(donor_ids: Iterable[int], known: dict[int, int] | None = None
         ):
             held[donor_id][year] = (gifts, previous)
     counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    # Only the gap rows that differ are written: a gift in a year the donor already gave
+    # in changes that year's row alone (one UPDATE), a first gift adds one (one INSERT).
+    gone: list[dict[str, int]] = []
+    added: list[dict[str, int | None]] = []
+    changed: list[dict[str, int | None]] = []
     for donor_id in ids:
         wanted = _gaps(given.get(donor_id, {}))
         had = held.get(donor_id, {})
@@ -111,15 +137,20 @@ def refresh_donors(donor_ids: Iterable[int], known: dict[int, int] | None = None
         org = organization_of.get(donor_id, HOME_ORGANIZATION_ID)
         _count(had, -1, counts, org)
         _count(wanted, 1, counts, org)
-        conn.execute(delete(GAPS).where(GAPS.c.donor_id == donor_id))
-        if wanted:
-            conn.execute(
-                insert(GAPS),
-                [
-                    {"donor_id": donor_id, "year": y, "gifts": g, "previous_year": p}
-                    for y, (g, p) in sorted(wanted.items())
-                ],
-            )
+        gone += [{"d": donor_id, "y": year} for year in sorted(had.keys() - wanted.keys())]
+        for year, (gifts, previous) in sorted(wanted.items()):
+            if year not in had:
+                added.append(
+                    {"donor_id": donor_id, "year": year, "gifts": gifts, "previous_year": previous}
+                )
+            elif had[year] != (gifts, previous):
+                changed.append({"d": donor_id, "y": year, "g": gifts, "p": previous})
+    if gone:
+        conn.execute(_DELETE_GAP, gone)
+    if changed:
+        conn.execute(_UPDATE_GAP, changed)
+    if added:
+        conn.execute(insert(GAPS), added)
     add_to(
         YEARS,
         ("organization_id", "year"),
