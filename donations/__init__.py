@@ -40,7 +40,8 @@ try:
         settings_from_env,
         trusted_hosts_for,
     )
-    from donations.extensions import csrf, db, limiter, login_manager, migrate
+    from donations.extensions import csrf, db, limiter, login_manager
+    from donations.migrate_cli import init_migrate
     from donations.queue import init_queue
     from donations.ranges import RowIdConverter
     from donations.row_security import install_row_security
@@ -164,7 +165,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():  # PostgreSQL: the row security policies see it too
         for engine in db.engines.values():
             install_row_security(engine)
-    migrate.init_app(
+    init_migrate(
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
     )
     csrf.init_app(app)

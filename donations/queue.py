@@ -34,12 +34,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from huey import RedisHuey, SqliteHuey
-from huey.api import Huey, Task, TaskWrapper
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from donations.extensions import committed_for_good, db
+from donations.huey_import import Huey, RedisHuey, SqliteHuey, Task, TaskWrapper
 from donations.models import Organization
 from donations.tenancy import HOME_ORGANIZATION_ID, current_organization_id, use_organization
 
