@@ -104,7 +104,7 @@ def test_items_with_the_same_name_page_by_size_then_id(goods, stock_in):
         Position(before="not a cursor"),
         Position(after="W10"),  # "[]": a list of the wrong length
         Position(before="WyJhIiwiYiIsImMiXQ"),  # ["a","b","c"]: the id is not a number
-        Position(before="x" * 700),
+        Position(before="x" * 1201),
     ],
 )
 def test_a_cursor_that_cannot_be_read_gives_the_first_page(goods, stock_in, position):
@@ -118,6 +118,22 @@ def test_a_cursor_that_cannot_be_read_gives_the_first_page(goods, stock_in, posi
     assert [row.item_id for row in page.items] == listed(site_ids=[goods.shelter.id], show="held")[
         :1
     ]
+
+
+def test_items_with_long_names_in_any_script_page_by_their_cursors(goods, stock_in):
+    names = ["库存物品" * 30, "مستلزمات النظافة " * 7, "Z" * 120]  # 120 characters each
+    for n, name in enumerate(names):
+        catalog.create_item(
+            actor=None, category_id=goods.items["SOAP"].category_id, name=name[:120],
+            code=f"LONG-{n}",
+        )  # fmt: skip
+    db.session.commit()
+    case = {"site_ids": [goods.shelter.id], "text": "long-"}
+    expected = listed(show="all", **case)
+    assert len(expected) == 3
+    for backwards in (False, True):
+        pages = walk(case, "all", 1, backwards=backwards)
+        assert [i for page in pages for i in page] == expected
 
 
 def test_a_cursor_past_the_end_gives_the_first_page(goods, stock_in):

@@ -30,7 +30,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from donations.extensions import db
 from donations.models import MAX_ROW_ID
 
-MAX_CURSOR_CHARS = 600
+# The longest cursor read: a key of a 200-character name in a script of three UTF-8 bytes a
+# character (600 bytes) and a timestamp or id, base64-encoded, with room to spare.
+MAX_CURSOR_CHARS = 1200
 OLDEST = "oldest"
 
 
@@ -74,7 +76,8 @@ class KeysetPage:
 def encode_cursor(values: Sequence[Any]) -> str:
     """Return the cursor text for a row's key values."""
     plain = [v.isoformat() if isinstance(v, date | datetime) else v for v in values]
-    raw = json.dumps(plain, separators=(",", ":")).encode()
+    # Text as UTF-8, not \u escapes: a name in Arabic or Chinese stays within the bound.
+    raw = json.dumps(plain, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
