@@ -123,6 +123,35 @@ def _key_of(keys: Sequence[InstrumentedAttribute]) -> Callable[[Any], tuple[Any,
     return lambda item: tuple(getattr(item, name) for name in names)
 
 
+# Which way a page is read: the first page; the page after a cursor's row (``before``:
+# further down the list); the page before it (``after``); the last page.
+FIRST, BEFORE, AFTER, LAST = "first", "before", "after", "last"
+
+
+def move_of(position: Position, cursor: tuple[Any, ...] | None) -> str:
+    """The move ``position`` asks for, given its cursor as read (None: none, or unreadable)."""
+    if cursor is not None:
+        return BEFORE if position.before else AFTER
+    return LAST if position.oldest else FIRST
+
+
+def reads_backward(move: str) -> bool:
+    """Whether the move reads the list in reverse (the page before a row, the last page)."""
+    return move in (AFTER, LAST)
+
+
+def arrange(rows: list[Any], per_page: int, move: str) -> tuple[list[Any], bool, bool]:
+    """A page's rows in list order, and whether it is the first and the last page, from up
+    to ``per_page + 1`` rows read in the move's direction (the extra row says there is more)."""
+    more = len(rows) > per_page
+    items = rows[:per_page]
+    if reads_backward(move):
+        items.reverse()
+    is_first = move == FIRST or (reads_backward(move) and not more)
+    is_last = move == LAST or (not reads_backward(move) and not more)
+    return items, is_first, is_last
+
+
 def keyset_page(
     query: Select,
     keys: Sequence[InstrumentedAttribute],
@@ -140,33 +169,22 @@ def keyset_page(
     row = tuple_(*keys)
     forward = [k.desc() if descending else k.asc() for k in keys]
     backward = [k.asc() if descending else k.desc() for k in keys]
-    invalid = False
     cursor_text = position.before or position.after
     cursor = decode_cursor(cursor_text, keys) if cursor_text else None
-    if cursor_text and cursor is None:
-        invalid = True
-
-    def fetch(q: Select) -> list[Any]:
-        return list(db.session.scalars(q.limit(per_page + 1)))
-
-    if cursor is not None and position.before:
-        beyond = row < _row_tuple(keys, cursor) if descending else row > _row_tuple(keys, cursor)
-        rows = fetch(query.where(beyond).order_by(*forward))
-        more = len(rows) > per_page
-        items, is_first, is_last = rows[:per_page], False, not more
-    elif cursor is not None:
-        beyond = row > _row_tuple(keys, cursor) if descending else row < _row_tuple(keys, cursor)
-        rows = fetch(query.where(beyond).order_by(*backward))
-        more = len(rows) > per_page
-        items, is_first, is_last = rows[:per_page][::-1], not more, False
-    elif position.oldest:
-        rows = fetch(query.order_by(*backward))
-        more = len(rows) > per_page
-        items, is_first, is_last = rows[:per_page][::-1], not more, True
-    else:
-        rows = fetch(query.order_by(*forward))
-        more = len(rows) > per_page
-        items, is_first, is_last = rows[:per_page], True, not more
+    invalid = bool(cursor_text) and cursor is None
+    move = move_of(position, cursor)
+    reading = query
+    if move == BEFORE:
+        reading = query.where(
+            row < _row_tuple(keys, cursor) if descending else row > _row_tuple(keys, cursor)
+        )
+    elif move == AFTER:
+        reading = query.where(
+            row > _row_tuple(keys, cursor) if descending else row < _row_tuple(keys, cursor)
+        )
+    order = backward if reads_backward(move) else forward
+    rows = list(db.session.scalars(reading.order_by(*order).limit(per_page + 1)))
+    items, is_first, is_last = arrange(rows, per_page, move)
     if not items and cursor is not None:  # nothing that way (rows gone, or a made-up cursor)
         return keyset_page(
             query, keys, position=Position(), per_page=per_page, descending=descending

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Select, func, select
 
 from donations.extensions import db
 from donations.models import InKindGift, Item, ItemCategory, Site, StockLevel
@@ -154,40 +152,3 @@ def with_stock_filter(query: Select, *, site_ids: list[int], show: str) -> Selec
 def in_kind_gift_of(document_id: int) -> InKindGift | None:
     """The in-kind gift an intake document recorded, if any."""
     return db.session.scalar(select(InKindGift).where(InKindGift.document_id == document_id))
-
-
-@dataclass
-class RowPage:
-    """A page of rows of several columns (``db.paginate`` yields one entity only)."""
-
-    items: list[Row]
-    page: int
-    per_page: int
-    total: int
-
-    @classmethod
-    def of(cls, query: Select, *, page: int, per_page: int) -> RowPage:
-        page = max(page, 1)
-        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-        return cls(list(rows), page, per_page, int(total or 0))
-
-    @property
-    def pages(self) -> int:
-        return max(math.ceil(self.total / self.per_page), 1)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1

@@ -39,7 +39,17 @@ from donations import row_security
 from donations.extensions import db
 from donations.models import Item, ItemCategory, Site
 from donations.services import catalog
-from donations.services.keyset import KeysetPage, Position, decode_cursor, encode_cursor
+from donations.services.keyset import (
+    AFTER,
+    BEFORE,
+    KeysetPage,
+    Position,
+    arrange,
+    decode_cursor,
+    encode_cursor,
+    move_of,
+    reads_backward,
+)
 from donations.services.movement_queries import SiteColumn, with_stock_filter
 from donations.services.text import like_pattern
 from donations.tenancy import current_organization_id
@@ -139,9 +149,6 @@ def stock_filters() -> tuple[list[SiteColumn], list[tuple[int, str]]]:
 # --- the page ----------------------------------------------------------------------
 
 
-# The page's moves (as ``keyset.keyset_page`` makes them): the first page; the page after
-# a cursor ("before": further down the list); the page before it ("after"); the last page.
-_FIRST, _BEFORE, _AFTER, _LAST = "first", "before", "after", "last"
 # What a cursor holds: an item's sort key, typed as these columns (the name lower-cased as
 # the database lower-cases it, so the comparison matches the index's order).
 _KEY_TYPES = (Item.name, Item.size, Item.id)
@@ -178,13 +185,13 @@ def _items_sql(
         bindparam("key_size", "", type_=String),
         bindparam("key_id", 0, type_=Integer),
     )
-    if move == _BEFORE:
+    if move == BEFORE:
         query = query.where(tuple_(*key) > cursor)
-    elif move == _AFTER:
+    elif move == AFTER:
         query = query.where(tuple_(*key) < cursor)
     # The balances last: a search or a category narrows the items before each is looked up.
     query = with_stock_filter(query, site_ids=list(site_ids), show=show)
-    order = [k.asc() for k in key] if move in (_FIRST, _BEFORE) else [k.desc() for k in key]
+    order = [k.desc() for k in key] if reads_backward(move) else [k.asc() for k in key]
     page = (
         query.with_only_columns(
             Item.id, Item.name, Item.size, Item.code, Item.is_kit, func.lower(Item.name)
@@ -216,26 +223,18 @@ def stock_page(
         values["pattern"] = like_pattern(text.lower())
     if category_id:
         values["category"] = category_id
+    move = move_of(position, cursor)
     if cursor is not None:
-        move = _BEFORE if position.before else _AFTER
         values["key_name"], values["key_size"], values["key_id"] = cursor
-    else:
-        move = _LAST if position.oldest else _FIRST
     items_sql = _items_sql(
         _dialect(), bool(text), bool(category_id), tuple(site_ids), show, per_page, move
     )
-    items = items_sql.run(**values)
-    more = len(items) > per_page
-    items = items[:per_page]
-    if move in (_AFTER, _LAST):
-        items.reverse()
+    items, is_first, is_last = arrange(items_sql.run(**values), per_page, move)
     if not items and cursor is not None:  # nothing that way (items gone, or a made-up key)
         return stock_page(
             text=text, category_id=category_id, site_ids=site_ids, show=show,
             position=Position(), per_page=per_page,
         )  # fmt: skip
-    is_first = move == _FIRST or (move == _AFTER and not more) or (move == _LAST and not more)
-    is_last = move == _LAST or (move in (_FIRST, _BEFORE) and not more)
     levels = _balances([row[0] for row in items], site_ids) if items and site_ids else {}
     rows = []
     none: dict[int, tuple[int, int]] = {}
