@@ -42,6 +42,7 @@ try:
     )
     from donations.extensions import csrf, db, limiter, login_manager
     from donations.migrate_cli import init_migrate
+    from donations.prepared_statements import install_read_only_commit
     from donations.queue import init_queue
     from donations.ranges import RowIdConverter
     from donations.row_security import install_row_security
@@ -165,6 +166,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():  # PostgreSQL: the row security policies see it too
         for engine in db.engines.values():
             install_row_security(engine)
+            install_read_only_commit(engine)  # prepared statements outlive a request
     init_migrate(
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
     )

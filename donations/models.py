@@ -164,12 +164,24 @@ class User(UserMixin, db.Model):
         return self.session_key
 
     def remember_membership(
-        self, organization_id: int, membership: Membership | None, *, count: int
+        self,
+        organization_id: int,
+        membership: Membership | None,
+        *,
+        count: int,
+        switch_rows: str | None,
     ) -> None:
-        """Note the membership of one organisation, and how many organisations the user
-        belongs to, read with the session (no more query)."""
+        """Note the membership of one organisation, how many organisations the user
+        belongs to and the switcher's rows (``services.organizations.switch_choices``),
+        read with the session (no more query)."""
         self.__dict__["_membership_here"] = (organization_id, membership)
         self.__dict__["_membership_count"] = count
+        self.__dict__["_switch_rows"] = switch_rows or "[]"
+
+    @property
+    def remembered_switch_rows(self) -> str | None:
+        """The switcher's rows read with the session (``sql_json.json_rows``), if they were."""
+        return self.__dict__.get("_switch_rows")
 
     @property
     def several_memberships(self) -> bool:

@@ -4,12 +4,12 @@ pages at its own address, and the coalition admin who runs the deployment."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from conftest import PASSWORD, sign_in
 from donations.extensions import db
 from donations.models import Membership, OutboxMessage, Role, User
-from donations.services import accounts, donors, organizations
+from donations.services import accounts, donors, organizations, user_sessions
 from donations.tenancy import ALL_ORGANIZATIONS, use_organization
 
 
@@ -66,6 +66,62 @@ def test_someone_in_two_organisations_switches_between_them(app, north, create_u
     assert "Switch organisation" in home and 'href="/o/north/dashboard"' in home
     assert client.get("/admin/users").status_code == 403  # staff here
     assert client.get("/o/north/admin/users").status_code == 200  # admin there
+
+
+def test_the_switcher_is_read_with_the_session(app, north, create_user):
+    """Its organisations come with the session's own query (none more per page): each
+    active membership of an open organisation, in order, names as they are."""
+    user = create_user(Role.STAFF, email="sam@example.org")
+    east = organizations.create_organization(
+        actor=None, slug="east", legal_name='East "Harbour" Refuge & Hôtel 東'
+    )
+    west = organizations.create_organization(actor=None, slug="west", legal_name="West House")
+    south = organizations.create_organization(actor=None, slug="south", legal_name="South Rest")
+    for org in (north, east, west, south):
+        with use_organization(org.id):
+            accounts.create_user(
+                actor=None, email="sam@example.org", name="Sam", role="staff", password=""
+            )
+    db.session.flush()
+    organizations.archive_organization(actor=None, slug="west")
+    left = db.session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.organization_id == south.id
+        )
+    )
+    left.active = False
+    db.session.commit()
+    expected = [(1, True), (north.id, False), (east.id, False)]
+    user_id = user.id
+
+    def seen(choices):
+        return [(c.organization_id, c.current) for c in choices]
+
+    session_id = user_sessions.start_session(user=user)
+    db.session.commit()
+    db.session.expunge_all()
+    loaded = user_sessions.load_session(session_id).user
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        choices = organizations.switch_choices(loaded)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert statements == []
+    assert seen(choices) == expected
+    assert choices[2].legal_name == 'East "Harbour" Refuge & Hôtel 東'
+    assert choices[1].url.endswith("/o/north/dashboard")
+    # Read by a query of its own (a user not loaded with a session): the same choices.
+    db.session.expunge_all()
+    again = db.session.get(User, user_id)
+    assert seen(organizations.switch_choices(again)) == expected
+    page = sign_in(app.test_client(), again).get("/dashboard").get_data(as_text=True)
+    assert "East &#34;Harbour&#34; Refuge &amp; Hôtel 東" in page and "West House" not in page
+    assert "South Rest" not in page
 
 
 def test_an_admin_never_reaches_another_organisations_people(app, north, admin_client):

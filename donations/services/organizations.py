@@ -20,6 +20,7 @@ from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotAllowed, NotFound
 from donations.services.links import organization_url
 from donations.services.org_slugs import check_slug, remember_organization_path
+from donations.services.sql_json import read_json_rows
 from donations.tenancy import (
     HOME_ORGANIZATION_ID,
     current_organization_id,
@@ -83,7 +84,11 @@ def switch_choices(user: User) -> list[SwitchChoice]:
     """The open organisations the user is an active member of, to switch between (their
     names only: the coalition knows its members). One query: the memberships with their
     organisations' names and slugs, the slugs kept for the links."""
-    rows = db.session.connection().execute(_SWITCH_ROWS, {"user_id": user.id}).all()
+    remembered = user.remembered_switch_rows  # read with the session: no query
+    if remembered is not None:
+        rows = sorted(read_json_rows(remembered))  # in the organisations' order
+    else:
+        rows = db.session.connection().execute(_SWITCH_ROWS, {"user_id": user.id}).all()
     here = current_organization_id()
     choices = []
     for org_id, role, legal_name, slug in rows:

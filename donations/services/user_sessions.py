@@ -24,6 +24,7 @@ from donations.extensions import db, hold
 from donations.models import Membership, Organization, Role, User, UserSession, utcnow
 from donations.services import payment_keys
 from donations.services.audit import record_audit
+from donations.services.sql_json import json_rows
 from donations.tenancy import current_organization_id
 
 # Roles whose sessions end after the idle timeout.
@@ -81,6 +82,30 @@ def _membership_count() -> Any:
     )
 
 
+def _switch_rows() -> Any:
+    """The organisations the user may switch between (``organizations.switch_choices``):
+    each active membership of an open organisation, with the organisation's name and slug,
+    folded into one value (``sql_json``) so the page's switcher needs no query of its own.
+    (Aliases of the tables: the outer query joins the current membership and organisation.)"""
+    member = Membership.__table__.alias("switch_membership")
+    organization = Organization.__table__.alias("switch_organization")
+    folded = json_rows(
+        member.c.organization_id, member.c.role, organization.c.legal_name, organization.c.slug
+    )
+    return (
+        select(folded)
+        .select_from(member)
+        .join(organization, organization.c.id == member.c.organization_id)
+        .where(
+            member.c.user_id == User.id,
+            member.c.active.is_(True),
+            organization.c.archived_at.is_(None),
+        )
+        .correlate(User)
+        .scalar_subquery()
+    )
+
+
 @cache
 def _session_query() -> Select:
     """The query ``load_session`` makes on every signed-in request, built once: the
@@ -93,6 +118,7 @@ def _session_query() -> Select:
             User,
             Membership,
             _membership_count(),
+            _switch_rows(),
             Organization,
             *payment_keys.presence_columns(organization_id),
         )
@@ -124,8 +150,19 @@ def load_session(session_id: str) -> LoadedSession:
     ).first()
     if found is None:
         return LoadedSession(None)
-    record, user, membership, memberships, organization, stored_settings, stored_secret_key = found
-    user.remember_membership(current_organization_id(), membership, count=memberships)
+    (
+        record,
+        user,
+        membership,
+        memberships,
+        switch_rows,
+        organization,
+        stored_settings,
+        stored_secret_key,
+    ) = found
+    user.remember_membership(
+        current_organization_id(), membership, count=memberships, switch_rows=switch_rows
+    )
     hold(organization)
     payment_keys.remember_stored_presence(
         payment_keys.StoredPresence(
