@@ -94,10 +94,31 @@ def _cursor():
     return connection.connection.cursor()
 
 
+# The parameters a request binds; every other one is fixed when the statement is built.
+_BOUND_PER_RUN = frozenset(
+    {"organization_id", "pattern", "category", "key_name", "key_size", "key_id"}
+)
+# Fixed, but left a parameter all the same: the number of rows read. A plan made knowing
+# it is small walks the items in name order and looks up each one's balances, which a
+# search (that must look at every item) makes slow; not knowing it, PostgreSQL reads the
+# matching items and balances whole.
+_ROWS = "rows"
+
+
 def _compile(statement, dialect: Dialect) -> _Sql:
     compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     positions = tuple(compiled.positiontup) if compiled.positional else None
-    return _Sql(compiled.string, positions, compiled.construct_params())
+    text, fixed = compiled.string, compiled.construct_params()
+    if positions is None:
+        # Named parameters (PostgreSQL): the fixed integers (the shown sites, the filter's
+        # zeros) are written into the SQL, so the plan PostgreSQL makes once for the
+        # prepared statement (a generic plan) knows them, and it does not plan the
+        # statement again on every run for want of them.
+        for name, value in list(fixed.items()):
+            if name not in _BOUND_PER_RUN and name != _ROWS and type(value) is int:
+                text = text.replace(f"%({name})s", str(value))
+                del fixed[name]
+    return _Sql(text, positions, fixed)
 
 
 def _dialect() -> Dialect:
@@ -173,9 +194,13 @@ def _items_sql(
     )
     if has_text:  # as catalog.items_query searches, with the pattern bound per request
         pattern = bindparam("pattern", "", type_=String)
+        # PostgreSQL's LIKE escapes with a backslash unless told otherwise; an ESCAPE clause
+        # there would have its plan (made once, not knowing the pattern) call like_escape()
+        # on every item's name and code. SQLite has no escape character unless given one.
+        escape = None if dialect.name == "postgresql" else "\\"
         query = query.where(
-            func.lower(Item.name).like(pattern, escape="\\")
-            | func.lower(Item.code).like(pattern, escape="\\")
+            func.lower(Item.name).like(pattern, escape=escape)
+            | func.lower(Item.code).like(pattern, escape=escape)
         )
     if has_category:
         query = query.where(Item.category_id == bindparam("category", 0, type_=Integer))
@@ -198,7 +223,7 @@ def _items_sql(
         )
         .order_by(None)
         .order_by(*order)
-        .limit(per_page + 1)
+        .limit(bindparam(_ROWS, per_page + 1, type_=Integer))
     )
     return _compile(page, dialect)
 
