@@ -778,6 +778,35 @@ def test_the_spool_keeps_each_delivery_once_in_order_and_forgets_taken_ones_afte
     assert spool_path("sqlite://") is None
 
 
+def test_a_repeated_delivery_is_known_while_a_new_one_holds_the_spools_write_lock(tmp_path):
+    spool = Spool(str(tmp_path / "deliveries.stripe-spool"))
+    moment = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    assert spool.accept("evt_kept", '{"id": "evt_kept"}', moment) is True
+    answers: dict[str, bool] = {}
+    inside, release = threading.Event(), threading.Event()
+
+    def new_delivery_held_open() -> None:
+        with spool._writing():  # another delivery, in the middle of its insert
+            inside.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=new_delivery_held_open)
+    holder.start()
+    assert inside.wait(10)
+    repeat = threading.Thread(
+        target=lambda: answers.update(repeat=spool.accept("evt_kept", "{}", moment))
+    )
+    repeat.start()
+    repeat.join(5)
+    finished_while_held = not repeat.is_alive()
+    release.set()
+    holder.join(10)
+    repeat.join(10)
+    assert finished_while_held and answers == {"repeat": False}
+    assert [item.event_id for item in spool.waiting(10)] == ["evt_kept"]
+    assert spool.waiting(10)[0].event == {"id": "evt_kept"}  # the first payload kept
+
+
 @pytest.fixture
 def spooled_app(make_app, stripe_api, tmp_path):
     """The Stripe app with a spool (on PostgreSQL too) and a real queue, no consumer yet."""

@@ -115,7 +115,18 @@ class Spool:
                 os.close(fd)  # lets the lock go
 
     def accept(self, event_id: str, payload: str, received_at: datetime) -> bool:
-        """Keep a delivery; False when that event is kept already (a repeat)."""
+        """Keep a delivery; False when that event is kept already (a repeat).
+
+        Stripe delivers an event more than once: a repeat already kept is known by a read,
+        which waits for no writer (WAL), so only a new event takes the write lock. Two
+        deliveries of a new event at once both insert, and the second is ignored."""
+        known = (
+            self._connection()
+            .execute("SELECT 1 FROM spooled WHERE event_id = ?", (event_id,))
+            .fetchone()
+        )
+        if known is not None:
+            return False
         with self._writing() as conn:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO spooled (event_id, payload, received_at) VALUES (?, ?, ?)",
