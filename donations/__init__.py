@@ -44,6 +44,7 @@ try:
     from donations.migrate_cli import init_migrate
     from donations.prepared_statements import install_read_only_commit
     from donations.queue import init_queue
+    from donations.quiet_ping import install_quiet_ping
     from donations.ranges import RowIdConverter
     from donations.row_security import install_row_security
     from donations.security_headers import add_security_headers
@@ -167,6 +168,7 @@ def _init_extensions(app: Flask) -> None:
         for engine in db.engines.values():
             install_row_security(engine)
             install_read_only_commit(engine)  # prepared statements outlive a request
+            install_quiet_ping(engine)  # a connection lent without a round trip
     init_migrate(
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
     )

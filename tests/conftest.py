@@ -134,6 +134,22 @@ def base_config(database_url: str, tmp_path) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def sent_statements(monkeypatch) -> list[str]:
+    """Every statement sent on a psycopg cursor (PostgreSQL) from now on, in order."""
+    import psycopg
+
+    statements: list[str] = []
+    real = psycopg.Cursor.execute
+
+    def execute(self, query, *args, **kwargs):
+        statements.append(str(query))
+        return real(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", execute)
+    return statements
+
+
 @pytest.fixture(scope="session")
 def _schema(database_url, tmp_path_factory) -> None:
     """Create the schema once per run from the models."""

@@ -10,6 +10,7 @@ wall up (the migration's SQL) and acts as a role without privileges of its own.
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -23,8 +24,15 @@ from sqlalchemy.pool import NullPool
 from test_tenancy import _record_cash, seed
 
 from donations.extensions import db
-from donations.models import Donor, Fund, Item, Role, Site
-from donations.services import giving, inventory, organizations, stock_page, summaries
+from donations.models import Donor, Fund, Item, Role, Site, StripeEvent
+from donations.services import (
+    giving,
+    inventory,
+    organizations,
+    stock_page,
+    stripe_events,
+    summaries,
+)
 from donations.services.keyset import Position
 from donations.tenancy import ALL_ORGANIZATIONS, HOME_ORGANIZATION_ID, use_organization
 
@@ -259,3 +267,43 @@ def test_pages_work_as_a_role_the_wall_binds(app_as_bound_role, app, login):
     assert staff.get("/donors/").status_code == 200
     assert "Only in home" in staff.get("/donors/").get_data(as_text=True)
     assert "Only in other" not in staff.get("/donors/").get_data(as_text=True)
+
+
+def test_webhook_deliveries_are_stored_for_their_organisation_as_a_bound_role(
+    app_as_bound_role, app
+):
+    """A delivery's one statement (stripe_events/intake.py) sets the organisation for
+    itself: the wall lets its row in, for that organisation, and the setting ends with it."""
+    other_id = app_as_bound_role
+    db.session.remove()
+    db.engine.dispose()  # the deliveries' connection is the only one in the pool
+    for organization_id, event_id in ((HOME_ORGANIZATION_ID, "evt_home"), (other_id, "evt_other")):
+        event = {
+            "id": event_id,
+            "object": "event",
+            "type": "customer.created",
+            "created": 1_765_000_000,
+            "data": {"object": {"id": f"cus_{event_id}", "object": "customer"}},
+        }
+        with use_organization(organization_id):
+            for duplicate in (False, True):
+                receipt = stripe_events.record_event(
+                    event=event, payload=json.dumps(event), gateway=None, defer=True
+                )
+                assert receipt.duplicate is duplicate
+    assert db.engine.pool.checkedin() == 1
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT count(*) FROM stripe_events")  # no setting: no rows
+        assert cursor.fetchone()[0] == 0
+        raw.dbapi_connection.rollback()
+    finally:
+        raw.close()
+    stored = db.session.execute(
+        select(StripeEvent.event_id, StripeEvent.organization_id).execution_options(
+            **{ALL_ORGANIZATIONS: True}
+        )
+    ).all()
+    assert sorted(stored) == [("evt_home", HOME_ORGANIZATION_ID), ("evt_other", other_id)]
+    db.session.rollback()

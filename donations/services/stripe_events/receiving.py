@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from donations.extensions import db
 from donations.integrations.stripe_gateway import GatewayError, PaymentGateway
 from donations.models import Fund, StripeEvent, StripeEventStatus, utcnow
 from donations.services.locking import serialize_writes, take_turns
+from donations.services.stripe_events import intake
 from donations.services.stripe_events.handlers import HANDLERS, OBJECT_TYPES
 from donations.services.stripe_events.read_ahead import ReadAhead
 from donations.services.stripe_events.run import Json, NotOurs, Parked, Run
@@ -89,9 +89,9 @@ def record_event(
     if spool is not None:
         kept = spool.accept(event_id, payload, now or utcnow())
         return Receipt(event_id, StripeEventStatus.RECEIVED, duplicate=not kept)
-    status = stored_status(event_id)  # most repeats stop here, before any lock
-    if status is None and defer and db.session.get_bind().dialect.name == "postgresql":
+    if defer and db.session.get_bind().dialect.name == "postgresql":
         return _store_received(event, payload, now or utcnow())
+    status = stored_status(event_id)  # most repeats stop here, before any lock
     if status is None:
         if defer:  # storing only: a row of its own
             serialize_writes("stripe")
@@ -117,19 +117,14 @@ def record_event(
 
 
 def _store_received(event: Json, payload: str, received_at: datetime) -> Receipt:
-    """PostgreSQL: store a new event as received in one statement, which a delivery of the
-    same event at the same moment cannot store twice (the unique event id: it waits for
-    the other and stores nothing). The row's own lock is all it takes."""
+    """PostgreSQL: store a new event as received in one statement of its own, committed
+    at once (``intake``); a delivery of the same event, before or at the same moment,
+    stores nothing (the unique event id). Its status is not read back for a repeat."""
     event_id = str(event["id"])
-    stored = db.session.execute(
-        pg_insert(StripeEvent)
-        .values(_row_values(event, payload, StripeEventStatus.RECEIVED, received_at))
-        .on_conflict_do_nothing(index_elements=[StripeEvent.event_id])
-        .returning(StripeEvent.id)
-    ).first()
-    if stored is None:
-        return Receipt(event_id, stored_status(event_id) or "", duplicate=True)
-    return Receipt(event_id, StripeEventStatus.RECEIVED, duplicate=False)
+    values = _row_values(event, payload, StripeEventStatus.RECEIVED, received_at)
+    if intake.store_at_once(db.session.get_bind(), current_organization_id(), values):
+        return Receipt(event_id, StripeEventStatus.RECEIVED, duplicate=False)
+    return Receipt(event_id, "", duplicate=True)
 
 
 def _new_row(event: Json, payload: str, status: str, received_at: datetime) -> StripeEvent:
