@@ -7,6 +7,8 @@ http://127.0.0.1:5000, and TRUSTED_HOSTS would refuse the real address).
 
 import gc
 
+from sqlalchemy.orm import configure_mappers
+
 from donations import create_app
 
 app = create_app()
@@ -20,6 +22,10 @@ if app.config.get("PUBLIC_BASE_URL_IS_DEFAULT"):
         "PUBLIC_BASE_URL is not set: put the site's address (e.g. https://give.example.org) "
         "in instance/config.py or the PUBLIC_BASE_URL variable"
     )
+
+# SQLAlchemy sets up its mappers at the first ORM query (some 50 ms); a worker does it
+# now, so no request waits for it (a webhook delivery's first ORM query may come late).
+configure_mappers()
 
 # The app lives as long as the worker: leave its objects out of every later collection
 # (shorter pauses per request, and pages a forked worker shares stay shared).

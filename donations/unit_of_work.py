@@ -67,8 +67,11 @@ def unit_of_work(
     work = Work()
     try:
         yield work
-        if not work._discard and not read_only:
-            db.session.commit()  # inside the try: a refusal at commit time is answered too
+        if not work._discard and not read_only and db.session().in_transaction():
+            # Inside the try: a refusal at commit time is answered too. A session that
+            # began no transaction has nothing to commit, nor work waiting for a commit
+            # (jobs and audit events are kept with the transaction they came in).
+            db.session.commit()
     except errors as error:
         if not read_only:
             db.session.rollback()

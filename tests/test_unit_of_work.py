@@ -112,6 +112,43 @@ def test_read_only_neither_commits_nor_rolls_back(request_ctx):
     assert _names() == []  # and not committed either
 
 
+def test_a_block_that_began_no_transaction_commits_nothing(request_ctx):
+    """Nothing done in the session (a webhook delivery stored past it): no commit runs,
+    and no commit hook either."""
+    from sqlalchemy import event
+
+    db.session.commit()
+    db.session.close()
+    commits: list[object] = []
+
+    def committing(session) -> None:
+        commits.append(session)
+
+    event.listen(db.session(), "before_commit", committing)
+    try:
+        with unit_of_work() as work:
+            pass
+    finally:
+        event.remove(db.session(), "before_commit", committing)
+    assert work.ok and commits == []
+    assert not db.session().in_transaction()
+
+
+def test_an_audit_event_recorded_before_any_query_is_committed(request_ctx):
+    """Recording an event begins the transaction it waits for, so the block commits it."""
+    from donations.models import AuditEvent
+    from donations.services import audit
+
+    db.session.commit()
+    db.session.close()
+    with unit_of_work() as work:
+        audit.record_audit(actor=None, action="probe.ran", object_type="probe", object_id=1)
+    assert work.ok
+    db.session.close()
+    actions = db.session.scalars(db.select(AuditEvent.action)).all()
+    assert "probe.ran" in actions
+
+
 def test_views_hold_no_commit_rollback_or_domain_error_handler():
     """Views go through unit_of_work: no hand-made commit, rollback or except DomainError."""
     found = []

@@ -143,7 +143,8 @@ def record_audit(
         summary=summary,
     )
     session = db.session()
-    transaction = session.get_nested_transaction() or session.get_transaction()
+    # The innermost transaction, begun now if none is: the event waits for its commit.
+    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
     session.info.setdefault(_PENDING_KEY, []).append((transaction, entry))
     return entry
 
