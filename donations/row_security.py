@@ -13,7 +13,9 @@ statement marked ``ALL_ORGANIZATIONS`` or run inside an ``all_organizations()`` 
 with what it last set in the current transaction (kept in the connection's ``info``),
 and only when they differ sends one ``SELECT set_config(..., true)``: the values are
 transaction-local, so they end with the transaction and never leak to the next user of
-a pooled connection. In a request that is one small statement per transaction.
+a pooled connection. At the start of a transaction that statement goes with the
+``BEGIN``, in the same round trip (``_begin_with``): in a request the settings cost no
+round trip of their own.
 Statements sent on the driver's cursor directly (the stock page, the donation page)
 call ``sync`` first. SQLite has no such wall: nothing is installed there.
 
@@ -35,6 +37,8 @@ ALL_ORGANIZATIONS_SETTING = "donations.all_organizations"
 
 _SENT = "row_security"  # connection info: (organisation, everyone) set in this transaction
 _IDLE, _INERROR = 0, 3  # libpq's PQtransactionStatus: no transaction; a failed one
+_INTRANS = 2  # idle in a healthy transaction
+_TUPLES_OK = 2  # libpq's ExecStatusType: a query returned rows
 
 
 def _set_sql(organization_id: int, everyone: bool) -> str:
@@ -49,6 +53,9 @@ def _sync(dbapi_connection: Any, info: dict, everyone: bool) -> None:
     status = dbapi_connection.info.transaction_status
     if status == _IDLE:  # the next statement begins a transaction: nothing is set in it yet
         info.pop(_SENT, None)
+        if _begin_with(dbapi_connection, _set_sql(*wanted)):
+            info[_SENT] = wanted
+            return
     elif status == _INERROR:  # the statement fails anyway, with the transaction's error
         return
     if info.get(_SENT) == wanted:
@@ -59,6 +66,29 @@ def _sync(dbapi_connection: Any, info: dict, everyone: bool) -> None:
     finally:
         cursor.close()
     info[_SENT] = wanted
+
+
+def _begin_with(dbapi_connection: Any, settings_sql: str) -> bool:
+    """Begin the transaction and set its settings in one round trip; False when that is
+    not for here (autocommit, a BEGIN with options) or did not work, and the usual way
+    (psycopg's BEGIN, then the settings) is to be taken, which reports any error.
+
+    psycopg would send its ``BEGIN`` on its own before the settings, a round trip of its
+    own. Sent together as one simple query (libpq's ``PQexec``, which lets other threads
+    run meanwhile), the transaction is open when it returns, and psycopg, which asks libpq
+    whether one is, sends no ``BEGIN`` of its own."""
+    if dbapi_connection.autocommit or (
+        dbapi_connection.isolation_level is not None
+        or dbapi_connection.read_only is not None
+        or dbapi_connection.deferrable is not None
+    ):
+        return False
+    result = dbapi_connection.pgconn.exec_(f"BEGIN; {settings_sql}".encode())
+    if result.status == _TUPLES_OK:
+        return True
+    if dbapi_connection.info.transaction_status in (_INTRANS, _INERROR):
+        dbapi_connection.rollback()  # BEGIN went through, the rest did not
+    return False
 
 
 def sync(connection: Connection) -> None:
