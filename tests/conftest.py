@@ -134,6 +134,23 @@ def base_config(database_url: str, tmp_path) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def engine_statements() -> Iterator[list[str]]:
+    """Every statement the app's engine sends inside the block, in order."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
 @pytest.fixture
 def sent_statements(monkeypatch) -> list[str]:
     """Every statement sent on a psycopg cursor (PostgreSQL) from now on, in order."""

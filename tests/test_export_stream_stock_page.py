@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event
-
+from conftest import engine_statements
 from donations.extensions import db
 from donations.models import Role
 from donations.services import catalog, inventory
 
 
 def statements_of(client, path: str) -> tuple[list[str], str]:
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with engine_statements() as seen:
         response = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 200
     return seen, response.get_data(as_text=True)
 

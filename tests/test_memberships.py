@@ -4,9 +4,9 @@ pages at its own address, and the coalition admin who runs the deployment."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from conftest import PASSWORD, sign_in
+from conftest import PASSWORD, engine_statements, sign_in
 from donations.extensions import db
 from donations.models import Membership, OutboxMessage, Role, User
 from donations.services import accounts, donors, organizations, user_sessions
@@ -101,16 +101,8 @@ def test_the_switcher_is_read_with_the_session(app, north, create_user):
     db.session.commit()
     db.session.expunge_all()
     loaded = user_sessions.load_session(session_id).user
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with engine_statements() as statements:
         choices = organizations.switch_choices(loaded)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert statements == []
     assert seen(choices) == expected
     assert choices[2].legal_name == 'East "Harbour" Refuge & Hôtel 東'
