@@ -12,7 +12,7 @@ from flask_login.utils import _create_identifier
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 
 # Deterministic constraint names, so migrations can drop and alter them on
 # both SQLite and PostgreSQL.
@@ -53,6 +53,28 @@ def committed_for_good(session: Session) -> bool:
     and the outer transaction may still roll back: work promised "after the commit" waits.
     """
     return session.get_nested_transaction() is None
+
+
+def drop_rolled_back(session: Session, key: str, rolled_back: SessionTransaction) -> None:
+    """In an ``after_soft_rollback`` hook: drop what the rollback undid from the list
+    ``session.info[key]``, whose entries each begin with the transaction they were made
+    in (the innermost one then): every entry when the whole transaction rolled back,
+    else those made inside the savepoint ``rolled_back``."""
+    pending = session.info.get(key)
+    if not pending:
+        return
+    if rolled_back.parent is None:
+        session.info.pop(key, None)
+        return
+    session.info[key] = [entry for entry in pending if not _within(entry[0], rolled_back)]
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 _HELD = "donations.held"

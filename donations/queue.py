@@ -37,7 +37,7 @@ from flask import Flask, current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from donations.extensions import committed_for_good, db
+from donations.extensions import committed_for_good, db, drop_rolled_back
 from donations.huey_import import Huey, RedisHuey, SqliteHuey, Task, TaskWrapper
 from donations.models import Organization
 from donations.tenancy import HOME_ORGANIZATION_ID, current_organization_id, use_organization
@@ -315,14 +315,6 @@ def started(key: str) -> None:
     queue_of(current_app).huey.delete(key)
 
 
-def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is outer:
-            return True
-        transaction = transaction.parent
-    return False
-
-
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
     if not committed_for_good(session):
@@ -335,12 +327,4 @@ def _enqueue_pending(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_pending(session: Session, previous_transaction: SessionTransaction) -> None:
-    pending = session.info.get(_PENDING)
-    if not pending:
-        return
-    if previous_transaction.parent is None:
-        session.info.pop(_PENDING, None)
-        return
-    session.info[_PENDING] = [
-        entry for entry in pending if not _within(entry[0], previous_transaction)
-    ]
+    drop_rolled_back(session, _PENDING, previous_transaction)

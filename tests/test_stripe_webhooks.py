@@ -748,6 +748,34 @@ def test_a_batch_reads_stripe_before_it_takes_the_write_lock(
     assert statuses <= {StripeEventStatus.PROCESSED, StripeEventStatus.IGNORED}
 
 
+def test_a_batch_writes_the_totals_it_moves_once_and_they_equal_the_gifts(
+    stripe_app, stripe_api, webhook, monkeypatch
+):
+    """A batch's gifts are added to the summaries once, at its end (not per event), and
+    the summaries then equal the gifts: money, donors, retention and giving days."""
+    from conftest import engine_statements
+    from donations.services import summaries
+
+    queue_without_consumer(stripe_app, monkeypatch)
+    events = []
+    for n in range(4):
+        _gift, session = start_checkout(amount=1000 + n, email=f"donor{n}@example.com")
+        events += _paid_events(stripe_api, session)
+    charge_id = stripe_api.local.session_charge_id(session.id)
+    events += stripe_api.local.refund(charge_id, 300)
+    for event in events:
+        webhook(event)
+    with engine_statements() as seen:
+        done = stripe_events.process_received(gateway=payments.get_gateway(), limit=100)
+    db.session.commit()
+    assert done == len(events)
+    upserts = [s for s in seen if s.lstrip().startswith("INSERT INTO gift_period_totals ")]
+    assert len(upserts) == 1
+    paid = db.session.scalars(select(Gift).where(Gift.status == "paid")).all()
+    assert len(paid) == 4 and sum(g.refunded_cents for g in paid) == 300
+    assert summaries.verify_money() == []
+
+
 # --- the spool: deliveries never wait for the database's write lock -------------------
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Select, event, func, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
-from donations.extensions import db
+from donations.extensions import db, drop_rolled_back
 from donations.models import AuditEvent, AuditVerification, User, utcnow
 from donations.services.keyset import KeysetPage, Position, keyset_page
 from donations.services.locking import serialize_writes
@@ -189,27 +189,9 @@ def _append_to_chain(session: Session) -> None:
     session.flush()
 
 
-def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is outer:
-            return True
-        transaction = transaction.parent
-    return False
-
-
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    pending = session.info.get(_PENDING_KEY)
-    if not pending:
-        return
-    if previous_transaction.parent is None:
-        session.info.pop(_PENDING_KEY, None)
-        return
-    session.info[_PENDING_KEY] = [
-        (transaction, entry)
-        for transaction, entry in pending
-        if not _within(transaction, previous_transaction)
-    ]
+    drop_rolled_back(session, _PENDING_KEY, previous_transaction)
 
 
 @event.listens_for(Session, "after_transaction_end")

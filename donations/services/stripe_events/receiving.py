@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from donations.extensions import db
 from donations.integrations.stripe_gateway import GatewayError, PaymentGateway
 from donations.models import Fund, StripeEvent, StripeEventStatus, utcnow
+from donations.services import summaries
 from donations.services.locking import serialize_writes, take_turns
 from donations.services.stripe_events import intake
 from donations.services.stripe_events.handlers import HANDLERS, OBJECT_TYPES
@@ -208,8 +209,9 @@ def process_received(*, gateway: PaymentGateway, limit: int) -> int:
     # The organisation's funds (a few rows), held for the batch: a gift's fund, read by
     # its thank-you note, then comes from the session rather than one statement each.
     _funds = db.session.scalars(select(Fund)).all()
-    for row in rows:
-        process_event(row, gateway=ahead, parked=parked)
+    with summaries.added_at_end():  # the batch's totals written once, not per event
+        for row in rows:
+            process_event(row, gateway=ahead, parked=parked)
     return len(rows) + repeats
 
 

@@ -3,11 +3,12 @@ the reports, the dashboard and stock on a past date read a bounded number of row
 however many gifts and ledger entries there are.
 
 ``periods`` (days, months and years; the UPSERT that adds), ``money`` (gifts and
-donors, kept at every flush of a gift), ``retention`` (each donor's giving years and
-per-year donor counters, kept from ``money``'s yearly rows), ``donor_days`` (donors
-in any period from day and gap counters, kept from ``money``'s day rows), ``goods`` (the stock
-ledger, kept by ``inventory.ledger.post_document``) with ``categories`` (the same per
-category) and ``closings`` (balances at each month's end). ``verify_money`` and
+donors, kept at every flush of a gift, or once for a batch: ``added_at_end``),
+``retention`` (each donor's giving years and per-year donor counters, kept from
+``money``'s yearly rows), ``donor_days`` (donors in any period from day and gap
+counters, kept from ``money``'s day rows), ``goods`` (the stock ledger, kept by
+``inventory.ledger.post_document``) with ``categories`` (the same per category) and
+``closings`` (balances at each month's end). ``verify_money`` and
 ``verify_stock`` recompute every row from its source (``flask reports verify``,
 ``flask inventory verify``); ``rebuild_all`` refills every table from the rows
 (``flask reports rebuild``, and rows written in bulk outside the ORM).
@@ -26,6 +27,7 @@ from donations.services.summaries.goods import (
 )
 from donations.services.summaries.money import (
     DonorCounts,
+    added_at_end,
     donor_counts,
     money_sums,
     move_donor,
@@ -53,6 +55,7 @@ __all__ = [
     "DonorCounts",
     "SummaryProblem",
     "YearCounts",
+    "added_at_end",
     "cover",
     "daily_levels",
     "donor_counts",

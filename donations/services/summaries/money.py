@@ -5,7 +5,8 @@ Gifts change in many places (checkout, every Stripe event, offline gifts and the
 corrections, the demo), all through the ORM, so the one write path is the flush
 itself: before it, the rows of the gifts about to change are read as the database
 holds them; after it, again; the difference of their contributions is added to the
-summaries in the same transaction (``periods.add_to``). A statement that bypasses
+summaries in the same transaction (``periods.add_to``), or added up in memory and
+written once at the end of a batch (``added_at_end``). A statement that bypasses
 the ORM must call ``move_donor``-like code of its own (merging donors does);
 ``verify_money`` recomputes every row and finds any drift.
 """
@@ -13,7 +14,8 @@ the ORM must call ``move_donor``-like code of its own (merging donors does);
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date
 
@@ -37,7 +39,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.sql.elements import ClauseElement
 
-from donations.extensions import db
+from donations.extensions import db, drop_rolled_back
 from donations.models import Donor, DonorGiftPeriod, Fund, Gift, GiftPeriodTotal, GiftStatus
 from donations.services.org_slugs import several_organizations
 from donations.services.summaries.donor_days import (
@@ -65,6 +67,8 @@ MONEY_KEYS = ("grain", "starts", "fund_id", "method", "currency")
 MONEY_VALUES = ("gifts", "gross_cents", "fee_cents", "returned_cents", "net_cents")
 DONOR_KEYS = ("grain", "starts", "donor_id")
 _BEFORE = "summaries.gifts_before_flush"
+_ADDING_AT_END = "summaries.adding_at_end"  # set by ``added_at_end``
+_TO_ADD = "summaries.to_add"  # [(transaction, money, donors)] added up, not yet written
 _COLUMNS = (
     Gift.id,
     Gift.donor_id,
@@ -203,6 +207,15 @@ def _after_flush(session: Session, _context) -> None:
         _add_row(row, -1, money, donors)
     for row in after + _rows(session, ask):
         _add_row(row, 1, money, donors)
+    if session.info.get(_ADDING_AT_END):
+        transaction = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_TO_ADD, []).append((transaction, money, donors))
+        return
+    _apply(money, donors)
+
+
+def _apply(money: dict, donors: dict) -> None:
+    """Write the changes to the summaries, then the counters kept from them."""
     days_now = _write(money, donors)
     known: dict[int, int] = {}  # donors locked and read once for both counters
     refresh_donors((d for (grain, _starts, d), n in donors.items() if grain == "y" and n), known)
@@ -211,6 +224,56 @@ def _after_flush(session: Session, _context) -> None:
         now=days_now,
         known=known,
     )
+
+
+@contextmanager
+def added_at_end() -> Iterator[None]:
+    """Within it, what the flushes change in the gift summaries is added up in memory and
+    written once when it ends, in the same transaction: a batch of Stripe events then
+    writes each total, donor row and counter it moves once, not once per event.
+
+    A savepoint rolled back takes its share with it (as it takes its gifts' changes). If
+    the block ends with an error, what it added up is written by the commit (should the
+    caller commit all the same) or dropped by the rollback. Nothing in the block may read
+    the summaries, which lag until it ends."""
+    session = db.session()
+    if session.info.get(_ADDING_AT_END):  # inside another: that one writes
+        yield
+        return
+    session.info[_ADDING_AT_END] = True
+    try:
+        yield
+        session.flush()
+    finally:
+        session.info.pop(_ADDING_AT_END, None)
+    _write_added(session)
+
+
+def _write_added(session: Session) -> None:
+    added = session.info.pop(_TO_ADD, None)
+    if not added:
+        return
+    money: dict = defaultdict(lambda: [0, 0, 0, 0, 0])
+    donors: dict = defaultdict(int)
+    for _transaction, money_part, donors_part in added:
+        for key, sums in money_part.items():
+            total = money[key]
+            for index, value in enumerate(sums):
+                total[index] += value
+        for key, n in donors_part.items():
+            donors[key] += n
+    _apply(money, donors)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    if session.info.get(_TO_ADD) and not session.in_nested_transaction():
+        _write_added(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction) -> None:
+    drop_rolled_back(session, _TO_ADD, previous_transaction)
 
 
 def _days_given(donor_id: int) -> set[date]:
