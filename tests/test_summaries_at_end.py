@@ -121,7 +121,7 @@ def test_blocks_nest_and_the_outer_one_writes(gift_for):
     assert summaries.verify_money() == []
 
 
-def test_giving_days_of_many_donors_are_read_in_one_statement(gift_for, create_donor):
+def test_giving_days_of_many_donors_are_read_in_one_statement(gift_for):
     for name in ("Ada", "Bo", "Cy"):
         gift_for(name, "2026-01-01", 100)
         gift_for(name, "2026-03-01", 100)

@@ -35,7 +35,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, SessionTransaction, aliased
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -272,7 +272,7 @@ def _write_before_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back(session: Session, previous_transaction) -> None:
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
     drop_rolled_back(session, _TO_ADD, previous_transaction)
 
 
