@@ -63,10 +63,23 @@ def drop_rolled_back(session: Session, key: str, rolled_back: SessionTransaction
     pending = session.info.get(key)
     if not pending:
         return
+    rolled_back = undone_by(rolled_back)
     if rolled_back.parent is None:
         session.info.pop(key, None)
         return
     session.info[key] = [entry for entry in pending if not _within(entry[0], rolled_back)]
+
+
+def undone_by(rolled_back: SessionTransaction) -> SessionTransaction:
+    """The transaction whose work a rollback reported to ``after_soft_rollback`` undid.
+
+    When a flush fails, SQLAlchemy rolls back the flush's own subtransaction, which
+    rolls back the savepoint around it (or the whole transaction), and the hook hears
+    of the subtransaction only: the savepoint then just closes, with no hook of its own.
+    """
+    while not rolled_back.nested and rolled_back.parent is not None:
+        rolled_back = rolled_back.parent
+    return rolled_back
 
 
 def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from conftest import engine_statements
 from donations.extensions import db
@@ -136,3 +137,34 @@ def test_giving_days_of_many_donors_are_read_in_one_statement(gift_for):
     assert date(2026, 2, 1) in set(
         db.session.scalars(select(DonorGiftPeriod.starts).where(DonorGiftPeriod.grain == "d"))
     )
+
+
+def test_a_flush_that_fails_in_a_savepoint_takes_the_savepoints_earlier_share_with_it(gift_for):
+    """When a flush fails, SQLAlchemy rolls back the savepoint around it itself, and the
+    rollback hook hears only of the flush's own subtransaction: the share an earlier
+    flush in that savepoint added up goes all the same (``extensions.undone_by``)."""
+    with summaries.added_at_end():
+        gift_for("Ada", "2026-01-05", 2000)
+        with pytest.raises(IntegrityError), db.session.begin_nested():
+            gift_for("Bo", "2026-01-06", 3000)  # flushed: a share inside the savepoint
+            broken = gift_for("Cy", "2026-01-07", 400)
+            broken.currency = None  # NOT NULL: this flush fails
+            db.session.flush()
+    db.session.commit()
+    assert totals() == {2026: (1, 2000, 2000)}
+    assert summaries.verify_money() == []
+
+
+def test_an_audit_event_recorded_before_a_failed_flush_in_a_savepoint_is_dropped(gift_for, app):
+    from donations.models import AuditEvent
+    from donations.services import audit
+
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        audit.record_audit(actor=None, action="test.undone", object_type="gift", object_id=1)
+        broken = gift_for("Cy", "2026-01-07", 400)
+        broken.currency = None
+        db.session.flush()
+    audit.record_audit(actor=None, action="test.kept", object_type="gift", object_id=2)
+    db.session.commit()
+    actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert "test.kept" in actions and "test.undone" not in actions

@@ -32,9 +32,9 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
-from donations.extensions import committed_for_good, db
+from donations.extensions import committed_for_good, db, undone_by
 
 try:
     import fcntl
@@ -210,6 +210,6 @@ def _mark_taken(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_marks(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
+def _forget_marks(session: Session, previous_transaction: SessionTransaction) -> None:
+    if undone_by(previous_transaction).parent is None:
         session.info.pop(_TO_MARK, None)
