@@ -199,6 +199,7 @@ def test_an_event_parked_or_not_ours_in_a_batch_is_recorded_as_before(
     def refuses(obj, run):
         real(obj, run)
         if run.gift is not None and run.gift.id == gifts[1].id:
+            db.session.add(Donor(name="Refused after a change", email="refused@example.com"))
             if failure == "parked":
                 raise Parked("ch_later", "no gift has charge ch_later yet")
             raise NotOurs("not started on this site")
@@ -217,4 +218,41 @@ def test_an_event_parked_or_not_ours_in_a_batch_is_recorded_as_before(
         "not started on this site",
     )
     assert [row.attempts for row in checkouts] == [1, 1]
+    refused = select(Donor).where(Donor.email == "refused@example.com")
+    assert db.session.scalars(refused).all() == []  # the change before it was undone
+    assert summaries.verify_money() == []
+
+
+@pytest.mark.parametrize("failure", ["parked", "not ours"])
+def test_a_refusal_before_any_change_is_recorded_without_running_the_batch_again(
+    stripe_app,  # noqa: F811
+    stripe_api,
+    webhook,  # noqa: F811
+    monkeypatch,
+    failure,
+):
+    """Events about payments not linked yet are parked, and others' are not ours, before
+    their handler changes anything: the batch records them and goes on, one savepoint."""
+    queue_without_consumer(stripe_app, monkeypatch)
+    gifts = _checkouts(stripe_api, webhook, 3)
+    from donations.services.stripe_events.run import NotOurs, Parked
+
+    def refuses(obj, run):
+        if failure == "parked":
+            raise Parked(obj["id"], f"no gift has charge {obj['id']} yet")
+        raise NotOurs("not started on this site")
+
+    monkeypatch.setitem(stripe_events.HANDLERS, "charge.succeeded", refuses)
+    with engine_statements() as seen:
+        _process()
+    assert len([s for s in seen if s.lstrip().upper().startswith("SAVEPOINT")]) == 1
+    charges = db.session.scalars(
+        select(StripeEvent).where(StripeEvent.type == "charge.succeeded")
+    ).all()
+    expected = StripeEventStatus.PARKED if failure == "parked" else StripeEventStatus.IGNORED
+    assert [row.status for row in charges] == [expected] * 3
+    assert all(row.attempts == 1 and row.last_error for row in charges)
+    db.session.expire_all()
+    assert {db.session.get(Gift, gift.id).status for gift in gifts} == {"paid"}
+    assert _receipt_numbers() == [1, 2, 3]
     assert summaries.verify_money() == []

@@ -24,13 +24,13 @@ def on_checkout_session(obj: Json, run: Run) -> None:
     gift = gift_by_metadata(session.metadata, session.client_reference_id)
     if gift is None:
         raise NotOurs(f"checkout session {session.id} was not started on this site")
+    plan = gift.plan if session.mode == "subscription" else None
+    if session.mode == "subscription" and plan is None:
+        raise NotOurs(f"gift {gift.id} has no monthly plan")  # before any change
     run.gift = gift
     if not gift.stripe_checkout_session_id:
         gift.stripe_checkout_session_id = session.id
-    if session.mode == "subscription":
-        plan = gift.plan
-        if plan is None:
-            raise NotOurs(f"gift {gift.id} has no monthly plan")
+    if plan is not None:
         if session.subscription_id:
             plan = plan_for_subscription(session.subscription_id, session.metadata, run)
             sub = run.gateway.fetch_subscription(session.subscription_id)

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from donations.extensions import db
 from donations.integrations.stripe_gateway import GatewayError, PaymentGateway
@@ -325,23 +326,25 @@ def process_event(
         return row
     run = Run(gateway=gateway, now=now)
     if not alone:  # in a batch run together: a failure undoes the batch (_process_batch)
-        handler(obj, run)
-        _processed(row, run, now)
+        db.session.flush()  # the batch's changes so far: the handler's own start clean
+        flushes = db.session.info.get(_FLUSHES, 0)
+        try:
+            handler(obj, run)
+        except (Parked, NotOurs) as refusal:
+            # Refusals come before a handler changes anything; one that came after
+            # has its changes undone with the batch, which runs again one by one.
+            if _changed_since(flushes):
+                raise
+            _refused(row, refusal, parked)
+        else:
+            _processed(row, run, now)
         _counted_and_released(row, run, gateway=gateway, parked=parked)
         return row
     try:
         with db.session.begin_nested():
             handler(obj, run)
-    except Parked as parking:
-        row.status = StripeEventStatus.PARKED
-        row.object_id = parking.object_id
-        row.last_error = parking.reason
-        if parked is not None:
-            parked.any = True
-    except NotOurs as reason:
-        row.status = StripeEventStatus.IGNORED
-        row.last_error = str(reason)
-        row.processed_at = utcnow()
+    except (Parked, NotOurs) as refusal:
+        _refused(row, refusal, parked)
     except GatewayError as exc:
         row.status = StripeEventStatus.FAILED
         row.last_error = f"Stripe: {exc.message}"
@@ -355,6 +358,36 @@ def process_event(
     _counted_and_released(row, run, gateway=gateway, parked=parked)
     db.session.flush()
     return row
+
+
+_FLUSHES = "donations.stripe_events.flushes"
+
+
+@event.listens_for(Session, "after_flush")
+def _count_flush(session: Session, _context: object) -> None:
+    session.info[_FLUSHES] = session.info.get(_FLUSHES, 0) + 1
+
+
+def _changed_since(flushes: int) -> bool:
+    """Whether the session wrote or holds a change since it counted ``flushes``."""
+    session = db.session
+    return bool(
+        session.info.get(_FLUSHES, 0) != flushes or session.new or session.dirty or session.deleted
+    )
+
+
+def _refused(row: StripeEvent, refusal: Parked | NotOurs, parked: ParkedWatch | None) -> None:
+    """Record a handler's refusal: parked until its payment has a gift, or not ours."""
+    if isinstance(refusal, Parked):
+        row.status = StripeEventStatus.PARKED
+        row.object_id = refusal.object_id
+        row.last_error = refusal.reason
+        if parked is not None:
+            parked.any = True
+    else:
+        row.status = StripeEventStatus.IGNORED
+        row.last_error = str(refusal)
+        row.processed_at = utcnow()
 
 
 def _processed(row: StripeEvent, run: Run, now: datetime | None) -> None:

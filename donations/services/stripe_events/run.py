@@ -12,6 +12,11 @@ from donations.models import Gift, RecurringPlan
 Json = dict[str, Any]
 
 
+# A handler raises Parked or NotOurs before it changes anything: a batch run together
+# then records the refusal and goes on (``receiving._process_batch``); a refusal after a
+# change is found out there, and the batch runs again one event at a time.
+
+
 class Parked(Exception):
     """The event is about a payment not yet linked to any gift; retry it later."""
 
