@@ -416,6 +416,11 @@ def stock_in(goods) -> Callable[..., None]:
 
 @pytest.fixture
 def organization(app):
+    return set_up_organization()
+
+
+def set_up_organization():
+    """The organisation's legal details saved (receipts need its legal name); return it."""
     org = update_organization(
         actor=None,
         legal_name="Harbor Light Shelter, Inc.",

@@ -15,7 +15,7 @@ from test_stripe_webhooks import (
     webhook,  # noqa: F401 (a fixture)
 )
 
-from conftest import engine_statements
+from conftest import engine_statements, set_up_organization
 from donations.extensions import db
 from donations.models import (
     Donor,
@@ -26,26 +26,13 @@ from donations.models import (
     StripeEventStatus,
 )
 from donations.services import payments, stripe_events, summaries
-from donations.services.organization import update_organization
 from donations.services.stripe_events import handlers
 
 
 def _checkouts(stripe_api, webhook, count: int) -> list[Gift]:  # noqa: F811
     """``count`` checkouts paid, their events delivered; receipts are issued with the
     thank-you notes (the organisation has its legal name)."""
-    update_organization(
-        actor=None,
-        legal_name="Harbor Light Shelter, Inc.",
-        tax_id="12-3456789",
-        address_line1="PO Box 4410",
-        city="Springfield",
-        region="IL",
-        postal_code="62701",
-        country="United States",
-        default_currency="USD",
-        fiscal_year_start_month=1,
-    )
-    db.session.commit()
+    set_up_organization()
     gifts = []
     for n in range(count):
         gift, session = start_checkout(amount=1000 + n, email=f"donor{n}@example.com")
