@@ -221,13 +221,15 @@ def _process_batch(
     """Process a batch's events: all under one savepoint first, then, if any of them
     failed, again one savepoint each.
 
-    Nearly every event goes well, and a savepoint per event (two statements and a flush
-    of its own each) costs a fifth of the batch. So the batch first runs its handlers
-    together under one savepoint. When one fails (a bug, a refusal from Stripe, an event
-    to park or not ours), that savepoint is rolled back, undoing the others' work with
-    it (their gifts, receipts, mail, jobs and summaries: nothing of it has left the
-    transaction), and the batch runs again as before: each handler under a savepoint of
-    its own, so the failure is recorded on its event alone and the others stand.
+    Nearly every event goes well, and a savepoint per event costs two statements and a
+    flush of its own each. So the batch first runs its handlers together under one
+    savepoint; an event parked or not ours is recorded in place (those refusals come
+    before a handler changes anything). When a handler fails otherwise (a bug, a refusal
+    from Stripe, a write the database refuses), or refuses after a change, that savepoint
+    is rolled back, undoing the others' work with it (their gifts, receipts, mail, jobs
+    and summaries: nothing of it has left the transaction), and the batch runs again as
+    before: each handler under a savepoint of its own, so the failure is recorded on its
+    event alone and the others stand.
     """
     try:
         with db.session.begin_nested():
