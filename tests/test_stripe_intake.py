@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from stripe_fixtures import deliver
 from test_stripe_webhooks import (
+    SECRET,
     _paid_events,
+    event_count,
     queue_without_consumer,
     start_checkout,
     stripe_app,
@@ -89,3 +93,44 @@ def test_the_pool_gets_its_connection_back_as_it_lent_it(stripe_app, stripe_api,
     finally:
         for raw in lent:
             raw.close()
+
+
+def test_a_repeat_delivery_is_answered_while_a_batch_holds_its_event(
+    stripe_app, stripe_api, webhook, monkeypatch
+):
+    """A batch updates the stored events' rows and commits at its end. A repeat of one of
+    them delivered meanwhile is known by a read and answered at once: PostgreSQL's check of
+    the unique index alone waited for the batch to end (a quarter of a second on average
+    in the webhook bench), and Stripe's sender with it."""
+    queue_without_consumer(stripe_app, monkeypatch)
+    _gift, session = start_checkout(amount=5000)
+    events = _paid_events(stripe_api, session)
+    for event in events:
+        assert webhook(event).get_json()["duplicate"] is False
+    engine = create_engine(stripe_app.config["SQLALCHEMY_DATABASE_URI"])
+    batch = engine.connect()
+    answers: list[dict] = []
+
+    def repeat() -> None:
+        with stripe_app.app_context():
+            answers.append(deliver(stripe_app.test_client(), events[0], SECRET).get_json())
+
+    thread = threading.Thread(target=repeat)
+    try:
+        held = batch.execute(  # as a batch processing the event does, not yet committed
+            text(
+                "UPDATE stripe_events SET status = 'processed', attempts = attempts + 1 "
+                "WHERE event_id = :event_id"
+            ),
+            {"event_id": events[0]["id"]},
+        )
+        assert held.rowcount == 1
+        thread.start()
+        thread.join(10)
+        assert answers == [{"received": True, "duplicate": True}]  # the batch still open
+    finally:
+        batch.rollback()
+        batch.close()
+        engine.dispose()
+        thread.join(30)
+    assert event_count() == len(events)
