@@ -45,7 +45,7 @@ SELECT CAST(wall.organization_id AS integer), %(event_id)s, %(type)s, %(api_vers
        %(livemode)s, %(stripe_created_at)s, %(received_at)s, %(payload)s, %(status)s,
        0, '', %(object_id)s
 FROM wall
-WHERE NOT EXISTS (  -- read after the wall's settings: it names the wall's row
+WHERE NOT EXISTS (  -- tied to wall's row, so read after its settings are made
     SELECT 1 FROM stripe_events AS known
     WHERE known.event_id = CAST(%(event_id)s AS varchar) AND wall.organization_id IS NOT NULL
 )
