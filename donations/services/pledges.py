@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func, select
 
 from donations.extensions import db
@@ -74,6 +73,9 @@ def make_pledge(request: PledgeRequest) -> Pledge:
         raise InvalidInput("Enter your name.", field="name")
     if len(name) > NAME_MAX_LENGTH:
         raise InvalidInput(f"Use at most {NAME_MAX_LENGTH} characters.", field="name")
+    # Loaded with the first pledge, not at every start (about 25 ms).
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415
+
     try:
         email = validate_email(request.email.strip(), check_deliverability=False).normalized
     except EmailNotValidError:

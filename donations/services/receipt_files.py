@@ -12,7 +12,6 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
@@ -221,6 +220,8 @@ def check_logo(data: bytes) -> str:
             f"{LOGO_MAX_BYTES // 1024} KB.",
             field="logo",
         )
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 -- loaded with the first logo
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format

@@ -6,13 +6,15 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from donations.extensions import db
 from donations.models import Campaign, User
 from donations.services.audit import record_audit
 from donations.services.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_MAX_BYTES = 8 * 1024 * 1024  # what an upload may weigh
 IMAGE_MAX_PIXELS = 40_000_000  # what it may hold once decoded (a "decompression bomb" guard)
@@ -33,6 +35,8 @@ class PreparedImage:
 
 def _on_white(image: Image.Image) -> Image.Image:
     """The image as RGB, any transparent part on white (JPEG has no transparency)."""
+    from PIL import Image  # noqa: PLC0415 -- Pillow loads with the first image, not at start
+
     if image.mode == "RGB":
         return image
     rgba = image.convert("RGBA")
@@ -44,6 +48,8 @@ def _on_white(image: Image.Image) -> Image.Image:
 def prepare_image(data: bytes) -> PreparedImage:
     """Return the upload resized to at most IMAGE_MAX_SIDE and re-encoded as JPEG (no
     metadata kept); raise InvalidInput, for the "image" field, for anything else."""
+    from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: PLC0415 -- see _on_white
+
     if not data:
         raise InvalidInput(
             "The file is empty. Choose a JPEG, PNG, WebP or GIF image.", field="image"

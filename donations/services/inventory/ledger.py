@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from donations.extensions import db
 from donations.models import (
@@ -35,6 +33,7 @@ from donations.services.inventory.checks import QUANTITY_MAX, Line, get_site
 from donations.services.locking import serialize_writes
 from donations.services.stock_alerts import queue_low_stock_alerts
 from donations.services.summaries import record_document
+from donations.services.upsert import insert_for
 from donations.tenancy import ALL_ORGANIZATIONS
 
 LOCK_NAME = "inventory"
@@ -85,7 +84,7 @@ def _upsert_levels(pairs: set[tuple[int, int]]) -> None:
     if not pairs:
         return
     dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(dialect)
     rows = [{"site_id": s, "item_id": i, "on_hand": 0, "par_level": 0} for s, i in sorted(pairs)]
     now = utcnow()
     for row in rows:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from donations.extensions import db
 from donations.models import AcknowledgementSequence, ReceiptSequence
 from donations.services.locking import serialize_writes
 from donations.services.payment_keys import stripe_settings
+from donations.services.upsert import insert_for
 from donations.tenancy import current_organization_id
 
 LOCK_NAME = "receipts"
@@ -39,7 +38,7 @@ def take_number(fiscal_year: int, *, is_test: bool = False) -> tuple[int, str]:
     """
     serialize_writes(LOCK_NAME)
     dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(dialect)
     table = ReceiptSequence.__table__
     # One statement makes the year's row or counts it up, and returns the number: the
     # row stays locked (PostgreSQL) or the database too (SQLite) until the caller ends.
@@ -71,7 +70,7 @@ def take_series_number(series: str, year: int) -> tuple[int, str]:
     """
     serialize_writes(LOCK_NAME)
     dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(dialect)
     db.session.execute(
         insert(AcknowledgementSequence)
         .values(series=series, year=year, last_number=0)

@@ -16,12 +16,11 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import Date, bindparam, cast, delete, func, insert, select, type_coerce, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from donations.extensions import db
 from donations.models import Item, StockEntry, StockLevel, StockMonthClosing, StockPeriodTotal
 from donations.services.summaries.periods import SummaryProblem, differences
+from donations.services.upsert import insert_for
 from donations.tenancy import across_organizations
 
 CLOSINGS = StockMonthClosing.__table__
@@ -67,7 +66,7 @@ def record_moves(day: date, moves: Sequence) -> None:
         {"site_id": s, "item_id": i, "month": month, "quantity": _opening(conn, opening, s, i)}
         for s, i in pairs
     ]
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = insert_for(conn.dialect.name)
     conn.execute(dialect_insert(CLOSINGS).on_conflict_do_nothing(index_elements=list(KEYS)), rows)
     moved = [{"s": s, "i": i, "q": sums[(s, i)]} for s, i in pairs if sums[(s, i)]]
     if moved:

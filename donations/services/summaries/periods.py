@@ -23,10 +23,9 @@ from sqlalchemy import (
     or_,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from donations.extensions import db
+from donations.services.upsert import insert_for
 from donations.tenancy import ALL_ORGANIZATIONS
 
 SUMMARY_GRAINS = ("d", "m", "y")
@@ -124,7 +123,7 @@ def add_to(
     statement = _UPSERTS.get(cache_key)
     if statement is None:
         added = [name for name in names if name not in keys]
-        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        insert = insert_for(dialect)(table)
         statement = insert.on_conflict_do_update(
             index_elements=list(keys),
             set_={name: table.c[name] + insert.excluded[name] for name in added},
