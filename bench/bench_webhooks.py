@@ -164,14 +164,16 @@ def main() -> None:
                     concurrency=args.senders,
                     reconnect_every=RECONNECT_EVERY,
                 )
-                started = time.monotonic()
+                started, busy_at_start = time.monotonic(), machine_busy()
                 elapsed, failures = send_all(port, deliveries, secret, args.senders)
+                busy_in_deliveries = machine_busy() - busy_at_start
                 if args.consumers:
                     with app.app_context():
                         done_during_acks = processed_so_far() - before
                         processed = wait_processed(before + len(events), timeout=args.timeout)
                         processed -= before
                 end_to_end = time.monotonic() - started
+                busy_after = machine_busy() - busy_at_start - busy_in_deliveries
 
         with app.app_context():
             paid = db.select(
@@ -217,6 +219,12 @@ def main() -> None:
         f"  of which {done_during_acks:,} while deliveries came in ({elapsed:.1f} s), the "
         f"rest at {(len(events) - done_during_acks) / after_acks:.1f} events/s after them"
     )
+    if busy_at_start:
+        print(
+            f"  the machine's {os.cpu_count()} cores (every process: server, consumers, "
+            f"senders, database): {busy_in_deliveries / elapsed:.2f} busy during the "
+            f"deliveries, {busy_after / after_acks:.2f} after them"
+        )
     print(
         f"non-200 answers: {failures}; stored events: {stored:,}; failed or parked: {bad}; "
         f"processed more than once (parked, then released): {again:,}"
@@ -303,6 +311,20 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def machine_busy() -> float:
+    """The CPU seconds the whole machine has spent running code since it started: every
+    process, the database server's too (Linux; 0 elsewhere). Idle, waiting on a disk and
+    time a hypervisor gave to other machines ("steal") are not counted."""
+    try:
+        with open("/proc/stat") as stat:
+            user, nice, system, _idle, _iowait, irq, softirq = map(
+                int, stat.readline().split()[1:8]
+            )
+    except (OSError, ValueError):
+        return 0.0
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_processed(count: int, *, timeout: float) -> int:
